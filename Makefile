@@ -1,0 +1,27 @@
+# Two entry points: `make demo` (the main job) and `make test` (the test suite).
+# Both create .venv and install what they need on a fresh machine with Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+.PHONY: install demo test bench lint
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/immunocycle demo --out results/demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+bench: $(STAMP)
+	$(BIN)/immunocycle bench --json --out results/bench
