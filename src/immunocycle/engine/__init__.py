@@ -1,1 +1,9 @@
-"""immunocycle.engine"""
+"""The simulation engine: models compiled to numba, a batched stiff solver, reference backends."""
+
+from immunocycle.engine._codegen import CompiledModel, compile_model
+from immunocycle.engine._result import SimulationResult
+from immunocycle.engine._rodas import STATUS_TEXT
+from immunocycle.engine._simulate import SolverOptions, simulate
+
+__all__ = ["CompiledModel", "STATUS_TEXT", "SimulationResult", "SolverOptions", "compile_model",
+           "simulate"]

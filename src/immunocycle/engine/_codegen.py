@@ -1,0 +1,221 @@
+"""Compile a :class:`~immunocycle.model.Model` to numba functions: right-hand side, Jacobian,
+derived quantities, initial values and dose amounts.
+
+The model's expressions are turned into sympy, the Jacobian is differentiated symbolically and
+compressed by common-subexpression elimination, and the Python source is written to a cache
+folder keyed by the model's structure (not its parameter values), so numba's on-disk cache makes
+the second build of the same model nearly free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import sympy
+from sympy.printing.pycode import PythonCodePrinter
+
+from immunocycle.engine import _rodas
+from immunocycle.model import Model
+from immunocycle.model import _expressions as ex
+
+CODEGEN_VERSION = "4"
+_FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
+          "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow}
+
+
+class _Printer(PythonCodePrinter):
+    """Plain math-module code that numba compiles (no numpy, no mpmath)."""
+
+    def _print_Heaviside(self, expr):  # from d/dx of max/abs
+        return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
+
+    def _print_sign(self, expr):
+        a = self._print(expr.args[0])
+        return f"(1.0 if {a} > 0 else (-1.0 if {a} < 0 else 0.0))"
+
+
+@dataclass(frozen=True)
+class DoseTable:
+    """Dosing events in index form; amounts come from ``dose_amounts(p)`` per patient."""
+
+    bolus_times: np.ndarray      # (B,) days
+    bolus_target: np.ndarray     # (B,) state index
+    bolus_dose: np.ndarray       # (B,) index into dose_amounts
+    inf_start: np.ndarray        # (I,)
+    inf_end: np.ndarray          # (I,)
+    inf_target: np.ndarray       # (I,)
+    inf_dose: np.ndarray         # (I,)
+    inf_duration: np.ndarray     # (I,)
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A model compiled to fast functions, with the names that index its arrays."""
+
+    model: Model
+    state_names: list[str]
+    parameter_names: list[str]
+    derived_names: list[str]
+    module: ModuleType
+    doses: DoseTable
+    uses_time: bool
+    source_path: Path
+
+    @property
+    def n_states(self) -> int:
+        return len(self.state_names)
+
+    def default_parameters(self) -> np.ndarray:
+        """Parameter vector with the model's values, in declared units."""
+        return np.array([self.model.parameters[n].value for n in self.parameter_names], dtype=float)
+
+
+def cache_dir() -> Path:
+    """Where generated sources live (``$IMMUNOCYCLE_CACHE`` or ``~/.cache/immunocycle``)."""
+    root = Path(os.environ.get("IMMUNOCYCLE_CACHE", Path.home() / ".cache" / "immunocycle"))
+    path = root / "codegen"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _var(name: str) -> str:
+    return f"v_{name}"
+
+
+def compile_model(model: Model) -> CompiledModel:
+    """Check ``model`` and compile it; identical structures share one compiled module."""
+    model.check()
+    states = list(model.species)
+    params = list(model.parameters)
+    order = model.derived_order()
+    symbols = {n: sympy.Symbol(_var(n), real=True) for n in [*states, *params, *order]}
+    symbols["t"] = sympy.Symbol("t", real=True)
+
+    def to_sympy(text: str | float, field: str) -> sympy.Expr:
+        if not isinstance(text, str):
+            return sympy.Float(text)
+        tree = ex.parse(text, model.source, field)
+        return sympy.sympify(text.strip(), locals={**{n: symbols[n] for n in ex.names(tree)}, **_FUNCS},
+                             rational=False)
+
+    derived_src = {a.name: a.expression for a in model.assignments.values()}
+    derived_src.update({c.name: c.size for c in model.compartments.values() if isinstance(c.size, str)})
+    derived = {n: to_sympy(derived_src[n], f"assignments.{n}") for n in order}
+    const_comps = {c.name: float(c.size) for c in model.compartments.values() if not isinstance(c.size, str)}
+    for name, size in const_comps.items():
+        symbols[name] = sympy.Float(size)
+
+    def resolve(expr: sympy.Expr) -> sympy.Expr:
+        return expr.xreplace({symbols[n]: v for n, v in const_comps.items()})
+
+    rates = []
+    for sp, terms in model.derivative_terms().items():
+        total = sympy.Integer(0)
+        for coef, rate, volume in terms:
+            term = sympy.Float(coef) * to_sympy(rate, f"rate of {sp}")
+            if volume is not None:
+                term = term / symbols[volume]
+            total += term
+        rates.append(resolve(total))
+    derived = {n: resolve(e) for n, e in derived.items()}
+
+    # Full substitution of derived quantities, for the Jacobian only.
+    full = {}
+    for n in order:
+        full[symbols[n]] = derived[n].xreplace(full)
+    y_syms = [symbols[s] for s in states]
+    rates_full = [r.xreplace(full) for r in rates]
+    uses_time = any(symbols["t"] in r.free_symbols for r in rates_full)
+    jac_entries = [(i, j, sympy.diff(r, y)) for i, r in enumerate(rates_full)
+                   for j, y in enumerate(y_syms)]
+    jac_entries = [(i, j, d) for i, j, d in jac_entries if d != 0]
+
+    init_exprs = [resolve(to_sympy(model.species[s].initial, f"species.{s}.initial")) for s in states]
+    dose_exprs = []
+    for d in model.doses:
+        amount = to_sympy(d.amount, f"doses.{d.name}.amount")
+        sp = model.species[d.target]
+        if not sp.amount:
+            amount = amount / symbols[sp.compartment]
+        dose_exprs.append(resolve(amount))
+
+    source = _render(states, params, order, derived, rates, jac_entries, init_exprs, dose_exprs)
+    digest = hashlib.sha256((CODEGEN_VERSION + source).encode()).hexdigest()[:20]
+    path = cache_dir() / f"icm_{digest}.py"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source)
+        os.replace(tmp, path)
+    module = _import(path)
+    return CompiledModel(model, states, params, order, module, _dose_table(model, states),
+                         uses_time, path)
+
+
+def _render(states, params, order, derived, rates, jac_entries, init_exprs, dose_exprs) -> str:
+    printer = _Printer({"fully_qualified_modules": True, "standard": "python3"})
+    unpack_y = [f"    {_var(s)} = y[{i}]" for i, s in enumerate(states)]
+    unpack_p = [f"    {_var(p)} = p[{i}]" for i, p in enumerate(params)]
+    derived_lines = [f"    {_var(n)} = {printer.doprint(derived[n])}" for n in order]
+
+    def block(exprs, target):
+        subs, reduced = sympy.cse(list(exprs), symbols=sympy.numbered_symbols("c_"), optimizations=None)
+        lines = [f"    {printer.doprint(s)} = {printer.doprint(e)}" for s, e in subs]
+        lines += [f"    {target(k)} = {printer.doprint(e)}" for k, e in enumerate(reduced)]
+        return lines
+
+    jac_lines = block([e for _, _, e in jac_entries],
+                      lambda k: f"J[{jac_entries[k][0]}, {jac_entries[k][1]}]")
+    out = ["import math", "", ""]
+    out += ["@njit(cache=True)", "def rhs(t, y, p, u, dy):", *unpack_y, *unpack_p, *derived_lines]
+    out += [f"    dy[{i}] = {printer.doprint(r)} + u[{i}]" for i, r in enumerate(rates)]
+    out += ["", "", "@njit(cache=True)", "def jac(t, y, p, u, J):", *unpack_y, *unpack_p,
+            "    J[:, :] = 0.0", *jac_lines]
+    out += ["", "", "@njit(cache=True)", "def derived(t, y, p, out):", *unpack_y, *unpack_p, *derived_lines]
+    out += [f"    out[{k}] = {_var(n)}" for k, n in enumerate(order)]
+    out += ["", "", "@njit(cache=True)", "def init(p, y0):", *unpack_p]
+    out += [f"    y0[{i}] = {printer.doprint(e)}" for i, e in enumerate(init_exprs)]
+    out += ["", "", "@njit(cache=True)", "def dose_amounts(p, out):", *unpack_p]
+    out += [f"    out[{k}] = {printer.doprint(e)}" for k, e in enumerate(dose_exprs)]
+    out += ["    return out", ""]
+    # The solver's source goes first; this model's rhs and jac, defined after it, replace its
+    # placeholders, so every function is a plain module global that numba caches on disk.
+    return _rodas_source() + "\n\n# ---- model functions ----\n" + "\n".join(out)
+
+
+def _rodas_source() -> str:
+    return Path(_rodas.__file__).read_text()
+
+
+def _import(path: Path) -> ModuleType:
+    name = f"immunocycle_generated.{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    return module
+
+
+def _dose_table(model: Model, states: list[str]) -> DoseTable:
+    index = {s: i for i, s in enumerate(states)}
+    bt, btg, bd, s0, s1, itg, idd, dur = [], [], [], [], [], [], [], []
+    for k, d in enumerate(model.doses):
+        for time in d.times:
+            if d.duration > 0:
+                s0.append(time), s1.append(time + d.duration), itg.append(index[d.target])
+                idd.append(k), dur.append(d.duration)
+            else:
+                bt.append(time), btg.append(index[d.target]), bd.append(k)
+    order = np.argsort(bt, kind="stable")
+    arr = np.asarray
+    return DoseTable(arr(bt, float)[order], arr(btg, np.int64)[order], arr(bd, np.int64)[order],
+                     arr(s0, float), arr(s1, float), arr(itg, np.int64), arr(idd, np.int64),
+                     arr(dur, float))

@@ -1,0 +1,115 @@
+"""Rate-law expressions: a safe subset of Python arithmetic, parsed once and checked for units.
+
+An expression is a string such as ``"k_kill * T * C / (K_C + C)"``. Allowed: numbers, names of
+model symbols, ``+ - * / **``, unary minus, and the functions in :data:`FUNCTIONS`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Mapping
+
+import pint
+
+from immunocycle.model._errors import ModelError
+from immunocycle.model._units import ureg
+
+FUNCTIONS = ("exp", "log", "sqrt", "abs", "min", "max", "pow")
+_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_ALLOWED_NODES = (ast.Expression, ast.Call, ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant,
+                  ast.Load, ast.USub, ast.UAdd, *_BINOPS)
+
+
+def parse(text: str, where: str, field: str) -> ast.Expression:
+    """Parse and vet an expression; only arithmetic on names, numbers and FUNCTIONS is allowed."""
+    if not isinstance(text, str) or not text.strip():
+        raise ModelError(where, field, f"expected an expression string, got {text!r}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ModelError(where, field, f"cannot parse {text!r}: {exc.msg}") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords:
+                raise ModelError(where, field,
+                                 f"in {text!r}: only the functions {', '.join(FUNCTIONS)} are allowed")
+        elif isinstance(node, ast.BinOp) and not isinstance(node.op, _BINOPS):
+            raise ModelError(where, field, f"in {text!r}: operator {type(node.op).__name__} not allowed")
+        elif isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
+            raise ModelError(where, field, f"in {text!r}: constant {node.value!r} is not a number")
+        elif not isinstance(node, _ALLOWED_NODES):
+            raise ModelError(where, field, f"in {text!r}: {type(node).__name__} is not allowed")
+    return tree
+
+
+def names(tree: ast.Expression) -> set[str]:
+    """Symbol names used by a parsed expression (function names excluded)."""
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
+
+
+def evaluate(tree: ast.Expression, values: Mapping[str, object]):
+    """Evaluate a parsed expression with the given symbol values (floats or pint quantities)."""
+    funcs = {"exp": _unitless(math.exp), "log": _unitless(math.log), "sqrt": lambda x: x ** 0.5,
+             "abs": abs, "min": min, "max": max, "pow": lambda a, b: a ** b}
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        if isinstance(node, ast.UnaryOp):
+            return -ev(node.operand) if isinstance(node.op, ast.USub) else ev(node.operand)
+        if isinstance(node, ast.Call):
+            return funcs[node.func.id](*[ev(a) for a in node.args])
+        left, right = ev(node.left), ev(node.right)
+        op = type(node.op)
+        if op is ast.Add:
+            return left + right
+        if op is ast.Sub:
+            return left - right
+        if op is ast.Mult:
+            return left * right
+        if op is ast.Div:
+            return left / right
+        return left ** right
+
+    return ev(tree)
+
+
+def _unitless(fn):
+    def wrapped(x):
+        if isinstance(x, pint.Quantity):
+            if not x.dimensionless:
+                raise pint.errors.DimensionalityError(x.units, "dimensionless",
+                                                      extra_msg=f" inside {fn.__name__}()")
+            x = x.to("dimensionless").magnitude
+        return fn(x)
+    return wrapped
+
+
+def result_units(tree: ast.Expression, text: str, symbol_units: Mapping[str, pint.Unit],
+                 dimensionless_values: Mapping[str, float], where: str, field: str) -> pint.Unit:
+    """Units an expression evaluates to, given each symbol's units.
+
+    Dimensionful symbols evaluate with magnitude 1; dimensionless ones with their value, so that
+    exponents such as a Hill coefficient give the right units.
+    """
+    values: dict[str, object] = {}
+    for name, unit in symbol_units.items():
+        mag = dimensionless_values.get(name, 1.0) if unit.dimensionless else 1.0
+        values[name] = ureg.Quantity(mag if mag not in (0.0,) else 0.5, unit)
+    try:
+        result = evaluate(tree, values)
+    except pint.errors.DimensionalityError as exc:
+        raise ModelError(where, field, f"inconsistent units in {text!r}: {exc}") from None
+    except (ZeroDivisionError, OverflowError, ValueError) as exc:
+        raise ModelError(where, field, f"cannot check units of {text!r}: {exc}") from None
+    if not isinstance(result, pint.Quantity):
+        return ureg.dimensionless
+    # Float exponents (L**lam / L**lam) leave round-off such as cell**1.0000000000000002.
+    exps = {name: round(power, 9) for name, power in result.units._units.items()}
+    return ureg.Unit(pint.util.UnitsContainer({k: v for k, v in exps.items() if v != 0}))

@@ -1,0 +1,363 @@
+"""Standard figures of a (virtual) clinical trial: waterfall, spider, Kaplan-Meier, phenotype bars.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly (no :mod:`matplotlib.pyplot`
+state, rendered by the Agg canvas), returns it, and writes a PNG when ``path`` is given.
+
+Response categories follow RECIST 1.1 (Eisenhauer et al., Eur J Cancer 2009,
+doi:10.1016/j.ejca.2008.10.026) and iRECIST (Seymour et al., Lancet Oncol 2017,
+doi:10.1016/S1470-2045(17)30074-8): reference lines are drawn at -30 % (partial response) and +20 %
+(progression).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+__all__ = ["BOR_COLORS", "waterfall", "spider", "kaplan_meier", "response_by_phenotype"]
+
+#: Colour per best-overall-response category (iRECIST labels share the RECIST colour; iUPD is
+#: drawn as a lighter PD).
+BOR_COLORS: dict[str, str] = {
+    "CR": "#08519c",
+    "PR": "#4292c6",
+    "SD": "#969696",
+    "PD": "#cb181d",
+    "NE": "#d9d9d9",
+    "iCR": "#08519c",
+    "iPR": "#4292c6",
+    "iSD": "#969696",
+    "iUPD": "#fb6a4a",
+    "iCPD": "#cb181d",
+}
+_BOR_ORDER = ("CR", "PR", "SD", "PD", "NE", "iCR", "iPR", "iSD", "iUPD", "iCPD")
+_PR_LINE = -30.0  # % change, RECIST 1.1 partial response
+_PD_LINE = 20.0  # % change, RECIST 1.1 progression (relative to nadir; drawn against baseline)
+_PHENOTYPES = ("inflamed", "excluded", "desert")
+
+
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _finish(fig: Figure, path: str | os.PathLike | None, dpi: int) -> Figure:
+    if path is not None:
+        fig.savefig(os.fspath(path), dpi=dpi, format="png")
+    return fig
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], name: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} is missing required column(s) {missing}; has {list(df.columns)}")
+    if len(df) == 0:
+        raise ValueError(f"{name} has no rows")
+
+
+def _response_lines(ax) -> None:
+    ax.axhline(_PR_LINE, color="k", lw=0.8, ls="--")
+    ax.axhline(_PD_LINE, color="k", lw=0.8, ls=":")
+    ax.axhline(0.0, color="k", lw=0.5)
+
+
+def waterfall(
+    df: pd.DataFrame,
+    path: str | os.PathLike | None = None,
+    *,
+    pct_col: str = "best_pct_change",
+    bor_col: str = "bor",
+    title: str | None = "Best change in target-lesion sum",
+    dpi: int = 120,
+) -> Figure:
+    """Waterfall plot of each patient's best percentage change from baseline.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per patient with ``pct_col`` (%, e.g. ``best_pct_change`` from
+        :func:`immunocycle.trial._recist.score_patients`) and ``bor_col`` (RECIST 1.1 or iRECIST best
+        overall response). Rows with a missing change are skipped.
+    path : str or path-like, optional
+        Where to write the PNG.
+    pct_col, bor_col : str
+        Column names.
+    title : str or None
+        Axes title.
+    dpi : int, default 120
+        Resolution of the PNG (dots per inch).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars sorted from largest increase to largest decrease, coloured by best overall response,
+        with dashed (-30 %, PR) and dotted (+20 %, PD) reference lines.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or no patient has a finite change.
+    """
+    _require(df, (pct_col, bor_col), "df")
+    pct = pd.to_numeric(df[pct_col], errors="coerce")
+    keep = np.isfinite(pct.to_numpy(float))
+    if not keep.any():
+        raise ValueError(f"df[{pct_col!r}] has no finite values to plot")
+    data = pd.DataFrame({"pct": pct[keep].to_numpy(float), "bor": df[bor_col][keep].astype(str)})
+    data = data.sort_values("pct", ascending=False, kind="stable").reset_index(drop=True)
+    colors = [BOR_COLORS.get(b, "#6a51a3") for b in data["bor"]]
+
+    fig = _new_figure((max(6.0, min(14.0, 0.05 * len(data) + 5)), 4.0))
+    ax = fig.add_subplot()
+    ax.bar(np.arange(len(data)), data["pct"], width=0.85, color=colors, linewidth=0)
+    _response_lines(ax)
+    ax.set_xlim(-1, len(data))
+    ax.set_xticks([])
+    ax.set_xlabel(f"patients (n = {len(data)})")
+    ax.set_ylabel("best change from baseline (%)")
+    present = [b for b in _BOR_ORDER if b in set(data["bor"])]
+    present += sorted(set(data["bor"]) - set(present))
+    ax.legend(
+        handles=[Patch(color=BOR_COLORS.get(b, "#6a51a3"), label=b) for b in present],
+        title="best response",
+        loc="upper right",
+        fontsize="small",
+    )
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path, dpi)
+
+
+def spider(
+    long_df: pd.DataFrame,
+    path: str | os.PathLike | None = None,
+    *,
+    color_by: str | None = None,
+    y_max: float | None = 100.0,
+    title: str | None = "Change in target-lesion sum over time",
+    dpi: int = 120,
+) -> Figure:
+    """Spider plot: percentage change of the target-lesion sum from baseline over time.
+
+    Parameters
+    ----------
+    long_df : pandas.DataFrame
+        One row per assessment with ``patient_id``, ``time_d`` (days) and ``sum_mm`` (mm). Each
+        patient's earliest assessment is the baseline (its sum must be > 0).
+    path : str or path-like, optional
+        Where to write the PNG.
+    color_by : str, optional
+        Per-patient column of ``long_df`` to colour lines by (e.g. ``"arm"`` or ``"bor"``; response
+        labels get the RECIST colours). Default: one colour.
+    y_max : float or None, default 100.0
+        Upper limit of the y axis (%); faster-growing curves are clipped at it so that responses
+        stay readable. None shows the full range.
+    title : str or None
+        Axes title.
+    dpi : int, default 120
+        Resolution of the PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per patient, time (days) against % change, with -30 % and +20 % reference lines.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or a baseline sum is not positive.
+    """
+    cols = ["patient_id", "time_d", "sum_mm"] + ([color_by] if color_by else [])
+    _require(long_df, cols, "long_df")
+    d = long_df[cols].sort_values(["patient_id", "time_d"], kind="stable")
+    base = d.groupby("patient_id", sort=False)["sum_mm"].transform("first").to_numpy(float)
+    if np.any(~np.isfinite(base) | (base <= 0)):
+        raise ValueError("long_df: every patient's baseline sum_mm must be a positive number")
+    d = d.assign(pct=100.0 * (d["sum_mm"].to_numpy(float) - base) / base)
+
+    if color_by:
+        groups = sorted(
+            pd.unique(d[color_by].astype(str)),
+            key=lambda g: (_BOR_ORDER.index(g) if g in _BOR_ORDER else len(_BOR_ORDER), g),
+        )
+        cycle = [f"C{i % 10}" for i in range(len(groups))]
+        cmap = {g: BOR_COLORS.get(g, cycle[i]) for i, g in enumerate(groups)}
+    fig = _new_figure((7.0, 4.5))
+    ax = fig.add_subplot()
+    segments, colors = [], []
+    for _, g in d.groupby("patient_id", sort=False):
+        segments.append(np.column_stack([g["time_d"].to_numpy(float), g["pct"].to_numpy(float)]))
+        colors.append(cmap[str(g[color_by].iloc[0])] if color_by else "#4d4d4d")
+    # one LineCollection instead of one Line2D per patient: fast for thousands of patients
+    ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.9, alpha=0.7))
+    pts = np.concatenate(segments)
+    ax.scatter(pts[:, 0], pts[:, 1], s=3, c="k", alpha=0.3, linewidths=0)
+    ax.autoscale_view()
+    if y_max is not None:
+        top = min(float(np.nanmax(pts[:, 1])) + 5.0, float(y_max))
+        ax.set_ylim(min(-105.0, float(np.nanmin(pts[:, 1])) - 5.0), max(top, _PD_LINE + 5.0))
+    n_pat = len(segments)
+    _response_lines(ax)
+    ax.set_xlabel("time (days)")
+    ax.set_ylabel("change from baseline (%)")
+    if color_by:
+        ax.legend(
+            handles=[Line2D([], [], color=cmap[g], label=g) for g in groups],
+            title=color_by,
+            fontsize="small",
+        )
+    if title:
+        ax.set_title(f"{title} (n = {n_pat})")
+    return _finish(fig, path, dpi)
+
+
+def kaplan_meier(
+    df: pd.DataFrame,
+    arm_order: Sequence[str],
+    path: str | os.PathLike | None = None,
+    *,
+    show_ci: bool = True,
+    title: str | None = "Progression-free survival",
+    dpi: int = 120,
+) -> Figure:
+    """Kaplan-Meier curves of progression-free survival per arm, with median lines.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per patient with ``arm``, ``pfs_days`` (days) and ``pfs_event`` (bool).
+    arm_order : sequence of str
+        Arms to draw, in legend order; each must have patients.
+    path : str or path-like, optional
+        Where to write the PNG.
+    show_ci : bool, default True
+        Draw the 95 % confidence band of each curve.
+    title : str or None
+        Axes title.
+    dpi : int, default 120
+        Resolution of the PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Curves fitted by :class:`lifelines.KaplanMeierFitter`; dashed lines mark each median that is
+        reached (a median not reached is labelled "NR" in the legend).
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or an arm has no patients.
+    """
+    from lifelines import KaplanMeierFitter
+
+    _require(df, ("arm", "pfs_days", "pfs_event"), "df")
+    if isinstance(arm_order, str) or len(arm_order) == 0:
+        raise ValueError("arm_order must be a non-empty sequence of arm names")
+    fig = _new_figure((7.0, 4.5))
+    ax = fig.add_subplot()
+    for i, arm in enumerate(arm_order):
+        sub = df.loc[df["arm"] == arm]
+        if len(sub) == 0:
+            raise ValueError(f"arm_order names arm {arm!r} with no patients in df['arm']")
+        kmf = KaplanMeierFitter()
+        kmf.fit(
+            sub["pfs_days"].to_numpy(float),
+            sub["pfs_event"].to_numpy(bool),
+            label=str(arm),
+        )
+        color = f"C{i % 10}"
+        median = float(kmf.median_survival_time_)
+        med_txt = f"{median:.0f} d" if np.isfinite(median) else "NR"
+        kmf.plot_survival_function(
+            ax=ax, ci_show=show_ci, color=color, label=f"{arm} (n = {len(sub)}, median {med_txt})"
+        )
+        if np.isfinite(median):
+            ax.plot([0, median], [0.5, 0.5], color=color, lw=0.8, ls="--")
+            ax.plot([median, median], [0, 0.5], color=color, lw=0.8, ls="--")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("time (days)")
+    ax.set_ylabel("progression-free probability")
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path, dpi)
+
+
+def response_by_phenotype(
+    df: pd.DataFrame,
+    path: str | os.PathLike | None = None,
+    *,
+    bor_col: str = "bor",
+    phenotype_order: Sequence[str] = _PHENOTYPES,
+    title: str | None = "Best overall response by immune phenotype",
+    dpi: int = 120,
+) -> Figure:
+    """Stacked bars of best-overall-response fractions per immune phenotype.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per patient with ``phenotype`` and ``bor_col`` (RECIST 1.1 or iRECIST labels).
+    path : str or path-like, optional
+        Where to write the PNG.
+    bor_col : str, default "bor"
+        Best-overall-response column.
+    phenotype_order : sequence of str
+        Bar order; phenotypes found in ``df`` but not listed are appended, listed ones without
+        patients are drawn empty.
+    title : str or None
+        Axes title.
+    dpi : int, default 120
+        Resolution of the PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bar per phenotype split into response fractions (%), annotated with n and the objective
+        response rate (CR + PR, or iCR + iPR).
+
+    Raises
+    ------
+    ValueError
+        If a column is missing.
+    """
+    _require(df, ("phenotype", bor_col), "df")
+    phen = df["phenotype"].astype(str)
+    bor = df[bor_col].astype(str)
+    order = list(phenotype_order) + sorted(set(phen) - set(phenotype_order))
+    cats = [b for b in _BOR_ORDER if b in set(bor)] + sorted(set(bor) - set(_BOR_ORDER))
+    table = pd.crosstab(phen, bor).reindex(index=order, columns=cats, fill_value=0)
+    n = table.sum(axis=1).to_numpy(float)
+    frac = 100.0 * table.to_numpy(float) / np.where(n > 0, n, 1.0)[:, None]
+
+    fig = _new_figure((6.0, 4.5))
+    ax = fig.add_subplot()
+    x = np.arange(len(order))
+    bottom = np.zeros(len(order))
+    for j, c in enumerate(cats):
+        ax.bar(x, frac[:, j], bottom=bottom, color=BOR_COLORS.get(c, f"C{j % 10}"), label=c)
+        bottom += frac[:, j]
+    responders = [c for c in cats if c in ("CR", "PR", "iCR", "iPR")]
+    orr = table[responders].sum(axis=1).to_numpy(float) / np.where(n > 0, n, np.nan)
+    for xi, ni, oi in zip(x, n, orr, strict=True):
+        label = f"n = {int(ni)}" + (f"\nORR {100 * oi:.0f}%" if ni > 0 else "")
+        ax.text(xi, 101, label, ha="center", va="bottom", fontsize="small")
+    ax.set_xticks(x, order)
+    ax.set_ylim(0, 118)
+    ax.set_ylabel("patients (%)")
+    ax.legend(title="best response", fontsize="small", loc="center left", bbox_to_anchor=(1, 0.5))
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path, dpi)

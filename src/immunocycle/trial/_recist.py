@@ -1,0 +1,791 @@
+"""RECIST 1.1 and iRECIST scoring of one patient's target-lesion burden.
+
+The functions here are pure: they take the sum of target-lesion diameters (mm) of one patient at
+each tumour assessment (days) and, optionally, a boolean series flagging the appearance of new
+lesions, and return timepoint responses, the best overall response (BOR) and the time of
+progression. :func:`score_patients` applies them to a long-format table of many patients.
+
+References
+----------
+.. [RECIST] Eisenhauer EA, Therasse P, Bogaerts J, et al. New response evaluation criteria in solid
+   tumours: revised RECIST guideline (version 1.1). Eur J Cancer 2009;45:228-247.
+   doi:10.1016/j.ejca.2008.10.026
+.. [iRECIST] Seymour L, Bogaerts J, Perrone A, et al. iRECIST: guidelines for response criteria for
+   use in trials testing immunotherapeutics. Lancet Oncol 2017;18:e143-e152.
+   doi:10.1016/S1470-2045(17)30074-8
+
+Modelling choices (documented once here, repeated in the docstrings)
+-------------------------------------------------------------------
+Input conventions
+    ``times_d`` are days since randomisation / start of treatment and must be strictly increasing;
+    ``times_d[0]`` is the baseline assessment, whose sum is the RECIST baseline sum. The returned
+    timepoint lists have one entry per assessment; the baseline entry is ``"BL"``.
+New lesions
+    ``new_lesion[i]`` is True when an unequivocal new lesion *appears* at assessment ``i`` (an event,
+    not the continued presence of an earlier new lesion). ``new_lesion[0]`` must be False. Under RECIST
+    1.1 any new lesion is PD. Under iRECIST a new lesion opens an iUPD episode, and a further new lesion
+    at a confirming assessment confirms it (iCPD: "increase in number of new lesions"). Because only
+    appearance is recorded, an iUPD episode opened by new lesions alone is reset when the next
+    assessment shows no further new lesion and target disease is not progressing.
+CR detection floor (``cr_floor_mm``, default 1.0 mm)
+    RECIST 1.1 CR is the disappearance of all target lesions (sum 0 mm). A simulated tumour shrinks
+    asymptotically and never reaches exactly 0, so a timepoint is CR when the sum is at or below
+    ``cr_floor_mm``. 1 mm lies at the in-plane resolution of clinical CT (pixels of about 0.6-0.8 mm,
+    5 mm slices), so a sum of diameters below it would be read as "disappeared". The RECIST 1.1 default
+    of 5 mm is for lesions a reader still *sees* but cannot measure, so those are not CR and 5 mm would
+    overstate CR. With a baseline of at least 10 mm (RECIST measurability) the floor only moves
+    patients between CR and PR; it cannot change the objective response rate. Set ``cr_floor_mm=0`` for
+    the literal rule.
+SD minimum duration (``min_sd_days``, default 42 d)
+    RECIST 1.1 (section 4.4) requires SD criteria to be met at least once after study entry at a
+    minimum interval "in general not less than 6-8 weeks" defined by the protocol. We use 6 weeks,
+    measured from the baseline assessment ``times_d[0]``.
+Confirmation (``confirm_days``, default 28 d)
+    A CR (PR) is confirmed when a later assessment at least ``confirm_days`` after it is again CR (CR or
+    PR) and every assessment in between is also CR (CR or PR); only assessments before the first PD
+    count. ``confirm_days=None`` gives unconfirmed BOR (acceptable in randomised trials, RECIST 1.1
+    section 4.4). A CR followed by PR confirms PR (RECIST 1.1 table 3, footnote a).
+BOR
+    CR (confirmed) > PR (confirmed) > SD (SD-or-better at >= ``min_sd_days``) > PD (any PD) > NE (no PD
+    and no assessment late enough to qualify as SD, e.g. baseline only).
+Floating-point edges
+    Threshold comparisons carry a relative tolerance of 1e-12, so a decrease of exactly 30% is PR and
+    an increase of exactly 20% and exactly 5 mm is PD, as the guideline states ("at least").
+iRECIST
+    The first RECIST 1.1 progression is iUPD. It becomes iCPD at an assessment at least
+    ``irecist_confirm_min_days`` (28 d) after the iUPD that opened the episode when, relative to that
+    iUPD assessment, the target sum has grown by at least ``icpd_growth_mm`` (5 mm; growth is
+    cumulative, so +4 mm then +2 mm confirms, as in the EORTC RECIST working group FAQ), or a new lesion
+    appears, or target disease meets RECIST PD when the episode was opened by new lesions alone
+    (progression in a new category). The 8-week upper end of the iRECIST 4-8 week window is a
+    scheduling recommendation; a later assessment of a persisting iUPD can still confirm it. An
+    assessment inside an episode that no longer meets RECIST PD against the running nadir (and shows
+    no new lesion) resets the episode to iSD/iPR/iCR (graded against baseline). After a reset the
+    reference for the next iUPD is again the nadir: the smallest sum recorded at any earlier
+    assessment, including those made during the reset episode; the reference for confirming that new
+    episode is the sum at its own iUPD assessment. Once iCPD is assigned, all later assessments are
+    labelled iCPD. Assessments after the first RECIST 1.1 PD are scored too (against the nadir), but
+    BOR and progression time only use assessments up to the first PD (iCPD for iRECIST).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "RECIST_CATEGORIES",
+    "IRECIST_CATEGORIES",
+    "recist_timepoints",
+    "best_overall_response",
+    "progression_time",
+    "irecist_timepoints",
+    "irecist_best_overall_response",
+    "irecist_progression_time",
+    "score_patients",
+]
+
+#: Best-overall-response categories for RECIST 1.1, best first.
+RECIST_CATEGORIES: tuple[str, ...] = ("CR", "PR", "SD", "PD", "NE")
+#: Best-overall-response categories for iRECIST, best first.
+IRECIST_CATEGORIES: tuple[str, ...] = ("iCR", "iPR", "iSD", "iUPD", "iCPD", "NE")
+
+BASELINE = "BL"
+PR_DECREASE = 0.30  # fraction of baseline sum (RECIST 1.1 section 4.3.1)
+PD_INCREASE = 0.20  # fraction of nadir sum (RECIST 1.1 section 4.3.1)
+_REL_TOL = 1e-12
+
+_DEFAULT_CR_FLOOR_MM = 1.0
+_DEFAULT_PD_ABS_MM = 5.0
+_DEFAULT_CONFIRM_DAYS = 28.0
+_DEFAULT_MIN_SD_DAYS = 42.0
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+
+
+def _as_float_1d(values, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a 1-D sequence of numbers: {exc}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must contain at least one assessment (the baseline)")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} contains NaN or infinite values (first at position {bad})")
+    return arr
+
+
+def _validate(times_d, sums_mm, new_lesion, cr_floor_mm: float, pd_abs_mm: float):
+    t = _as_float_1d(times_d, "times_d")
+    s = _as_float_1d(sums_mm, "sums_mm")
+    if s.size != t.size:
+        raise ValueError(
+            f"sums_mm has {s.size} values but times_d has {t.size}; they must have equal length"
+        )
+    if t.size > 1 and not np.all(np.diff(t) > 0):
+        bad = int(np.flatnonzero(np.diff(t) <= 0)[0]) + 1
+        raise ValueError(
+            f"times_d must be strictly increasing (times_d[{bad}]={t[bad]!r} <= "
+            f"times_d[{bad - 1}]={t[bad - 1]!r})"
+        )
+    if np.any(s < 0):
+        bad = int(np.flatnonzero(s < 0)[0])
+        raise ValueError(f"sums_mm must be non-negative (sums_mm[{bad}]={s[bad]!r})")
+    if not (math.isfinite(cr_floor_mm) and cr_floor_mm >= 0):
+        raise ValueError(f"cr_floor_mm must be a finite number >= 0, got {cr_floor_mm!r}")
+    if not (math.isfinite(pd_abs_mm) and pd_abs_mm > 0):
+        raise ValueError(f"pd_abs_mm must be a finite number > 0, got {pd_abs_mm!r}")
+    if s[0] <= cr_floor_mm:
+        raise ValueError(
+            f"sums_mm[0] (baseline sum, {s[0]!r} mm) must exceed cr_floor_mm ({cr_floor_mm!r} mm): "
+            "RECIST 1.1 requires measurable disease at baseline"
+        )
+    if new_lesion is None:
+        nl = np.zeros(t.size, dtype=bool)
+    else:
+        raw = np.asarray(new_lesion)
+        if raw.ndim != 1:
+            raise ValueError(f"new_lesion must be 1-D, got an array of shape {raw.shape}")
+        if raw.size != t.size:
+            raise ValueError(
+                f"new_lesion has {raw.size} values but times_d has {t.size}; "
+                "they must have equal length"
+            )
+        if raw.dtype == bool:
+            nl = raw
+        else:
+            try:
+                num = raw.astype(float)
+            except (TypeError, ValueError):
+                raise ValueError("new_lesion must contain booleans (or 0/1)") from None
+            if np.any(np.isnan(num)):
+                raise ValueError("new_lesion contains NaN; use False where no new lesion appeared")
+            if not np.all((num == 0) | (num == 1)):
+                raise ValueError("new_lesion must contain booleans (or 0/1)")
+            nl = num.astype(bool)
+        if nl[0]:
+            raise ValueError(
+                "new_lesion[0] must be False: a lesion present at baseline is not a new lesion"
+            )
+    return t, s, nl
+
+
+def _check_days(value, name: str, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of days, got {value!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be a finite number of days >= 0, got {value!r}")
+    return v
+
+
+# --------------------------------------------------------------------------------------------
+# kernels (plain floats, no validation)
+# --------------------------------------------------------------------------------------------
+
+
+def _is_pd(value: float, nadir: float, pd_abs_mm: float) -> bool:
+    """RECIST 1.1 target PD: >= 20 % over the nadir and >= ``pd_abs_mm`` absolute increase."""
+    diff = value - nadir
+    return diff >= PD_INCREASE * nadir * (1.0 - _REL_TOL) and diff >= pd_abs_mm * (1.0 - _REL_TOL)
+
+
+def _is_pr(value: float, baseline: float) -> bool:
+    """RECIST 1.1 PR: at least a 30 % decrease from the baseline sum."""
+    return value - baseline <= -PR_DECREASE * baseline * (1.0 - _REL_TOL)
+
+
+def _non_pd_grade(value: float, baseline: float, cr_floor_mm: float) -> str:
+    if value <= cr_floor_mm:
+        return "CR"
+    if _is_pr(value, baseline):
+        return "PR"
+    return "SD"
+
+
+def _recist_kernel(
+    s: np.ndarray, nl: np.ndarray, cr_floor_mm: float, pd_abs_mm: float
+) -> list[str]:
+    sums = s.tolist()
+    base = sums[0]
+    nadir = base
+    labels = [BASELINE]
+    for i in range(1, len(sums)):
+        v = sums[i]
+        if nl[i] or _is_pd(v, nadir, pd_abs_mm):
+            labels.append("PD")
+        else:
+            labels.append(_non_pd_grade(v, base, cr_floor_mm))
+        nadir = min(nadir, v)
+    return labels
+
+
+def _irecist_kernel(
+    t: np.ndarray,
+    s: np.ndarray,
+    nl: np.ndarray,
+    cr_floor_mm: float,
+    pd_abs_mm: float,
+    icpd_growth_mm: float,
+    confirm_min_days: float,
+) -> list[str]:
+    times = t.tolist()
+    sums = s.tolist()
+    base = sums[0]
+    nadir = base
+    labels = [BASELINE]
+    confirmed = False
+    in_upd = False
+    upd_t = upd_ref = 0.0
+    upd_by_target = False
+    for i in range(1, len(sums)):
+        v = sums[i]
+        if confirmed:
+            labels.append("iCPD")
+        else:
+            target_pd = _is_pd(v, nadir, pd_abs_mm)
+            new = bool(nl[i])
+            if in_upd:
+                grew = upd_by_target and (v - upd_ref) >= icpd_growth_mm * (1.0 - _REL_TOL)
+                new_category = (not upd_by_target) and target_pd
+                if (new or grew or new_category) and times[i] - upd_t >= confirm_min_days:
+                    labels.append("iCPD")
+                    confirmed = True
+                elif target_pd or new:
+                    labels.append("iUPD")
+                else:  # reset: the bar is lowered again (Seymour 2017)
+                    in_upd = False
+                    labels.append("i" + _non_pd_grade(v, base, cr_floor_mm))
+            elif target_pd or new:
+                labels.append("iUPD")
+                in_upd = True
+                upd_t, upd_ref, upd_by_target = times[i], v, target_pd
+            else:
+                labels.append("i" + _non_pd_grade(v, base, cr_floor_mm))
+        nadir = min(nadir, v)
+    return labels
+
+
+def _bor_kernel(
+    times: list[float],
+    labels: list[str],
+    stop_label: str,
+    cr: str,
+    pr: str,
+    sd: str,
+    confirm_days: float | None,
+    min_sd_days: float,
+) -> str | None:
+    """Best response among assessments before the first ``stop_label``; None if no response/SD."""
+    n = len(labels)
+    stop = next((i for i in range(1, n) if labels[i] == stop_label), n)
+    pre = range(1, stop)
+
+    def confirmed(levels: set[str]) -> bool:
+        for i in pre:
+            if labels[i] not in levels:
+                continue
+            if confirm_days is None:
+                return True
+            for j in range(i + 1, stop):
+                if labels[j] not in levels:
+                    break
+                if times[j] - times[i] >= confirm_days:
+                    return True
+        return False
+
+    if confirmed({cr}):
+        return cr
+    if confirmed({cr, pr}):
+        return pr
+    if any(labels[i] in (cr, pr, sd) and times[i] - times[0] >= min_sd_days for i in pre):
+        return sd
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# RECIST 1.1
+# --------------------------------------------------------------------------------------------
+
+
+def recist_timepoints(
+    times_d: Sequence[float],
+    sums_mm: Sequence[float],
+    new_lesion: Sequence[bool] | None = None,
+    *,
+    cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
+    pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+) -> list[str]:
+    """RECIST 1.1 timepoint response at each assessment.
+
+    Parameters
+    ----------
+    times_d : sequence of float
+        Assessment times (days since randomisation), strictly increasing. ``times_d[0]`` is the
+        baseline assessment.
+    sums_mm : sequence of float
+        Sum of target-lesion diameters at each assessment (mm), non-negative; ``sums_mm[0]`` is the
+        baseline sum and must exceed ``cr_floor_mm``.
+    new_lesion : sequence of bool, optional
+        True where an unequivocal new lesion appears at that assessment (``new_lesion[0]`` must be
+        False). Default: no new lesions.
+    cr_floor_mm : float, default 1.0
+        Detection floor (mm): a sum at or below it counts as "all target lesions disappeared" (CR).
+        Virtual tumours never reach exactly 0 mm; 1 mm is at the in-plane resolution of clinical CT.
+        Use 0.0 for the literal RECIST rule.
+    pd_abs_mm : float, default 5.0
+        Minimum absolute increase over the nadir (mm) required for PD, besides the 20 % relative
+        increase. Only change it together with a change of length unit.
+
+    Returns
+    -------
+    list of str
+        ``"BL"`` for the baseline, then one of ``"CR"``, ``"PR"``, ``"SD"``, ``"PD"`` per follow-up:
+        PD if a new lesion appears or the sum is >= 20 % and >= ``pd_abs_mm`` above the nadir (the
+        smallest sum at any earlier assessment, baseline included); else CR if the sum is
+        <= ``cr_floor_mm``; else PR if the sum is >= 30 % below baseline; else SD.
+
+    Raises
+    ------
+    ValueError
+        On empty, non-finite, non-increasing ``times_d``; negative or non-finite ``sums_mm``; length
+        mismatch; a baseline sum not above ``cr_floor_mm``; a malformed ``new_lesion``.
+
+    Notes
+    -----
+    Eisenhauer et al., RECIST 1.1, Eur J Cancer 2009, doi:10.1016/j.ejca.2008.10.026, section 4.3.1.
+    Comparisons have a relative tolerance of 1e-12, so exactly -30 % is PR and exactly +20 % with
+    exactly +5 mm is PD.
+
+    Examples
+    --------
+    >>> recist_timepoints([0, 56, 112], [100.0, 70.0, 71.0])
+    ['BL', 'PR', 'SD']
+    """
+    _, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    return _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
+
+
+def best_overall_response(
+    times_d: Sequence[float],
+    sums_mm: Sequence[float],
+    new_lesion: Sequence[bool] | None = None,
+    confirm_days: float | None = _DEFAULT_CONFIRM_DAYS,
+    *,
+    min_sd_days: float = _DEFAULT_MIN_SD_DAYS,
+    cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
+    pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+) -> str:
+    """RECIST 1.1 best overall response, with confirmation of CR and PR.
+
+    Parameters
+    ----------
+    times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm
+        As in :func:`recist_timepoints` (days, mm).
+    confirm_days : float or None, default 28
+        A CR (PR) counts only if a later assessment at least this many days after it is again CR (CR
+        or PR) with every assessment in between also CR (CR or PR), all before the first PD. None
+        disables confirmation (best single timepoint response).
+    min_sd_days : float, default 42
+        SD is the BOR only if SD-or-better was recorded at an assessment at least this many days after
+        the baseline assessment (RECIST 1.1: "in general not less than 6-8 weeks"; 6 weeks used).
+
+    Returns
+    -------
+    str
+        ``"CR"``, ``"PR"``, ``"SD"``, ``"PD"`` or ``"NE"`` (not evaluable: no PD and no assessment late
+        enough for SD, e.g. only a baseline). Only assessments up to the first PD are considered.
+
+    Notes
+    -----
+    Eisenhauer et al. 2009, doi:10.1016/j.ejca.2008.10.026, section 4.4 and table 3: an unconfirmed
+    PR or CR falls back to SD when the SD duration is met and to PD (if progression followed) or NE
+    otherwise.
+
+    Examples
+    --------
+    >>> best_overall_response([0, 56, 84], [100.0, 65.0, 66.0])
+    'PR'
+    >>> best_overall_response([0, 56, 70], [100.0, 65.0, 66.0])
+    'SD'
+    """
+    t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    cd = _check_days(confirm_days, "confirm_days", allow_none=True)
+    sd_days = _check_days(min_sd_days, "min_sd_days")
+    labels = _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
+    best = _bor_kernel(t.tolist(), labels, "PD", "CR", "PR", "SD", cd, sd_days)
+    if best is not None:
+        return best
+    return "PD" if "PD" in labels else "NE"
+
+
+def progression_time(
+    times_d: Sequence[float],
+    sums_mm: Sequence[float],
+    new_lesion: Sequence[bool] | None = None,
+    *,
+    cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
+    pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+) -> tuple[float, bool]:
+    """Time of the first RECIST 1.1 progression, for progression-free survival.
+
+    Parameters
+    ----------
+    times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm
+        As in :func:`recist_timepoints` (days, mm).
+
+    Returns
+    -------
+    (time_d, event) : tuple of (float, bool)
+        ``(times_d[i], True)`` for the first assessment ``i`` scored PD; otherwise
+        ``(times_d[-1], False)``, censored at the last assessment. Times are returned as given (days
+        since randomisation), so the value is the PFS time when ``times_d`` start at randomisation.
+        Deaths without progression are outside this function.
+
+    Examples
+    --------
+    >>> progression_time([0, 42, 84], [50.0, 48.0, 62.0])
+    (84.0, True)
+    """
+    t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    labels = _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
+    for i, lab in enumerate(labels):
+        if lab == "PD":
+            return float(t[i]), True
+    return float(t[-1]), False
+
+
+# --------------------------------------------------------------------------------------------
+# iRECIST
+# --------------------------------------------------------------------------------------------
+
+
+def irecist_timepoints(
+    times_d: Sequence[float],
+    sums_mm: Sequence[float],
+    new_lesion: Sequence[bool] | None = None,
+    *,
+    confirm_min_days: float = _DEFAULT_CONFIRM_DAYS,
+    icpd_growth_mm: float = _DEFAULT_PD_ABS_MM,
+    cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
+    pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+) -> list[str]:
+    """iRECIST timepoint response at each assessment.
+
+    Parameters
+    ----------
+    times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm
+        As in :func:`recist_timepoints` (days, mm).
+    confirm_min_days : float, default 28
+        Earliest time after the iUPD assessment (days) at which progression can be confirmed (the
+        lower end of the iRECIST 4-8 week window). Growth seen earlier leaves the status iUPD.
+    icpd_growth_mm : float, default 5.0
+        Further growth of the target sum over the sum at the iUPD assessment (mm, cumulative) that
+        confirms iCPD.
+
+    Returns
+    -------
+    list of str
+        ``"BL"``, then ``"iCR"``, ``"iPR"``, ``"iSD"``, ``"iUPD"`` or ``"iCPD"`` per follow-up.
+
+        * Outside an iUPD episode, RECIST 1.1 PD (against the nadir) or a new lesion gives iUPD;
+          otherwise iCR/iPR/iSD as RECIST 1.1 CR/PR/SD.
+        * Inside an episode, at an assessment >= ``confirm_min_days`` after its iUPD: iCPD if the sum
+          grew >= ``icpd_growth_mm`` over the iUPD sum (episode opened by target growth), or a new
+          lesion appears, or target disease meets RECIST PD (episode opened by new lesions only).
+        * Otherwise iUPD while RECIST PD criteria (against the nadir) or a new lesion persist.
+        * Otherwise the episode resets to iCR/iPR/iSD (graded against baseline). The next iUPD is
+          judged against the nadir (smallest earlier sum, including assessments made during the reset
+          episode), and its confirmation against the sum at that new iUPD.
+        * After iCPD every later assessment is ``"iCPD"``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`recist_timepoints`, plus for negative ``confirm_min_days`` or non-positive
+        ``icpd_growth_mm``.
+
+    Notes
+    -----
+    Seymour et al., iRECIST, Lancet Oncol 2017, doi:10.1016/S1470-2045(17)30074-8 (table 2); the
+    additive reading of the 5 mm rule follows the EORTC RECIST working group iRECIST FAQ. Because
+    ``new_lesion`` records appearance only, an episode opened solely by new lesions resets at the next
+    assessment without further new lesions or target progression.
+
+    Examples
+    --------
+    >>> irecist_timepoints([0, 42, 84, 126], [50.0, 40.0, 50.0, 56.0])
+    ['BL', 'iSD', 'iUPD', 'iCPD']
+    """
+    t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    cmin = _check_days(confirm_min_days, "confirm_min_days")
+    if not (math.isfinite(icpd_growth_mm) and icpd_growth_mm > 0):
+        raise ValueError(f"icpd_growth_mm must be a finite number > 0, got {icpd_growth_mm!r}")
+    return _irecist_kernel(
+        t, s, nl, float(cr_floor_mm), float(pd_abs_mm), float(icpd_growth_mm), cmin
+    )
+
+
+def irecist_best_overall_response(
+    times_d: Sequence[float],
+    sums_mm: Sequence[float],
+    new_lesion: Sequence[bool] | None = None,
+    confirm_days: float | None = _DEFAULT_CONFIRM_DAYS,
+    *,
+    min_sd_days: float = _DEFAULT_MIN_SD_DAYS,
+    confirm_min_days: float = _DEFAULT_CONFIRM_DAYS,
+    icpd_growth_mm: float = _DEFAULT_PD_ABS_MM,
+    cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
+    pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+) -> str:
+    """iRECIST best overall response (iBOR).
+
+    Parameters
+    ----------
+    times_d, sums_mm, new_lesion, confirm_min_days, icpd_growth_mm, cr_floor_mm, pd_abs_mm
+        As in :func:`irecist_timepoints` (days, mm).
+    confirm_days : float or None, default 28
+        Confirmation interval for iCR/iPR (days), applied as in :func:`best_overall_response`; an
+        intervening iUPD or iSD breaks the confirmation run. None disables confirmation.
+    min_sd_days : float, default 42
+        Minimum time after baseline (days) of an iSD-or-better assessment for iSD.
+
+    Returns
+    -------
+    str
+        The best of ``"iCR"``, ``"iPR"``, ``"iSD"`` among assessments before the first iCPD (an iUPD
+        does not preclude a later response); otherwise ``"iCPD"`` if progression was confirmed,
+        ``"iUPD"`` if it was not, or ``"NE"``.
+
+    Notes
+    -----
+    Seymour et al. 2017, doi:10.1016/S1470-2045(17)30074-8.
+
+    Examples
+    --------
+    >>> irecist_best_overall_response([0, 42, 70, 112, 154], [50.0, 62.0, 40.0, 30.0, 31.0])
+    'iPR'
+    """
+    t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    cd = _check_days(confirm_days, "confirm_days", allow_none=True)
+    sd_days = _check_days(min_sd_days, "min_sd_days")
+    labels = irecist_timepoints(
+        t,
+        s,
+        nl,
+        confirm_min_days=confirm_min_days,
+        icpd_growth_mm=icpd_growth_mm,
+        cr_floor_mm=cr_floor_mm,
+        pd_abs_mm=pd_abs_mm,
+    )
+    return _irecist_bor_from_labels(t.tolist(), labels, cd, sd_days)
+
+
+def _irecist_bor_from_labels(
+    times: list[float], labels: list[str], confirm_days: float | None, min_sd_days: float
+) -> str:
+    best = _bor_kernel(times, labels, "iCPD", "iCR", "iPR", "iSD", confirm_days, min_sd_days)
+    if best is not None:
+        return best
+    if "iCPD" in labels:
+        return "iCPD"
+    if "iUPD" in labels:
+        return "iUPD"
+    return "NE"
+
+
+def irecist_progression_time(
+    times_d: Sequence[float],
+    sums_mm: Sequence[float],
+    new_lesion: Sequence[bool] | None = None,
+    *,
+    confirm_min_days: float = _DEFAULT_CONFIRM_DAYS,
+    icpd_growth_mm: float = _DEFAULT_PD_ABS_MM,
+    cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
+    pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+) -> tuple[float, bool]:
+    """Time of confirmed iRECIST progression (iPFS).
+
+    Parameters
+    ----------
+    times_d, sums_mm, new_lesion, confirm_min_days, icpd_growth_mm, cr_floor_mm, pd_abs_mm
+        As in :func:`irecist_timepoints` (days, mm).
+
+    Returns
+    -------
+    (time_d, event) : tuple of (float, bool)
+        When progression is confirmed (iCPD), the time of the iUPD assessment that opened the
+        confirmed episode and True (iRECIST dates progression to the iUPD once confirmed); otherwise
+        the last assessment time and False (an unconfirmed iUPD is censored).
+
+    Notes
+    -----
+    Seymour et al. 2017, doi:10.1016/S1470-2045(17)30074-8.
+    """
+    labels = irecist_timepoints(
+        times_d,
+        sums_mm,
+        new_lesion,
+        confirm_min_days=confirm_min_days,
+        icpd_growth_mm=icpd_growth_mm,
+        cr_floor_mm=cr_floor_mm,
+        pd_abs_mm=pd_abs_mm,
+    )
+    t = np.asarray(times_d, dtype=float)
+    return _iprogression_from_labels(t.tolist(), labels)
+
+
+def _iprogression_from_labels(times: list[float], labels: list[str]) -> tuple[float, bool]:
+    if "iCPD" not in labels:
+        return float(times[-1]), False
+    k = labels.index("iCPD")
+    j = k - 1
+    while labels[j - 1] == "iUPD":
+        j -= 1
+    return float(times[j]), True
+
+
+# --------------------------------------------------------------------------------------------
+# many patients
+# --------------------------------------------------------------------------------------------
+
+
+def score_patients(
+    df: pd.DataFrame,
+    *,
+    confirm_days: float | None = _DEFAULT_CONFIRM_DAYS,
+    min_sd_days: float = _DEFAULT_MIN_SD_DAYS,
+    cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
+    pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+    irecist_confirm_min_days: float = _DEFAULT_CONFIRM_DAYS,
+    icpd_growth_mm: float = _DEFAULT_PD_ABS_MM,
+    carry: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Score every patient of a long-format assessment table.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per assessment with columns ``patient_id``, ``time_d`` (days since randomisation) and
+        ``sum_mm`` (sum of target-lesion diameters, mm), and optionally ``new_lesion`` (bool). Rows
+        may be in any order; they are sorted by time within each patient, and a patient's earliest
+        row is the baseline.
+    confirm_days, min_sd_days, cr_floor_mm, pd_abs_mm
+        As in :func:`best_overall_response` (days, mm).
+    irecist_confirm_min_days, icpd_growth_mm
+        ``confirm_min_days`` and ``icpd_growth_mm`` of :func:`irecist_timepoints` (days, mm).
+    carry : sequence of str, default ()
+        Per-patient columns (e.g. ``"arm"``, ``"phenotype"``) to copy to the output (first value of
+        each patient).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient, in order of first appearance, with columns ``patient_id``, the
+        ``carry`` columns, ``bor`` (RECIST 1.1), ``irecist_bor``, ``pfs_days`` and ``pfs_event``
+        (:func:`progression_time`), ``ipfs_days`` and ``ipfs_event``
+        (:func:`irecist_progression_time`), ``best_pct_change`` (smallest percentage change of the
+        sum from baseline over all follow-up assessments, %; NaN with a baseline only) and
+        ``n_assessments``.
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing, or a patient's series is invalid (the message names the
+        patient and the offending argument, e.g. duplicate times).
+    """
+    required = ("patient_id", "time_d", "sum_mm")
+    missing = [c for c in (*required, *carry) if c not in df.columns]
+    if missing:
+        raise ValueError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
+    has_new = "new_lesion" in df.columns
+    cd = _check_days(confirm_days, "confirm_days", allow_none=True)
+    sd_days = _check_days(min_sd_days, "min_sd_days")
+    cmin = _check_days(irecist_confirm_min_days, "irecist_confirm_min_days")
+    if not (math.isfinite(icpd_growth_mm) and icpd_growth_mm > 0):
+        raise ValueError(f"icpd_growth_mm must be a finite number > 0, got {icpd_growth_mm!r}")
+    if df["patient_id"].isna().any():
+        raise ValueError("df['patient_id'] contains missing values")
+
+    codes, uniques = pd.factorize(df["patient_id"], sort=False)
+    order = np.lexsort((df["time_d"].to_numpy(dtype=float), codes))
+    codes_sorted = codes[order]
+    times_all = df["time_d"].to_numpy(dtype=float)[order]
+    sums_all = df["sum_mm"].to_numpy(dtype=float)[order]
+    new_all = df["new_lesion"].to_numpy()[order] if has_new else None
+    bounds = np.flatnonzero(np.diff(codes_sorted)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [codes_sorted.size]))
+
+    rows = []
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        pid = uniques[k]
+        try:
+            t, s, nl = _validate(
+                times_all[a:b],
+                sums_all[a:b],
+                None if new_all is None else new_all[a:b],
+                cr_floor_mm,
+                pd_abs_mm,
+            )
+        except ValueError as exc:
+            raise ValueError(f"patient_id={pid!r}: {exc}") from None
+        tl = t.tolist()
+        rec = _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
+        bor = _bor_kernel(tl, rec, "PD", "CR", "PR", "SD", cd, sd_days)
+        if bor is None:
+            bor = "PD" if "PD" in rec else "NE"
+        irec = _irecist_kernel(
+            t, s, nl, float(cr_floor_mm), float(pd_abs_mm), float(icpd_growth_mm), cmin
+        )
+        if "PD" in rec:
+            i_pd = rec.index("PD")
+            pfs = (tl[i_pd], True)
+        else:
+            pfs = (tl[-1], False)
+        ipfs = _iprogression_from_labels(tl, irec)
+        best_pct = float(np.min(100.0 * (s[1:] - s[0]) / s[0])) if s.size > 1 else math.nan
+        rows.append(
+            {
+                "patient_id": pid,
+                "bor": bor,
+                "irecist_bor": _irecist_bor_from_labels(tl, irec, cd, sd_days),
+                "pfs_days": float(pfs[0]),
+                "pfs_event": bool(pfs[1]),
+                "ipfs_days": float(ipfs[0]),
+                "ipfs_event": bool(ipfs[1]),
+                "best_pct_change": best_pct,
+                "n_assessments": int(b - a),
+            }
+        )
+    columns = [
+        "patient_id",
+        "bor",
+        "irecist_bor",
+        "pfs_days",
+        "pfs_event",
+        "ipfs_days",
+        "ipfs_event",
+        "best_pct_change",
+        "n_assessments",
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    if carry:
+        first = df.iloc[order].groupby(codes_sorted, sort=True)[list(carry)].first()
+        for j, col in enumerate(carry):
+            out.insert(1 + j, col, first[col].to_numpy())
+    out["pfs_event"] = out["pfs_event"].astype(bool)
+    out["ipfs_event"] = out["ipfs_event"].astype(bool)
+    return out

@@ -1,0 +1,349 @@
+"""Per-arm trial statistics: response rates, progression-free survival, adverse events.
+
+All interval and survival statistics come from :mod:`scipy.stats` (binomial confidence intervals)
+and :mod:`lifelines` (Kaplan-Meier medians, Cox proportional hazards, log-rank test); nothing here
+re-implements them.
+
+The patients table has one row per patient with columns ``arm``, ``bor`` (best overall response,
+RECIST 1.1 ``CR/PR/SD/PD/NE`` or iRECIST ``iCR/iPR/iSD/iUPD/iCPD/NE``), ``pfs_days`` (days) and
+``pfs_event`` (True for progression, False for censoring), and optionally boolean ``ae_<type>``
+columns (True when the patient had a grade >= 3 adverse event of that type) and ``phenotype``
+(``inflamed``, ``excluded`` or ``desert``; Chen & Mellman, Nature 2017). :func:`score_patients` in
+:mod:`immunocycle.trial._recist` produces the response and PFS columns.
+
+Response criteria: Eisenhauer et al., RECIST 1.1, Eur J Cancer 2009, doi:10.1016/j.ejca.2008.10.026;
+Seymour et al., iRECIST, Lancet Oncol 2017, doi:10.1016/S1470-2045(17)30074-8.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# lifelines and scipy.stats are imported inside the functions: importing lifelines takes seconds,
+# and ``import immunocycle.trial`` should stay cheap.
+
+__all__ = ["PHENOTYPES", "orr_with_ci", "summarize_arms", "normalize_bor"]
+
+#: Immune phenotypes reported by :func:`summarize_arms`, always present as keys.
+PHENOTYPES: tuple[str, ...] = ("inflamed", "excluded", "desert")
+
+_BOR_MAP = {
+    "CR": "cr",
+    "PR": "pr",
+    "SD": "sd",
+    "PD": "pd",
+    "NE": "ne",
+    "ICR": "cr",
+    "IPR": "pr",
+    "ISD": "sd",
+    "IUPD": "pd",
+    "ICPD": "pd",
+}
+
+
+def orr_with_ci(
+    n_responders: int, n: int, method: str = "wilson", confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Objective response rate with a binomial confidence interval.
+
+    Parameters
+    ----------
+    n_responders : int
+        Number of patients with best overall response CR or PR (0 <= n_responders <= n).
+    n : int
+        Number of evaluable patients (>= 1).
+    method : {"wilson", "exact"}, default "wilson"
+        Wilson score interval or Clopper-Pearson exact interval, both from
+        :meth:`scipy.stats.binomtest(...).proportion_ci <scipy.stats._result_classes.BinomTestResult.proportion_ci>`.
+        ``"wilsoncc"`` (with continuity correction) is passed through as well.
+    confidence : float, default 0.95
+        Confidence level of the two-sided interval.
+
+    Returns
+    -------
+    (orr, lo, hi) : tuple of float
+        Point estimate ``n_responders / n`` and interval bounds, all fractions in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For non-integer counts, ``n < 1``, ``n_responders`` outside [0, n], an unknown ``method`` or a
+        confidence outside (0, 1).
+
+    Examples
+    --------
+    CheckMate 066 nivolumab arm (84/210, published 40.0 %, 95 % CI 33.3-47.0):
+
+    >>> orr, lo, hi = orr_with_ci(84, 210, method="exact")
+    >>> round(orr, 3), round(lo, 3), round(hi, 3)
+    (0.4, 0.333, 0.47)
+    """
+    k = _as_count(n_responders, "n_responders")
+    nn = _as_count(n, "n")
+    if nn < 1:
+        raise ValueError(f"n must be >= 1, got {n!r}")
+    if not 0 <= k <= nn:
+        raise ValueError(f"n_responders must lie in [0, n={nn}], got {n_responders!r}")
+    if method not in ("wilson", "exact", "wilsoncc"):
+        raise ValueError(f"method must be 'wilson' or 'exact' (or 'wilsoncc'), got {method!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, nn).proportion_ci(confidence_level=confidence, method=method)
+    return k / nn, float(ci.low), float(ci.high)
+
+
+def _as_count(value, name: str) -> int:
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be an integer count, got {value!r}")
+    try:
+        as_int = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an integer count, got {value!r}") from None
+    if as_int != value:
+        raise ValueError(f"{name} must be an integer count, got {value!r}")
+    if as_int < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return as_int
+
+
+def normalize_bor(values: pd.Series) -> pd.Series:
+    """Map RECIST 1.1 or iRECIST best overall responses to ``cr/pr/sd/pd/ne``.
+
+    Parameters
+    ----------
+    values : pandas.Series of str
+        ``CR``, ``PR``, ``SD``, ``PD``, ``NE`` or ``iCR``, ``iPR``, ``iSD``, ``iUPD``, ``iCPD``
+        (case-insensitive). iUPD and iCPD both count as ``pd``.
+
+    Returns
+    -------
+    pandas.Series of str
+
+    Raises
+    ------
+    ValueError
+        On any other value (including missing values).
+    """
+    upper = values.astype("string").str.strip().str.upper()
+    mapped = upper.map(_BOR_MAP)
+    bad = mapped.isna()
+    if bad.any():
+        examples = sorted({str(v) for v in values[bad.to_numpy()]})[:5]
+        raise ValueError(
+            f"bor contains values that are not RECIST 1.1/iRECIST categories: {examples}"
+        )
+    return mapped.astype(object)
+
+
+def _none_if_inf(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _km_median(durations: np.ndarray, events: np.ndarray) -> tuple[float | None, list]:
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    kmf = KaplanMeierFitter()
+    kmf.fit(durations, events)
+    median = _none_if_inf(kmf.median_survival_time_)
+    ci = median_survival_times(kmf.confidence_interval_)
+    lo, hi = (float(v) for v in np.asarray(ci, dtype=float).ravel()[:2])
+    return median, [_none_if_inf(lo), _none_if_inf(hi)]
+
+
+def _compare_to_reference(
+    ref: pd.DataFrame, arm: pd.DataFrame
+) -> tuple[float | None, list[float | None] | None, float | None]:
+    """Cox hazard ratio (arm vs reference) with 95 % CI, and the log-rank p value."""
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import logrank_test
+
+    lr = logrank_test(
+        arm["pfs_days"].to_numpy(float),
+        ref["pfs_days"].to_numpy(float),
+        event_observed_A=arm["pfs_event"].to_numpy(bool),
+        event_observed_B=ref["pfs_event"].to_numpy(bool),
+    )
+    p = float(lr.p_value)
+    p = p if math.isfinite(p) else None
+    # The partial-likelihood MLE of the HR diverges when one arm has no events.
+    if not arm["pfs_event"].any() or not ref["pfs_event"].any():
+        return None, None, p
+    data = pd.DataFrame(
+        {
+            "T": np.concatenate([ref["pfs_days"].to_numpy(float), arm["pfs_days"].to_numpy(float)]),
+            "E": np.concatenate([ref["pfs_event"].to_numpy(bool), arm["pfs_event"].to_numpy(bool)]),
+            "treat": np.concatenate([np.zeros(len(ref)), np.ones(len(arm))]),
+        }
+    )
+    cph = CoxPHFitter(alpha=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cph.fit(data, duration_col="T", event_col="E")
+    row = cph.summary.loc["treat"]
+    hr = float(row["exp(coef)"])
+    ci = [float(row["exp(coef) lower 95%"]), float(row["exp(coef) upper 95%"])]
+    return hr, ci, p
+
+
+def _validate_patients(df: pd.DataFrame, arm_order: Sequence[str], bor_col: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in ("arm", bor_col, "pfs_days", "pfs_event") if c not in df.columns]
+    if missing:
+        raise ValueError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
+    if isinstance(arm_order, str) or len(arm_order) == 0:
+        raise ValueError("arm_order must be a non-empty sequence of arm names")
+    if len(set(arm_order)) != len(arm_order):
+        raise ValueError(f"arm_order contains duplicates: {list(arm_order)}")
+    present = set(df["arm"].unique())
+    absent = [a for a in arm_order if a not in present]
+    if absent:
+        raise ValueError(f"arm_order names arm(s) {absent} with no patients in df['arm']")
+    pfs = pd.to_numeric(df["pfs_days"], errors="coerce")
+    if pfs.isna().any() or not np.all(np.isfinite(pfs)) or (pfs < 0).any():
+        raise ValueError("df['pfs_days'] must be finite, non-negative numbers of days")
+    ev = df["pfs_event"]
+    if ev.isna().any() or not ev.isin([True, False, 0, 1]).all():
+        raise ValueError("df['pfs_event'] must be boolean (True = progression, False = censored)")
+    for col in (c for c in df.columns if c.startswith("ae_")):
+        if df[col].isna().any() or not df[col].isin([True, False, 0, 1]).all():
+            raise ValueError(f"df[{col!r}] must be boolean (True = grade >= 3 event of that type)")
+
+
+def summarize_arms(
+    df: pd.DataFrame,
+    arm_order: Sequence[str],
+    *,
+    bor_col: str = "bor",
+    ci_method: str = "wilson",
+) -> list[dict[str, Any]]:
+    """Per-arm summary of response, progression-free survival and adverse events.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per patient with columns ``arm``, ``bor`` (or ``bor_col``), ``pfs_days`` (days),
+        ``pfs_event`` (bool); optional boolean ``ae_<type>`` columns (grade >= 3 adverse event of
+        that type) and ``phenotype``.
+    arm_order : sequence of str
+        Arms to summarise, in order; the first is the reference for hazard ratios and log-rank tests.
+        Every arm must have patients in ``df``; other arms in ``df`` are ignored.
+    bor_col : str, default "bor"
+        Column holding the best overall response (RECIST 1.1 or iRECIST labels; iUPD and iCPD count as
+        PD). Use ``"irecist_bor"`` for an iRECIST summary.
+    ci_method : {"wilson", "exact"}, default "wilson"
+        Interval for the objective response rate, see :func:`orr_with_ci`.
+
+    Returns
+    -------
+    list of dict
+        One dict per arm, in ``arm_order``, with keys
+
+        ``name``, ``n``
+            Arm name and number of patients (all patients are in the denominators, NE included).
+        ``orr``, ``orr_ci``
+            Objective response rate (CR + PR) / n and its 95 % interval ``[lo, hi]`` (fractions).
+        ``cr``, ``pr``, ``sd``, ``pd``, ``ne``
+            Counts by best overall response.
+        ``dcr``
+            Disease control rate (CR + PR + SD) / n.
+        ``median_pfs_days``, ``median_pfs_ci_days``
+            Kaplan-Meier median PFS (days, lifelines ``KaplanMeierFitter``) and its 95 % interval
+            ``[lo, hi]``. ``None`` where the estimate is not reached (the survival curve stays above
+            0.5, lifelines returns ``inf``); an upper bound of ``None`` means "not reached".
+        ``n_events``
+            Number of progression events.
+        ``hr_vs_first``, ``hr_ci``, ``logrank_p``
+            Cox proportional-hazards ratio of progression for this arm versus the first arm (lifelines
+            ``CoxPHFitter``, Efron ties, one binary covariate), its 95 % CI ``[lo, hi]``, and the
+            two-sided log-rank p value (lifelines ``logrank_test``). For the first arm: ``1.0``,
+            ``None``, ``None``. HR and CI are ``None`` when either arm has no events (the estimate
+            diverges); ``logrank_p`` is still given.
+        ``ae_grade3plus_rate``, ``ae_rates``
+            Fraction of patients with any ``ae_*`` column True, and ``{type: fraction}`` per column
+            (prefix ``ae_`` stripped). ``None`` and ``{}`` without ``ae_*`` columns.
+        ``phenotype_counts``, ``orr_by_phenotype``
+            ``{phenotype: count}`` and ``{phenotype: ORR or None when no patients}`` for
+            ``inflamed``, ``excluded``, ``desert`` (always present) and any other phenotype found.
+            Both ``{}`` without a ``phenotype`` column.
+
+    Raises
+    ------
+    ValueError
+        For missing columns, arms without patients, unknown response labels, negative or non-finite
+        PFS times or non-boolean event/AE columns.
+
+    Notes
+    -----
+    Response categories follow RECIST 1.1 (Eisenhauer 2009, doi:10.1016/j.ejca.2008.10.026) or
+    iRECIST (Seymour 2017, doi:10.1016/S1470-2045(17)30074-8).
+    """
+    _validate_patients(df, arm_order, bor_col)
+    work = df.loc[df["arm"].isin(list(arm_order))].copy()
+    work["_bor"] = normalize_bor(work[bor_col]).to_numpy()
+    work["pfs_days"] = pd.to_numeric(work["pfs_days"]).astype(float)
+    work["pfs_event"] = work["pfs_event"].astype(bool)
+    ae_cols = [c for c in work.columns if c.startswith("ae_")]
+    has_pheno = "phenotype" in work.columns
+
+    ref = work.loc[work["arm"] == arm_order[0]]
+    out: list[dict[str, Any]] = []
+    for i, arm in enumerate(arm_order):
+        sub = work.loc[work["arm"] == arm]
+        n = len(sub)
+        counts = {k: int((sub["_bor"] == k).sum()) for k in ("cr", "pr", "sd", "pd", "ne")}
+        n_resp = counts["cr"] + counts["pr"]
+        orr, lo, hi = orr_with_ci(n_resp, n, method=ci_method)
+        median, median_ci = _km_median(
+            sub["pfs_days"].to_numpy(float), sub["pfs_event"].to_numpy(bool)
+        )
+        if i == 0:
+            hr, hr_ci, p = 1.0, None, None
+        else:
+            hr, hr_ci, p = _compare_to_reference(ref, sub)
+        rec: dict[str, Any] = {
+            "name": arm,
+            "n": n,
+            "orr": orr,
+            "orr_ci": [lo, hi],
+            **counts,
+            "dcr": (n_resp + counts["sd"]) / n,
+            "median_pfs_days": median,
+            "median_pfs_ci_days": median_ci,
+            "n_events": int(sub["pfs_event"].sum()),
+            "hr_vs_first": hr,
+            "hr_ci": hr_ci,
+            "logrank_p": p,
+        }
+        if ae_cols:
+            ae = sub[ae_cols].astype(bool)
+            rec["ae_grade3plus_rate"] = float(ae.any(axis=1).mean())
+            rec["ae_rates"] = {c[3:]: float(ae[c].mean()) for c in ae_cols}
+        else:
+            rec["ae_grade3plus_rate"] = None
+            rec["ae_rates"] = {}
+        if has_pheno:
+            phen = sub["phenotype"].astype("string")
+            names = list(PHENOTYPES) + sorted(set(phen.dropna()) - set(PHENOTYPES))
+            rec["phenotype_counts"] = {p_: int((phen == p_).sum()) for p_ in names}
+            responder = sub["_bor"].isin(["cr", "pr"]).to_numpy(bool)
+            orr_ph: dict[str, float | None] = {}
+            for p_ in names:
+                mask = (phen == p_).fillna(False).to_numpy(bool)
+                orr_ph[p_] = float(responder[mask].mean()) if mask.any() else None
+            rec["orr_by_phenotype"] = orr_ph
+        else:
+            rec["phenotype_counts"] = {}
+            rec["orr_by_phenotype"] = {}
+        out.append(rec)
+    return out
