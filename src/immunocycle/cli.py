@@ -1,13 +1,20 @@
-"""The ``immunocycle`` command line (Typer)."""
+"""The ``immunocycle`` command line (Typer + Rich). Each command mirrors a Python API function."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import typer
+from rich.console import Console
 
 from immunocycle import __version__
+from immunocycle.model import ModelError
 
 app = typer.Typer(help="immunocycle: design nano-immunotherapies on the cancer-immunity cycle.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console(stderr=True)
 
 
 def _version(value: bool) -> None:
@@ -20,3 +27,114 @@ def _version(value: bool) -> None:
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Print the version and exit.")) -> None:
     """immunocycle command line."""
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+def parse_assignments(items: list[str]) -> dict[str, float]:
+    """Parse ``name=value`` pairs from ``--set``; errors name the offending item."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set {item!r}: expected NAME=VALUE")
+        try:
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {text!r} is not a number") from None
+    return values
+
+
+@app.command()
+def simulate(
+    model: str = typer.Argument(..., help="Reference model name (see --list) or a model YAML file."),
+    set_: list[str] = typer.Option([], "--set", help="Override a parameter: NAME=VALUE (declared units)."),
+    days: float = typer.Option(100.0, "--days", min=0.0, help="Simulated time (model time units)."),
+    points_per_day: int = typer.Option(1, "--points-per-day", min=1, help="Output grid density."),
+    out: Path = typer.Option(Path("results/simulate"), "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed", help="Recorded for reproducibility (deterministic model)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
+) -> None:
+    """Simulate a model and write time courses (Parquet), a figure (PNG) and the resolved inputs."""
+    from immunocycle.engine import simulate as run
+    from immunocycle.model import load_reference
+    from immunocycle.report._runs import write_simulation
+
+    try:
+        m = load_reference(model)
+        values = parse_assignments(set_)
+        m = m.with_values(values, where="--set")
+        times = np.linspace(0.0, days, int(round(days * points_per_day)) + 1)
+        result = run(m, times)
+        paths = write_simulation(result, m, out, days=days, overrides=values, seed=seed)
+    except (ModelError, ValueError) as exc:
+        _fail(exc)
+    final = {n: float(v) for n, v in zip(result.names, np.concatenate(
+        [result.states[0, -1], result.derived[0, -1]]), strict=True)}
+    summary = {"model": m.name, "days": days, "status": result.status_text()[0],
+               "final": final, "outputs": {k: str(v) for k, v in paths.items()}}
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        console.print(f"[green]wrote[/] {', '.join(str(p) for p in paths.values())}")
+
+
+@app.command("export-sbml")
+def export_sbml(
+    model: str = typer.Argument(..., help="Reference model name or model YAML file."),
+    out: Path = typer.Option(None, "--out", help="SBML file to write (default: stdout)."),
+) -> None:
+    """Export a model, with its dosing as events, to SBML Level 3 Version 2."""
+    from immunocycle.model import load_reference
+    from immunocycle.sbml import to_sbml
+
+    try:
+        text = to_sbml(load_reference(model))
+    except (ModelError, ValueError) as exc:
+        _fail(exc)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        console.print(f"[green]wrote[/] {out}")
+
+
+@app.command()
+def bench(
+    case: str = typer.Option("depillis", "--case", help="Benchmark case: depillis."),
+    n: int = typer.Option(10_000, "--n", min=1, help="Batch size for the engine."),
+    n_reference: int = typer.Option(200, "--n-reference", min=1,
+                                    help="Patients run with libroadrunner and SciPy (subset)."),
+    days: float = typer.Option(365.0, "--days", min=1.0),
+    out: Path = typer.Option(Path("results/bench"), "--out", help="Output folder for bench.json."),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
+) -> None:
+    """Throughput of the engine against libroadrunner and SciPy (LSODA) in the same run."""
+    from immunocycle._bench import run_bench
+    from immunocycle._provenance import write_json
+
+    try:
+        result = run_bench(case, n=n, n_reference=n_reference, days=days, seed=seed)
+    except (ModelError, ValueError) as exc:
+        _fail(exc)
+    path = write_json(out / f"bench_{case}.json", result)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    else:
+        console.print_json(json.dumps(result, default=str))
+    console.print(f"[green]wrote[/] {path}")
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("results/demo"), "--out", help="Output folder."),
+         seed: int = typer.Option(0, "--seed")) -> None:
+    """Run the main job on embedded defaults and write its outputs under --out."""
+    from immunocycle._demo import run_demo
+
+    paths = run_demo(out, seed=seed)
+    console.print(f"[green]demo written[/] to {out}: {', '.join(str(p) for p in paths)}")

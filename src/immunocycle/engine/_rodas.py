@@ -18,22 +18,22 @@ with :math:`y_1 = y_0 + \sum_j a_{6j} k_j + k_6`; :math:`k_6` estimates the loca
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
 
-# This module is also the solver's template: the code generator writes its source into each
-# model's generated module, followed by that model's ``rhs`` and ``jac``, which replace the
-# placeholders below. Referring to them as globals (not arguments) keeps every function
-# cacheable by numba, so a model compiles once per machine, not once per process.
+# The model functions are passed as first-class functions of these fixed signatures, so the
+# solver is compiled (and cached on disk) once for every model; a new model only compiles its
+# own small right-hand side and Jacobian.
+_V = types.float64[::1]
+_M = types.float64[:, ::1]
+RHS_SIG = types.void(types.float64, _V, _V, _V, _V)
+JAC_SIG = types.void(types.float64, _V, _V, _V, _M)
+INIT_SIG = types.void(_V, _V)
+DERIVED_SIG = types.void(types.float64, _V, _V, _V)
+_RHS, _JAC = types.FunctionType(RHS_SIG), types.FunctionType(JAC_SIG)
+_INIT, _DERIVED = types.FunctionType(INIT_SIG), types.FunctionType(DERIVED_SIG)
+_I = types.int64[::1]
+_A3 = types.float64[:, :, ::1]
 
-
-@njit(cache=True)
-def rhs(t, y, p, u, dy):  # placeholder, replaced in generated modules
-    dy[:] = 0.0
-
-
-@njit(cache=True)
-def jac(t, y, p, u, J):  # placeholder, replaced in generated modules
-    J[:, :] = 0.0
 
 # Status codes (per patient).
 OK, MAX_STEPS, STEP_TOO_SMALL, NOT_FINITE, SINGULAR = 0, 1, 2, 3, 4
@@ -129,7 +129,7 @@ def _all_finite(y):
 
 
 @njit(cache=True)
-def _initial_step(t, y, p, u, f0, rtol, atol, span):
+def _initial_step(rhs, t, y, p, u, f0, rtol, atol, span):
     rhs(t, y, p, u, f0)
     d0 = 0.0
     d1 = 0.0
@@ -144,8 +144,10 @@ def _initial_step(t, y, p, u, f0, rtol, atol, span):
     return min(max(h, 1e-10 * span), span)
 
 
-@njit(cache=True)
-def solve_one(p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
+@njit(types.UniTuple(types.int64, 2)(_RHS, _JAC, _V, _V, _V, _V, _V, _I, _V, _V, _V, _I, _V,
+                                     types.float64, _V, types.int64, types.boolean, _M),
+      cache=True)
+def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
               rtol, atol, max_steps, uses_time, out):
     """Integrate one patient from ``bounds[0]`` over the segments in ``bounds``.
 
@@ -199,7 +201,7 @@ def solve_one(p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
             continue
         t = ta
         span = tb - ta
-        h = _initial_step(t, y, p, u, f0, rtol, atol, span)
+        h = _initial_step(rhs, t, y, p, u, f0, rtol, atol, span)
         last_rejected = False
         while t < tb:
             if steps >= max_steps:
@@ -314,8 +316,9 @@ def solve_one(p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
     return OK, steps
 
 
-@njit(parallel=True, cache=True)
-def solve_batch(P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, idose, idur,
+@njit(types.void(_RHS, _JAC, _M, _M, _V, _V, _V, _I, _I, _V, _V, _I, _I, _V, _M, types.float64,
+                 _V, types.int64, types.boolean, _A3, _I, _I), parallel=True, cache=True)
+def solve_batch(rhs, jac, P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, idose, idur,
                 amounts, rtol, atol, max_steps, uses_time, out, status, nsteps):
     """Solve every row of ``P`` (parameters) from the matching row of ``Y0``.
 
@@ -332,7 +335,22 @@ def solve_batch(P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, idose, idur,
         irate = np.empty(it0.shape[0])
         for m in range(it0.shape[0]):
             irate[m] = amounts[k, idose[m]] / idur[m]
-        st, ns = solve_one(P[k], y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
+        st, ns = solve_one(rhs, jac, P[k], y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
                            rtol, atol, max_steps, uses_time, out[k])
         status[k] = st
         nsteps[k] = ns
+
+
+@njit(types.void(_INIT, _M, _M), parallel=True, cache=True)
+def init_batch(init, P, Y0):
+    """Initial states of every patient from its parameters."""
+    for k in prange(P.shape[0]):
+        init(P[k], Y0[k])
+
+
+@njit(types.void(_DERIVED, _M, _V, _A3, _A3), parallel=True, cache=True)
+def derived_batch(derived, P, times, S, D):
+    """Derived quantities (assignments) of every patient at every output time."""
+    for k in prange(P.shape[0]):
+        for g in range(times.shape[0]):
+            derived(times[g], S[k, g], P[k], D[k, g])

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import pandas as pd
-from numba import njit, prange
 
-from immunocycle.engine._codegen import CompiledModel, compile_model
+from immunocycle.engine._codegen import CompiledModel, compile_model, dose_amounts
 from immunocycle.engine._result import SimulationResult
+from immunocycle.engine._rodas import derived_batch, init_batch, solve_batch
 from immunocycle.model import Model, ModelError
 
 
@@ -36,20 +36,6 @@ class SolverOptions:
     def __post_init__(self):
         if not (0 < self.rtol < 1) or self.atol <= 0 or self.max_steps < 1:
             raise ValueError(f"invalid solver options: {self}")
-
-
-@njit(parallel=True, cache=True)
-def _init_batch(init, dose_amounts, P, Y0, A):
-    for k in prange(P.shape[0]):
-        init(P[k], Y0[k])
-        dose_amounts(P[k], A[k])
-
-
-@njit(parallel=True, cache=True)
-def _derived_batch(derived, P, times, S, D):
-    for k in prange(P.shape[0]):
-        for g in range(times.shape[0]):
-            derived(times[g], S[k, g], P[k], D[k, g])
 
 
 def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -106,10 +92,10 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     Y0 = np.zeros((n, compiled.n_states))
     doses = compiled.doses
     n_doses = len(compiled.model.doses)
-    A = np.zeros((n, max(n_doses, 1)))
+    A = dose_amounts(compiled, frame)
     if threads:
         numba.set_num_threads(threads)
-    _init_batch(compiled.module.init, compiled.module.dose_amounts, P, Y0, A)
+    init_batch(compiled.module.init, P, Y0)
     if initial is not None:
         init = pd.DataFrame(initial).reset_index(drop=True)
         for col in init.columns:
@@ -126,13 +112,13 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     status = np.zeros(n, dtype=np.int64)
     nsteps = np.zeros(n, dtype=np.int64)
     atol = np.full(compiled.n_states, options.atol)
-    compiled.module.solve_batch(P, Y0, times, bounds,
+    solve_batch(compiled.module.rhs, compiled.module.jac, P, Y0, times, bounds,
                 doses.bolus_times, doses.bolus_target, doses.bolus_dose, doses.inf_start,
                 doses.inf_end, doses.inf_target, doses.inf_dose, doses.inf_duration, A,
                 options.rtol, atol, options.max_steps, compiled.uses_time, out, status, nsteps)
     derived = np.full((n, times.size, len(compiled.derived_names)), np.nan)
     if compiled.derived_names:
-        _derived_batch(compiled.module.derived, P, times, out, derived)
+        derived_batch(compiled.module.derived, P, times, out, derived)
     from immunocycle import __version__
 
     provenance = {"model": compiled.model.name, "version": __version__, "rtol": options.rtol,

@@ -244,7 +244,13 @@ class Model:
         for rule in self.rate_rules.values():
             check(rule.expression, f"rate_rules.{rule.target}", units[rule.target] / time)
         for d in self.doses:
-            check(d.amount, f"doses.{d.name or d.target}.amount", self.amount_units(d.target))
+            field = f"doses.{d.name or d.target}.amount"
+            check(d.amount, field, self.amount_units(d.target))
+            if isinstance(d.amount, str):
+                extra = ex.names(ex.parse(d.amount, self.source, field)) - set(self.parameters)
+                if extra:
+                    raise ModelError(self.source, field, "a dose amount may use parameters only, "
+                                     f"not {', '.join(sorted(extra))}")
 
     def __repr__(self) -> str:
         return (f"Model({self.name!r}: {len(self.species)} species, {len(self.parameters)} parameters, "

@@ -1,0 +1,53 @@
+"""Effector CD8 T cells from blood to the tumor: trafficking, infiltration, recognition, killing,
+exhaustion (steps 4 to 7).
+
+Blood effectors enter the tumor margin in proportion to tumor perfusion and chemokine (QSP-IO's
+recruitment scales with tumor volume, Sove 2020); they cross the stroma into the parenchyma at a
+rate divided by the stromal barrier (TGF-beta-driven matrix, the excluded phenotype); there they
+recognize cancer cells (saturable in cancer cells, QSP-IO's T x C / (C + T + K) form, scaled by
+MHC-I and vetoed by PD-1 engagement), kill a share of the recognized cells (reduced by Tregs,
+myeloid suppressors and TGF-beta) and exhaust under chronic PD-1 engagement and Treg pressure.
+"""
+
+from __future__ import annotations
+
+from immunocycle.cycle._params import Params, add_parameters
+from immunocycle.model import Assignment, Compartment, Model, Reaction, Species
+
+PARAMETERS = ("V_blood", "F_T", "E_T", "K_CK", "k_MP", "k_TM_death", "k_rec", "K_C_rec", "K_MHC",
+              "p_kill", "k_exh", "r_exh_Treg", "k_X_death")
+
+
+def effectors(model: Model, *, params: Params) -> None:
+    """Add blood, margin, parenchymal and exhausted effectors and the fluxes ``J5``-``J7``."""
+    add_parameters(model, params, PARAMETERS, "effectors")
+    model.add(
+        Compartment("blood", "V_blood", "L", "blood (central compartment)"),
+        Species("T_E_B", "blood", 0.0, "cell", description="tumor-specific effector CD8 in blood"),
+        Species("T_E_M", "tumor", 0.0, "cell",
+                description="effector CD8 held in the tumor margin and stroma"),
+        Species("T_E_P", "tumor", 0.0, "cell", description="effector CD8 in the tumor parenchyma"),
+        Species("T_X", "tumor", 0.0, "cell", description="exhausted CD8 in the tumor"),
+        Assignment("H_CK", "CK / (CK + K_CK * tumor)", "dimensionless", "chemokine-driven recruitment"),
+        Assignment("recruitment", "E_T * F_T * tumor * T_E_B / V_blood * H_CK", "cell/day",
+                   "effectors entering the tumor margin from blood"),
+        Assignment("J5", "k_MP * T_E_M / (1 + S)", "cell/day",
+                   "step 5: effector cells entering the tumor parenchyma"),
+        Assignment("f_MHC", "MHC / (MHC + K_MHC)", "dimensionless",
+                   "antigen display by MHC-I on cancer cells"),
+        Assignment("J6", "k_rec * f_MHC * (1 - pd1_engagement) * T_E_P * C / (C + T_E_P + K_C_rec)",
+                   "event/day", "step 6: productive recognition events (not vetoed by PD-1)"),
+        Assignment("J7", "p_kill * H_supp * J6", "cell/day",
+                   "step 7: cancer cells killed by T cells"),
+        Assignment("exhaustion", "k_exh * (pd1_engagement + r_exh_Treg * Treg_T / (Treg_T + T_E_P"
+                   " + K_C_rec)) * T_E_P * C / (C + K_C_rec)", "cell/day",
+                   "exhaustion under chronic antigen, PD-1 engagement and Treg pressure"),
+        Reaction("blood_arrival", "J4", {"T_E_B": 1}, "arrival from the node"),
+        Reaction("T_E_B_death", "k_TE_death * T_E_B", {"T_E_B": -1}, "death in blood"),
+        Reaction("margin_entry", "recruitment", {"T_E_B": -1, "T_E_M": 1}, "extravasation"),
+        Reaction("infiltration", "J5", {"T_E_M": -1, "T_E_P": 1}, "crossing the stroma"),
+        Reaction("T_E_M_death", "k_TM_death * T_E_M", {"T_E_M": -1}, "death in the margin"),
+        Reaction("T_E_P_death", "k_TE_death * T_E_P", {"T_E_P": -1}, "death in the parenchyma"),
+        Reaction("exhaust", "exhaustion", {"T_E_P": -1, "T_X": 1}, "exhaustion"),
+        Reaction("T_X_death", "k_X_death * T_X", {"T_X": -1}, "death of exhausted cells"),
+    )

@@ -1,0 +1,70 @@
+"""Parameter sets of the cycle model: YAML files with value, units, description and source.
+
+A preset is a complete set (``human``, ``mouse``) or an overlay that names its ``base`` and changes
+only the parameters that define it (the archetypes ``inflamed``, ``excluded``, ``desert``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from immunocycle._paths import PACKAGE_DATA
+from immunocycle.model import Model, ModelError, Parameter
+from immunocycle.model._io import ParameterSetFile, ParameterSpec, load_parameter_set
+
+DATA_DIR = PACKAGE_DATA / "cycle"
+PRESETS = ("human", "mouse", "inflamed", "excluded", "desert")
+
+Params = Mapping[str, ParameterSpec]
+
+
+def preset_path(preset: str | Path) -> Path:
+    """The file of a named preset (``"human"``) or a path given as is."""
+    path = Path(preset)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    found = DATA_DIR / f"{preset}.yaml"
+    if not found.exists():
+        raise ModelError(str(found), "(preset)", f"unknown preset {preset!r}; choose from "
+                         f"{', '.join(PRESETS)} or give a parameter-set file")
+    return found
+
+
+def resolve_preset(preset: str | Path) -> tuple[dict[str, ParameterSpec], list[ParameterSetFile]]:
+    """All parameters of a preset, overlays applied on their base; and the chain of files read."""
+    chain: list[ParameterSetFile] = []
+    path = preset_path(preset)
+    seen = set()
+    while True:
+        pset = load_parameter_set(path)
+        chain.append(pset)
+        if not pset.base:
+            break
+        if pset.base in seen:
+            raise ModelError(str(path), "base", f"circular base chain at {pset.base!r}")
+        seen.add(pset.base)
+        path = preset_path(pset.base)
+    merged: dict[str, ParameterSpec] = {}
+    for pset in reversed(chain):
+        for name, spec in pset.parameters.items():
+            if chain[-1] is not pset and name not in merged:
+                raise ModelError(pset.name, f"parameters.{name}",
+                                 "an overlay may only change parameters of its base set")
+            merged[name] = spec
+    return merged, chain
+
+
+def add_parameters(model: Model, params: Params, names: Iterable[str], module: str) -> None:
+    """Add the named parameters (value, units, description, source from the set) to ``model``."""
+    for name in names:
+        if name in model.parameters:
+            continue
+        spec = params.get(name)
+        if spec is None:
+            raise ModelError(model.source, f"parameters.{name}",
+                             f"module {module!r} needs this parameter; add it to the parameter set")
+        model.add(Parameter(name, spec.value, spec.units, spec.description, spec.source))
+
+
+__all__ = ["DATA_DIR", "PRESETS", "Params", "add_parameters", "preset_path", "resolve_preset"]

@@ -1,0 +1,175 @@
+"""Therapies as data: an agent's PK, its dosing, and concentration-driven effects on parameters.
+
+An effect ``{parameter: pd1_free, law: emax, emax: -1, ec50: 4, ec50_units: nmol/L, hill: 1,
+concentration: tumor}`` replaces every use of ``pd1_free`` in the model's expressions by an
+Assignment ``pd1_free_eff = pd1_free * (1 + emax * x**h / (1 + x**h))`` with ``x = c / ec50``
+(``mode: add`` gives ``p + emax * ...`` with ``emax`` in the parameter's units, for a rate that
+is zero without drug). Effects on the same parameter chain, so therapies combine by listing them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from immunocycle.cycle._params import DATA_DIR, Params
+from immunocycle.cycle._pk import antibody_pk
+from immunocycle.model import (
+    Assignment,
+    Compartment,
+    Dose,
+    Model,
+    ModelError,
+    Parameter,
+    RateRule,
+    Reaction,
+    read_yaml,
+    schedule,
+)
+from immunocycle.model._io import ParameterSpec
+
+THERAPY_DIR = DATA_DIR / "therapies"
+_SITES = {"tumor": "conc_T", "lymph_node": "conc_LN", "central": "conc_C"}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Effect(_Frozen):
+    """A concentration-effect law acting on one model parameter."""
+
+    parameter: str
+    law: Literal["emax"] = "emax"
+    mode: Literal["multiply", "add"] = "multiply"
+    emax: float
+    emax_units: str = "dimensionless"
+    ec50: Annotated[float, Field(gt=0)]
+    ec50_units: str = "nmol/L"
+    hill: Annotated[float, Field(gt=0)] = 1.0
+    concentration: Literal["tumor", "lymph_node", "central"] = "tumor"
+    source: Annotated[str, Field(min_length=3)]
+
+
+class Dosing(_Frozen):
+    """Dose per administration (mg, or mg/kg times the preset's body weight) and schedule (days)."""
+
+    amount: Annotated[float, Field(ge=0)]
+    units: Literal["mg", "mg/kg"]
+    start: Annotated[float, Field(ge=0)] = 0.0
+    every: Annotated[float, Field(gt=0)] = 14.0
+    count: Annotated[int, Field(ge=1)] = 1
+    duration: Annotated[float, Field(ge=0)] = 0.0
+    route: Literal["iv", "ip"] = "iv"
+    source: Annotated[str, Field(min_length=3)]
+
+
+class Therapy(_Frozen):
+    """An agent with its PK, dosing and effects (one YAML file in ``data/cycle/therapies``).
+
+    Attributes
+    ----------
+    name : str
+        Identifier (file stem), also the prefix of the agent's model names.
+    target : str
+        Molecular target, for reports (``"PD-1"``).
+    species : {"human", "mouse"}
+        Physiology its PK parameters belong to.
+    pk : mapping
+        Antibody PK parameters (see :data:`immunocycle.cycle._pk.PK_PARAMETERS`).
+    """
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+    description: str = ""
+    target: str
+    species: Literal["human", "mouse"]
+    pk: dict[str, ParameterSpec]
+    dosing: Dosing
+    effects: list[Effect]
+
+    def with_dosing(self, **changes) -> Therapy:
+        """A copy with changed dosing (``every``, ``count``, ``amount``, ...)."""
+        return self.model_copy(update={"dosing": self.dosing.model_copy(update=changes)})
+
+    def apply(self, model: Model, params: Params) -> None:
+        """Add this agent's PK states, doses and effects to ``model`` (in place)."""
+        a = self.name
+        antibody_pk(model, agent=a, pk=dict(self.pk), V_P=params["V_P"])
+        d = self.dosing
+        model.add(Parameter(f"{a}_dose", d.amount, d.units, f"{a} dose per administration",
+                            d.source))
+        amount = f"{a}_dose / {a}_MW" if d.units == "mg" else f"{a}_dose * body_weight / {a}_MW"
+        model.add(Dose(f"{a}_C", amount, schedule(d.start, d.every, d.count), d.duration, f"{a}_dose"))
+        for k, effect in enumerate(self.effects):
+            apply_effect(model, effect, f"{a}_{_SITES[effect.concentration]}", f"{a}_e{k}")
+
+
+def apply_effect(model: Model, effect: Effect, concentration: str, label: str) -> str:
+    """Replace uses of ``effect.parameter`` by a concentration-driven Assignment; return its name."""
+    p = effect.parameter
+    if p not in model.parameters:
+        raise ModelError(model.source, f"effects.{label}", f"the model has no parameter {p!r}")
+    current = p
+    while f"{current}_eff" in model.assignments:  # an earlier effect on p: chain onto it
+        current = f"{current}_eff"
+    new = f"{current}_eff"
+    unit = model.parameters[p].units
+    model.add(
+        Parameter(f"{label}_emax", effect.emax, effect.emax_units if effect.mode == "add" else
+                  "dimensionless", f"maximal effect on {p}", effect.source),
+        Parameter(f"{label}_ec50", effect.ec50, effect.ec50_units, "half-effect concentration",
+                  effect.source),
+        Parameter(f"{label}_hill", effect.hill, "dimensionless", "Hill coefficient", effect.source),
+    )
+    x = f"({concentration} / {label}_ec50)"
+    frac = f"{x} ** {label}_hill / (1 + {x} ** {label}_hill)"
+    expr = (f"{current} * (1 + {label}_emax * {frac})" if effect.mode == "multiply"
+            else f"{current} + {label}_emax * {frac}")
+    _replace_symbol(model, current, new)
+    model.add(Assignment(new, expr, unit, f"{p} under {label}"))
+    return new
+
+
+def _replace_symbol(model: Model, old: str, new: str) -> None:
+    pattern = re.compile(rf"\b{re.escape(old)}\b")
+
+    def sub(text):
+        return pattern.sub(new, text) if isinstance(text, str) else text
+
+    for name, a in list(model.assignments.items()):
+        model.assignments[name] = Assignment(a.name, sub(a.expression), a.units, a.description)
+    for name, r in list(model.reactions.items()):
+        model.reactions[name] = Reaction(r.name, sub(r.rate), dict(r.stoichiometry), r.description)
+    for target, rule in list(model.rate_rules.items()):
+        model.rate_rules[target] = RateRule(target, sub(rule.expression))
+    for name, c in list(model.compartments.items()):
+        model.compartments[name] = Compartment(c.name, sub(c.size), c.units, c.description)
+
+
+def therapy_path(name: str | Path) -> Path:
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    found = THERAPY_DIR / f"{name}.yaml"
+    if not found.exists():
+        raise ModelError(str(found), "(therapy)", f"unknown therapy {name!r}; choose from "
+                         f"{', '.join(available_therapies())} or give a file")
+    return found
+
+
+def load_therapy(name: str | Path | Therapy) -> Therapy:
+    """A packaged therapy by name (``"nivolumab"``), a therapy file, or a Therapy as is."""
+    if isinstance(name, Therapy):
+        return name
+    return read_yaml(therapy_path(name), Therapy)
+
+
+def available_therapies() -> list[str]:
+    """Names of the packaged therapies."""
+    return sorted(p.stem for p in THERAPY_DIR.glob("*.yaml"))
+
+
+__all__ = ["Dosing", "Effect", "Therapy", "apply_effect", "available_therapies", "load_therapy"]
