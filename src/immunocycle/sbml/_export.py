@@ -123,6 +123,44 @@ def _wrap(node: ast.AST) -> str:
     return text if simple else f"({text})"
 
 
+def _settings() -> libsbml.L3ParserSettings:
+    settings = libsbml.L3ParserSettings()
+    settings.setParseUnits(False)  # "2 mg" would otherwise be a number with units
+    settings.setParseLog(libsbml.L3P_PARSE_LOG_AS_LN)
+    return settings
+
+
+def _parse_l3(infix: str, settings, where: str, field: str, text) -> libsbml.ASTNode:
+    node = libsbml.parseL3FormulaWithSettings(infix, settings)
+    if node is None:
+        shown = repr(text) if text == infix else f"{text!r} (as SBML infix {infix!r})"
+        raise ModelError(where, field, f"cannot convert {shown} to SBML math: "
+                         f"{libsbml.getLastParseL3Error().strip()}")
+    return node
+
+
+def sbml_math(text: str | float, where: str = "", field: str = "",
+              settings: libsbml.L3ParserSettings | None = None) -> libsbml.ASTNode:
+    """A model expression (Python syntax) as a libsbml math tree.
+
+    Parameters
+    ----------
+    text : str or float
+    where, field : str
+        Named in the error message.
+    settings : libsbml.L3ParserSettings, optional
+        Parser settings; the exporter passes settings bound to the model being written, so that
+        model symbols shadow L3 constants (a parameter ``e`` is not Euler's number).
+
+    Raises
+    ------
+    ModelError
+        If ``text`` is not a valid model expression or libsbml cannot parse its translation (for
+        example a non-ASCII symbol name); the error names ``field``.
+    """
+    return _parse_l3(to_l3_infix(text, where, field), settings or _settings(), where, field, text)
+
+
 class _Writer:
     """Builds one SBML document from one model; holds the parser settings and unit table."""
 
@@ -131,10 +169,8 @@ class _Writer:
         self.where = model.source
         self.doc = libsbml.SBMLDocument(LEVEL, VERSION)
         self.sbml = self.doc.createModel()
-        self.settings = libsbml.L3ParserSettings()
+        self.settings = _settings()
         self.settings.setModel(self.sbml)  # model ids take precedence over constants (e, pi)
-        self.settings.setParseUnits(False)  # "2 mg" would otherwise be a number with units
-        self.settings.setParseLog(libsbml.L3P_PARSE_LOG_AS_LN)
         self.units: dict[str, str] = {}   # canonical pint units -> unit definition id
         self.ids: set[str] = set()
 
@@ -154,19 +190,13 @@ class _Writer:
         self.ids.add(sid)
         return sid
 
-    def parse(self, infix: str, field: str, text: str | float | None = None) -> libsbml.ASTNode:
-        """Parse L3 infix; a failure names the field and the original expression."""
-        node = libsbml.parseL3FormulaWithSettings(infix, self.settings)
-        if node is None:
-            shown = f"{text!r} ({infix!r})" if text is not None else repr(infix)
-            raise ModelError(self.where, field, f"cannot convert {shown} to SBML math: "
-                             f"{libsbml.getLastParseL3Error().strip()}")
-        return node
+    def parse(self, infix: str, field: str) -> libsbml.ASTNode:
+        """Parse L3 infix written by the exporter itself (event triggers and assignments)."""
+        return _parse_l3(infix, self.settings, self.where, field, infix)
 
     def set_math(self, element, text: str | float, field: str) -> None:
         """Set ``element``'s math from a model expression (Python syntax)."""
-        node = self.parse(to_l3_infix(text, self.where, field), field, text)
-        self.check(element.setMath(node), field)
+        self.check(element.setMath(sbml_math(text, self.where, field, self.settings)), field)
 
     def notes(self, element, field: str, **entries: str) -> None:
         lines = [f"<p>{key}: {html.escape(str(val))}</p>" for key, val in entries.items() if val]
@@ -326,7 +356,7 @@ class _Writer:
             ref.setSpecies(sp)
             ref.setStoichiometry(abs(float(coef)))
             ref.setConstant(True)
-        involved = set(r.stoichiometry)
+        involved = {sp for sp, coef in r.stoichiometry.items() if coef != 0}
         for sym in sorted(ex.names(ex.parse(r.rate, self.where, f"{field}.rate"))):
             if sym in self.model.species and sym not in involved:
                 rx.createModifier().setSpecies(sym)
@@ -514,4 +544,5 @@ def export(model: Model, format: str = "sbml") -> str:
     return EXPORT_FORMATS[key](model)
 
 
-__all__ = ["EXPORT_FORMATS", "export", "to_l3_infix", "to_sbml", "to_sbml_document", "write_sbml"]
+__all__ = ["EXPORT_FORMATS", "export", "sbml_math", "to_l3_infix", "to_sbml", "to_sbml_document",
+           "write_sbml"]
