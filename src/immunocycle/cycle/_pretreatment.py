@@ -88,8 +88,10 @@ def pretreatment_state(model: Model | CompiledModel, diameter_mm: float | np.nda
     for k in range(n):
         i = first[k]
         if not reached[k] or i == 0:
-            row = states[k, i] if history.ok[k] else states[k, np.isfinite(states[k, :, 0])][-1:]
-            initial[k] = np.ravel(row)[: states.shape[2]]
+            if not history.ok[k]:  # a failed integration: its last finite state
+                finite = np.flatnonzero(np.isfinite(states[k, :, 0]))
+                i = finite[-1] if finite.size else 0
+            initial[k] = states[k, i]
             t_diag[k] = times[i] if reached[k] else np.nan
             continue
         d0, d1 = diam[k, i - 1], diam[k, i]

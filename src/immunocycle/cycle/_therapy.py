@@ -122,14 +122,16 @@ def apply_effect(model: Model, effect: Effect, concentration: str, label: str) -
                   "dimensionless", f"maximal effect on {p}", effect.source),
         Parameter(f"{label}_ec50", effect.ec50, effect.ec50_units, "half-effect concentration",
                   effect.source),
-        Parameter(f"{label}_hill", effect.hill, "dimensionless", "Hill coefficient", effect.source),
     )
+    # The Hill coefficient is written as a number: a symbolic exponent makes the symbolic
+    # Jacobian divide by the concentration (h * x**h / x), which fails at zero drug.
     x = f"({concentration} / {label}_ec50)"
-    frac = f"{x} ** {label}_hill / (1 + {x} ** {label}_hill)"
+    xh = x if effect.hill == 1 else f"{x} ** {effect.hill!r}"
+    frac = f"{xh} / (1 + {xh})"
     expr = (f"{current} * (1 + {label}_emax * {frac})" if effect.mode == "multiply"
             else f"{current} + {label}_emax * {frac}")
     _replace_symbol(model, current, new)
-    model.add(Assignment(new, expr, unit, f"{p} under {label}"))
+    model.add(Assignment(new, expr, unit, f"{p} under {label} (Emax, Hill {effect.hill:g})"))
     return new
 
 

@@ -1,0 +1,101 @@
+"""Parameter files of the PK layer (``immunocycle/data/pk/*.yaml``): values with units and sources.
+
+Every number the PBPK model uses lives in one of these files; this module reads them and derives
+the human parameter set (human physiology + mouse particle kinetics scaled allometrically).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from immunocycle._paths import PACKAGE_DATA
+from immunocycle.model import load_parameter_set
+
+PK_DATA = PACKAGE_DATA / "pk"
+SPECIES = ("mouse", "human")
+PAYLOADS = ("doxorubicin", "nivolumab")
+
+# Particle-specific first-order rate constants (1/h) and characteristic times (h) that are
+# scaled from mouse to human; everything else is physiology (species file) or scale-free.
+_RATE_NAMES = tuple(f"K{o}RES{k}" for o in ("L", "S", "K", "Lu", "M", "R", "T")
+                    for k in ("release", "max"))
+_TIME_NAMES = tuple(f"K{o}RES50" for o in ("L", "S", "K", "Lu", "M", "R", "T"))
+_ROUTE_RATES = ("k_lymph_max", "k_blood_small", "k_blood_floor", "k_site_phago", "k_ln_capture",
+                "k_ln_efflux", "k_ln_release", "k_it_release")
+
+
+@dataclass(frozen=True)
+class Value:
+    """One parameter: value in ``units``, with what it is and where it comes from."""
+
+    value: float
+    units: str
+    description: str
+    source: str
+
+
+def _read(name: str) -> dict[str, Value]:
+    pset = load_parameter_set(PK_DATA / f"{name}.yaml")
+    return {k: Value(p.value, p.units, p.description, p.source) for k, p in pset.parameters.items()}
+
+
+@functools.cache
+def species_parameters(species: str) -> dict[str, Value]:
+    """Physiology and particle kinetics of ``species`` ("mouse" or "human").
+
+    Human: ICRP 89 / Brown 1997 physiology (``human.yaml``) plus the mouse particle parameters,
+    with rate constants times ``(BW_h/BW_m)^-0.25`` and K50 times ``(BW_h/BW_m)^+0.25``
+    (``allometry.yaml``).
+
+    Raises
+    ------
+    ValueError
+        If ``species`` is not one of :data:`SPECIES` (the message names the field).
+    """
+    if species not in SPECIES:
+        raise ValueError(f"species: unknown species {species!r}; choose one of {', '.join(SPECIES)}")
+    mouse = {**_read("mouse"), **_read("routes")}
+    if species == "mouse":
+        return mouse
+    human = _read("human")
+    b = _read("allometry")["rate_exponent"].value
+    ratio = human["BW"].value / mouse["BW"].value
+    out = dict(mouse)
+    for name, v in mouse.items():
+        if name in _RATE_NAMES or name in _ROUTE_RATES:
+            out[name] = Value(v.value * ratio ** b, v.units, v.description,
+                              f"{v.source}; scaled to human x (BW ratio)^{b} (allometry.yaml)")
+        elif name in _TIME_NAMES:
+            out[name] = Value(v.value * ratio ** -b, v.units, v.description,
+                              f"{v.source}; scaled to human x (BW ratio)^{-b} (allometry.yaml)")
+    out.update(human)
+    return out
+
+
+@functools.cache
+def payload_parameters(name: str) -> dict[str, Value]:
+    """Two-compartment PK of a free payload as published (``payload_<name>.yaml``).
+
+    Raises
+    ------
+    ValueError
+        If no payload file of that name exists (the message names the field and the choices).
+    """
+    if name not in PAYLOADS:
+        raise ValueError(f"payload: unknown payload {name!r}; choose one of {', '.join(PAYLOADS)}")
+    return _read(f"payload_{name}")
+
+
+def scaled_payload(name: str, body_weight_kg: float) -> dict[str, float]:
+    """Payload CL, Q (L/h), V1, V2 (L) and ka_sc (1/h) scaled to a body weight.
+
+    Simple allometry from the reference weight of the source: clearances with exponent 0.75,
+    volumes with 1, the absorption rate constant with -0.25 (Anderson BJ, Holford NHG.
+    Annu Rev Pharmacol Toxicol 2008;48:303).
+    """
+    p = payload_parameters(name)
+    r = body_weight_kg / p["reference_BW"].value
+    return {"CL_f": p["CL"].value * r ** 0.75, "Q_f": p["Q"].value * r ** 0.75,
+            "V1_f": p["V1"].value * r, "V2_f": p["V2"].value * r,
+            "ka_sc_f": p["ka_sc"].value * r ** -0.25}
