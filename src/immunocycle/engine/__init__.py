@@ -2,8 +2,10 @@
 
 from immunocycle.engine._codegen import CompiledModel, compile_model
 from immunocycle.engine._result import SimulationResult
+from immunocycle.engine._roadrunner import simulate_roadrunner
 from immunocycle.engine._rodas import STATUS_TEXT
+from immunocycle.engine._scipy import simulate_scipy
 from immunocycle.engine._simulate import SolverOptions, simulate
 
 __all__ = ["CompiledModel", "STATUS_TEXT", "SimulationResult", "SolverOptions", "compile_model",
-           "simulate"]
+           "simulate", "simulate_roadrunner", "simulate_scipy"]

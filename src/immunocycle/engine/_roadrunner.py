@@ -7,6 +7,7 @@ this backend is called.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -54,7 +55,7 @@ def _doses_from(model: Model, t0: float) -> Model:
     for d in model.doses:
         times = tuple(t for t in d.times if t >= t0)
         if times:
-            kept.append(type(d)(d.target, d.amount, times, d.duration, d.name))
+            kept.append(dataclasses.replace(d, times=times))
     return model.with_doses(kept)
 
 

@@ -59,7 +59,7 @@ H31, H32, H33, H34, H35 = (-0.6762803392801253, 6.087714651680015, 16.4308432089
                            24.76722511418386, -6.594389125716872)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lu(a, piv):
     """In-place LU with partial pivoting; returns False if singular."""
     n = a.shape[0]
@@ -88,7 +88,7 @@ def _lu(a, piv):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lu_solve(a, piv, b):
     """Solve in place with the factors from :func:`_lu`."""
     n = a.shape[0]
@@ -110,7 +110,7 @@ def _lu_solve(a, piv, b):
         b[i] = s / a[i, i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _err_norm(e, y0, y1, rtol, atol):
     s = 0.0
     n = e.shape[0]
@@ -120,7 +120,7 @@ def _err_norm(e, y0, y1, rtol, atol):
     return np.sqrt(s / n)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _all_finite(y):
     for v in y:
         if not np.isfinite(v):
@@ -128,7 +128,7 @@ def _all_finite(y):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _initial_step(rhs, t, y, p, u, f0, rtol, atol, span):
     rhs(t, y, p, u, f0)
     d0 = 0.0
@@ -146,7 +146,7 @@ def _initial_step(rhs, t, y, p, u, f0, rtol, atol, span):
 
 @njit(types.UniTuple(types.int64, 2)(_RHS, _JAC, _V, _V, _V, _V, _V, _I, _V, _V, _V, _I, _V,
                                      types.float64, _V, types.int64, types.boolean, _M),
-      cache=True)
+      cache=True, error_model="numpy")
 def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
               rtol, atol, max_steps, uses_time, out):
     """Integrate one patient from ``bounds[0]`` over the segments in ``bounds``.
@@ -317,7 +317,7 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
 
 
 @njit(types.void(_RHS, _JAC, _M, _M, _V, _V, _V, _I, _I, _V, _V, _I, _I, _V, _M, types.float64,
-                 _V, types.int64, types.boolean, _A3, _I, _I), parallel=True, cache=True)
+                 _V, types.int64, types.boolean, _A3, _I, _I), parallel=True, cache=True, error_model="numpy")
 def solve_batch(rhs, jac, P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, idose, idur,
                 amounts, rtol, atol, max_steps, uses_time, out, status, nsteps):
     """Solve every row of ``P`` (parameters) from the matching row of ``Y0``.
@@ -341,14 +341,14 @@ def solve_batch(rhs, jac, P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, id
         nsteps[k] = ns
 
 
-@njit(types.void(_INIT, _M, _M), parallel=True, cache=True)
+@njit(types.void(_INIT, _M, _M), parallel=True, cache=True, error_model="numpy")
 def init_batch(init, P, Y0):
     """Initial states of every patient from its parameters."""
     for k in prange(P.shape[0]):
         init(P[k], Y0[k])
 
 
-@njit(types.void(_DERIVED, _M, _V, _A3, _A3), parallel=True, cache=True)
+@njit(types.void(_DERIVED, _M, _V, _A3, _A3), parallel=True, cache=True, error_model="numpy")
 def derived_batch(derived, P, times, S, D):
     """Derived quantities (assignments) of every patient at every output time."""
     for k in prange(P.shape[0]):

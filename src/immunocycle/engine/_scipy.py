@@ -128,13 +128,13 @@ def _one(compiled, p, amounts, grid, bounds, rtol, atol, method, out) -> int:
         inner = grid[(grid > ta) & (grid < tb)]
         sol = solve_ivp(f, (ta, tb), y, method=method, t_eval=np.append(inner, tb), rtol=rtol,
                         atol=atol, **options)
-        if not sol.success or sol.y.shape[1] != inner.size + 1:
-            return STEP_TOO_SMALL
-        values = sol.y.T
-        if not np.isfinite(values).all():
-            first = int(np.argmax(~np.isfinite(values).all(axis=1)))
-            out[g:g + min(first, inner.size)] = values[:min(first, inner.size)]
-            return NOT_FINITE
+        values = sol.y.T   # rows at the grid points reached, then tb if reached
+        finite = np.isfinite(values).all(axis=1)
+        good = int(np.argmin(finite)) if not finite.all() else values.shape[0]
+        if not sol.success or good < inner.size + 1:
+            kept = min(good, inner.size)  # outputs before the failure stay, NaN after
+            out[g:g + kept] = values[:kept]
+            return NOT_FINITE if good < values.shape[0] else STEP_TOO_SMALL
         out[g:g + inner.size] = values[:-1]
         g += inner.size
         y = values[-1].copy()
