@@ -51,15 +51,31 @@ def max_relative_deviation(a: np.ndarray, b: np.ndarray, floor_fraction: float =
     return float(np.max(np.abs(a - b)[mask] / np.abs(b)[mask])) if mask.any() else float("nan")
 
 
+def _engine_rate(compiled, times, params, options, threads: int) -> tuple[float, object]:
+    """Patients per second per core, and the result, for one engine run."""
+    simulate(compiled, times, params.iloc[:2], options=options, threads=threads)  # load/compile
+    t0 = time.perf_counter()
+    result = simulate(compiled, times, params, options=options, threads=threads)
+    return len(params) / (time.perf_counter() - t0) / threads, result
+
+
 def run_bench(case: str = "depillis", *, n: int = 10_000, n_reference: int = 200,
               days: float = 365.0, seed: int = 0) -> dict:
     """Simulate ``n`` patients with the engine and ``n_reference`` with each reference solver.
 
-    Returns a dict with per-core throughputs, their ratios (``ratio_vs_libroadrunner``,
-    ``ratio_vs_scipy``), ``max_rel_dev_vs_libroadrunner`` on the shared subset, and peak memory.
+    Per-core throughput of the engine is measured on one thread (robust to other load on the
+    machine); the all-cores throughput is reported beside it. Accuracy of every solver is its
+    max relative deviation from the engine at rtol = atol = 1e-12 on the reference subset.
+
+    Returns
+    -------
+    dict
+        ``ratio_vs_libroadrunner`` and ``ratio_vs_scipy`` (per-core throughput ratios at the same
+        tolerances), ``ratio_vs_libroadrunner_matched_accuracy`` (the engine at the loosest
+        tolerance that is at least as accurate as libroadrunner), ``max_rel_dev_vs_libroadrunner``
+        and the accuracies, and peak memory.
     """
-    from immunocycle.engine._roadrunner import simulate_roadrunner
-    from immunocycle.engine._scipy import simulate_scipy
+    from immunocycle.engine import simulate_roadrunner, simulate_scipy
 
     if case not in CASES:
         raise ValueError(f"--case {case!r}: choose one of {', '.join(CASES)}")
@@ -69,36 +85,57 @@ def run_bench(case: str = "depillis", *, n: int = 10_000, n_reference: int = 200
     times = np.arange(0.0, days + 0.5, 1.0)
     params = random_parameters(model, n, seed, spec.spread)
     options = SolverOptions(rtol=spec.rtol, atol=spec.atol)
-    simulate(compiled, times, params.iloc[:2], options=options)  # compile/load outside the timing
     threads = numba.get_num_threads()
-    t0 = time.perf_counter()
-    result = simulate(compiled, times, params, options=options)
-    engine_s = time.perf_counter() - t0
+    try:
+        engine_pc, result = _engine_rate(compiled, times, params, options, 1)
+        t0 = time.perf_counter()
+        simulate(compiled, times, params, options=options, threads=threads)
+        engine_all = n / (time.perf_counter() - t0)
+    finally:
+        numba.set_num_threads(threads)
     n_ref = min(n_reference, n)
     subset = params.iloc[:n_ref]
+    reference = simulate(compiled, times, subset, options=SolverOptions(rtol=1e-12, atol=1e-12)).states
     t0 = time.perf_counter()
     rr_states, rr_status = simulate_roadrunner(model, times, subset, rtol=spec.rtol, atol=spec.atol)
-    rr_s = time.perf_counter() - t0
+    rr_pc = n_ref / (time.perf_counter() - t0)
     n_sp = max(1, n_ref // 4)
     t0 = time.perf_counter()
     sp_states, _ = simulate_scipy(compiled, times, params.iloc[:n_sp], rtol=spec.rtol,
                                   atol=spec.atol, method="LSODA")
-    sp_s = time.perf_counter() - t0
-    engine_pc = n / engine_s / threads
-    rr_pc = n_ref / rr_s
-    sp_pc = n_sp / sp_s
+    sp_pc = n_sp / (time.perf_counter() - t0)
     ok = (result.status[:n_ref] == 0) & (np.asarray(rr_status) == 0)
+    rr_error = max_relative_deviation(rr_states[ok], reference[ok])
+    engine_error = max_relative_deviation(result.states[:n_ref][ok], reference[ok])
+    # The loosest engine tolerance (in decades above the bench's) that is still as accurate.
+    matched_rtol, matched_error = spec.rtol, engine_error
+    for factor in (1000.0, 100.0, 10.0):
+        trial = SolverOptions(rtol=spec.rtol * factor, atol=spec.atol * factor)
+        err = max_relative_deviation(simulate(compiled, times, subset, options=trial).states[ok],
+                                     reference[ok])
+        if err <= rr_error:
+            matched_rtol, matched_error = trial.rtol, err
+            break
+    try:
+        matched_pc, _ = _engine_rate(compiled, times, params,
+                                     SolverOptions(rtol=matched_rtol, atol=matched_rtol), 1)
+    finally:
+        numba.set_num_threads(threads)
     return {
         "case": case, "model": model.name, "n": n, "n_libroadrunner": n_ref, "n_scipy": n_sp,
         "days": days, "grid_points": int(times.size), "rtol": spec.rtol, "atol": spec.atol,
-        "engine_threads": threads, "cpu_count": os.cpu_count(),
+        "engine_threads_all_cores": threads, "cpu_count": os.cpu_count(),
         "engine_failed": int((result.status != 0).sum()),
         "engine_patients_per_s_per_core": engine_pc,
+        "engine_patients_per_s_all_cores": engine_all,
         "libroadrunner_patients_per_s_per_core": rr_pc,
         "scipy_lsoda_patients_per_s_per_core": sp_pc,
         "ratio_vs_libroadrunner": engine_pc / rr_pc,
         "ratio_vs_scipy": engine_pc / sp_pc,
         "max_rel_dev_vs_libroadrunner": max_relative_deviation(result.states[:n_ref][ok], rr_states[ok]),
         "max_rel_dev_vs_scipy": max_relative_deviation(result.states[:n_sp], sp_states),
+        "accuracy_engine": engine_error, "accuracy_libroadrunner": rr_error,
+        "matched_accuracy_engine_rtol": matched_rtol, "matched_accuracy_engine_error": matched_error,
+        "ratio_vs_libroadrunner_matched_accuracy": matched_pc / rr_pc,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }

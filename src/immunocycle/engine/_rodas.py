@@ -211,13 +211,14 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
             h = min(h, tb - t)
             if h < 1e-14 * max(1.0, abs(t)):
                 return STEP_TOO_SMALL, steps
-            rhs(t, y, p, u, f0)
-            jac(t, y, p, u, J)
-            if uses_time:
-                dt_fd = 1e-8 * max(1.0, abs(t))
-                rhs(t + dt_fd, y, p, u, ft)
-                for i in range(n):
-                    dT[i] = (ft[i] - f0[i]) / dt_fd
+            if not last_rejected:  # after a rejection t and y are unchanged: reuse f, J, df/dt
+                rhs(t, y, p, u, f0)
+                jac(t, y, p, u, J)
+                if uses_time:
+                    dt_fd = 1e-8 * max(1.0, abs(t))
+                    rhs(t + dt_fd, y, p, u, ft)
+                    for i in range(n):
+                        dT[i] = (ft[i] - f0[i]) / dt_fd
             inv_hg = 1.0 / (h * GAMMA)
             for i in range(n):
                 for j in range(n):
