@@ -48,38 +48,72 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
     return values
 
 
+PRESET_ALIASES = {"mouse-mc38": "mouse"}
+
+
 @app.command()
 def simulate(
-    model: str = typer.Argument(..., help="Reference model name (see --list) or a model YAML file."),
+    model: str = typer.Argument(None, help="Reference model name or model YAML file (or use --preset)."),
+    preset: str = typer.Option(None, "--preset",
+                               help="Cycle-model preset: human, mouse-mc38, inflamed, excluded, desert."),
+    therapy: list[str] = typer.Option([], "--therapy", help="Therapy to give (repeatable), e.g. nivolumab."),
     set_: list[str] = typer.Option([], "--set", help="Override a parameter: NAME=VALUE (declared units)."),
-    days: float = typer.Option(100.0, "--days", min=0.0, help="Simulated time (model time units)."),
+    days: float = typer.Option(None, "--days", min=0.0,
+                               help="Simulated days (default 100; with --preset, 84 days of treatment)."),
     points_per_day: int = typer.Option(1, "--points-per-day", min=1, help="Output grid density."),
     out: Path = typer.Option(Path("results/simulate"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Recorded for reproducibility (deterministic model)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
 ) -> None:
-    """Simulate a model and write time courses (Parquet), a figure (PNG) and the resolved inputs."""
+    """Simulate a model or a cycle preset; write time courses (Parquet), figures (PNG), inputs (JSON).
+
+    With ``--preset`` the patient is grown to diagnosis and treated with the ``--therapy`` list;
+    the outputs add the step-flux table (J1-J7), the cycle diagram and the summary
+    (phenotypes, limiting step, cycle gain, diameters, PD-1 occupancy).
+    """
+    if (model is None) == (preset is None):
+        _fail(ValueError("give either a MODEL argument or --preset"))
+    try:
+        values = parse_assignments(set_)
+        if preset is not None:
+            summary = _simulate_preset(PRESET_ALIASES.get(preset, preset), therapy, values,
+                                       84.0 if days is None else days, points_per_day, out, seed)
+        else:
+            if therapy:
+                raise ValueError("--therapy needs --preset (therapies act on the cycle model)")
+            summary = _simulate_model(model, values, 100.0 if days is None else days,
+                                      points_per_day, out, seed)
+    except (ModelError, ValueError) as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        console.print(f"[green]wrote[/] {', '.join(summary['outputs'].values())}")
+
+
+def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
     from immunocycle.engine import simulate as run
     from immunocycle.model import load_reference
     from immunocycle.report._runs import write_simulation
 
-    try:
-        m = load_reference(model)
-        values = parse_assignments(set_)
-        m = m.with_values(values, where="--set")
-        times = np.linspace(0.0, days, int(round(days * points_per_day)) + 1)
-        result = run(m, times)
-        paths = write_simulation(result, m, out, days=days, overrides=values, seed=seed)
-    except (ModelError, ValueError) as exc:
-        _fail(exc)
+    m = load_reference(model).with_values(values, where="--set")
+    times = np.linspace(0.0, days, int(round(days * points_per_day)) + 1)
+    result = run(m, times)
+    paths = write_simulation(result, m, out, days=days, overrides=values, seed=seed)
     final = {n: float(v) for n, v in zip(result.names, np.concatenate(
         [result.states[0, -1], result.derived[0, -1]]), strict=True)}
-    summary = {"model": m.name, "days": days, "status": result.status_text()[0],
-               "final": final, "outputs": {k: str(v) for k, v in paths.items()}}
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2))
-    else:
-        console.print(f"[green]wrote[/] {', '.join(str(p) for p in paths.values())}")
+    return {"model": m.name, "days": days, "status": result.status_text()[0], "final": final,
+            "outputs": {k: str(v) for k, v in paths.items()}}
+
+
+def _simulate_preset(preset, therapies, values, days, points_per_day, out, seed) -> dict:
+    from immunocycle.cycle import simulate_cycle
+    from immunocycle.report._cycle_runs import write_cycle_run
+
+    params = {k: [v] for k, v in values.items()} or None
+    result = simulate_cycle(preset, therapies, days=days, parameters=params, step=1.0 / points_per_day)
+    paths = write_cycle_run(result, out, days=days, overrides=values, seed=seed)
+    return {**result.summary(), "outputs": {k: str(v) for k, v in paths.items()}}
 
 
 @app.command("export-sbml")
