@@ -31,17 +31,27 @@ class BenchCase:
     spread: tuple[float, float] = (0.7, 1.4)
 
 
+def _cycle_model() -> Model:
+    from immunocycle.cycle import build_cycle_model
+
+    return build_cycle_model("human", ["nivolumab"])
+
+
 CASES: dict[str, BenchCase] = {
     "depillis": BenchCase("depillis", lambda: load_reference("depillis2005")),
+    # the cancer-immunity cycle with nivolumab 3 mg/kg Q2W (doses for the whole year)
+    "cycle": BenchCase("cycle", _cycle_model, spread=(0.8, 1.25)),
 }
 
 
 def random_parameters(model: Model, n: int, seed: int, spread=(0.7, 1.4)) -> pd.DataFrame:
-    """Log-uniform perturbations of every parameter within ``spread`` x its nominal value."""
+    """Log-uniform perturbations within ``spread`` x the nominal value of every parameter except
+    exponents (Hill coefficients), which keep their values."""
     rng = np.random.default_rng(seed)
     lo, hi = np.log(spread[0]), np.log(spread[1])
+    fixed = model.exponent_parameters()
     return pd.DataFrame({name: p.value * np.exp(rng.uniform(lo, hi, n))
-                         for name, p in model.parameters.items()})
+                         for name, p in model.parameters.items() if name not in fixed})
 
 
 def max_relative_deviation(a: np.ndarray, b: np.ndarray, floor_fraction: float = 1e-6) -> float:

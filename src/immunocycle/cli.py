@@ -17,6 +17,12 @@ app = typer.Typer(help="immunocycle: design nano-immunotherapies on the cancer-i
 console = Console(stderr=True)
 
 
+def _mount() -> None:
+    from immunocycle.catalog._cli import catalog_app
+
+    app.add_typer(catalog_app, name="catalog", help="Query and validate the which/why/what catalog.")
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"immunocycle {__version__}")
@@ -172,3 +178,6 @@ def demo(out: Path = typer.Option(Path("results/demo"), "--out", help="Output fo
 
     paths = run_demo(out, seed=seed)
     console.print(f"[green]demo written[/] to {out}: {', '.join(str(p) for p in paths)}")
+
+
+_mount()

@@ -1,1 +1,36 @@
-"""immunocycle.catalog"""
+"""The knowledge base: steps, barriers, agents, formulations, therapies and evidence as
+validated data, an embedded DuckDB store to query them, and the link to the cycle model.
+
+    from immunocycle.catalog import load_catalog, to_cycle_therapy
+    cat = load_catalog()
+    cat.search(step=7, carrier="cyclodextrin_np")
+    therapy = to_cycle_therapy("cdnp_r848")          # an immunocycle.cycle.Therapy
+"""
+
+from immunocycle.catalog._convert import (
+    cycle_pk,
+    dose_in,
+    free_counterpart,
+    paired_free_therapy,
+    to_cycle_therapy,
+)
+from immunocycle.catalog._load import DATA_DIR, Problem, validate
+from immunocycle.catalog._regimen import regimen_therapies
+from immunocycle.catalog._schema import (
+    Agent,
+    Barrier,
+    Evidence,
+    Formulation,
+    Regimen,
+    Step,
+    Therapy,
+)
+from immunocycle.catalog._simulate import CatalogRun, compare_free_nano, simulate_catalog
+from immunocycle.catalog._store import Catalog, CatalogError, load_catalog
+
+__all__ = [
+    "DATA_DIR", "Agent", "Barrier", "Catalog", "CatalogError", "CatalogRun", "Evidence",
+    "Formulation", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano", "cycle_pk",
+    "dose_in", "free_counterpart", "load_catalog", "paired_free_therapy", "regimen_therapies",
+    "simulate_catalog", "to_cycle_therapy", "validate",
+]

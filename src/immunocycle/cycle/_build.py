@@ -57,9 +57,15 @@ def build_cycle_model(preset: str | Path = "human", therapies: Iterable[str | Th
         Assignment("density_margin", "T_E_M / tumor_volume", "cell/mm**3",
                    "effector CD8 held at the margin, per tumor volume"),
     )
+    # Parameter sets carry no species tag; body weight tells them apart (a mouse is < 1 kg).
+    species = "mouse" if params["body_weight"].value < 1.0 else "human"
     for therapy in loaded:
         if therapy.name in {t.name for t in loaded if t is not therapy}:
             raise ModelError(model.source, "therapies", f"{therapy.name!r} listed twice")
+        if therapy.species != species:
+            raise ModelError(model.source, f"therapies.{therapy.name}",
+                             f"a {therapy.species} therapy cannot be given to the {species} preset "
+                             f"{label!r}; choose one of the {species} therapies")
         therapy.apply(model, params)
     model.check()
     return model

@@ -21,7 +21,13 @@ from immunocycle.cycle._analysis import (
 from immunocycle.cycle._build import build_cycle_model
 from immunocycle.cycle._pretreatment import Pretreatment, pretreatment_state
 from immunocycle.cycle._therapy import Therapy, load_therapy
-from immunocycle.engine import CompiledModel, SimulationResult, SolverOptions, compile_model, simulate
+from immunocycle.engine import (
+    CompiledModel,
+    SimulationResult,
+    SolverOptions,
+    compile_model,
+    simulate,
+)
 
 OPTIONS = SolverOptions(rtol=1e-6, atol=1e-6, max_steps=100_000)
 COLUMNS = ("tumor_volume", "tumor_diameter", *FLUXES, "pd1_occupancy", "pd1_engagement",
@@ -170,14 +176,8 @@ def _full_frame(compiled: CompiledModel, overrides: pd.DataFrame) -> pd.DataFram
 def _frame(result: SimulationResult, pre: Pretreatment) -> pd.DataFrame:
     n, times = result.n, result.times
     data = {c: result[c] for c in COLUMNS}
-    hist = pre.history
-    t_hist = hist.times[None, :] - np.nan_to_num(pre.t_diagnosis, nan=hist.times[-1])[:, None]
-    gain = np.empty((n, times.size))
-    for k in range(n):  # each patient's history is shifted by its own diagnosis time
-        keep = t_hist[k] < 0
-        gain[k] = cycle_gain(times, data["J1"][k:k + 1], data["J7"][k:k + 1],
-                             data["antigenicity"][k:k + 1], t_hist[k, keep],
-                             hist["J1"][k:k + 1, keep])[0]
+    gain = cycle_gain(times, data["J1"], data["J7"], data["antigenicity"], pre.history_times,
+                      pre.history["J1"])
     ratios = transfer_ratios({f: data[f] for f in FLUXES}, data["C"])
     out = pd.DataFrame({"patient": np.repeat(np.arange(n), times.size),
                         "time": np.tile(times, n)})

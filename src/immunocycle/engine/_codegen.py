@@ -24,7 +24,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from immunocycle.model import Model
 from immunocycle.model import _expressions as ex
 
-CODEGEN_VERSION = "7"
+CODEGEN_VERSION = "8"
 _FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
           "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow}
 
@@ -41,6 +41,10 @@ class _Printer(PythonCodePrinter):
         if expr.exp.is_Integer and expr.exp < 0:
             return f"{self.parenthesize(expr.base, 100)}**({float(expr.exp)!r})"
         return super()._print_Pow(expr, rational=rational)
+
+    def _print_SafePow(self, expr):
+        b, e = expr.args
+        return f"({self._print(b)})**({self._print(e)})"
 
     def _print_sign(self, expr):
         a = self._print(expr.args[0])
@@ -171,12 +175,29 @@ def structure_key(model: Model) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
+class SafePow(sympy.Function):
+    """``b**e`` for a symbolic exponent, differentiated as ``e*b**(e-1)*db``.
+
+    sympy writes d(b**h)/db as ``h*b**h/b``, which is 0/0 at b = 0 (a Hill term before any
+    drug arrives); ``b**(h-1)`` is finite there for h >= 1.
+    """
+
+    def fdiff(self, argindex=1):
+        b, e = self.args
+        if argindex == 1:
+            return e * SafePow(b, e - 1)
+        return SafePow(b, e) * sympy.log(b)
+
+
 def _branch_free(expr: sympy.Expr) -> sympy.Expr:
-    """Rewrite min/max as explicit branches before differentiating.
+    """Prepare an expression for differentiation: explicit branches for min/max, and
+    :class:`SafePow` for powers with symbolic exponents.
 
     sympy differentiates ``max(0, x)**lam`` as ``lam*max(0, x)**lam/max(0, x)``, which divides by
     zero at x = 0; with the power folded into the branches the derivative is 0 there.
     """
+    expr = expr.replace(lambda e: isinstance(e, sympy.Pow) and not e.exp.is_number,
+                        lambda e: SafePow(e.base, e.exp))
     if not expr.has(sympy.Max, sympy.Min):
         return expr
 

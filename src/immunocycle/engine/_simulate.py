@@ -50,9 +50,9 @@ def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarr
         if unknown:
             raise ModelError(compiled.model.source, "parameters",
                              f"unknown parameter(s) {', '.join(map(str, unknown))}")
-        for i, name in enumerate(compiled.parameter_names):
-            if name not in frame:
-                frame[name] = base[i]
+        missing = {name: np.full(len(frame), base[i])
+                   for i, name in enumerate(compiled.parameter_names) if name not in frame}
+        frame = pd.concat([frame, pd.DataFrame(missing, index=frame.index)], axis=1)
         frame = frame[compiled.parameter_names]
     P = np.ascontiguousarray(frame.to_numpy(dtype=float))
     return P, frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast as _ast
 import dataclasses
 import keyword
 from collections.abc import Callable, Iterable, Mapping
@@ -167,6 +168,21 @@ class Model:
         for rule in self.rate_rules.values():
             terms[rule.target].append((1.0, rule.expression, None))
         return terms
+
+    def exponent_parameters(self) -> set[str]:
+        """Parameters used as exponents (Hill coefficients): perturbing them changes the law's
+        shape, and non-integer powers of slightly negative states are undefined."""
+        texts = [r.rate for r in self.reactions.values()]
+        texts += [r.expression for r in self.rate_rules.values()]
+        texts += [a.expression for a in self.assignments.values()]
+        found: set[str] = set()
+        for text in texts:
+            for node in _ast.walk(ex.parse(text, self.source, "expression")):
+                if isinstance(node, _ast.BinOp) and isinstance(node.op, _ast.Pow):
+                    found |= ex.names(_ast.Expression(node.right))
+                elif isinstance(node, _ast.Call) and node.func.id == "pow" and len(node.args) == 2:
+                    found |= ex.names(_ast.Expression(node.args[1]))
+        return found & set(self.parameters)
 
     # ----------------------------------------------------------------- checking
     def check(self) -> None:

@@ -1,0 +1,99 @@
+"""``immunocycle catalog``: list, search, show and validate the knowledge base."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from immunocycle.catalog._load import validate as _validate
+from immunocycle.catalog._store import CatalogError, load_catalog
+
+catalog_app = typer.Typer(help="The knowledge base: steps, barriers, therapies, evidence.",
+                          no_args_is_help=True)
+_console = Console()
+
+
+def _records(frame) -> list[dict]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items()})
+    return out
+
+
+def _print(frame, as_json: bool) -> None:
+    rows = _records(frame)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1, default=str))
+        return
+    table = Table("id", "formulation", "route", "steps", "barriers", "agents")
+    for r in rows:
+        table.add_row(r["id"], str(r["formulation"]), str(r["route"]),
+                      ",".join(map(str, r["steps"])), ", ".join(r["barriers"]),
+                      ", ".join(r["agents"]))
+    _console.print(table)
+    _console.print(f"{len(rows)} therapies")
+
+
+def _load():
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+
+
+@catalog_app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout.")) -> None:
+    """List every therapy with its steps, barriers, agents, formulation, route and DOIs."""
+    _print(_load().list_therapies(), as_json)
+
+
+@catalog_app.command()
+def search(
+    step: int | None = typer.Option(None, "--step", min=1, max=7, help="Step the therapy claims."),
+    barrier: str | None = typer.Option(None, "--barrier", help="Barrier id."),
+    agent: str | None = typer.Option(None, "--agent", help="Agent id."),
+    carrier: str | None = typer.Option(None, "--carrier", help="Carrier class or 'free'."),
+    route: str | None = typer.Option(None, "--route", help="iv, sc, it, ..."),
+    text: str | None = typer.Option(None, "--text", help="Substring of names or descriptions."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout."),
+) -> None:
+    """Therapies matching all the given filters."""
+    _print(_load().search(step=step, barrier=barrier, agent=agent, carrier=carrier, route=route,
+                          text=text), as_json)
+
+
+@catalog_app.command()
+def show(entry_id: str = typer.Argument(..., help="Therapy, agent, formulation, barrier, "
+                                        "evidence or regimen id, or a step number."),
+         as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout.")) -> None:
+    """Everything about one entry."""
+    try:
+        entry = _load().show(entry_id)
+    except KeyError as exc:
+        typer.echo(f"error: {exc.args[0]}", err=True)
+        raise typer.Exit(code=1) from None
+    if as_json:
+        typer.echo(json.dumps(entry, indent=1, default=str))
+    else:
+        _console.print(entry)
+
+
+@catalog_app.command()
+def validate(path: Path | None = typer.Option(None, "--path", help="Catalog folder "
+                                               "(default: the packaged catalog).")) -> None:
+    """Check every file against the schemas and cross-references; exit 1 with one line per
+    problem (file: field: problem)."""
+    problems = _validate(path)
+    for p in problems:
+        typer.echo(str(p))
+    if problems:
+        raise typer.Exit(code=1)
+    typer.echo("catalog OK")
+
+
+__all__ = ["catalog_app"]

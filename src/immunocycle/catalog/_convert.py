@@ -1,0 +1,212 @@
+"""Catalog therapy -> cycle-model :class:`immunocycle.cycle.Therapy`.
+
+The cycle model gives every agent one four-compartment PK (blood, peripheral, tumor, lymph node;
+Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped onto it so:
+
+- free agent: plasma clearance and volumes from the agent's cited two-compartment PK
+  (``k_cl = CL``, ``gamma_C = V1 / V_blood``, ``q_P = Q``, ``gamma_P = V2 / V_P``); tissue access
+  (``q_T``, ``gamma_T``, ``q_LN``, ``gamma_LN``, ``q_LD``) from its molecule class in ``pk.yaml``;
+- nano-formulation: until the PK layer is linked, the payload follows its carrier: the carrier's
+  plasma clearance plus the loss of payload released in blood (``CL + k_release * V1``), the
+  carrier's volume, and the ``nanoparticle`` class tissue access times the formulation's factors
+  (e.g. a larger lymph-node uptake for lymph-node-sized carriers). Which of these numbers are
+  assumptions is said in each formulation file (``carrier_pk.assumption``);
+- non-i.v. routes (s.c., i.d., i.t.): the cycle model doses into blood only, so the route is
+  emulated by the factors of ``pk.yaml`` ``routes`` on tissue access (documented assumption);
+- co-encapsulated agents share the carrier's PK: the therapy tracks the primary agent and a
+  co-loaded agent's EC50 is divided by its molar loading ratio (its concentration is the ratio
+  times the primary agent's);
+- doses studied in mice are scaled to the target species by body-surface area (Km factors,
+  Nair & Jacob 2016, doi 10.4103/0976-0105.177703).
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from immunocycle.catalog._load import PKDefaults, cycle_names
+from immunocycle.catalog._schema import Agent, Formulation, Therapy
+
+AGENT_PK_KEYS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "gamma_T",
+                 "gamma_LN", "MW")
+_UNITS = {"k_cl": "L/day", "q_P": "L/day", "q_T": "L/day", "q_LN": "L/day", "q_LD": "1/day",
+          "gamma_C": "dimensionless", "gamma_P": "dimensionless", "gamma_T": "dimensionless",
+          "gamma_LN": "dimensionless", "MW": "mg/nmol"}
+# A peripheral share that keeps P / (gamma_P * V_P) finite when an agent has no peripheral
+# compartment (q_P = 0 then leaves P at zero).
+_NO_PERIPHERAL = 0.01
+
+
+def _preset_value(species: str, name: str) -> float:
+    from immunocycle.cycle import resolve_preset
+
+    return float(resolve_preset(species)[0][name].value)
+
+
+def _spec(key: str, value: float, description: str, source: str) -> dict:
+    return {"value": float(value), "units": _UNITS[key], "description": description,
+            "source": source}
+
+
+def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: PKDefaults,
+             species: str = "human") -> dict[str, dict]:
+    """The cycle model's PK parameters of a therapy's primary agent (as delivered).
+
+    Returns
+    -------
+    dict
+        Name -> ``{value, units, description, source}`` for each of :data:`AGENT_PK_KEYS`.
+    """
+    v_blood, v_p = _preset_value(species, "V_blood"), _preset_value(species, "V_P")
+    bw_ratio = pk.body_weight_kg[species] / pk.body_weight_kg["human"]
+    # Clearances scale with body weight^0.75 and volumes with body weight (allometry) when the
+    # agent has no PK of its own in this species.
+    own = agent.pk.get(species)
+    cl_scale, v_scale = (1.0, 1.0) if own else (bw_ratio ** 0.75, bw_ratio)
+    apk = own or agent.pk["human"]
+    route = pk.routes.get(entry.route)
+    if formulation is None:
+        cls = pk.classes[agent.molecule]
+        cl, v1 = apk.cl_l_per_h * cl_scale, apk.v1_l * v_scale
+        q, v2 = apk.q_l_per_h * cl_scale, apk.v2_l * v_scale
+        f_qT = f_gT = f_qLN = f_gLN = 1.0
+        src = f"{agent.id} PK: {apk.source}" + (" (assumption in part)" if apk.assumption else "")
+        cls_src = f"{agent.molecule} class default (pk.yaml): {cls.source}"
+    else:
+        cls = pk.classes["nanoparticle"]
+        c = formulation.carrier_pk
+        k_rel = formulation.release.k_blood_per_h
+        cl = (c.cl_l_per_h + k_rel * c.v1_l) * cl_scale
+        v1, q, v2 = c.v1_l * v_scale, 0.0, 0.0
+        f_qT, f_gT, f_qLN, f_gLN = (c.q_tumor_factor, c.gamma_tumor_factor, c.q_ln_factor,
+                                    c.gamma_ln_factor)
+        src = (f"carrier {formulation.id}: CL + k_release*V1 ({c.source}; release: "
+               f"{formulation.release.source})" + (" (assumption)" if c.assumption else ""))
+        cls_src = (f"nanoparticle class default (pk.yaml: {cls.source}) x {formulation.id} factor"
+                   + (" (assumption)" if c.assumption else ""))
+    if route is not None:
+        f_qT *= route.q_tumor_factor
+        f_gT *= route.gamma_tumor_factor
+        f_qLN *= route.q_ln_factor
+        f_gLN *= route.gamma_ln_factor
+        cls_src += f"; route {entry.route} emulated: {route.source}"
+    tissue = cl_scale  # tissue flows scale as clearances
+    return {
+        "k_cl": _spec("k_cl", cl * 24.0, "plasma clearance (as delivered)", src),
+        "q_P": _spec("q_P", q * 24.0, "blood-peripheral distribution flow", src),
+        "q_T": _spec("q_T", cls.q_T * f_qT * tissue, "blood-tumor permeability flow", cls_src),
+        "q_LN": _spec("q_LN", cls.q_LN * f_qLN * tissue, "blood-lymph node flow", cls_src),
+        "q_LD": _spec("q_LD", cls.q_LD, "lymph flow per tumor volume", cls_src),
+        "gamma_C": _spec("gamma_C", v1 / v_blood, "central volume / blood volume", src),
+        "gamma_P": _spec("gamma_P", v2 / v_p if v2 > 0 else _NO_PERIPHERAL,
+                         "peripheral volume / V_P", src),
+        "gamma_T": _spec("gamma_T", cls.gamma_T * f_gT, "available share of tumor volume",
+                         cls_src),
+        "gamma_LN": _spec("gamma_LN", cls.gamma_LN * f_gLN, "available share of node volume",
+                          cls_src),
+        "MW": _spec("MW", agent.mw_kda * 1e-3, "molecular weight (kDa / 1000)", "agent file"),
+    }
+
+
+def dose_in(entry: Therapy, pk: PKDefaults, species: str = "human") -> tuple[float, str]:
+    """Dose per administration in ``species`` (amount, ``"mg"`` or ``"mg/kg"``), scaled from the
+    studied species by body-surface area (Km) when they differ."""
+    d, km = entry.dose, pk.km
+    if d.units == "mg/m2":
+        return d.amount / km[species], "mg/kg"
+    if d.species_studied == species:
+        return d.amount, d.units
+    per_kg = d.amount / pk.body_weight_kg[d.species_studied] if d.units == "mg" else d.amount
+    return per_kg * km[d.species_studied] / km[species], "mg/kg"
+
+
+def to_cycle_therapy(entry: Therapy | str, species: str = "human", *, catalog=None):
+    """The cycle-model :class:`immunocycle.cycle.Therapy` of a catalog therapy.
+
+    Parameters
+    ----------
+    entry : Therapy or str
+        A catalog therapy or its id.
+    species : {"human", "mouse"}
+        Physiology (cycle preset) the PK and dose are expressed for.
+    catalog : Catalog, optional
+        Where agents and formulations are looked up (default: :func:`load_catalog`).
+
+    Returns
+    -------
+    immunocycle.cycle.Therapy
+        Named by the catalog id; simulate it with ``simulate_cycle(species, [therapy])``.
+    """
+    from immunocycle.catalog._store import load_catalog
+    from immunocycle.cycle import Dosing, Effect
+    from immunocycle.cycle import Therapy as CycleTherapy
+
+    cat = catalog or load_catalog()
+    t = cat.therapy(entry) if isinstance(entry, str) else entry
+    agent = cat.agents[t.agents[0]]
+    formulation = None if t.is_free else cat.formulations[t.formulation]
+    pk = cycle_pk(t, agent, formulation, cat.pk, species)
+    amount, units = dose_in(t, cat.pk, species)
+    routes = get_args(Dosing.model_fields["route"].annotation)
+    route = t.route if t.route in routes else "iv"
+    s = t.schedule
+    dosing = Dosing(amount=amount, units=units, start=s.start, every=s.every, count=s.count,
+                    duration=s.duration, route=route,
+                    source=f"catalog {t.id}: {t.dose.source}"
+                    + ("" if route == t.route else f" (route {t.route} emulated, see pk.yaml)"))
+    units_of = cycle_names(species)[2]
+    effects = []
+    for e in t.effects:
+        ratio = 1.0 if e.agent == t.agents[0] else t.dose.co_loading[e.agent]
+        effects.append(Effect(
+            parameter=e.parameter, law="emax", mode=e.mode, emax=e.emax,
+            emax_units=units_of.get(e.parameter, "dimensionless") if e.mode == "add"
+            else "dimensionless",
+            ec50=e.ec50_nmol_per_l / ratio, ec50_units="nmol/L", hill=e.hill,
+            concentration=e.site,
+            source=(e.source + (" (assumption)" if e.assumption else "")
+                    + ("" if ratio == 1.0 else f"; EC50 / co-loading ratio {ratio:g}"))))
+    targets = ", ".join(dict.fromkeys(cat.agents[a].target for a in t.agents))
+    return CycleTherapy(name=t.id, description=t.name, target=targets, species=species, pk=pk,
+                        dosing=dosing, effects=effects)
+
+
+def free_counterpart(therapy_id: str, *, catalog=None) -> str:
+    """The free therapy of the same primary agent that a nano-formulation is compared with.
+
+    Raises
+    ------
+    KeyError
+        If the therapy is free itself or names no counterpart.
+    """
+    from immunocycle.catalog._store import load_catalog
+
+    t = (catalog or load_catalog()).therapy(therapy_id)
+    if t.free_counterpart is None:
+        raise KeyError(f"therapy {therapy_id!r} has no free counterpart"
+                       + (" (it is a free therapy)" if t.is_free else ""))
+    return t.free_counterpart
+
+
+def paired_free_therapy(therapy_id: str, *, catalog=None) -> Therapy:
+    """The free counterpart of a nano-formulation given at the nano's dose, schedule and route
+    (a catalog :class:`Therapy` whose id ends in ``_paired``)."""
+    from immunocycle.catalog._store import load_catalog
+
+    cat = catalog or load_catalog()
+    nano = cat.therapy(therapy_id)
+    free = cat.therapy(free_counterpart(therapy_id, catalog=cat))
+    dose = nano.dose.model_copy(update={"co_loading": {}})
+    return free.model_copy(update={"id": f"{free.id}_paired", "dose": dose,
+                                   "schedule": nano.schedule, "route": nano.route})
+
+
+def release_per_day(entry: Therapy, catalog) -> float:
+    """First-order release of payload from its carrier in blood (1/day; 0 for a free drug)."""
+    if entry.is_free:
+        return 0.0
+    return catalog.formulations[entry.formulation].release.k_blood_per_h * 24.0
+
+
+__all__ = ["AGENT_PK_KEYS", "cycle_pk", "dose_in", "free_counterpart", "paired_free_therapy",
+           "release_per_day", "to_cycle_therapy"]
