@@ -72,3 +72,30 @@ def test_bench_json_contract(tmp_path):
 
 def test_parse_assignments():
     assert parse_assignments(["a=1", " b = 2e-3"]) == {"a": 1.0, "b": 0.002}
+
+
+def test_simulate_preset_with_therapy_contract(tmp_path):
+    res = runner.invoke(app, ["simulate", "--preset", "inflamed", "--therapy", "nivolumab",
+                              "--days", "42", "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    for key in ("phenotype_at_start", "phenotype_at_end", "limiting_step", "cycle_gain",
+                "diameter_mm_start", "diameter_mm_end", "pd1_occupancy_mean", "fluxes"):
+        assert key in summary
+    assert sorted(summary["fluxes"]) == [f"J{i}" for i in range(1, 8)]
+    assert 1 <= summary["limiting_step"] <= 7
+    assert summary["pd1_occupancy_mean"] > 0.5  # nivolumab binds PD-1
+    assert summary["diameter_mm_end"] < summary["diameter_mm_start"]
+    fluxes = pd.read_csv(tmp_path / "fluxes.csv")
+    assert {"J1", "J7", "limiting_step"} <= set(fluxes.columns)
+    assert (tmp_path / "cycle.png").stat().st_size > 10_000
+
+
+def test_simulate_preset_errors(tmp_path):
+    res = runner.invoke(app, ["simulate", "kuznetsov1994", "--therapy", "nivolumab", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "--preset" in res.output
+    res = runner.invoke(app, ["simulate", "--preset", "nosuch", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "nosuch" in res.output
+    res = runner.invoke(app, ["simulate", "--preset", "mouse-mc38", "--therapy", "warp_drive",
+                              "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "warp_drive" in res.output
