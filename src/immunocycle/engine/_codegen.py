@@ -24,7 +24,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from immunocycle.model import Model
 from immunocycle.model import _expressions as ex
 
-CODEGEN_VERSION = "8"
+CODEGEN_VERSION = "9"
 _FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
           "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow}
 
@@ -190,27 +190,15 @@ class SafePow(sympy.Function):
 
 
 def _branch_free(expr: sympy.Expr) -> sympy.Expr:
-    """Prepare an expression for differentiation: explicit branches for min/max, and
-    :class:`SafePow` for powers with symbolic exponents.
+    """Prepare an expression for differentiation: :class:`SafePow` for symbolic exponents.
 
-    sympy differentiates ``max(0, x)**lam`` as ``lam*max(0, x)**lam/max(0, x)``, which divides by
-    zero at x = 0; with the power folded into the branches the derivative is 0 there.
+    sympy differentiates ``max(0, x)**lam`` as ``lam*max(0, x)**lam/max(0, x)``, 0/0 at x = 0;
+    as a SafePow it becomes ``lam*max(0, x)**(lam-1)*Heaviside(x)``, finite there. min/max stay
+    as they are (their derivatives are Heaviside steps): expanding them into branches multiplies
+    the expression size with every min/max it contains.
     """
-    expr = expr.replace(lambda e: isinstance(e, sympy.Pow) and not e.exp.is_number,
+    return expr.replace(lambda e: isinstance(e, sympy.Pow) and not e.exp.is_number,
                         lambda e: SafePow(e.base, e.exp))
-    if not expr.has(sympy.Max, sympy.Min):
-        return expr
-
-    def branches(e):
-        *rest, last = e.args
-        out = last
-        for a in rest:
-            cond = (a > out) if isinstance(e, sympy.Max) else (a < out)
-            out = sympy.Piecewise((a, cond), (out, True))
-        return out
-
-    expr = expr.replace(lambda e: isinstance(e, sympy.Max | sympy.Min), branches)
-    return sympy.piecewise_fold(expr)
 
 
 def _render(states, params, order, derived, rates, jac_entries, init_exprs) -> str:

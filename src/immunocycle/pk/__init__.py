@@ -1,1 +1,35 @@
-"""immunocycle.pk"""
+"""Pharmacokinetics: nanoparticle PBPK (mouse, human), routes, payload release, free-drug PK,
+and the particle-property -> tumor-delivery model.
+
+Public names are re-exported here; the implementation lives in ``_``-prefixed modules.
+"""
+
+from immunocycle.pk._formulation import (
+    TUMOR_PARAMETERS,
+    Release,
+    blood_absorption,
+    lymph_drainage,
+    renal_sieving,
+    tumor_parameters,
+)
+from immunocycle.pk._free import build_free_pk
+from immunocycle.pk._nanotumor import Reproduction, reproduce_nanotumor
+from immunocycle.pk._pbpk import ROUTES
+from immunocycle.pk._properties import DeliveryModel, Particle, default_model, load_nanotumor, refit
+from immunocycle.pk._run import (
+    SUMMARY_KEYS,
+    OutOfDomainWarning,
+    PKResult,
+    build_pbpk,
+    plot_organ_distribution,
+    plot_tumor_ln_blood,
+    run_pk,
+)
+
+__all__ = [
+    "DeliveryModel", "OutOfDomainWarning", "PKResult", "Particle", "ROUTES", "Release",
+    "Reproduction", "SUMMARY_KEYS", "TUMOR_PARAMETERS", "blood_absorption", "build_free_pk",
+    "build_pbpk", "default_model", "load_nanotumor", "lymph_drainage", "plot_organ_distribution",
+    "plot_tumor_ln_blood", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",
+    "tumor_parameters",
+]

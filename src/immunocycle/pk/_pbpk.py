@@ -147,11 +147,11 @@ def _add_carrier(model: Model, prefix: str, what: str) -> list[str]:
         stoich = {f"{prefix}_{src}": -1.0}
         if dst is not None:
             stoich[f"{prefix}_{dst}"] = 1.0
-        model.add(Reaction(f"{prefix}_{rname}", text, stoich))
+        model.add(Reaction(f"r_{prefix}_{rname}", text, stoich))
     return names
 
 
-def _add_payload(model: Model, release_windows: bool) -> None:
+def _add_payload(model: Model) -> None:
     """Carrier-bound payload (PB_*), its release, and the free payload (PF_*)."""
     _add_carrier(model, "PB", "carrier-bound payload")
     tissues = list(ORGANS)
@@ -181,12 +181,13 @@ def _add_payload(model: Model, release_windows: bool) -> None:
     model.add(Reaction("PF_site_absorption", "ka_sc_f * PF_site", {"PF_site": -1, "PF_central": 1}))
     model.add(Reaction("PF_ln_efflux", "k_ln_efflux * PF_ln", {"PF_ln": -1, "PF_central": 1}))
     # Release: first order, with the rate switched to k_trig in [t_trig_on, t_trig_off]
-    # (in the tumor only if trig_tumor_only = 1). Expressions have no conditionals, so the
-    # window is two ramps of width ramp_h; the builder adds zero doses at the window edges so
-    # the solver restarts there and cannot step over the window.
-    window = "(min(1, max(0, (t - t_trig_on) / ramp_h)) - min(1, max(0, (t - t_trig_off) / ramp_h)))"
-    if not release_windows:
-        window = "0"
+    # (in the tumor only if trig_tumor_only = 1). Expressions have no conditionals (and min/max
+    # make the engine's symbolic Jacobian explode), so the window is a difference of two smooth
+    # algebraic steps x / sqrt(x^2 + w^2) of width ramp_h; the builder adds zero doses at the
+    # window edges so the solver restarts there and cannot step over the window.
+    step_on = "(t - t_trig_on) / sqrt((t - t_trig_on)**2 + ramp_h**2)"
+    step_off = "(t - t_trig_off) / sqrt((t - t_trig_off)**2 + ramp_h**2)"
+    window = f"(0.5 * ({step_on} - {step_off}))"
     model.add(Assignment("k_rel_tumor", f"k_rel + (k_trig - k_rel) * {window}", "1/h",
                          "payload release rate constant in the tumor"))
     model.add(Assignment("k_rel_other", f"k_rel + (k_trig - k_rel) * (1 - trig_tumor_only) * {window}",
@@ -259,7 +260,7 @@ def pbpk_structure(payload: bool, route: str = "iv", infusion_h: float = 0.0,
             default = {"ramp_h": 0.01, "t_trig_off": 1.0, "CL_f": 1.0, "Q_f": 1.0, "V1_f": 1.0,
                        "V2_f": 1.0, "ka_sc_f": 1.0}.get(name, 0.0)
             model.add(Parameter(name, default, units, desc, src))
-        _add_payload(model, release_windows=trigger is not None)
+        _add_payload(model)
         model.add(Dose(f"PB_{target}", "loading * dose_mg_per_kg * BW", tuple(dose_times_h),
                        infusion_h, "bound_payload"))
         free_target = {"iv": "central", "sc": "site", "id": "site", "it": "T"}[route]
