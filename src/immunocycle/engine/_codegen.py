@@ -24,7 +24,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from immunocycle.model import Model
 from immunocycle.model import _expressions as ex
 
-CODEGEN_VERSION = "9"
+CODEGEN_VERSION = "10"
 _FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
           "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow}
 
@@ -190,13 +190,29 @@ class SafePow(sympy.Function):
 
 
 def _branch_free(expr: sympy.Expr) -> sympy.Expr:
-    """Prepare an expression for differentiation: :class:`SafePow` for symbolic exponents.
+    """Prepare an expression for differentiation.
 
-    sympy differentiates ``max(0, x)**lam`` as ``lam*max(0, x)**lam/max(0, x)``, 0/0 at x = 0;
-    as a SafePow it becomes ``lam*max(0, x)**(lam-1)*Heaviside(x)``, finite there. min/max stay
-    as they are (their derivatives are Heaviside steps): expanding them into branches multiplies
-    the expression size with every min/max it contains.
+    Powers with symbolic exponents become :class:`SafePow` (sympy writes d(b**h)/db as
+    ``h*b**h/b``, 0/0 at b = 0). A power of a min/max, ``max(0, x)**lam``, becomes explicit
+    branches of powers, so the derivative in the clipped branch is exactly 0 rather than
+    ``inf * 0``. The rewrite is local to each such power; other min/max stay as they are (their
+    derivatives are Heaviside steps), since expanding every min/max into branches multiplies
+    the expression size.
     """
+    def power(base, exp):
+        return SafePow(base, exp) if not exp.is_number else sympy.Pow(base, exp)
+
+    def branches(e):
+        base, exp = e.args
+        *rest, last = base.args
+        out = power(last, exp)
+        for a in rest:
+            cond = (a > last) if isinstance(base, sympy.Max) else (a < last)
+            out = sympy.Piecewise((power(a, exp), cond), (out, True))
+        return out
+
+    expr = expr.replace(lambda e: isinstance(e, sympy.Pow) and isinstance(e.base, sympy.Max | sympy.Min)
+                        and len(e.base.args) == 2, branches)
     return expr.replace(lambda e: isinstance(e, sympy.Pow) and not e.exp.is_number,
                         lambda e: SafePow(e.base, e.exp))
 
