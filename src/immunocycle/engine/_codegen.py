@@ -21,10 +21,11 @@ import numpy as np
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
+from immunocycle.engine._rodas import sparse_pattern
 from immunocycle.model import Model
 from immunocycle.model import _expressions as ex
 
-CODEGEN_VERSION = "10"
+CODEGEN_VERSION = "11"
 _FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
           "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow}
 
@@ -77,6 +78,7 @@ class CompiledModel:
     doses: DoseTable
     uses_time: bool
     source_path: Path
+    pattern: np.ndarray  # sparse LU structure of the iteration matrix (engine._rodas.sparse_pattern)
 
     @property
     def n_states(self) -> int:
@@ -152,6 +154,8 @@ def compile_model(model: Model) -> CompiledModel:
 
     init_exprs = [resolve(to_sympy(model.species[s].initial, f"species.{s}.initial")) for s in states]
     source = _render(states, params, order, derived, rates, jac_entries, init_exprs)
+    pattern = sparse_pattern(len(states), [(i, j) for i, j, _ in jac_entries])
+    source += f"\nPATTERN = {pattern.tolist()!r}\n"
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(source + f"\nUSES_TIME = {uses_time}\n")
     os.replace(tmp, path)
@@ -161,7 +165,7 @@ def compile_model(model: Model) -> CompiledModel:
 def _finish(model: Model, path: Path, states, params, order) -> CompiledModel:
     module = _import(path)
     return CompiledModel(model, states, params, order, module, _dose_table(model, states),
-                         bool(module.USES_TIME), path)
+                         bool(module.USES_TIME), path, np.asarray(module.PATTERN, dtype=np.int64))
 
 
 def structure_key(model: Model) -> str:

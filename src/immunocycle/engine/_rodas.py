@@ -111,6 +111,87 @@ def _lu_solve(a, piv, b):
 
 
 @njit(cache=True, error_model="numpy")
+def _lu_sparse(a, pattern, scale):
+    """In-place LU without pivoting, touching only the structural nonzeros in ``pattern``.
+
+    ``pattern`` packs three index lists (see :func:`sparse_pattern`). Returns False when a pivot
+    is tiny against its row's scale, so the caller can fall back to :func:`_lu` with pivoting.
+    """
+    n = a.shape[0]
+    cl_ptr, cl_idx, ru_ptr, ru_idx = pattern[0], pattern[1], pattern[2], pattern[3]
+    for k in range(n):
+        d = a[k, k]
+        if not (abs(d) > 1e-10 * scale[k]):
+            return False
+        inv = 1.0 / d
+        for ii in range(pattern[cl_ptr + k], pattern[cl_ptr + k + 1]):
+            i = pattern[cl_idx + ii]
+            a[i, k] *= inv
+            f = a[i, k]
+            for jj in range(pattern[ru_ptr + k], pattern[ru_ptr + k + 1]):
+                j = pattern[ru_idx + jj]
+                a[i, j] -= f * a[k, j]
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def _lu_solve_sparse(a, pattern, b):
+    """Solve in place with the factors from :func:`_lu_sparse`."""
+    n = a.shape[0]
+    ru_ptr, ru_idx, rl_ptr, rl_idx = pattern[2], pattern[3], pattern[4], pattern[5]
+    for i in range(n):
+        s = b[i]
+        for jj in range(pattern[rl_ptr + i], pattern[rl_ptr + i + 1]):
+            s -= a[i, pattern[rl_idx + jj]] * b[pattern[rl_idx + jj]]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for jj in range(pattern[ru_ptr + i], pattern[ru_ptr + i + 1]):
+            s -= a[i, pattern[ru_idx + jj]] * b[pattern[ru_idx + jj]]
+        b[i] = s / a[i, i]
+
+
+@njit(cache=True, error_model="numpy")
+def _solve(a, piv, b, sparse, pattern):
+    if sparse:
+        _lu_solve_sparse(a, pattern, b)
+    else:
+        _lu_solve(a, piv, b)
+
+
+def sparse_pattern(n: int, entries) -> np.ndarray:
+    """Symbolic LU (no pivoting) of a matrix with nonzeros at ``entries`` and on the diagonal.
+
+    Returns one int64 array: six offsets, then the column lists of L (rows below the diagonal
+    per column), the row lists of U (columns right of the diagonal per row) and the row lists of
+    L (columns left of the diagonal per row), each as pointer + index arrays. Fill-in is
+    included, so the numeric factorization touches nothing else.
+    """
+    rows = [set() for _ in range(n)]
+    for i, j in entries:
+        rows[i].add(j)
+    for i in range(n):
+        rows[i].add(i)
+    for k in range(n):
+        below = [i for i in range(k + 1, n) if k in rows[i]]
+        right = [j for j in rows[k] if j > k]
+        for i in below:
+            rows[i].update(right)
+    lists = ([[i for i in range(k + 1, n) if k in rows[i]] for k in range(n)],
+             [sorted(j for j in rows[k] if j > k) for k in range(n)],
+             [sorted(j for j in rows[i] if j < i) for i in range(n)])
+    parts = []
+    for lst in lists:
+        ptr = np.cumsum([0] + [len(x) for x in lst])
+        parts += [ptr, np.array([v for x in lst for v in x], dtype=np.int64)]
+    offsets, pos = [], 6
+    for part in parts:
+        offsets.append(pos)
+        pos += len(part)
+    return np.concatenate([np.array(offsets, dtype=np.int64), *[np.asarray(x, np.int64) for x in parts]])
+
+
+@njit(cache=True, error_model="numpy")
 def _err_norm(e, y0, y1, rtol, atol):
     s = 0.0
     n = e.shape[0]
@@ -145,10 +226,10 @@ def _initial_step(rhs, t, y, p, u, f0, rtol, atol, span):
 
 
 @njit(types.UniTuple(types.int64, 2)(_RHS, _JAC, _V, _V, _V, _V, _V, _I, _V, _V, _V, _I, _V,
-                                     types.float64, _V, types.int64, types.boolean, _M),
+                                     types.float64, _V, types.int64, types.boolean, _M, _I),
       cache=True, error_model="numpy")
 def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
-              rtol, atol, max_steps, uses_time, out):
+              rtol, atol, max_steps, uses_time, out, pattern):
     """Integrate one patient from ``bounds[0]`` over the segments in ``bounds``.
 
     ``y`` holds the initial state and is overwritten; ``out[g]`` receives the state at
@@ -165,6 +246,7 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
     J = np.empty((n, n))
     W = np.empty((n, n))
     piv = np.empty(n, dtype=np.int64)
+    scale = np.empty(n)
     k1 = np.empty(n)
     k2 = np.empty(n)
     k3 = np.empty(n)
@@ -221,44 +303,54 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
                         dT[i] = (ft[i] - f0[i]) / dt_fd
             inv_hg = 1.0 / (h * GAMMA)
             for i in range(n):
+                rowmax = 0.0
                 for j in range(n):
                     W[i, j] = -J[i, j]
+                    rowmax = max(rowmax, abs(J[i, j]))
                 W[i, i] += inv_hg
-            if not _lu(W, piv):
-                return SINGULAR, steps
+                scale[i] = max(rowmax, inv_hg)
+            sparse = pattern.shape[0] > 0 and _lu_sparse(W, pattern, scale)
+            if not sparse:
+                # dense LU with partial pivoting: no sparsity given, or a tiny pivot without it
+                for i in range(n):
+                    for j in range(n):
+                        W[i, j] = -J[i, j]
+                    W[i, i] += inv_hg
+                if not _lu(W, piv):
+                    return SINGULAR, steps
             inv_h = 1.0 / h
             # stage 1
             for i in range(n):
                 k1[i] = f0[i] + h * D1 * dT[i]
-            _lu_solve(W, piv, k1)
+            _solve(W, piv, k1, sparse, pattern)
             # stage 2
             for i in range(n):
                 ytmp[i] = y[i] + A21 * k1[i]
             rhs(t + CS2 * h, ytmp, p, u, fu)
             for i in range(n):
                 k2[i] = fu[i] + C21 * inv_h * k1[i] + h * D2 * dT[i]
-            _lu_solve(W, piv, k2)
+            _solve(W, piv, k2, sparse, pattern)
             # stage 3
             for i in range(n):
                 ytmp[i] = y[i] + A31 * k1[i] + A32 * k2[i]
             rhs(t + CS3 * h, ytmp, p, u, fu)
             for i in range(n):
                 k3[i] = fu[i] + inv_h * (C31 * k1[i] + C32 * k2[i]) + h * D3 * dT[i]
-            _lu_solve(W, piv, k3)
+            _solve(W, piv, k3, sparse, pattern)
             # stage 4
             for i in range(n):
                 ytmp[i] = y[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
             rhs(t + CS4 * h, ytmp, p, u, fu)
             for i in range(n):
                 k4[i] = fu[i] + inv_h * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i]) + h * D4 * dT[i]
-            _lu_solve(W, piv, k4)
+            _solve(W, piv, k4, sparse, pattern)
             # stage 5
             for i in range(n):
                 ytmp[i] = y[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
             rhs(t + h, ytmp, p, u, fu)
             for i in range(n):
                 k5[i] = fu[i] + inv_h * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-            _lu_solve(W, piv, k5)
+            _solve(W, piv, k5, sparse, pattern)
             # stage 6 (stiffly accurate: y1 = stage-6 argument + k6)
             for i in range(n):
                 ytmp[i] += k5[i]
@@ -266,7 +358,7 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
             for i in range(n):
                 k6[i] = fu[i] + inv_h * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i]
                                          + C65 * k5[i])
-            _lu_solve(W, piv, k6)
+            _solve(W, piv, k6, sparse, pattern)
             for i in range(n):
                 y1[i] = ytmp[i] + k6[i]
             if not _all_finite(y1):
@@ -318,14 +410,16 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
 
 
 @njit(types.void(_RHS, _JAC, _M, _M, _V, _V, _V, _I, _I, _V, _V, _I, _I, _V, _M, types.float64,
-                 _V, types.int64, types.boolean, _A3, _I, _I), parallel=True, cache=True, error_model="numpy")
+                 _V, types.int64, types.boolean, _A3, _I, _I, _I), parallel=True, cache=True,
+      error_model="numpy")
 def solve_batch(rhs, jac, P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, idose, idur,
-                amounts, rtol, atol, max_steps, uses_time, out, status, nsteps):
+                amounts, rtol, atol, max_steps, uses_time, out, status, nsteps, pattern):
     """Solve every row of ``P`` (parameters) from the matching row of ``Y0``.
 
     ``amounts[k, d]`` is dose ``d``'s amount for patient ``k``. Writes ``out[k, g, :]``,
     ``status[k]`` and ``nsteps[k]``; ``out`` must arrive filled with NaN, so a failed patient's
-    outputs after the failure stay NaN.
+    outputs after the failure stay NaN. ``pattern`` is the Jacobian's sparse LU structure from
+    :func:`sparse_pattern` (empty: dense LU with pivoting at every step).
     """
     N = P.shape[0]
     for k in prange(N):
@@ -337,7 +431,7 @@ def solve_batch(rhs, jac, P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, id
         for m in range(it0.shape[0]):
             irate[m] = amounts[k, idose[m]] / idur[m]
         st, ns = solve_one(rhs, jac, P[k], y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
-                           rtol, atol, max_steps, uses_time, out[k])
+                           rtol, atol, max_steps, uses_time, out[k], pattern)
         status[k] = st
         nsteps[k] = ns
 

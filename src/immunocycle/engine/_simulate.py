@@ -115,7 +115,8 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     solve_batch(compiled.module.rhs, compiled.module.jac, P, Y0, times, bounds,
                 doses.bolus_times, doses.bolus_target, doses.bolus_dose, doses.inf_start,
                 doses.inf_end, doses.inf_target, doses.inf_dose, doses.inf_duration, A,
-                options.rtol, atol, options.max_steps, compiled.uses_time, out, status, nsteps)
+                options.rtol, atol, options.max_steps, compiled.uses_time, out, status, nsteps,
+                compiled.pattern)
     derived = np.full((n, times.size, len(compiled.derived_names)), np.nan)
     if compiled.derived_names:
         derived_batch(compiled.module.derived, P, times, out, derived)
