@@ -19,8 +19,10 @@ console = Console(stderr=True)
 
 def _mount() -> None:
     from immunocycle.catalog._cli import catalog_app
+    from immunocycle.design._cli import diagnose_command
 
     app.add_typer(catalog_app, name="catalog", help="Query and validate the which/why/what catalog.")
+    app.command("diagnose")(diagnose_command)
 
 
 def _version(value: bool) -> None:

@@ -1,1 +1,31 @@
-"""immunocycle.design"""
+"""Diagnosis (which step limits the cycle, why) and design (what to do about it).
+
+    from immunocycle.design import diagnose
+    d = diagnose("excluded")
+    d.limiting_step, d.step_scores, list(d.barriers.index[:3])
+    d.write("results/diagnose")
+"""
+
+from immunocycle.design._cli import diagnose_command
+from immunocycle.design._diagnose import (
+    Diagnosis,
+    choose_limiting_step,
+    diagnose,
+    rank_barriers,
+    reference_ratios,
+    step_scores,
+)
+from immunocycle.design._figures import plot_elasticities, plot_step_scores
+from immunocycle.design._sensitivity import (
+    Elasticities,
+    GlobalSensitivity,
+    global_sensitivity,
+    local_elasticities,
+    step_parameters,
+)
+
+__all__ = [
+    "Diagnosis", "Elasticities", "GlobalSensitivity", "choose_limiting_step", "diagnose",
+    "diagnose_command", "global_sensitivity", "local_elasticities", "plot_elasticities",
+    "plot_step_scores", "rank_barriers", "reference_ratios", "step_parameters", "step_scores",
+]

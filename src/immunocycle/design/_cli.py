@@ -1,0 +1,66 @@
+"""Command line of the diagnosis: ``immunocycle diagnose``.
+
+The lead mounts it in ``cli.py``::
+
+    app.command("diagnose")(diagnose_command)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def _fail(exc: Exception | str) -> None:
+    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def diagnose_command(
+    preset: str | None = typer.Option(None, "--preset", help="Cycle preset: human, mouse, "
+                                      "inflamed, excluded, desert."),
+    cohort: str | None = typer.Option(None, "--cohort", help="Cohort name (immunocycle cohort "
+                                      "list) or file."),
+    tmb: float | None = typer.Option(None, "--tmb", help="Tumor mutational burden (mutations/Mb)."),
+    n: int = typer.Option(20, "--n", help="Cohort patients sampled (unused for a preset)."),
+    out: Path = typer.Option(Path("results/diagnose"), "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed", help="Cohort sampling and global-sensitivity seed."),
+    global_analysis: bool | None = typer.Option(None, "--global/--local-only",
+                                                help="Morris + Sobol indices (default: cohorts)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the diagnosis as JSON."),
+) -> None:
+    """Diagnose which step of the cancer-immunity cycle limits a tumor or cohort, and why;
+    writes diagnosis.json, CSV tables, a radar and an elasticity chart (PNG) under --out."""
+    from immunocycle._provenance import provenance, write_json
+    from immunocycle.design._diagnose import diagnose
+    from immunocycle.model import ModelError
+
+    if (preset is None) == (cohort is None):
+        _fail("give exactly one of --preset or --cohort")
+    if n < 1:
+        _fail(f"--n must be a positive integer (got {n})")
+    try:
+        with console.status("diagnosing (batched sensitivity runs)...", spinner="dots"):
+            result = diagnose(preset=preset, cohort=cohort, tmb=tmb, n=n, seed=seed,
+                              global_analysis=global_analysis)
+    except (ModelError, ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    paths = result.write(out)
+    write_json(out / "inputs.json", provenance(preset=preset, cohort=cohort, tmb=tmb, n=n,
+                                               seed=seed, global_analysis=global_analysis))
+    summary = result.to_dict()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console.print(f"{result.source}: limiting step {summary['limiting_step']}, phenotype "
+                  f"{summary['phenotype']}, cycle gain {summary['cycle_gain']:.3g}")
+    console.print("barriers: " + ", ".join(summary["barriers"][:5]))
+    console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+__all__ = ["diagnose_command"]

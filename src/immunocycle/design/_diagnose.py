@@ -1,0 +1,361 @@
+"""Diagnosis of a tumor or a cohort: which step limits the cycle, why, and the phenotype.
+
+WHICH. Each step's transfer ratio at diagnosis (``r1 = J1 / C``, ``r_k = J_k / J_(k-1)``) is
+compared with the reference tumor's, ``rho_k = ln(r_k / r_k_ref)``. The step score (immunogram) is
+``s_k = r_k / (r_k + r_k_ref) = 1 / (1 + exp(-rho_k))`` in [0, 1] (0.5 = reference, higher =
+better). A ratio can fall because its step is held back or because it saturates (inflamed tumors
+release more antigen than DCs can carry, so ``r2`` falls with no loss of control); the cycle
+model's :func:`~immunocycle.cycle.limiting_step` names step 2 there. The diagnosis therefore
+confirms each shortfall by sensitivity: ``deficit_k = max(0, -rho_k - tol)`` times the step's
+leverage ``L_k`` (summed |elasticity| of the mean ln cycle gain to the step's parameters); the
+limiting step maximizes ``deficit_k * L_k`` (the step with the largest leverage when no ratio
+falls short).
+
+WHY. A catalog barrier acts through parameters, each with a direction. Its harm per parameter
+is ``max(0, -d e_p)`` (how much ln G falls when the barrier moves ``p`` its way, ``d = +/-1``);
+its presence is ``max(0, d ln(p / p_ref))`` (how far this tumor's value sits from the reference
+in the barrier's direction). Barriers present in the tumor rank first, by
+``sum_p harm_p * presence_p`` (each term halved when the parameter's own step is not one of the
+barrier's steps, and the sum halved when the barrier does not act at the limiting step); then barriers that act at the
+limiting step rank by ``sum_p harm_p`` (the emergent limitations, e.g. adaptive PD-L1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from immunocycle.cycle import FLUXES, compiled_cycle_model, simulate_cycle, transfer_ratios
+from immunocycle.cycle._analysis import settings as cycle_settings
+from immunocycle.design._sensitivity import (
+    STEPS,
+    Elasticities,
+    GlobalSensitivity,
+    global_sensitivity,
+    local_elasticities,
+    settings,
+    step_parameters,
+)
+
+
+def reference_ratios() -> np.ndarray:
+    """The reference tumor's transfer ratios r1..r7 (``data/cycle/analysis.yaml``)."""
+    ref = cycle_settings()["limiting_step"]["reference_ratios"]
+    return np.array([ref[f"r{k}"] for k in STEPS])
+
+
+def step_scores(ratios: np.ndarray) -> np.ndarray:
+    """Immunogram scores in [0, 1]: ``r / (r + r_ref)`` per step (0.5 = reference tumor)."""
+    r = np.nan_to_num(np.asarray(ratios, dtype=float), nan=0.0, posinf=np.inf)
+    with np.errstate(invalid="ignore"):
+        s = r / (r + reference_ratios())
+    return np.where(np.isinf(r), 1.0, s)
+
+
+def choose_limiting_step(log_rel: np.ndarray, leverage: np.ndarray,
+                         tolerance: float | None = None) -> tuple[int, np.ndarray]:
+    """The limiting step (1-7) and the per-step ``deficit * leverage`` it maximizes."""
+    tol = settings()["limiting_step"]["deficit_tolerance"] if tolerance is None else tolerance
+    rel = np.where(np.isfinite(log_rel), log_rel, -50.0)
+    deficit = np.clip(-rel - tol, 0.0, None)
+    score = deficit * np.asarray(leverage, dtype=float)
+    if not np.any(score > 0):
+        return int(np.argmax(leverage)) + 1, score
+    return int(np.argmax(score)) + 1, score
+
+
+def rank_barriers(elasticity: pd.Series, values: Mapping[str, float],
+                  reference: Mapping[str, float], limiting: int) -> pd.DataFrame:
+    """Rank catalog barriers for one tumor (see the module docstring).
+
+    Parameters
+    ----------
+    elasticity : Series
+        d ln G / d ln p per parameter.
+    values, reference : mapping
+        The tumor's and the reference tumor's parameter values.
+    limiting : int
+        The limiting step.
+
+    Returns
+    -------
+    DataFrame
+        One row per barrier, best first: ``steps``, ``at_limiting_step``, ``harm``,
+        ``presence_score``, ``score``, ``tier`` (1: present in this tumor, 2: acts at the
+        limiting step, 3: neither), ``evidence`` (DOIs), ``parameters``.
+    """
+    from immunocycle.catalog import load_catalog
+
+    cat = load_catalog()
+    off = settings()["barriers"]["off_step_weight"]
+    param_step = step_parameters()
+    rows = []
+    for bid, barrier in cat.barriers.items():
+        harm = presence = 0.0
+        for bp in barrier.parameters:
+            d = 1.0 if bp.direction == "up" else -1.0
+            e = float(elasticity.get(bp.name, 0.0))
+            h = max(0.0, -d * e)
+            v, r = values.get(bp.name), reference.get(bp.name)
+            dev = 0.0
+            if v is not None and r is not None and v > 0 and r > 0:
+                dev = max(0.0, d * float(np.log(v / r)))
+            own = 1.0 if param_step.get(bp.name) in barrier.steps else off
+            harm += h
+            presence += h * dev * own
+        at = limiting in barrier.steps
+        score = presence * (1.0 if at else off)
+        tier = 1 if score > 1e-9 else (2 if at and harm > 1e-9 else 3)
+        rows.append({"barrier": bid, "name": barrier.name, "steps": list(barrier.steps),
+                     "at_limiting_step": at, "harm": harm, "presence_score": score,
+                     "score": score if tier == 1 else harm, "tier": tier,
+                     "parameters": [f"{p.name}:{p.direction}" for p in barrier.parameters],
+                     "evidence": [cat.evidence[e].doi for e in barrier.evidence
+                                  if e in cat.evidence]})
+    table = pd.DataFrame(rows).sort_values(["tier", "score", "harm", "barrier"],
+                                           ascending=[True, False, False, True], kind="stable")
+    return table.set_index("barrier")
+
+
+@dataclass
+class Diagnosis:
+    """Which step limits the cycle, why, and the phenotype, for one tumor or a cohort.
+
+    Attributes
+    ----------
+    source : str
+        ``"preset:NAME"`` or ``"cohort:NAME"``.
+    limiting_step : int
+    step_scores : list of float
+        Immunogram scores of steps 1-7 in [0, 1] (0.5 = reference tumor).
+    phenotype : str
+    cycle_gain : float
+        At diagnosis.
+    fluxes : dict
+        J1-J7 at diagnosis (cells or events per day).
+    steps : DataFrame
+        Per step: ``ratio``, ``reference``, ``log_rel``, ``score``, ``leverage``,
+        ``limiting_score``, ``leverage_diameter``.
+    elasticities : Elasticities
+    barriers : DataFrame
+        :func:`rank_barriers`.
+    global_sensitivity : GlobalSensitivity or None
+    cohort : DataFrame or None
+        Per patient of a cohort: phenotype, limiting step, cycle gain, ratios.
+    inputs : dict
+    """
+
+    source: str
+    limiting_step: int
+    step_scores: list[float]
+    phenotype: str
+    cycle_gain: float
+    fluxes: dict[str, float]
+    steps: pd.DataFrame
+    elasticities: Elasticities
+    barriers: pd.DataFrame
+    global_sensitivity: GlobalSensitivity | None = None
+    cohort: pd.DataFrame | None = None
+    inputs: dict = field(default_factory=dict)
+
+    @property
+    def sensitivity(self) -> dict[int, float]:
+        """Per step: the summed |elasticity| of mean ln G (local leverage)."""
+        return {int(k): float(v) for k, v in self.steps["leverage"].items()}
+
+    def to_dict(self, top: int = 5) -> dict:
+        """The JSON contract: limiting step, scores, phenotype, barriers, sensitivity, evidence."""
+        ranked = [b for b in self.barriers.index if self.barriers.loc[b, "tier"] < 3]
+        out = {
+            "source": self.source,
+            "limiting_step": int(self.limiting_step),
+            "step_scores": [round(float(s), 6) for s in self.step_scores],
+            "phenotype": self.phenotype,
+            "cycle_gain": float(self.cycle_gain),
+            "fluxes": {k: float(v) for k, v in self.fluxes.items()},
+            "transfer_ratios": [float(v) for v in self.steps["ratio"]],
+            "log_ratio_vs_reference": [float(v) for v in self.steps["log_rel"]],
+            "barriers": ranked,
+            "barrier_scores": {b: float(self.barriers.loc[b, "score"]) for b in ranked},
+            "evidence": {b: list(self.barriers.loc[b, "evidence"]) for b in ranked},
+            "sensitivity": {str(k): v for k, v in self.sensitivity.items()},
+            "sensitivity_method": "local: sum over the step's parameters of |d mean ln G / d ln p| "
+                                  f"(central differences, +/-{self.elasticities.rel_step:g})",
+            "top_parameters": _top(self.elasticities.table, top),
+            "inputs": self.inputs,
+        }
+        if self.global_sensitivity is not None:
+            g = self.global_sensitivity
+            out["global_sensitivity"] = {
+                "morris_mu_star": {str(k): float(v) for k, v in g.by_step["mu_star"].items()},
+                "sobol_total": {str(k): float(v) for k, v in g.by_step["ST"].items()},
+                "sobol_parameters": list(g.top), "runs": int(g.runs)}
+        if self.cohort is not None:
+            c = self.cohort
+            out["cohort"] = {
+                "n": int(len(c)),
+                "phenotype_shares": {k: float(v) for k, v in
+                                     c["phenotype"].value_counts(normalize=True).items()},
+                "limiting_step_shares": {str(int(k)): float(v) for k, v in
+                                         c["limiting_step"].value_counts(normalize=True).items()}}
+        return out
+
+    def write(self, out: str | Path) -> dict[str, Path]:
+        """Write ``diagnosis.json``, CSV tables and the PNG figures under ``out``."""
+        from immunocycle.design._figures import plot_elasticities, plot_step_scores
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"json": out / "diagnosis.json", "steps": out / "steps.csv",
+                 "elasticities": out / "elasticities.csv", "barriers": out / "barriers.csv",
+                 "radar": out / "step_scores.png", "elasticity_bars": out / "elasticities.png"}
+        paths["json"].write_text(json.dumps(self.to_dict(), indent=2))
+        self.steps.to_csv(paths["steps"])
+        self.elasticities.table.to_csv(paths["elasticities"])
+        b = self.barriers.copy()
+        for col in ("steps", "parameters", "evidence"):
+            b[col] = b[col].apply(lambda v: ";".join(map(str, v)))
+        b.to_csv(paths["barriers"])
+        if self.global_sensitivity is not None:
+            paths["morris"] = out / "morris.csv"
+            paths["sobol"] = out / "sobol.csv"
+            self.global_sensitivity.morris.to_csv(paths["morris"])
+            self.global_sensitivity.sobol.to_csv(paths["sobol"])
+        if self.cohort is not None:
+            paths["cohort"] = out / "cohort.csv"
+            self.cohort.to_csv(paths["cohort"])
+        plot_step_scores(self.step_scores, title=self.source,
+                         limiting=self.limiting_step).savefig(paths["radar"], dpi=120)
+        plot_elasticities(self.elasticities.table).savefig(paths["elasticity_bars"], dpi=120)
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        return paths
+
+
+def _top(table: pd.DataFrame, k: int) -> list[dict]:
+    order = table["e_gain"].abs().sort_values(ascending=False, kind="stable").index[:k]
+    return [{"parameter": p, "step": int(table.loc[p, "step"]),
+             "elasticity": float(table.loc[p, "e_gain"])} for p in order]
+
+
+def _start_rows(result) -> pd.DataFrame:
+    return result.frame[result.frame["time"] == 0.0].set_index("patient")
+
+
+def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | None = None,
+             n: int = 20, seed: int = 0, *, global_analysis: bool | None = None,
+             morris_trajectories: int | None = None, sobol_top: int | None = None,
+             sobol_samples: int | None = None) -> Diagnosis:
+    """Diagnose a tumor (preset) or a population (cohort): which step, why, phenotype.
+
+    Parameters
+    ----------
+    preset : str, optional
+        Cycle-model preset (``human``, ``inflamed``, ``excluded``, ``desert``, ``mouse``).
+    cohort : str, optional
+        Cohort name (``immunocycle.population``); exactly one of ``preset``/``cohort``.
+    tmb : float, optional
+        Tumor mutational burden (mutations/Mb); sets the neoantigen load (10 per mutation/Mb).
+    n : int
+        Cohort patients sampled (>= 1; unused for a preset).
+    seed : int
+        Cohort sampling and global-sensitivity seed.
+    global_analysis : bool, optional
+        Run Morris then Sobol (default: for a cohort only).
+    morris_trajectories, sobol_top, sobol_samples : int, optional
+        Global-sensitivity sizes (defaults in ``diagnosis.yaml``).
+
+    Returns
+    -------
+    Diagnosis
+    """
+    if (preset is None) == (cohort is None):
+        raise ValueError("give exactly one of preset or cohort")
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer (got {n})")
+    if tmb is not None and (not np.isfinite(tmb) or tmb < 0):
+        raise ValueError(f"tmb must be a number >= 0 mutations/Mb (got {tmb})")
+    values: dict[str, float] = {}
+    patients = None
+    if cohort is not None:
+        from immunocycle.population import load_cohort, sample_cohort
+
+        c = load_cohort(cohort)
+        base = c.base
+        patients = sample_cohort(c, 0, int(n), seed, tmb=tmb)
+        model_cols = [k for k in patients.columns
+                      if k in compiled_cycle_model(base).parameter_names]
+        values = {k: float(patients[k].median()) for k in model_cols}
+        source = f"cohort:{c.name}"
+    else:
+        from immunocycle.cycle import PRESETS
+
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        base = preset
+        source = f"preset:{preset}"
+        if tmb is not None:
+            from immunocycle.population import neoantigen_load_from_tmb
+
+            values["neoantigen_load"] = float(neoantigen_load_from_tmb(tmb))
+    el = local_elasticities(base, values)
+    start = _start_rows(el.result).iloc[0]
+    ratios = transfer_ratios({f: np.array(start[f]) for f in FLUXES},
+                             np.array(start["cancer_cells"]))
+    if patients is not None:
+        cols = [k for k in patients.columns if k in compiled_cycle_model(base).parameter_names]
+        run = simulate_cycle(base, [], days=1.0, parameters=patients[cols].reset_index(drop=True),
+                             diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy())
+        rows = _start_rows(run)
+        per = transfer_ratios({f: rows[f].to_numpy() for f in FLUXES},
+                              rows["cancer_cells"].to_numpy())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.exp(np.nanmedian(np.log(per), axis=0))
+    ref = reference_ratios()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_rel = np.log(ratios / ref)
+    leverage = el.by_step("e_gain").to_numpy()
+    limiting, lim_score = choose_limiting_step(log_rel, leverage)
+    steps = pd.DataFrame({"ratio": ratios, "reference": ref, "log_rel": log_rel,
+                          "score": step_scores(ratios), "leverage": leverage,
+                          "limiting_score": lim_score,
+                          "leverage_diameter": el.by_step("e_diameter").to_numpy()},
+                         index=pd.Index(STEPS, name="step"))
+    compiled_ref = compiled_cycle_model("human")
+    reference_values = dict(zip(compiled_ref.parameter_names, compiled_ref.default_parameters(),
+                                strict=True))
+    table = el.table
+    tumor_values = {p: float(v) for p, v in table["value"].items()}
+    barriers = rank_barriers(table["e_gain"], tumor_values, reference_values, limiting)
+    phen = str(start["phenotype"])
+    cohort_table = None
+    if patients is not None:
+        cohort_table = pd.DataFrame({
+            "phenotype": rows["phenotype"].to_numpy(),
+            "limiting_step": [choose_limiting_step(np.log(r / ref), leverage)[0] for r in per],
+            "cycle_gain": rows["cycle_gain"].to_numpy()}, index=patients.index)
+        for k in STEPS:
+            cohort_table[f"r{k}"] = per[:, k - 1]
+        phen = str(cohort_table["phenotype"].mode().iloc[0])
+    run_global = (cohort is not None) if global_analysis is None else bool(global_analysis)
+    gsa = None
+    if run_global:
+        gsa = global_sensitivity(base, values, seed=seed, trajectories=morris_trajectories,
+                                 top=sobol_top, samples=sobol_samples)
+    return Diagnosis(
+        source=source, limiting_step=limiting, step_scores=[float(s) for s in steps["score"]],
+        phenotype=phen, cycle_gain=float(start["cycle_gain"]),
+        fluxes={f: float(start[f]) for f in FLUXES}, steps=steps, elasticities=el,
+        barriers=barriers, global_sensitivity=gsa, cohort=cohort_table,
+        inputs={"preset": preset, "cohort": cohort, "tmb": tmb, "n": int(n), "seed": int(seed),
+                "base_preset": base, "values": values, "settings": settings()})
+
+
+__all__ = ["Diagnosis", "choose_limiting_step", "diagnose", "rank_barriers", "reference_ratios",
+           "step_scores"]

@@ -1,0 +1,62 @@
+"""Figures of the diagnosis: the immunogram radar and the elasticities grouped by step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+STEP_NAMES = ("1 antigen release", "2 presentation", "3 priming", "4 trafficking",
+              "5 infiltration", "6 recognition", "7 killing")
+
+
+def plot_step_scores(scores: Sequence[float], *, title: str = "", limiting: int | None = None):
+    """Radar chart (immunogram) of the seven step scores in [0, 1]; 0.5 = reference tumor."""
+    values = np.asarray(scores, dtype=float)
+    angles = np.linspace(0, 2 * np.pi, 7, endpoint=False)
+    fig, ax = plt.subplots(figsize=(5.5, 5.5), subplot_kw={"polar": True})
+    ax.plot(np.append(angles, angles[0]), np.full(8, 0.5), "k--", lw=0.8, label="reference")
+    ax.plot(np.append(angles, angles[0]), np.append(values, values[0]), "C0-o", lw=2)
+    ax.fill(angles, values, "C0", alpha=0.25)
+    if limiting is not None:
+        ax.plot(angles[limiting - 1], values[limiting - 1], "o", color="C3", ms=12,
+                label=f"limiting step {limiting}")
+    ax.set_xticks(angles)
+    ax.set_xticklabels(STEP_NAMES, fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_rlabel_position(75)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=7, bbox_to_anchor=(1.15, -0.1))
+    fig.tight_layout()
+    return fig
+
+
+def plot_elasticities(table: pd.DataFrame, column: str = "e_gain", per_step: int = 4):
+    """Bars of the largest elasticities of each step (``per_step`` each), grouped and colored
+    by step; ``table`` is :attr:`Elasticities.table`."""
+    t = table[table["step"] > 0]
+    parts = []
+    for _step, group in t.groupby("step"):
+        order = group[column].abs().sort_values(ascending=False, kind="stable").index[:per_step]
+        parts.append(group.loc[order])
+    sel = pd.concat(parts)
+    fig, ax = plt.subplots(figsize=(7, max(3.0, 0.22 * len(sel) + 1)))
+    y = np.arange(len(sel))[::-1]
+    colors = [f"C{int(s) - 1}" for s in sel["step"]]
+    ax.barh(y, sel[column], color=colors)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{p} ({int(s)})" for p, s in zip(sel.index, sel["step"], strict=True)],
+                       fontsize=7)
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_xlabel("elasticity d ln G / d ln p (mean cycle gain)")
+    ax.set_title("Local elasticities grouped by step")
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["STEP_NAMES", "plot_elasticities", "plot_step_scores"]

@@ -1,0 +1,88 @@
+"""Diagnosis of the archetypes: which step limits the cycle, why (barriers), phenotype."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from immunocycle.cycle import simulate_cycle
+from immunocycle.design import choose_limiting_step, diagnose, step_scores
+from immunocycle.design._diagnose import reference_ratios
+
+# archetype -> (steps it was built to limit, barriers acting there, phenotype)
+EXPECTED = {
+    "desert": ({2, 3}, {"low_mutational_burden", "poor_dc_maturation"}, "desert"),
+    "excluded": ({4, 5}, {"stromal_exclusion", "dense_matrix_hyaluronan"}, "excluded"),
+    "inflamed": ({6, 7}, {"pdl1_pd1", "exhaustion"}, "inflamed"),
+}
+
+
+@pytest.fixture(scope="module")
+def diagnoses():
+    return {name: diagnose(name) for name in EXPECTED}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_archetype_limiting_step_barrier_phenotype(diagnoses, name):
+    steps, barriers, phen = EXPECTED[name]
+    d = diagnoses[name]
+    assert d.limiting_step in steps, d.steps
+    top = d.to_dict()["barriers"][:3]
+    assert barriers & set(top), top
+    assert d.phenotype == phen
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_step_scores_and_evidence(diagnoses, name):
+    out = diagnoses[name].to_dict()
+    assert len(out["step_scores"]) == 7
+    assert all(0.0 <= s <= 1.0 for s in out["step_scores"])
+    # the limiting step scores below the reference (0.5)
+    assert out["step_scores"][out["limiting_step"] - 1] < 0.5
+    for b in out["barriers"][:3]:
+        assert out["evidence"][b] and all(doi.startswith("10.") for doi in out["evidence"][b])
+    assert set(out["sensitivity"]) == {str(k) for k in range(1, 8)}
+    assert set(out["fluxes"]) == {f"J{k}" for k in range(1, 8)}
+
+
+def test_inflamed_saturation_is_not_named(diagnoses):
+    """The cycle model's ratio-only rule names DC presentation (step 2) for the inflamed
+    archetype because DCs saturate; the sensitivity-confirmed rule does not."""
+    assert simulate_cycle("inflamed", days=1.0).summary()["limiting_step"] == 2
+    d = diagnoses["inflamed"]
+    assert d.steps.loc[2, "log_rel"] < -0.1          # the ratio does fall ...
+    assert d.steps.loc[2, "leverage"] < d.steps.loc[6, "leverage"]   # ... with little leverage
+    assert d.limiting_step == 6
+
+
+def test_desert_barriers_are_present_in_the_tumor(diagnoses):
+    b = diagnoses["desert"].barriers
+    assert b.loc["low_mutational_burden", "tier"] == 1
+    assert b.loc["poor_dc_maturation", "tier"] == 1
+    assert b.loc["pdl1_pd1", "tier"] == 3
+
+
+def test_step_score_definition():
+    ref = reference_ratios()
+    assert np.allclose(step_scores(ref), 0.5)
+    assert np.allclose(step_scores(ref * np.e), 1 / (1 + np.exp(-1)))
+    assert np.all(np.diff(step_scores(ref[None, :] * np.array([[0.1], [1.0], [10.0]]))[:, 0]) > 0)
+    assert step_scores(np.zeros(7)).tolist() == [0.0] * 7
+
+
+def test_limiting_rule_falls_back_to_leverage():
+    lev = np.array([1.0, 2.0, 5.0, 0.1, 1.0, 1.0, 1.0])
+    assert choose_limiting_step(np.zeros(7), lev)[0] == 3
+    rel = np.array([0, 0, 0, 0, -1.0, 0, -0.3])
+    assert choose_limiting_step(rel, lev)[0] == 5
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="unknown preset"):
+        diagnose("lukewarm")
+    with pytest.raises(ValueError, match="positive integer"):
+        diagnose("human", n=-1)
+    with pytest.raises(ValueError, match="exactly one"):
+        diagnose()
+    with pytest.raises(ValueError, match="tmb"):
+        diagnose("human", tmb=-3.0)
