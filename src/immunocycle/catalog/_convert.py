@@ -6,13 +6,36 @@ Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped
 - free agent: plasma clearance and volumes from the agent's cited two-compartment PK
   (``k_cl = CL``, ``gamma_C = V1 / V_blood``, ``q_P = Q``, ``gamma_P = V2 / V_P``); tissue access
   (``q_T``, ``gamma_T``, ``q_LN``, ``gamma_LN``, ``q_LD``) from its molecule class in ``pk.yaml``;
-- nano-formulation: until the PK layer is linked, the payload follows its carrier: the carrier's
-  plasma clearance plus the loss of payload released in blood (``CL + k_release * V1``), the
-  carrier's volume, and the ``nanoparticle`` class tissue access times the formulation's factors
-  (e.g. a larger lymph-node uptake for lymph-node-sized carriers). Which of these numbers are
-  assumptions is said in each formulation file (``carrier_pk.assumption``);
-- non-i.v. routes (s.c., i.d., i.t.): the cycle model doses into blood only, so the route is
-  emulated by the factors of ``pk.yaml`` ``routes`` on tissue access (documented assumption);
+- nano-formulation: the blood amount is the payload as delivered (carrier-bound + released):
+  the carrier's plasma clearance plus the loss of payload released in blood
+  (``CL + k_release * V1``) and the carrier's volume, from the formulation file. Tumor and
+  lymph-node access are LINKED to the nanoparticle PBPK (:mod:`immunocycle.catalog._pk_link`,
+  one ``immunocycle.pk.run_pk`` per formulation, species and route): ``q_T`` and ``q_LN`` are the
+  ``nanoparticle`` class defaults of ``pk.yaml`` scaled (one factor per site) so that the cycle
+  model's AUC(conc_T)/AUC(conc_C) and AUC(conc_LN)/AUC(conc_C) equal the PBPK's AUC of released
+  payload in tumor and node over AUC of total payload in plasma (``r_T``, ``r_LN``). Only
+  released payload acts, so the cycle model's tumor and node concentrations then stand for
+  released payload. The scaling is solved analytically from the infinite-horizon AUC balance of
+  the tumor and node states (linear in the amounts; tumor volume ``V_T`` taken at the start of
+  treatment, the untreated preset's first time point; ``L = q_LD * V_T``)::
+
+      r_T  = (1 / gamma_C) * q_T / (q_T + L)
+      r_LN = (q_LN / gamma_C + L * r_T) / (q_LN + L)
+
+  so ``q_T = L gamma_C r_T / (1 - gamma_C r_T)`` and
+  ``q_LN = L (r_LN - r_T) / (1 / gamma_C - r_LN)``; ``gamma_T`` and ``gamma_LN`` cancel from the
+  AUC ratios and stay at the class defaults (they set only how fast tissue follows blood). The
+  blood-fed compartments cannot exceed ``1 / gamma_C`` and the node (fed by the tumor's lymph)
+  cannot fall below the tumor: a PBPK ratio outside ``[r_T, 1 / gamma_C)`` (s.c. depots draining
+  to the node, i.t. depots, node-trapped carriers) is compressed smoothly into it (identity up to
+  half the cap, logarithmic and increasing above, below 0.95 of the cap, so the ordering of
+  formulations is kept) and its source says so; a node ratio below the tumor's is raised to it;
+- nano-formulations the PBPK cannot represent (cell-borne carriers; routes intranodal,
+  peritumoral, oral, ip): the ``nanoparticle`` class tissue access times the formulation's
+  factors, and non-i.v. routes emulated by the factors of ``pk.yaml`` ``routes`` (both
+  assumptions; their sources say "assumption");
+- free agents by a non-i.v. route (s.c., i.d., i.t.): the cycle model doses into blood only, so
+  the route is emulated by the factors of ``pk.yaml`` ``routes`` (documented assumption);
 - co-encapsulated agents share the carrier's PK: the therapy tracks the primary agent and a
   co-loaded agent's EC50 is divided by its molar loading ratio (its concentration is the ratio
   times the primary agent's);
@@ -22,9 +45,12 @@ Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import get_args
 
 from immunocycle.catalog._load import PKDefaults, cycle_names
+from immunocycle.catalog._pk_link import PBPKExposure, pbpk_exposure, unlinked_reason
 from immunocycle.catalog._schema import Agent, Formulation, Therapy
 
 AGENT_PK_KEYS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "gamma_T",
@@ -35,6 +61,12 @@ _UNITS = {"k_cl": "L/day", "q_P": "L/day", "q_T": "L/day", "q_LN": "L/day", "q_L
 # A peripheral share that keeps P / (gamma_P * V_P) finite when an agent has no peripheral
 # compartment (q_P = 0 then leaves P at zero).
 _NO_PERIPHERAL = 0.01
+# Linked AUC ratios: identity up to _KNEE / gamma_C, then compressed smoothly towards
+# _CEILING / gamma_C (1 / gamma_C is reached only with an infinite exchange flow).
+_KNEE, _CEILING = 0.5, 0.95
+# Node exchange flow when the PBPK node ratio is at or below the tumor's (the node then sees the
+# tumor's lymph only), as a fraction of the class default.
+_Q_FLOOR = 1e-3
 
 
 def _preset_value(species: str, name: str) -> float:
@@ -46,6 +78,74 @@ def _preset_value(species: str, name: str) -> float:
 def _spec(key: str, value: float, description: str, source: str) -> dict:
     return {"value": float(value), "units": _UNITS[key], "description": description,
             "source": source}
+
+
+@functools.lru_cache(maxsize=4)
+def _start_tumor_volume_l(species: str) -> float:
+    """Tumor volume (L) of the untreated preset at the start of treatment."""
+    from immunocycle.cycle import simulate_cycle
+
+    res = simulate_cycle(species, [], days=1.0, step=1.0)
+    return float(res.patient(0)["tumor_volume"].iloc[0]) * 1e-6  # mm3 -> L
+
+
+def _compress(r: float, cap: float) -> float:
+    """Identity up to ``_KNEE * cap``; above, ``knee + w x / (1 + x)`` with
+    ``x = ln(r / knee) knee / w`` and ``w = (_CEILING - _KNEE) cap``: continuous with a continuous
+    slope at the knee, increasing, below ``_CEILING * cap``, logarithmic in ``r`` so that ratios
+    orders of magnitude above the cap (s.c. depots) keep their order visibly."""
+    knee, w = _KNEE * cap, (_CEILING - _KNEE) * cap
+    if r <= knee:
+        return r
+    x = math.log(r / knee) * knee / w
+    return knee + w * x / (1.0 + x)
+
+
+def linked_flows(exposure: PBPKExposure, gamma_c: float, q_ld: float, v_tumor_l: float,
+                 q_ln_floor: float = 0.0) -> dict[str, float]:
+    """``q_T`` and ``q_LN`` (L/day) that give the cycle model the PBPK's AUC ratios
+    (``q_LN`` at least ``q_ln_floor``).
+
+    Returns
+    -------
+    dict
+        ``q_T``, ``q_LN``, the ratios the cycle model reaches (``r_T``, ``r_LN``: the PBPK's,
+        or compressed into the model's range), and ``capped_T`` / ``capped_LN`` flags.
+    """
+    cap, big_l = 1.0 / gamma_c, q_ld * v_tumor_l
+    r_t = _compress(exposure.tumor_over_blood, cap)
+    q_t = big_l * gamma_c * r_t / (1.0 - gamma_c * r_t)
+    # The node sees at least the tumor's lymph: its ratio is kept at or above the tumor's.
+    r_ln = _compress(max(exposure.ln_over_blood, exposure.tumor_over_blood), cap)
+    q_ln = max(big_l * (r_ln - r_t) / (cap - r_ln), q_ln_floor)
+    return {"q_T": q_t, "q_LN": q_ln, "r_T": r_t, "r_LN": r_ln,
+            "capped_T": r_t < 0.99 * exposure.tumor_over_blood,
+            "capped_LN": abs(r_ln - exposure.ln_over_blood) > 0.01 * exposure.ln_over_blood}
+
+
+def pk_link(entry: Therapy, agent: Agent, formulation: Formulation, pk: PKDefaults,
+            species: str = "human") -> tuple[PBPKExposure | None, dict | None, str | None]:
+    """The PBPK link of a nano-formulation therapy: (exposure, flows, None) when linked,
+    (None, None, reason) when the PBPK cannot represent it (assumed factors are used)."""
+    reason = unlinked_reason(formulation, entry.route)
+    if reason is not None:
+        return None, None, reason
+    try:
+        exp = pbpk_exposure(formulation, agent, entry.route, species)
+    except (RuntimeError, ValueError) as exc:  # a PBPK that cannot run keeps the assumptions
+        return None, None, f"the PBPK run failed ({exc})"
+    cls = pk.classes["nanoparticle"]
+    flows = linked_flows(exp, _nano_gamma_c(agent, formulation, pk, species), cls.q_LD,
+                         _start_tumor_volume_l(species), _Q_FLOOR * cls.q_LN)
+    return exp, flows, None
+
+
+def _nano_gamma_c(agent: Agent, formulation: Formulation, pk: PKDefaults, species: str) -> float:
+    """The carrier's central volume over the blood volume (volumes scale with body weight when
+    the agent has no PK of its own in ``species``, as in :func:`cycle_pk`)."""
+    bw_ratio = pk.body_weight_kg[species] / pk.body_weight_kg["human"]
+    v_scale = 1.0 if agent.pk.get(species) else bw_ratio
+    return formulation.carrier_pk.v1_l * v_scale / _preset_value(species, "V_blood")
 
 
 def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: PKDefaults,
@@ -78,18 +178,21 @@ def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: 
         k_rel = formulation.release.k_blood_per_h
         cl = (c.cl_l_per_h + k_rel * c.v1_l) * cl_scale
         v1, q, v2 = c.v1_l * v_scale, 0.0, 0.0
-        f_qT, f_gT, f_qLN, f_gLN = (c.q_tumor_factor, c.gamma_tumor_factor, c.q_ln_factor,
-                                    c.gamma_ln_factor)
         src = (f"carrier {formulation.id}: CL + k_release*V1 ({c.source}; release: "
                f"{formulation.release.source})" + (" (assumption)" if c.assumption else ""))
+        exp, flows, reason = pk_link(entry, agent, formulation, pk, species)
+        if exp is not None:
+            return _linked(cl, v1, v_blood, cls, exp, flows, src, agent)
+        f_qT, f_gT, f_qLN, f_gLN = (c.q_tumor_factor, c.gamma_tumor_factor, c.q_ln_factor,
+                                    c.gamma_ln_factor)
         cls_src = (f"nanoparticle class default (pk.yaml: {cls.source}) x {formulation.id} factor"
-                   + (" (assumption)" if c.assumption else ""))
+                   f" (assumption: {reason}, so the PBPK link does not apply)")
     if route is not None:
         f_qT *= route.q_tumor_factor
         f_gT *= route.gamma_tumor_factor
         f_qLN *= route.q_ln_factor
         f_gLN *= route.gamma_ln_factor
-        cls_src += f"; route {entry.route} emulated: {route.source}"
+        cls_src += f"; route {entry.route} emulated (assumption): {route.source}"
     tissue = cl_scale  # tissue flows scale as clearances
     return {
         "k_cl": _spec("k_cl", cl * 24.0, "plasma clearance (as delivered)", src),
@@ -104,6 +207,44 @@ def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: 
                          cls_src),
         "gamma_LN": _spec("gamma_LN", cls.gamma_LN * f_gLN, "available share of node volume",
                           cls_src),
+        "MW": _spec("MW", agent.mw_kda * 1e-3, "molecular weight (kDa / 1000)", "agent file"),
+    }
+
+
+def _linked(cl: float, v1: float, v_blood: float, cls, exp: PBPKExposure, flows: dict, src: str,
+            agent: Agent) -> dict[str, dict]:
+    """PK of a nano-formulation whose tissue access is linked to the PBPK."""
+    gamma_c = v1 / v_blood
+
+    def site(key: str, ratio: str, capped: bool) -> str:
+        scale = flows[key] / getattr(cls, key)
+        text = (f"{exp.source}; nanoparticle class default x {scale:.3g} so that the cycle "
+                f"model's AUC {ratio} = {flows['r_' + key[2:]]:.3g}")
+        pbpk = exp.tumor_over_blood if key == "q_T" else exp.ln_over_blood
+        reached = flows["r_" + key[2:]]
+        if capped and pbpk < reached:
+            text += (f" (PBPK {pbpk:.3g} is below the tumor's ratio, which the cycle model's "
+                     f"node always reaches as it receives the tumor's lymph; raised to it)")
+        elif capped:
+            text += (f" (PBPK {pbpk:.3g} lies above what the cycle model's blood-fed site "
+                     f"reaches, 1/gamma_C = {1.0 / gamma_c:.3g}; compressed below it)")
+        return text + f"; PBPK carrier blood half-life {exp.carrier_half_life_h:.3g} h"
+
+    gamma_src = ("nanoparticle class default (pk.yaml); gamma cancels from the PBPK-linked AUC "
+                 "ratio, it sets only how fast the site follows blood")
+    return {
+        "k_cl": _spec("k_cl", cl * 24.0, "plasma clearance (as delivered)", src),
+        "q_P": _spec("q_P", 0.0, "blood-peripheral distribution flow", src),
+        "q_T": _spec("q_T", flows["q_T"], "blood-tumor permeability flow",
+                     site("q_T", "tumor/blood", flows["capped_T"])),
+        "q_LN": _spec("q_LN", flows["q_LN"], "blood-lymph node flow",
+                      site("q_LN", "node/blood", flows["capped_LN"])),
+        "q_LD": _spec("q_LD", cls.q_LD, "lymph flow per tumor volume",
+                      f"nanoparticle class default (pk.yaml: {cls.source})"),
+        "gamma_C": _spec("gamma_C", gamma_c, "central volume / blood volume", src),
+        "gamma_P": _spec("gamma_P", _NO_PERIPHERAL, "peripheral volume / V_P", src),
+        "gamma_T": _spec("gamma_T", cls.gamma_T, "available share of tumor volume", gamma_src),
+        "gamma_LN": _spec("gamma_LN", cls.gamma_LN, "available share of node volume", gamma_src),
         "MW": _spec("MW", agent.mw_kda * 1e-3, "molecular weight (kDa / 1000)", "agent file"),
     }
 

@@ -1,0 +1,219 @@
+"""Link of the catalog to the nanoparticle PBPK (:mod:`immunocycle.pk`): exposure of RELEASED
+payload in tumor and tumor-draining lymph node relative to blood, per catalog nano-formulation.
+
+The cycle model carries one four-compartment agent PK dosed into blood (see
+:mod:`immunocycle.catalog._convert`). For a nano-formulation its blood amount is the payload as
+delivered (carrier-bound plus released; plasma clearance = carrier clearance + release), and its
+tumor and lymph-node concentrations drive the therapy effects. Only released payload acts, so the
+tumor and node concentrations of the cycle model are set to track the PBPK's RELEASED payload:
+
+    r_T  = AUC(released payload, tumor)      / AUC(total payload, plasma)
+    r_LN = AUC(released payload, lymph node) / AUC(total payload, plasma)
+
+The denominator is the total (bound + free) payload in plasma because that is what the cycle
+model's blood concentration ``conc_C`` is; the free-over-free ratios the PBPK reports
+(``free_payload_auc``) are given as well (``free_tumor_over_free_blood``, ...) for reference: the
+free plasma concentration of the cycle run is derived from ``conc_C`` by the release rate
+(:func:`immunocycle.catalog.simulate_catalog`), so matching free/free on ``conc_T / conc_C``
+would overstate tissue exposure by the total/free plasma ratio (about 2400 for Doxil).
+
+How "released payload" is traced, by agent class (``Agent.molecule``):
+
+* ``small_molecule``: the PBPK's doxorubicin payload model (``data/pk/payload_doxorubicin.yaml``)
+  is the tracer of "a released small molecule": carrier-bound payload follows the carrier and is
+  released first order (``release.k_blood_per_h``; ``release.k_site_per_h``, if given, acts in
+  the tumor for the whole run, the PBPK's tumor-only trigger); released drug distributes and
+  clears as free doxorubicin. The PBPK's tissue concentration is the organ mean, which for a
+  small molecule includes tissue-bound drug (doxorubicin's tissue:plasma partition ``Kp_f`` is
+  about 25); the cycle model's ``conc_T`` is a free interstitial concentration (a free small
+  molecule has ``conc_T`` about its plasma concentration there), so the organ means are divided
+  by the tracer's ``Kp_f`` (unbound-equivalent concentration). Other small molecules (R848,
+  oxaliplatin, cGAMP, ...) differ from doxorubicin in clearance and distribution: an
+  approximation, said in every source string.
+* biologics and materials (``antibody``, ``protein``, ``peptide``, ``oligonucleotide``,
+  ``nanomaterial``): the carrier itself is the exposure proxy (its %ID per litre of tumor, node
+  and plasma): a large molecule released from a carrier stays about where it was released, and a
+  particle that is the agent (MnO2) acts where it is. (The PBPK's nivolumab payload would trace a
+  released antibody, but its free model spreads IgG uniformly over all organs, which says nothing
+  about the tumor; not used.)
+
+Not represented by the PBPK (the caller falls back to the assumed factors of ``pk.yaml`` and the
+formulation file): cell-borne carriers (``cell_hitchhiking``: T cells, platelets are not
+particles) and routes the PBPK lacks (``intranodal``, ``peritumoral``, ``oral``, ``ip``).
+
+Fixed inputs of every run (the catalog formulations do not give them): a human (ICRP 89) or 20 g
+mouse, the property model's "Xenograft Heterotopic" breast tumor, a carrier dose of 5 mg/kg
+with 10 % payload loading (the PBPK is linear in dose, so the ratios do not depend on it except
+through the property model's dose feature), a single administration and a 672 h (28 day)
+horizon. Results are cached in-process (:func:`functools.lru_cache`) by these properties.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from immunocycle.catalog._schema import Agent, Formulation
+
+HORIZON_H = 672.0
+NOMINAL_DOSE_MG_PER_KG = 5.0
+NOMINAL_LOADING = 0.1
+TUMOR_MODEL = "Xenograft Heterotopic"
+CANCER_TYPE = "breast"
+PBPK_ROUTES = ("iv", "sc", "id", "it")
+SMALL_MOLECULE_TRACER = "doxorubicin"
+BIOLOGIC_CLASSES = ("antibody", "protein", "peptide", "oligonucleotide", "nanomaterial")
+# Catalog carrier -> the property model's carrier class. Cell-borne carriers are absent on purpose.
+_CARRIER_CLASS = {
+    **{c: "Organic" for c in ("liposome", "polymeric_np", "lipid_np", "nanodisc", "nanogel",
+                              "micelle", "polymersome", "cyclodextrin_np", "polymer_conjugate",
+                              "protein_np")},
+    **{c: "Inorganic" for c in ("inorganic_gold", "inorganic_mno2", "inorganic_silica",
+                                "inorganic_iron_oxide")},
+    **{c: "Hybrid" for c in ("coordination_polymer", "cell_membrane")},
+}
+
+
+@dataclass(frozen=True)
+class PBPKExposure:
+    """PBPK exposure of released payload (or of the carrier, for biologics) for one formulation.
+
+    Attributes
+    ----------
+    tumor_over_blood, ln_over_blood : float
+        ``r_T`` and ``r_LN`` of the module docstring: released payload in tumor / node (unbound
+        equivalent for small molecules; carrier for biologics) over total payload in plasma.
+    free_tumor_over_free_blood, free_ln_over_free_blood : float
+        The PBPK's free-payload AUC ratios as reported (organ means over free plasma); NaN for the
+        carrier proxy.
+    carrier_tumor_over_blood, carrier_ln_over_blood : float
+        Carrier AUC ratios (per litre of tumor, node, plasma).
+    carrier_half_life_h : float
+        The carrier's plasma half-life in the PBPK (h).
+    tracer : str
+        ``"doxorubicin"`` (released small molecule) or ``"carrier"`` (biologic proxy).
+    species, route : str
+    size_nm : float
+    out_of_domain : bool
+        A property outside the property model's training range (see ``immunocycle.pk``).
+    """
+
+    tumor_over_blood: float
+    ln_over_blood: float
+    free_tumor_over_free_blood: float
+    free_ln_over_free_blood: float
+    carrier_tumor_over_blood: float
+    carrier_ln_over_blood: float
+    carrier_half_life_h: float
+    tracer: str
+    species: str
+    route: str
+    size_nm: float
+    out_of_domain: bool
+
+    @property
+    def source(self) -> str:
+        what = ("released payload traced by the PBPK's doxorubicin model (organ mean / Kp_f)"
+                if self.tracer == SMALL_MOLECULE_TRACER else "carrier %ID as the biologic's proxy")
+        return (f"derived from the PBPK (immunocycle.pk.run_pk, {self.species}, {self.route}, "
+                f"{self.size_nm:g} nm): {what}, AUC 0-{HORIZON_H:g} h over total plasma payload"
+                + ("; out of the property model's domain" if self.out_of_domain else ""))
+
+
+def _auc(t: np.ndarray, y: np.ndarray) -> float:
+    return float(np.trapezoid(y, t)) if hasattr(np, "trapezoid") else float(np.trapz(y, t))
+
+
+def carrier_class(formulation: Formulation) -> str | None:
+    """The PBPK's carrier class of a formulation, or None when the PBPK cannot represent it."""
+    cls = _CARRIER_CLASS.get(formulation.carrier)
+    if cls == "Inorganic" and any("lipid" in s.lower() for s in formulation.surface):
+        return "Hybrid"  # lipid-coated inorganic core
+    return cls
+
+
+def _targeted(formulation: Formulation) -> bool:
+    lig = (formulation.ligand or "").strip().lower()
+    return bool(lig) and not lig.startswith("none")
+
+
+def tracer_for(agent: Agent) -> str:
+    """``"doxorubicin"`` for a small-molecule agent, ``"carrier"`` for the others."""
+    return SMALL_MOLECULE_TRACER if agent.molecule == "small_molecule" else "carrier"
+
+
+def unlinked_reason(formulation: Formulation, route: str) -> str | None:
+    """Why the PBPK cannot represent this formulation and route (None: it can)."""
+    if carrier_class(formulation) is None:
+        return f"carrier {formulation.carrier!r} is not a particle the PBPK represents"
+    if route not in PBPK_ROUTES:
+        return f"route {route!r} is not in the PBPK (iv, sc, id, it)"
+    return None
+
+
+def pbpk_exposure(formulation: Formulation, agent: Agent, route: str,
+                  species: str = "human") -> PBPKExposure | None:
+    """PBPK exposure ratios of a catalog nano-formulation's released payload (None when the
+    PBPK cannot represent it; see :func:`unlinked_reason`)."""
+    if unlinked_reason(formulation, route) is not None:
+        return None
+    r = formulation.release
+    return _exposure(carrier_class(formulation), float(formulation.size_nm),
+                     None if formulation.zeta_mv is None else float(formulation.zeta_mv),
+                     _targeted(formulation), route, float(r.k_blood_per_h),
+                     float(r.k_site_per_h or 0.0), species, tracer_for(agent))
+
+
+@functools.lru_cache(maxsize=256)
+def _exposure(carrier_cls: str, size_nm: float, zeta_mv: float | None, targeted: bool,
+              route: str, k_release_per_h: float, k_site_per_h: float, species: str,
+              tracer: str) -> PBPKExposure:
+    from immunocycle.pk import OutOfDomainWarning, Particle, Release, run_pk
+
+    particle = Particle(carrier_class=carrier_cls, diameter_nm=size_nm, zeta_mv=zeta_mv,
+                        targeted=targeted, tumor_model=TUMOR_MODEL, cancer_type=CANCER_TYPE,
+                        dose_mg_per_kg=NOMINAL_DOSE_MG_PER_KG)
+    if k_site_per_h > 0:
+        release = Release(rate_per_h=k_release_per_h, trigger_start_h=0.0,
+                          trigger_end_h=HORIZON_H + 1.0, trigger_rate_per_h=k_site_per_h,
+                          trigger_tumor_only=True)
+    else:
+        release = Release(rate_per_h=k_release_per_h)
+    with warnings.catch_warnings():
+        # Out of the property model's domain: kept in the result's flag and the source string.
+        warnings.simplefilter("ignore", OutOfDomainWarning)
+        res = run_pk(particle, SMALL_MOLECULE_TRACER, release, species=species, route=route,
+                     loading=NOMINAL_LOADING, horizon_h=HORIZON_H)
+    sim, v, t = res.simulation, res.parameters, res.simulation.times
+    v_plasma = v["BW"] * v["VPlasC"]
+    v_tumor, v_ln = v["BW"] * v["VTC"], v["BW"] * v["VLNC"]
+    pct = res.pct_id
+    car_b = _auc(t, pct["blood"].to_numpy() / v_plasma)
+    car_t = _auc(t, pct["tumor"].to_numpy() / v_tumor) / car_b
+    car_ln = _auc(t, pct["lymph_node"].to_numpy() / v_ln) / car_b
+    fa = res.free_payload_auc
+    if tracer == SMALL_MOLECULE_TRACER:
+        total_plasma = _auc(t, (sim["PB_art"][0] + sim["PB_ven"][0]) / v_plasma
+                            + sim["C_free_blood"][0])
+        # Organ volumes sum to the body less plasma (the rest of body closes the balance).
+        v_organs = v["BW"] * (v["VbodyC"] - v["VPlasC"])
+        kp = v["V2_f"] / v_organs
+        r_t = fa["tumor"] / kp / total_plasma
+        r_ln = fa["lymph_node"] / kp / total_plasma
+        free_t, free_ln = fa["tumor"] / fa["blood"], fa["lymph_node"] / fa["blood"]
+    else:
+        r_t, r_ln, free_t, free_ln = car_t, car_ln, math.nan, math.nan
+    return PBPKExposure(
+        tumor_over_blood=float(r_t), ln_over_blood=float(r_ln),
+        free_tumor_over_free_blood=float(free_t), free_ln_over_free_blood=float(free_ln),
+        carrier_tumor_over_blood=float(car_t), carrier_ln_over_blood=float(car_ln),
+        carrier_half_life_h=float(res.blood_half_life_h), tracer=tracer, species=species,
+        route=route, size_nm=size_nm, out_of_domain=bool(res.out_of_domain))
+
+
+__all__ = ["BIOLOGIC_CLASSES", "HORIZON_H", "PBPKExposure", "carrier_class", "pbpk_exposure",
+           "tracer_for", "unlinked_reason"]
