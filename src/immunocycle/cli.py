@@ -20,9 +20,12 @@ console = Console(stderr=True)
 def _mount() -> None:
     from immunocycle.catalog._cli import catalog_app
     from immunocycle.design._cli import diagnose_command
+    from immunocycle.trial._cli import cohort_app, trial_command
 
     app.add_typer(catalog_app, name="catalog", help="Query and validate the which/why/what catalog.")
     app.command("diagnose")(diagnose_command)
+    app.command("trial")(trial_command)
+    app.add_typer(cohort_app, name="cohort", help="Virtual-patient cohorts: list, show, calibrate.")
 
 
 def _version(value: bool) -> None:
@@ -233,7 +236,9 @@ def _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payl
 
 @app.command()
 def bench(
-    case: str = typer.Option("depillis", "--case", help="Benchmark case: depillis."),
+    case: str = typer.Option("depillis", "--case",
+                             help="depillis (engine vs references), cycle (the cycle model with "
+                             "nivolumab), or trial (time per patient and memory at --n/10 and --n)."),
     n: int = typer.Option(10_000, "--n", min=1, help="Batch size for the engine."),
     n_reference: int = typer.Option(200, "--n-reference", min=1,
                                     help="Patients run with libroadrunner and SciPy (subset)."),
@@ -247,7 +252,13 @@ def bench(
     from immunocycle._provenance import write_json
 
     try:
-        result = run_bench(case, n=n, n_reference=n_reference, days=days, seed=seed)
+        if case == "trial":
+            from immunocycle.trial import bench_trial
+
+            sizes = (1000, 10_000) if n == 10_000 else (max(1, n // 10), n)
+            result = bench_trial(sizes, arms=2, days=days, seed=seed, out=out / "trial_runs")
+        else:
+            result = run_bench(case, n=n, n_reference=n_reference, days=days, seed=seed)
     except (ModelError, ValueError) as exc:
         _fail(exc)
     path = write_json(out / f"bench_{case}.json", result)

@@ -1,5 +1,29 @@
 """Virtual patients: population distributions, seeded sampling, pre-treatment growth, cohorts."""
 
+from immunocycle.population._cohort import (
+    CalibrationTarget,
+    Cohort,
+    FittedValues,
+    ParameterDistribution,
+    PhenotypeMix,
+    TMBDistribution,
+    available_cohorts,
+    cohort_path,
+    fitted_values,
+    load_cohort,
+)
+from immunocycle.population._patients import (
+    EXCLUSIONS,
+    neoantigen_load_from_tmb,
+    plausibility,
+    sample_cohort,
+    select_to_mix,
+)
 from immunocycle.population._sampling import Distribution, sample_patients
 
-__all__ = ["Distribution", "sample_patients"]
+__all__ = [
+    "EXCLUSIONS", "CalibrationTarget", "Cohort", "Distribution", "FittedValues",
+    "ParameterDistribution", "PhenotypeMix", "TMBDistribution", "available_cohorts", "cohort_path",
+    "fitted_values", "load_cohort", "neoantigen_load_from_tmb", "plausibility", "sample_cohort",
+    "sample_patients", "select_to_mix",
+]

@@ -1,5 +1,6 @@
 """Virtual trials: response criteria (RECIST 1.1, iRECIST), endpoints and per-arm statistics."""
 
+from immunocycle.trial._calibrate import calibrate_all, calibrate_cohort
 from immunocycle.trial._recist import (
     IRECIST_CATEGORIES,
     RECIST_CATEGORIES,
@@ -11,10 +12,24 @@ from immunocycle.trial._recist import (
     recist_timepoints,
     score_patients,
 )
+from immunocycle.trial._runner import run_chunked
 from immunocycle.trial._statistics import orr_with_ci, summarize_arms
+from immunocycle.trial._toxicity import ae_probabilities, exposure_drivers, load_toxicity
+from immunocycle.trial._trial import (
+    TrialTask,
+    bench_trial,
+    make_task,
+    parse_regimen,
+    run_trial,
+    summarize_trial,
+    trial_figures,
+)
 
 __all__ = [
     "IRECIST_CATEGORIES", "RECIST_CATEGORIES", "best_overall_response",
     "irecist_best_overall_response", "irecist_progression_time", "irecist_timepoints",
     "orr_with_ci", "progression_time", "recist_timepoints", "score_patients", "summarize_arms",
+    "TrialTask", "ae_probabilities", "bench_trial", "calibrate_all", "calibrate_cohort",
+    "exposure_drivers", "load_toxicity", "make_task", "parse_regimen", "run_chunked", "run_trial",
+    "summarize_trial", "trial_figures",
 ]

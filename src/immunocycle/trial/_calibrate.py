@@ -1,0 +1,264 @@
+"""Calibrate a cohort: one cohort-level multiplier to the published ORR, one AE offset to the
+published grade 3-4 AE rate (``calibration_targets.md``, nothing else).
+
+1. ORR: the multiplier ``m`` on the median of the cohort's calibrated parameter (``T_N0``, the
+   tumor-specific naive CD8 precursors, an immune-competence parameter) is found by bracketing and
+   bisection in ``log m`` on ``n_search`` patients, then refined on ``n`` patients until the
+   target lies inside the simulated ORR's 95 % Wilson interval. The same patients (same seed) are
+   used at every ``m``, so ORR(m) is a deterministic, near-monotone step function.
+2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
+   solved (Brent) so that the mean probability of any grade >= 3 AE in the monotherapy arm equals
+   the target; the realized rate (common random numbers) is reported beside it.
+
+The result is written to ``data/cohorts/fitted.yaml`` with the achieved fit and the command that
+reproduces it (``immunocycle cohort calibrate NAME``).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from immunocycle.population._cohort import available_cohorts, fitted_path, load_cohort
+
+#: The target must lie inside the simulated ORR's interval; the search stops within this much.
+SEARCH_TOLERANCE = 0.015
+
+
+def _run(task, n: int, chunk: int = 250) -> pd.DataFrame:
+    """All patients of a task in this process (the same rows run_chunked would write)."""
+    return pd.concat([task(s, min(chunk, n - s)) for s in range(0, n, chunk)], ignore_index=True)
+
+
+def _orr(frame: pd.DataFrame) -> tuple[float, int, int]:
+    ev = frame[frame["evaluable"]]
+    k = int(ev["bor"].isin(["CR", "PR"]).sum())
+    return (k / len(ev) if len(ev) else math.nan), k, len(ev)
+
+
+def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int = 0,
+                     days: float = 365.0, write: bool = True, max_evaluations: int = 14,
+                     multiplier: float | None = None, fitted_file: Path | None = None,
+                     log=print) -> dict[str, Any]:
+    """Fit a cohort's ORR multiplier and AE offset to its published targets.
+
+    Parameters
+    ----------
+    name : str
+        Cohort with a ``calibration`` section.
+    n : int
+        Patients of the final check (the target must lie in its 95 % ORR interval).
+    n_search : int
+        Patients used while bracketing (cheaper, same seed).
+    seed : int
+    days : float
+        Follow-up (days), as the trials that will use the cohort.
+    write : bool
+        Write the result into ``fitted.yaml``.
+    max_evaluations : int
+        Most trial simulations in the search.
+    multiplier : float, optional
+        Skip the ORR search and use this multiplier (refits the AE offset only; the search is
+        deterministic, so the full command reproduces the multiplier it found).
+    log : callable
+        Progress messages (``print``; None for silence).
+
+    Returns
+    -------
+    dict
+        The ``fitted.yaml`` entry: ``parameter``, ``multiplier``, ``ae_offset``, ``fit`` (target
+        and achieved ORR with interval, AE target and achieved, median PFS, n, seed, days) and
+        ``command``.
+    """
+    from immunocycle.trial._statistics import orr_with_ci
+    from immunocycle.trial._toxicity import (
+        ae_flags,
+        ae_probabilities,
+        ae_uniforms,
+        any_ae_probability,
+        fit_ae_offset,
+    )
+    from immunocycle.trial._trial import make_task
+
+    say = log or (lambda *_: None)
+    cohort = load_cohort(name)
+    target = cohort.calibration
+    if target is None:
+        raise ValueError(f"cohort {name!r} has no calibration section (no published target)")
+    # An ORR of 0 (KEYNOTE-016, 0/18) cannot be hit from inside: aim at 1 %, well within its CI.
+    aim = max(target.orr, 0.01)
+    cache: dict[tuple[float, int], pd.DataFrame] = {}
+
+    def evaluate(m: float, size: int) -> float:
+        key = (round(m, 10), size)
+        if key not in cache:
+            task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=m,
+                             ae_offset=0.0)
+            cache[key] = _run(task, size)
+            orr, k, ev = _orr(cache[key])
+            say(f"  {name}: multiplier {m:.4g}, n {size}: ORR {orr:.3f} ({k}/{ev})")
+        return _orr(cache[key])[0]
+
+    evaluations = 0
+
+    def search(lo: float, hi: float, size: int, tol: float):
+        nonlocal evaluations
+        # Bisection in log m keeps the bracket; ORR rises with m.
+        m = math.sqrt(lo * hi)
+        while evaluations < max_evaluations and hi / lo > 1.01:
+            m = math.sqrt(lo * hi)
+            f = evaluate(m, size)
+            evaluations += 1
+            if abs(f - aim) <= tol:
+                return m, lo, hi
+            if f < aim:
+                lo = m
+            else:
+                hi = m
+        return m, lo, hi
+
+    if multiplier is not None:
+        max_evaluations = 0
+    # Bracket: ORR rises with the precursor pool; grow or shrink by 3x until the aim is crossed.
+    m0 = 1.0 if multiplier is None else float(multiplier)
+    f0 = evaluate(m0, n_search) if multiplier is None else aim
+    evaluations += 1
+    lo = hi = m0
+    f_lo = f_hi = f0
+    step = 3.0
+    while f_lo > aim and evaluations < max_evaluations and lo > 1e-3:
+        hi, f_hi = lo, f_lo
+        lo = lo / step
+        f_lo = evaluate(lo, n_search)
+        evaluations += 1
+    while f_hi < aim and evaluations < max_evaluations and hi < 1e3:
+        lo, f_lo = hi, f_hi
+        hi = hi * step
+        f_hi = evaluate(hi, n_search)
+        evaluations += 1
+    if abs(f0 - aim) <= SEARCH_TOLERANCE:
+        m = m0
+    else:
+        m, lo, hi = search(lo, hi, n_search, SEARCH_TOLERANCE)
+    # Refine on the full n until the aim is inside the 95 % interval.
+    for _ in range(4 if multiplier is None else 1):
+        orr = evaluate(m, n)
+        _, k, ev = _orr(cache[(round(m, 10), n)])
+        _, ci_lo, ci_hi = orr_with_ci(k, ev)
+        inside = ci_lo <= target.orr <= ci_hi if target.orr > 0 else orr <= 0.02
+        if inside or hi / lo <= 1.01:
+            break
+        if orr < aim:
+            lo = m
+        else:
+            hi = m
+        m = math.sqrt(lo * hi)
+    frame = cache[(round(m, 10), n)]
+    orr, k, ev = _orr(frame)
+    _, ci_lo, ci_hi = orr_with_ci(k, ev)
+    evaluable = frame[frame["evaluable"]].reset_index(drop=True)
+    drivers = evaluable[["exposure_pd1", "exposure_pdl1", "exposure_ctla4", "exposure_total",
+                         "activation"]]
+    fit: dict[str, Any] = {
+        "regimen": target.regimen, "target_orr": target.orr, "achieved_orr": round(orr, 4),
+        "achieved_orr_ci": [round(ci_lo, 4), round(ci_hi, 4)], "responders": k,
+        "n_sampled": n, "n_evaluable": ev, "seed": seed, "days": days,
+        "target_source": target.source,
+        "median_pfs_days": _median_pfs(evaluable),
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    ae_offset = None
+    if target.ae_grade3plus is not None:
+        ae_offset = fit_ae_offset(drivers, target.ae_grade3plus)
+        probs = ae_probabilities(drivers, ae_offset)
+        flags = ae_flags(probs, ae_uniforms(evaluable["patient_id"].to_numpy(), seed))
+        fit["target_ae_grade3plus"] = target.ae_grade3plus
+        fit["achieved_ae_expected"] = round(float(np.mean(any_ae_probability(drivers, ae_offset))), 4)
+        fit["achieved_ae_realized"] = round(float(flags.any(axis=1).mean()), 4)
+    entry = {"parameter": target.parameter, "multiplier": float(f"{m:.6g}"),
+             "ae_offset": None if ae_offset is None else float(f"{ae_offset:.6g}"), "fit": fit,
+             "command": f"immunocycle cohort calibrate {name} --n {n} --seed {seed} --days {days:g}"}
+    say(f"{name}: multiplier {m:.4g} ORR {orr:.3f} [{ci_lo:.3f}, {ci_hi:.3f}] (target "
+        f"{target.orr:.3f}); AE offset {ae_offset}")
+    if write:
+        write_fitted(name, entry, fitted_file)
+    return entry
+
+
+def _median_pfs(evaluable: pd.DataFrame) -> float | None:
+    from lifelines import KaplanMeierFitter
+
+    km = KaplanMeierFitter().fit(evaluable["pfs_days"], evaluable["pfs_event"].astype(bool))
+    value = float(km.median_survival_time_)
+    return value if math.isfinite(value) else None
+
+
+def write_fitted(name: str, entry: dict[str, Any], path: Path | None = None) -> Path:
+    """Insert or replace one cohort's entry in ``fitted.yaml`` (other entries kept)."""
+    path = path or fitted_path()
+    data = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+    data[name] = entry
+    header = ("# Cohort-level values fitted by `immunocycle cohort calibrate` to calibration_targets.md\n"
+              "# (ORR: multiplier on the median of `parameter`; AE: offset of the AE log-odds).\n"
+              "# Regenerate with the `command` of each entry; do not edit by hand.\n")
+    path.write_text(header + yaml.safe_dump(data, sort_keys=True, width=100))
+    return path
+
+
+def calibrate_all(*, n: int = 1000, n_search: int = 300, seed: int = 0, days: float = 365.0,
+                  write: bool = True, log=print) -> dict[str, dict]:
+    """Calibrate every cohort with a target, then :func:`fill_uncalibrated`."""
+    results: dict[str, dict] = {}
+    for name in available_cohorts():
+        if load_cohort(name).calibration is not None:
+            results[name] = calibrate_cohort(name, n=n, n_search=n_search, seed=seed, days=days,
+                                             write=write, log=log)
+    return fill_uncalibrated(results, n=n, seed=seed, write=write)
+
+
+def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, seed: int = 0,
+                      write: bool = True) -> dict[str, dict]:
+    """Values for tumor-type cohorts without a published target (none is invented).
+
+    A cohort without an ORR target gets the geometric mean of the calibrated multipliers, and
+    one without an AE target the mean calibrated AE offset; the entry says so. ``results``
+    defaults to the calibrated entries in ``fitted.yaml``.
+    """
+    if results is None:
+        data = yaml.safe_load(fitted_path().read_text()) if fitted_path().exists() else {}
+        results = {k: v for k, v in (data or {}).items()
+                   if load_cohort(k).calibration is not None}
+    results = dict(results)
+    offsets = [r["ae_offset"] for k, r in results.items()
+               if load_cohort(k).calibration and load_cohort(k).calibration.ae_grade3plus]
+    multipliers = [r["multiplier"] for r in results.values()]
+    mean_offset = float(f"{np.mean(offsets):.6g}") if offsets else 0.0
+    mean_mult = float(f"{np.exp(np.mean(np.log(multipliers))):.6g}") if multipliers else 1.0
+    for name in available_cohorts():
+        cohort = load_cohort(name)
+        if cohort.tumor_type == "archetype":
+            continue
+        entry = results.get(name)
+        if entry is None:
+            entry = {"parameter": "T_N0", "multiplier": mean_mult, "ae_offset": mean_offset,
+                     "fit": {"note": "no ORR or AE target in calibration_targets.md: not "
+                                     "calibrated; multiplier is the geometric mean and AE offset "
+                                     "the mean of the calibrated tumor types"},
+                     "command": f"immunocycle cohort calibrate --all --n {n} --seed {seed}"}
+        elif cohort.calibration.ae_grade3plus is None:
+            entry["ae_offset"] = mean_offset
+            entry["fit"]["ae_note"] = ("no AE rate in calibration_targets.md: mean AE offset of "
+                                       "the calibrated tumor types")
+        results[name] = entry
+        if write:
+            write_fitted(name, entry)
+    return results
+
+
+__all__ = ["calibrate_all", "calibrate_cohort", "fill_uncalibrated", "write_fitted"]

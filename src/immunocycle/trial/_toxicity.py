@@ -1,0 +1,231 @@
+"""Grade >= 3 adverse events from exposure: one logistic exposure-response law per AE type.
+
+``logit P(type) = intercept + offset + sum_d slope_d * log(driver_d)`` with the drivers of
+model.md's Toxicity section, computed per patient from the simulation over the first weeks of
+treatment:
+
+- ``exposure_<target>``: AUC of the free drug in blood of every agent hitting ``target``
+  (``<agent>_free_conc_C`` where the model defines it, else ``<agent>_conc_C``), over the AUC of
+  the target's reference therapy at its label dose in the reference patient; a carrier that
+  keeps its payload out of blood lowers this driver and hence the risk through the same law.
+  Without drug the driver is 0 and the risk of that type is 0 (treatment-related AEs only).
+- ``exposure_total``: the sum over agents of their label-dose-equivalent exposures.
+- ``activation``: peak of tumor-specific effector CD8 in blood over the window / its value at
+  diagnosis (fold), the model's peripheral immune activation.
+
+Laws, slopes and their sources are in ``data/cohorts/toxicity.yaml``; the cohort-level offset is
+fitted to the monotherapy grade 3-4 rate (:mod:`immunocycle.trial._calibrate`). Each patient's AE
+of each type is drawn with a uniform seeded by ``(seed, patient_id, type)``, the same in every
+arm (common random numbers), so arm differences come from exposure, not from noise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from scipy.optimize import brentq
+from scipy.special import expit
+
+from immunocycle.model._io import read_yaml
+from immunocycle.population._cohort import COHORT_DIR
+
+_STREAM = 0xAE
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Driver(_Strict):
+    slope: Annotated[float, Field(ge=0)]
+    source: Annotated[str, Field(min_length=3)]
+
+
+class AEType(_Strict):
+    description: str
+    intercept: float
+    intercept_source: str
+    drivers: dict[str, Driver]
+
+
+class ToxicityLaws(_Strict):
+    """The AE laws of ``data/cohorts/toxicity.yaml``."""
+
+    window_days: Annotated[float, Field(gt=0)]
+    reference_therapies: dict[str, str]
+    types: dict[str, AEType]
+
+
+@lru_cache(maxsize=1)
+def load_toxicity() -> ToxicityLaws:
+    """The packaged AE laws (validated; errors name the file and field)."""
+    return read_yaml(COHORT_DIR / "toxicity.yaml", ToxicityLaws)
+
+
+def target_key(target: str) -> str:
+    """Driver name of a molecular target: ``"PD-L1"`` -> ``"pdl1"``."""
+    return re.sub(r"[^a-z0-9]", "", target.lower())
+
+
+def _blood_free(result, agent: str) -> np.ndarray:
+    names = set(result.names)
+    name = f"{agent}_free_conc_C" if f"{agent}_free_conc_C" in names else f"{agent}_conc_C"
+    return np.asarray(result[name], dtype=float)
+
+
+def _auc(times: np.ndarray, conc: np.ndarray, window: float) -> np.ndarray:
+    keep = times <= window + 1e-9
+    return np.trapezoid(np.nan_to_num(conc[:, keep]), times[keep], axis=1)
+
+
+@lru_cache(maxsize=32)
+def reference_auc(therapy: str, window_days: float, step: float) -> float:
+    """AUC (nmol/L x day) of free drug in blood over ``window_days`` of a therapy (packaged name,
+    file, or a Therapy as JSON) at its own dose in the human reference patient (30 mm at
+    diagnosis), on the trial's grid."""
+    from immunocycle.cycle import Therapy, load_therapy, simulate_cycle
+
+    loaded = Therapy.model_validate_json(therapy) if therapy.startswith("{") else load_therapy(therapy)
+    res = simulate_cycle("human", [loaded], days=window_days, n=1, step=step)
+    agent = loaded.name
+    return float(_auc(res.result.times, _blood_free(res.result, agent), window_days)[0])
+
+
+def exposure_drivers(result, therapies: Sequence, *, step: float,
+                     laws: ToxicityLaws | None = None) -> pd.DataFrame:
+    """The AE drivers of each patient of one arm.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        The treatment phase (time 0 = diagnosis), on a grid of ``step`` days.
+    therapies : sequence of Therapy
+        The arm's therapies (loaded).
+    step : float
+        Output grid step (days), to compute the reference exposure on the same grid.
+
+    Returns
+    -------
+    DataFrame
+        ``exposure_<target>`` per target of :attr:`ToxicityLaws.reference_therapies` and of the
+        arm's agents, ``exposure_total`` (label-dose equivalents, dimensionless) and
+        ``activation`` (fold).
+    """
+    laws = laws or load_toxicity()
+    times = np.asarray(result.times, dtype=float)
+    n = result.n
+    out = {f"exposure_{target_key(t)}": np.zeros(n) for t in laws.reference_therapies}
+    total = np.zeros(n)
+    for therapy in therapies:
+        # A target without a reference therapy (a new agent class): its own dose is the unit.
+        ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
+        ref = reference_auc(ref_name, laws.window_days, step)
+        x = _auc(times, _blood_free(result, therapy.name), laws.window_days) / ref
+        key = f"exposure_{target_key(therapy.target)}"
+        out[key] = out.get(key, np.zeros(n)) + x
+        total += x
+    out["exposure_total"] = total
+    blood = np.asarray(result["T_E_B"], dtype=float)
+    keep = times <= laws.window_days + 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fold = np.nanmax(blood[:, keep], axis=1) / blood[:, 0]
+    out["activation"] = np.where(np.isfinite(fold), np.maximum(fold, 1e-3), 1.0)
+    return pd.DataFrame(out)
+
+
+def ae_probabilities(drivers: pd.DataFrame, offset: float = 0.0,
+                     laws: ToxicityLaws | None = None) -> pd.DataFrame:
+    """Probability of a grade >= 3 AE of each type (columns ``p_ae_<type>``).
+
+    Parameters
+    ----------
+    drivers : DataFrame
+        From :func:`exposure_drivers`. A driver named ``"a+b"`` is the sum of columns; a missing
+        exposure column counts as 0 (no such drug), a missing ``activation`` as 1 (none).
+    offset : float
+        Cohort-level shift of every type's log-odds (calibrated per tumor type).
+    """
+    laws = laws or load_toxicity()
+    n = len(drivers)
+    out = {}
+    for name, law in laws.types.items():
+        z = np.full(n, law.intercept + offset)
+        for d, spec in law.drivers.items():
+            x = np.zeros(n)
+            for part in d.split("+"):
+                if part in drivers:
+                    x = x + drivers[part].to_numpy(dtype=float)
+                elif part == "activation":
+                    x = x + 1.0
+            with np.errstate(divide="ignore"):
+                # log(0) = -inf: no drug, no risk of this type.
+                z = z + spec.slope * np.log(np.maximum(x, 0.0))
+        out[f"p_ae_{name}"] = expit(z)
+    return pd.DataFrame(out, index=drivers.index)
+
+
+def ae_uniforms(patient_ids: Sequence[int], seed: int,
+                laws: ToxicityLaws | None = None) -> pd.DataFrame:
+    """Common random numbers: one uniform per patient and AE type, seeded by (seed, patient_id,
+    type index), identical in every arm and whatever the chunking."""
+    laws = laws or load_toxicity()
+    cols = {}
+    for j, name in enumerate(laws.types):
+        cols[name] = np.array([np.random.default_rng([seed, int(i), _STREAM, j]).random()
+                               for i in patient_ids])
+    return pd.DataFrame(cols)
+
+
+def ae_flags(probabilities: pd.DataFrame, uniforms: pd.DataFrame) -> pd.DataFrame:
+    """Boolean ``ae_<type>`` columns: the patient has the AE when its uniform is below P."""
+    return pd.DataFrame({f"ae_{t}": uniforms[t].to_numpy() < probabilities[f"p_ae_{t}"].to_numpy()
+                         for t in uniforms.columns}, index=probabilities.index)
+
+
+def any_ae_probability(drivers: pd.DataFrame, offset: float,
+                       laws: ToxicityLaws | None = None) -> np.ndarray:
+    """P(at least one grade >= 3 AE of any type), types independent given the drivers."""
+    p = ae_probabilities(drivers, offset, laws).to_numpy()
+    return 1.0 - np.prod(1.0 - p, axis=1)
+
+
+def fit_ae_offset(drivers: pd.DataFrame, target: float, laws: ToxicityLaws | None = None) -> float:
+    """The cohort offset at which the mean P(any grade >= 3 AE) equals ``target`` (fraction)."""
+    if not 0 < target < 1:
+        raise ValueError(f"target AE rate must be in (0, 1), got {target}")
+
+    def gap(offset: float) -> float:
+        return float(np.mean(any_ae_probability(drivers, offset, laws))) - target
+
+    return float(brentq(gap, -15.0, 15.0, xtol=1e-6))
+
+
+def ae_columns(result, therapies: Sequence, patient_ids: Sequence[int], seed: int, *,
+               step: float, offset: float = 0.0,
+               uniforms: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Drivers, per-type probabilities and grade >= 3 flags of one arm's patients."""
+    drivers = exposure_drivers(result, therapies, step=step)
+    probs = ae_probabilities(drivers, offset)
+    u = ae_uniforms(patient_ids, seed) if uniforms is None else uniforms
+    return pd.concat([drivers, probs, ae_flags(probs, u)], axis=1)
+
+
+def ae_types() -> list[str]:
+    """Names of the AE types (``summary`` keys, ``ae_<type>`` columns)."""
+    return list(load_toxicity().types)
+
+
+def mapping_summary(laws: ToxicityLaws | None = None) -> Mapping[str, dict]:
+    """The laws as plain data, for provenance."""
+    return (laws or load_toxicity()).model_dump()
+
+
+__all__ = ["AEType", "Driver", "ToxicityLaws", "ae_columns", "ae_flags", "ae_probabilities",
+           "ae_types", "ae_uniforms", "any_ae_probability", "exposure_drivers", "fit_ae_offset",
+           "load_toxicity", "mapping_summary", "reference_auc", "target_key"]

@@ -1,0 +1,439 @@
+"""Virtual clinical trials: every arm's regimen given to the same virtual patients of a cohort.
+
+A patient is a parameter set of a cohort (:func:`immunocycle.population.sample_cohort`), grown
+untreated to its diagnosis size, kept if plausible (excluded ones are recorded with the reason),
+then treated in every arm from the same state at diagnosis. Per patient and arm the trial reads
+the sum of target-lesion diameters every 6 weeks, scores RECIST 1.1 (with confirmation) and
+iRECIST, progression-free survival, the immune phenotype at baseline and on treatment, the step
+fluxes J1..J7 at baseline, and grade >= 3 adverse events (:mod:`immunocycle.trial._toxicity`).
+
+Work runs in chunks through :func:`immunocycle.trial._runner.run_chunked` with the picklable
+:class:`TrialTask`, so the results are the same whatever the chunk size or number of Dask
+workers: patients come from a Sobol point per patient id, and every random draw is seeded by
+``(seed, patient_id)``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from immunocycle.model import ModelError
+from immunocycle.population._cohort import Cohort, fitted_values, load_cohort
+from immunocycle.population._patients import plausibility, sample_cohort, select_to_mix
+
+#: Arm name of the untreated control (no therapy).
+UNTREATED = "untreated"
+#: Days between tumor assessments (RECIST every 6 weeks).
+ASSESSMENT_DAYS = 42.0
+#: Output grid step (days): a divisor of the assessment interval, fine enough for exposure AUCs.
+STEP_DAYS = 3.5
+FLUXES = ("J1", "J2", "J3", "J4", "J5", "J6", "J7")
+
+
+def parse_regimen(regimen: str) -> tuple[str, ...]:
+    """Therapy names of a regimen ``"nivolumab+ipilimumab"`` (``"untreated"``: none).
+
+    Raises
+    ------
+    ModelError
+        For an empty or unknown therapy, naming the arm and the therapy.
+    """
+    from immunocycle.cycle import load_therapy
+
+    text = str(regimen).strip()
+    if text == UNTREATED:
+        return ()
+    names = tuple(part.strip() for part in text.split("+"))
+    for name in names:
+        if not name:
+            raise ModelError("--arm", text, "empty therapy name; join therapies with '+', "
+                             "e.g. nivolumab+ipilimumab")
+        try:
+            load_therapy(name)
+        except ModelError as exc:
+            raise ModelError("--arm", text, f"unknown therapy {name!r}: {exc.problem}") from None
+    if len(set(names)) != len(names):
+        raise ModelError("--arm", text, "a therapy is listed twice")
+    return names
+
+
+def _full_frame(compiled, overrides: pd.DataFrame) -> pd.DataFrame:
+    """Every parameter of ``compiled`` per patient: defaults with ``overrides`` on top."""
+    n = len(overrides)
+    full = pd.DataFrame(np.tile(compiled.default_parameters(), (n, 1)),
+                        columns=compiled.parameter_names)
+    for col in overrides.columns:
+        if col in full:
+            full[col] = overrides[col].to_numpy(dtype=float)
+    return full
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """One chunk of a trial: ``task(start, count) -> DataFrame`` (one row per patient and arm).
+
+    A frozen dataclass of plain data, so it pickles to Dask workers. The cohort is resolved
+    (with its fitted multiplier and AE offset) when the task is made, so workers read no files
+    but the packaged model and therapies.
+
+    Attributes
+    ----------
+    cohort : Cohort
+    arms : tuple of str
+        Regimens (``"nivolumab"``, ``"nivolumab+ipilimumab"``, ``"untreated"``).
+    seed : int
+    days : float
+        Treatment and follow-up (days).
+    tmb : float or None
+        Condition every patient on this TMB (mutations/Mb).
+    multiplier : float
+        Cohort-level multiplier on the median of ``parameter`` (calibrated).
+    parameter : str or None
+        The calibrated parameter (None: no multiplier).
+    ae_offset : float
+        Cohort-level shift of the AE log-odds (calibrated).
+    step, assessment_days : float
+        Output grid step and days between tumor assessments.
+    options : SolverOptions, optional
+        Solver settings of the treatment phase (default: the cycle model's).
+    """
+
+    cohort: Cohort
+    arms: tuple[str, ...]
+    seed: int
+    days: float = 365.0
+    tmb: float | None = None
+    multiplier: float = 1.0
+    parameter: str | None = None
+    ae_offset: float = 0.0
+    step: float = STEP_DAYS
+    assessment_days: float = ASSESSMENT_DAYS
+    options: Any = None
+
+    def __call__(self, start: int, count: int) -> pd.DataFrame:
+        from immunocycle.cycle import (
+            compiled_cycle_model,
+            load_therapy,
+            phenotype,
+            pretreatment_state,
+        )
+        from immunocycle.cycle._analysis import settings
+        from immunocycle.cycle._simulate import OPTIONS
+        from immunocycle.engine import simulate
+        from immunocycle.trial._recist import score_patients
+        from immunocycle.trial._toxicity import ae_columns, ae_uniforms
+
+        mult = {self.parameter: self.multiplier} if self.parameter else None
+        patients = sample_cohort(self.cohort, start, count, self.seed, tmb=self.tmb,
+                                 multipliers=mult)
+        ids = patients.index.to_numpy()
+        diameter = patients["diagnosis_sum_mm"].to_numpy()
+        overrides = patients.drop(columns=["tmb", "diagnosis_sum_mm"]).reset_index(drop=True)
+        preset = self.cohort.base
+        # Same growth to diagnosis as simulate_cycle, done once and shared by every arm.
+        conf = settings()["presets"].get(preset, settings()["presets"]["human"])
+        untreated = compiled_cycle_model(preset)
+        pre = pretreatment_state(untreated, diameter, _full_frame(untreated, overrides),
+                                 days=conf["pretreatment_days"], step=conf["pretreatment_step"],
+                                 options=OPTIONS)
+        times = np.arange(0.0, self.days + self.step / 2, self.step)
+        assess = np.flatnonzero(np.isclose(np.mod(times + 1e-9, self.assessment_days), 0.0,
+                                           atol=1e-6))
+        uniforms = ae_uniforms(ids, self.seed)
+        base = patients.reset_index()
+        base["days_to_diagnosis"] = pre.t_diagnosis
+        frames = []
+        baseline = None
+        for k, arm in enumerate(self.arms):
+            names = parse_regimen(arm)
+            therapies = [load_therapy(t) for t in names]
+            compiled = compiled_cycle_model(preset, names)
+            res = simulate(compiled, times, parameters=_full_frame(compiled, overrides),
+                           initial=pre.initial, options=self.options or OPTIONS)
+            if baseline is None:
+                baseline = _baseline(res, pre, phenotype)
+            frame = base.copy()
+            frame.insert(1, "arm", arm)
+            frame.insert(2, "arm_index", k)
+            for key, values in baseline.items():
+                frame[key] = values
+            frame["status"] = res.status.astype(int)
+            frame["phenotype_on_treatment"] = phenotype(
+                res["density_parenchyma"][:, assess[min(1, assess.size - 1)]],
+                res["density_margin"][:, assess[min(1, assess.size - 1)]]).astype(object)
+            sums = res["tumor_diameter"][:, assess]
+            ok_series = res.ok & np.all(np.isfinite(sums) & (sums > 0), axis=1)
+            included = frame["exclusion"].to_numpy() == ""
+            frame["included"] = included
+            frame["evaluable"] = included & ok_series
+            frame["time_d"] = [times[assess].tolist()] * count
+            frame["sum_mm"] = [s.tolist() for s in sums]
+            frame = pd.concat([frame, _score(frame, times[assess], sums, score_patients)], axis=1)
+            ae = ae_columns(res, therapies, ids, self.seed, step=self.step,
+                            offset=self.ae_offset, uniforms=uniforms)
+            frames.append(pd.concat([frame, ae.reset_index(drop=True)], axis=1))
+        out = pd.concat(frames, ignore_index=True)
+        return out.sort_values(["patient_id", "arm_index"], kind="stable").reset_index(drop=True)
+
+
+def _baseline(res, pre, phenotype) -> dict[str, np.ndarray]:
+    """State at diagnosis (t = 0, before any drug acts): fluxes, phenotype, plausibility."""
+    dens_p = res["density_parenchyma"][:, 0]
+    dens_m = res["density_margin"][:, 0]
+    out = {f"{f}_baseline": res[f][:, 0] for f in FLUXES}
+    out["phenotype"] = phenotype(dens_p, dens_m).astype(object)
+    out["density_parenchyma_baseline"] = dens_p
+    out["density_margin_baseline"] = dens_m
+    out["exclusion"] = plausibility(pre.reached, np.nan_to_num(pre.t_diagnosis, nan=-1.0), dens_p,
+                                    dens_m, res["T_E_P"][:, 0] + res["T_E_M"][:, 0],
+                                    res["C"][:, 0])
+    return out
+
+
+def _score(frame: pd.DataFrame, times: np.ndarray, sums: np.ndarray, score_patients) -> pd.DataFrame:
+    """RECIST 1.1 / iRECIST columns for the evaluable patients ('' / NaN for the others)."""
+    n = len(frame)
+    out = pd.DataFrame({"bor": [""] * n, "irecist_bor": [""] * n,
+                        "pfs_days": np.full(n, np.nan), "pfs_event": np.zeros(n, bool),
+                        "ipfs_days": np.full(n, np.nan), "ipfs_event": np.zeros(n, bool),
+                        "best_pct_change": np.full(n, np.nan)})
+    rows = np.flatnonzero(frame["evaluable"].to_numpy())
+    if rows.size:
+        long = pd.DataFrame({"patient_id": np.repeat(rows, times.size),
+                             "time_d": np.tile(times, rows.size),
+                             "sum_mm": sums[rows].ravel()})
+        scored = score_patients(long).set_index("patient_id")
+        for col in out.columns:
+            out.loc[rows, col] = scored.loc[rows, col].to_numpy()
+    out["pfs_event"] = out["pfs_event"].astype(bool)
+    out["ipfs_event"] = out["ipfs_event"].astype(bool)
+    return out
+
+
+def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0,
+              days: float = 365.0, tmb: float | None = None, multiplier: float | None = None,
+              ae_offset: float | None = None) -> TrialTask:
+    """A :class:`TrialTask` with the cohort's fitted values (unless overridden), inputs checked."""
+    c = load_cohort(cohort)
+    if not arms:
+        raise ValueError("--arm: give at least one regimen (e.g. --arm nivolumab)")
+    if len(set(arms)) != len(arms):
+        raise ValueError(f"--arm: the same regimen is given twice ({list(arms)})")
+    for arm in arms:
+        parse_regimen(arm)
+    if not (isinstance(days, int | float) and math.isfinite(days) and days >= 2 * ASSESSMENT_DAYS):
+        raise ValueError(f"--days: must be >= {2 * ASSESSMENT_DAYS:g} (two assessments), got {days}")
+    if tmb is not None and not (math.isfinite(tmb) and tmb >= 0):
+        raise ValueError(f"--tmb: must be a number >= 0 mutations/Mb, got {tmb}")
+    fitted = fitted_values(c.name)
+    parameter = c.calibration.parameter if c.calibration else (
+        fitted.parameter if fitted.parameter in c.parameters else None)
+    return TrialTask(cohort=c, arms=tuple(arms), seed=int(seed), days=float(days), tmb=tmb,
+                     multiplier=fitted.multiplier if multiplier is None else float(multiplier),
+                     parameter=parameter,
+                     ae_offset=(fitted.ae_offset or 0.0) if ae_offset is None else float(ae_offset))
+
+
+def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 0,
+                    match_phenotypes: dict[str, float] | None = None) -> dict[str, Any]:
+    """Per-arm summary (:func:`summarize_arms`) of the evaluable patients, with the counts of
+    excluded and failed patients.
+
+    Parameters
+    ----------
+    patients : DataFrame
+        The trial's ``patients.parquet`` (one row per patient and arm).
+    arms : sequence of str
+        Arm order (the first is the reference for hazard ratios).
+    match_phenotypes : mapping phenotype -> share, optional
+        Keep a subset of included patients matching this baseline phenotype mix
+        (:func:`select_to_mix`), the same subset in every arm.
+    """
+    from immunocycle.trial._statistics import summarize_arms
+
+    first = patients[patients["arm"] == arms[0]]
+    included = first[first["included"]]
+    selected = set(included["patient_id"])
+    if match_phenotypes:
+        keep = select_to_mix(included["phenotype"].to_numpy(), included["patient_id"].to_numpy(),
+                             match_phenotypes, seed)
+        selected = set(included["patient_id"].to_numpy()[keep])
+    work = patients[patients["evaluable"] & patients["patient_id"].isin(selected)]
+    cols = ["arm", "bor", "irecist_bor", "pfs_days", "pfs_event", "phenotype",
+            *[c for c in patients.columns if c.startswith("ae_")]]
+    table = work[cols].reset_index(drop=True)
+    arms_out = summarize_arms(table, list(arms)) if len(table) else []
+    irecist = {a["name"]: a["orr"] for a in summarize_arms(table, list(arms), bor_col="irecist_bor")} \
+        if len(table) else {}
+    for rec in arms_out:
+        sub = patients[patients["arm"] == rec["name"]]
+        rec["n_failed"] = int((sub["included"] & ~sub["evaluable"]).sum())
+        rec["failed_status"] = sorted({int(s) for s in sub.loc[sub["included"]
+                                                                & ~sub["evaluable"], "status"]})
+        rec["irecist_orr"] = irecist.get(rec["name"])
+    reasons = first.loc[~first["included"], "exclusion"].value_counts().to_dict()
+    return {"n_sampled": int(len(first)), "n_included": int(len(included)),
+            "n_selected": int(len(selected)), "excluded": {str(k): int(v) for k, v in reasons.items()},
+            "arms": arms_out}
+
+
+def trial_figures(patients: pd.DataFrame, arms: Sequence[str], out: Path) -> dict[str, Path]:
+    """Waterfall and spider per arm, Kaplan-Meier of all arms, response by phenotype (PNG)."""
+    from immunocycle.report._trial_figures import (
+        kaplan_meier,
+        response_by_phenotype,
+        spider,
+        waterfall,
+    )
+
+    work = patients[patients["evaluable"]]
+    paths: dict[str, Path] = {}
+    if work.empty:
+        return paths
+    paths["kaplan_meier"] = out / "kaplan_meier.png"
+    kaplan_meier(work, list(arms), paths["kaplan_meier"])
+    for k, arm in enumerate(arms):
+        sub = work[work["arm"] == arm]
+        tag = f"arm{k}"
+        paths[f"waterfall_{tag}"] = out / f"waterfall_{tag}.png"
+        waterfall(sub, paths[f"waterfall_{tag}"], title=f"Best change, {arm}")
+        long = sub[["patient_id", "time_d", "sum_mm", "bor"]].explode(["time_d", "sum_mm"])
+        long = long.astype({"time_d": float, "sum_mm": float})
+        paths[f"spider_{tag}"] = out / f"spider_{tag}.png"
+        spider(long, paths[f"spider_{tag}"], color_by="bor", title=f"Target-lesion sum, {arm}")
+        paths[f"response_by_phenotype_{tag}"] = out / f"response_by_phenotype_{tag}.png"
+        response_by_phenotype(sub, paths[f"response_by_phenotype_{tag}"],
+                              title=f"Response by baseline phenotype, {arm}")
+    return paths
+
+
+def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str | Path, *,
+              seed: int = 0, days: float = 365.0, tmb: float | None = None,
+              chunk_size: int = 250, scheduler: str | None = None,
+              local_cluster: int | None = None, progress: bool = True, figures: bool = True,
+              match_phenotypes: bool = False, multiplier: float | None = None,
+              ae_offset: float | None = None) -> dict[str, Any]:
+    """Run a virtual trial and write its results under ``out``.
+
+    Parameters
+    ----------
+    cohort : str, path or Cohort
+        Cohort name (``immunocycle cohort list``) or file.
+    arms : sequence of str
+        Regimens, therapy names joined by ``+``; the first arm is the reference.
+    n : int
+        Virtual patients sampled (each gets every arm); excluded ones are recorded.
+    out : path
+        Output folder: ``patients.parquet``, ``summary.json``, ``inputs.json``, figures.
+    seed : int
+        Sobol scrambling seed and per-patient random seed.
+    days : float
+        Treatment and follow-up (days); tumors assessed every 42 days.
+    tmb : float, optional
+        Condition the cohort on a tumor mutational burden (mutations/Mb).
+    chunk_size : int
+        Patients per chunk (memory; results do not depend on it).
+    scheduler, local_cluster
+        A Dask scheduler address, or a local cluster of this many workers.
+    match_phenotypes : bool
+        Select included patients to match the cohort's observed phenotype mix.
+    multiplier, ae_offset : float, optional
+        Override the cohort's fitted values (calibration uses this).
+
+    Returns
+    -------
+    dict
+        The summary written to ``summary.json`` (per arm under ``arms``, in the given order).
+    """
+    from immunocycle._provenance import provenance, write_json
+    from immunocycle.trial._runner import run_chunked
+
+    if not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"--n: must be a whole number >= 1, got {n}")
+    if chunk_size < 1:
+        raise ValueError(f"--chunk-size: must be >= 1, got {chunk_size}")
+    task = make_task(cohort, arms, seed=seed, days=days, tmb=tmb, multiplier=multiplier,
+                     ae_offset=ae_offset)
+    c = task.cohort
+    out = Path(out)
+    arguments = {"cohort": c.model_dump(mode="json"), "arms": list(task.arms), "seed": task.seed,
+                 "days": task.days, "tmb": task.tmb, "multiplier": task.multiplier,
+                 "parameter": task.parameter, "ae_offset": task.ae_offset}
+    path = run_chunked(task, int(n), out, chunk_size=chunk_size, arguments=arguments,
+                       scheduler=scheduler, local_cluster=local_cluster, progress=progress,
+                       description=f"trial {c.name}")
+    patients = pd.read_parquet(path)
+    mix = c.phenotype_mix.shares() if (match_phenotypes and c.phenotype_mix) else None
+    summary = {"cohort": c.name, "tmb": task.tmb, "seed": task.seed, "days": task.days, "n": int(n),
+               **summarize_trial(patients, task.arms, seed=task.seed, match_phenotypes=mix)}
+    if figures:
+        summary["figures"] = {k: str(v) for k, v in trial_figures(patients, task.arms, out).items()}
+    summary["outputs"] = {"patients": str(path), "summary": str(out / "summary.json"),
+                          "inputs": str(out / "inputs.json")}
+    write_json(out / "summary.json", summary)
+    from immunocycle.trial._toxicity import mapping_summary
+
+    write_json(out / "inputs.json", provenance(**arguments, n=int(n), chunk_size=chunk_size,
+                                               match_phenotypes=match_phenotypes,
+                                               toxicity=mapping_summary()))
+    return summary
+
+
+def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: float = 365.0, *,
+                cohort: str = "melanoma", chunk_size: int = 250, seed: int = 0,
+                out: str | Path | None = None) -> dict[str, Any]:
+    """Time per patient and peak memory of a trial at each ``n``.
+
+    Parameters
+    ----------
+    n_values : sequence of int
+        Trial sizes (patients; each gets every arm).
+    arms : int
+        Number of arms (1: nivolumab; 2: + nivolumab+ipilimumab; 3: + untreated).
+    days : float
+        Treatment and follow-up (days).
+
+    Returns
+    -------
+    dict
+        ``{"case": "trial", "cohort", "arms", "days", "results": [{"n", "seconds",
+        "seconds_per_patient", "seconds_per_patient_arm", "peak_python_mb", "max_rss_mb"}]}``.
+        Python heap peak from :mod:`tracemalloc`; ``max_rss_mb`` is the process's resident peak
+        (:mod:`resource`), which includes numba's compiled code and never decreases.
+    """
+    import resource
+    import tempfile
+
+    regimens = ["nivolumab", "nivolumab+ipilimumab", UNTREATED][:max(1, arms)]
+    # Compile every model structure once so the timing is of simulation, not compilation.
+    make_task(cohort, regimens, seed=seed, days=days)(0, 2)
+    results = []
+    for n in n_values:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(out) / f"n{n}" if out else Path(tmp)
+            tracemalloc.start()
+            t0 = time.perf_counter()
+            run_trial(cohort, regimens, int(n), folder, seed=seed, days=days,
+                      chunk_size=chunk_size, progress=False, figures=False)
+            seconds = time.perf_counter() - t0
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        results.append({"n": int(n), "seconds": seconds, "seconds_per_patient": seconds / n,
+                        "seconds_per_patient_arm": seconds / (n * len(regimens)),
+                        "peak_python_mb": peak / 2**20, "max_rss_mb": rss})
+    return {"case": "trial", "cohort": cohort, "arms": regimens, "days": days,
+            "chunk_size": chunk_size, "results": results}
+
+
+__all__ = ["ASSESSMENT_DAYS", "UNTREATED", "TrialTask", "bench_trial", "make_task",
+           "parse_regimen", "run_trial", "summarize_trial", "trial_figures"]

@@ -1,0 +1,41 @@
+"""Calibrated cohorts reproduce their published anti-PD-1 ORR and grade 3-4 AE rates."""
+
+import pytest
+import yaml
+
+from immunocycle.population import available_cohorts, fitted_values, load_cohort
+from immunocycle.population._cohort import fitted_path
+from immunocycle.trial._statistics import orr_with_ci
+from immunocycle.trial._trial import run_trial
+
+CALIBRATED = [n for n in available_cohorts() if load_cohort(n).calibration is not None]
+
+
+def test_fitted_file_records_every_calibrated_cohort_with_its_fit_and_command():
+    data = yaml.safe_load(fitted_path().read_text())
+    assert set(CALIBRATED) <= set(data)
+    for name in CALIBRATED:
+        target = load_cohort(name).calibration
+        entry = fitted_values(name)
+        fit = entry.fit
+        assert entry.command.startswith(f"immunocycle cohort calibrate {name}")
+        assert fit["n_sampled"] == 1000 and fit["target_orr"] == target.orr
+        lo, hi = fit["achieved_orr_ci"]
+        if target.orr > 0:
+            assert lo <= target.orr <= hi, (name, fit)
+        else:  # 0/18: the published interval
+            assert fit["achieved_orr"] <= orr_with_ci(0, target.n_trial, method="exact")[2]
+        if target.ae_grade3plus is not None:
+            assert fit["achieved_ae_realized"] == pytest.approx(target.ae_grade3plus, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ["melanoma", "crc_msi_high"])
+def test_calibrated_cohort_reproduces_orr_and_ae_at_n_1000(tmp_path, name):
+    target = load_cohort(name).calibration
+    fit = fitted_values(name).fit
+    summary = run_trial(name, [target.regimen], 1000, tmp_path, seed=fit["seed"], days=fit["days"],
+                        chunk_size=500, progress=False, figures=False)
+    arm = summary["arms"][0]
+    lo, hi = arm["orr_ci"]
+    assert lo <= target.orr <= hi, arm
+    assert arm["ae_grade3plus_rate"] == pytest.approx(target.ae_grade3plus, abs=0.05)
