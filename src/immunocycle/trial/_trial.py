@@ -66,17 +66,6 @@ def parse_regimen(regimen: str) -> tuple[str, ...]:
     return names
 
 
-def _full_frame(compiled, overrides: pd.DataFrame) -> pd.DataFrame:
-    """Every parameter of ``compiled`` per patient: defaults with ``overrides`` on top."""
-    n = len(overrides)
-    full = pd.DataFrame(np.tile(compiled.default_parameters(), (n, 1)),
-                        columns=compiled.parameter_names)
-    for col in overrides.columns:
-        if col in full:
-            full[col] = overrides[col].to_numpy(dtype=float)
-    return full
-
-
 @dataclass(frozen=True)
 class TrialTask:
     """One chunk of a trial: ``task(start, count) -> DataFrame`` (one row per patient and arm).
@@ -127,7 +116,7 @@ class TrialTask:
             pretreatment_state,
         )
         from immunocycle.cycle._analysis import settings
-        from immunocycle.cycle._simulate import OPTIONS
+        from immunocycle.cycle._simulate import OPTIONS, _full_frame
         from immunocycle.engine import simulate
         from immunocycle.trial._recist import score_patients
         from immunocycle.trial._toxicity import ae_columns, ae_uniforms
