@@ -269,6 +269,37 @@ def bench(
     console.print(f"[green]wrote[/] {path}")
 
 
+@app.command("design")
+def design_command(
+    preset: str = typer.Option(..., "--preset", help="Cycle-model preset (excluded, desert, inflamed, human)."),
+    cohort: str = typer.Option(None, "--cohort", help="Cohort for the confirming trial (default: as the preset)."),
+    max_agents: int = typer.Option(2, "--max-agents", min=1, help="Agents per regimen at most."),
+    ae_limit: float = typer.Option(None, "--ae-limit", min=0.0, max=1.0,
+                                   help="Largest grade >= 3 adverse-event rate allowed."),
+    budget: int = typer.Option(3, "--budget", min=1, help="Candidates kept after the screen."),
+    n: int = typer.Option(20, "--n", min=1, help="Patients in the confirming trial."),
+    out: Path = typer.Option(Path("results/design"), "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
+) -> None:
+    """Rank nano-immunotherapies and combinations for a tumor: screen, confirm, Pareto, synergy."""
+    from immunocycle._provenance import provenance, write_json
+    from immunocycle.design import design
+
+    try:
+        result = design(preset, max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n,
+                        seed=seed, cohort=cohort).to_dict()
+    except (ModelError, ValueError) as exc:
+        _fail(exc)
+    write_json(out / "design.json", result)
+    write_json(out / "inputs.json", provenance(preset=preset, cohort=cohort, max_agents=max_agents,
+                                               ae_limit=ae_limit, budget=budget, n=n, seed=seed))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    else:
+        console.print(f"[green]wrote[/] {out / 'design.json'}")
+
+
 @app.command()
 def demo(out: Path = typer.Option(Path("results/demo"), "--out", help="Output folder."),
          seed: int = typer.Option(0, "--seed")) -> None:
