@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -198,57 +199,14 @@ def screen(preset: str, regimens: list[tuple[str, ...]], padded: dict, *,
 
 # --------------------------------------------------------------------------- trial
 def _trial(cohort: str, arms: dict[str, list], n: int, seed: int, days: float) -> pd.DataFrame:
-    """The trial of :class:`immunocycle.trial.TrialTask`, with arms given as cycle-model
-    Therapy lists (catalog therapies are not packaged names): one row per patient and arm."""
-    from immunocycle.cycle import compiled_cycle_model, pretreatment_state
-    from immunocycle.cycle import phenotype as phenotype_of
-    from immunocycle.cycle._analysis import settings
-    from immunocycle.cycle._simulate import OPTIONS, _full_frame
-    from immunocycle.engine import simulate
-    from immunocycle.population import sample_cohort
-    from immunocycle.trial._recist import score_patients
-    from immunocycle.trial._toxicity import ae_columns, ae_uniforms
-    from immunocycle.trial._trial import _baseline, _score, make_task
+    """A trial of :class:`immunocycle.trial.TrialTask` whose arms are cycle-model Therapy lists
+    (catalog therapies are not packaged names): one row per patient and arm."""
+    from immunocycle.trial._trial import make_task
 
     task = make_task(cohort, [PD1], seed=seed, days=days)
-    mult = {task.parameter: task.multiplier} if task.parameter else None
-    patients = sample_cohort(task.cohort, 0, n, seed, multipliers=mult)
-    ids = patients.index.to_numpy()
-    diameter = patients["diagnosis_sum_mm"].to_numpy()
-    overrides = patients.drop(columns=["tmb", "diagnosis_sum_mm"]).reset_index(drop=True)
-    preset = task.cohort.base
-    conf = settings()["presets"].get(preset, settings()["presets"]["human"])
-    untreated = compiled_cycle_model(preset)
-    pre = pretreatment_state(untreated, diameter, _full_frame(untreated, overrides),
-                             days=conf["pretreatment_days"], step=conf["pretreatment_step"],
-                             options=OPTIONS)
-    times = np.arange(0.0, days + task.step / 2, task.step)
-    assess = np.flatnonzero(np.isclose(np.mod(times + 1e-9, task.assessment_days), 0.0,
-                                       atol=1e-6))
-    uniforms = ae_uniforms(ids, seed)
-    base = patients.reset_index()
-    frames, baseline = [], None
-    for k, (arm, therapies) in enumerate(arms.items()):
-        compiled = compiled_cycle_model(preset, therapies)
-        res = simulate(compiled, times, parameters=_full_frame(compiled, overrides),
-                       initial=pre.initial, options=OPTIONS)
-        if baseline is None:
-            baseline = _baseline(res, pre, phenotype_of)
-        frame = base.copy()
-        frame.insert(1, "arm", arm)
-        frame.insert(2, "arm_index", k)
-        for key, values in baseline.items():
-            frame[key] = values
-        frame["status"] = res.status.astype(int)
-        sums = res["tumor_diameter"][:, assess]
-        ok = res.ok & np.all(np.isfinite(sums) & (sums > 0), axis=1)
-        frame["included"] = frame["exclusion"].to_numpy() == ""
-        frame["evaluable"] = frame["included"] & ok
-        frame = pd.concat([frame, _score(frame, times[assess], sums, score_patients)], axis=1)
-        ae = ae_columns(res, therapies, ids, seed, step=task.step, offset=task.ae_offset,
-                        uniforms=uniforms)
-        frames.append(pd.concat([frame, ae.reset_index(drop=True)], axis=1))
-    return pd.concat(frames, ignore_index=True)
+    task = dataclasses.replace(task, arms=tuple(arms),
+                               arm_therapies=tuple(tuple(t) for t in arms.values()))
+    return task(0, n)
 
 
 def _cohort_for(preset: str) -> str:

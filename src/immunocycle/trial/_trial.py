@@ -94,6 +94,9 @@ class TrialTask:
         Output grid step and days between tumor assessments.
     options : SolverOptions, optional
         Solver settings of the treatment phase (default: the cycle model's).
+    arm_therapies : tuple of tuples of Therapy, optional
+        Per arm, the cycle-model therapies to give, when they are not packaged names (catalog
+        therapies); ``arms`` then only labels the arms.
     """
 
     cohort: Cohort
@@ -107,6 +110,7 @@ class TrialTask:
     step: float = STEP_DAYS
     assessment_days: float = ASSESSMENT_DAYS
     options: Any = None
+    arm_therapies: tuple = ()
 
     def __call__(self, start: int, count: int) -> pd.DataFrame:
         from immunocycle.cycle import (
@@ -143,8 +147,11 @@ class TrialTask:
         frames = []
         baseline = None
         for k, arm in enumerate(self.arms):
-            names = parse_regimen(arm)
-            therapies = [load_therapy(t) for t in names]
+            if self.arm_therapies:  # Therapy objects given (e.g. catalog therapies): no lookup
+                names = therapies = list(self.arm_therapies[k])
+            else:
+                names = parse_regimen(arm)
+                therapies = [load_therapy(t) for t in names]
             compiled = compiled_cycle_model(preset, names)
             res = simulate(compiled, times, parameters=_full_frame(compiled, overrides),
                            initial=pre.initial, options=self.options or OPTIONS)
