@@ -67,7 +67,9 @@ def _slots(therapies) -> list[tuple]:
     return sorted(slots, key=repr)
 
 
-def _padded(th, slots):
+def padded_therapy(th, slots, protos):
+    """``th`` with an effect in every slot: unused slots get ``emax = 0`` (an exact identity), so
+    therapies that share slots share one compiled model. ``protos[slot]`` gives the slot's units."""
     from immunocycle.cycle import Effect
 
     used: dict[tuple, object] = {}
@@ -81,9 +83,8 @@ def _padded(th, slots):
         e = used.get(slot)
         if e is None:
             p, mode, site, hill, _ = slot
-            proto = next(x for x in _ALL_EFFECTS[slot])
             e = Effect(parameter=p, law="emax", mode=mode, emax=0.0,
-                       emax_units=proto.emax_units, ec50=1.0, ec50_units="nmol/L", hill=hill,
+                       emax_units=protos[slot].emax_units, ec50=1.0, ec50_units="nmol/L", hill=hill,
                        concentration=site, source="padding: no effect (emax 0)")
         effects.append(e)
     return th.model_copy(update={"name": AGENT, "effects": effects})
@@ -132,7 +133,8 @@ def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 4
             _ALL_EFFECTS.setdefault((*key, seen[key]), []).append(e)
             seen[key] += 1
     slots = _slots(universe.values())
-    padded = {tid: _padded(th, slots) for tid, th in cycle.items()}
+    protos = {slot: effects[0] for slot, effects in _ALL_EFFECTS.items()}
+    padded = {tid: padded_therapy(th, slots, protos) for tid, th in cycle.items()}
     params, _ = resolve_preset(preset)
     base = build_cycle_model(preset)
     v_blood = float(params["V_blood"].value)

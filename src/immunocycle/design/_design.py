@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from immunocycle.catalog._simulate import padded_therapy
 from immunocycle.design._synergy import bliss_excess
 
 #: The PD-1 blockade combined with every candidate (a packaged cycle-model therapy).
@@ -127,28 +128,6 @@ def _slots(therapies) -> list[tuple]:
     return sorted(slots, key=repr)
 
 
-def _padded(th, slots, protos):
-    """``th`` with every slot present (unused ones at ``emax = 0``, an exact identity)."""
-    from immunocycle.cycle import Effect
-
-    used: dict[tuple, Any] = {}
-    seen: dict[tuple, int] = defaultdict(int)
-    for e in th.effects:
-        key = _slot_key(e)
-        used[(*key, seen[key])] = e
-        seen[key] += 1
-    effects = []
-    for slot in slots:
-        e = used.get(slot)
-        if e is None:
-            p, mode, site, hill, _ = slot
-            e = Effect(parameter=p, law="emax", mode=mode, emax=0.0,
-                       emax_units=protos[slot].emax_units, ec50=1.0, ec50_units="nmol/L",
-                       hill=hill, concentration=site, source="padding: no effect (emax 0)")
-        effects.append(e)
-    return th.model_copy(update={"name": AGENT, "effects": effects})
-
-
 def _pad_all(cycle: dict) -> dict:
     protos: dict[tuple, Any] = {}
     for th in cycle.values():
@@ -158,7 +137,7 @@ def _pad_all(cycle: dict) -> dict:
             protos.setdefault((*key, seen[key]), e)
             seen[key] += 1
     slots = _slots(cycle.values())
-    return {tid: _padded(th, slots, protos) for tid, th in cycle.items()}
+    return {tid: padded_therapy(th, slots, protos) for tid, th in cycle.items()}
 
 
 def _schedule_key(th) -> str:
