@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from immunocycle.design._design import Design, design, pareto_front, rank
-from immunocycle.design._synergy import bliss_excess
+from immunocycle.design._synergy import bliss_excess, synergy
 
 # Two step-5 interventions (anti-TGF-beta, anti-VEGF) keep the confirming trial small and fast.
 CANDIDATES = ["fresolimumab_free", "bevacizumab_free"]
@@ -45,11 +45,14 @@ def test_to_dict_contract(excluded):
         lo, hi = r["orr_ci"]
         assert 0.0 <= lo <= r["orr"] <= hi <= 1.0
         assert 0.0 <= r["ae_grade3plus_rate"] <= 1.0
-        if len(r["therapies"]) == 2:
-            s = r["synergy_bliss"]
-            assert s["ci"][0] <= s["excess"] + 1e-12 and s["excess"] <= s["ci"][1] + 1e-12
+        assert "vs_free" in r and "synergy_hsa" in r
+        if len(r["therapies"]) >= 2:
+            for s in (r["synergy_bliss"], r["synergy_hsa"]):
+                assert s["ci"][0] <= s["excess"] + 1e-12 and s["excess"] <= s["ci"][1] + 1e-12
         else:
-            assert r["synergy_bliss"] is None
+            assert r["synergy_bliss"] is None and r["synergy_hsa"] is None
+        # Free drugs only among these candidates: nothing to compare with.
+        assert r["vs_free"] is None
     assert set(out["pareto"]) <= {r["regimen"] for r in out["recommendations"]}
     # Screen: every candidate alone and with PD-1 blockade, the best `budget` kept.
     assert len(excluded.screen) == 2 * len(CANDIDATES)
@@ -110,6 +113,86 @@ def test_bliss_detects_synergy_and_is_seeded():
     assert bliss_excess(a, b, np.ones(200, bool), seed=3, n_boot=500) == res
     with pytest.raises(ValueError):
         bliss_excess(a, b[:10], a)
+
+
+def test_hsa_and_bliss_for_three_agents():
+    rng = np.random.default_rng(4)
+    n = 3000
+    a, b, c = (rng.random(n) < p for p in (0.3, 0.2, 0.1))
+    # The combination does exactly what its best agent does: no HSA excess, Bliss antagonism.
+    res = synergy([a, b, c], a, seed=0, n_boot=500)
+    assert res.hsa.excess == pytest.approx(0.0) and res.hsa.ci[0] <= 0.0 <= res.hsa.ci[1]
+    assert res.bliss.expected == pytest.approx(1 - (1 - a.mean()) * (1 - b.mean()) * (1 - c.mean()))
+    assert res.bliss.ci[1] < 0
+    # Independent action of three agents: Bliss excess ~ 0, HSA excess clearly positive.
+    res = synergy([a, b, c], a | b | c, seed=0, n_boot=500)
+    assert res.bliss.ci[0] <= 0.0 <= res.bliss.ci[1] and abs(res.bliss.excess) < 0.02
+    assert res.hsa.ci[0] > 0.1
+    with pytest.raises(ValueError, match="2 single-agent"):
+        synergy([a], a)
+
+
+@pytest.fixture(scope="module")
+def desert() -> Design:
+    # A nanovaccine (step 2-3), its free peptide and an adjuvant photothermal particle (steps
+    # 1-2), up to three agents with nivolumab.
+    return design("desert", budget=2, n=30, seed=0, max_agents=3,
+                  candidates=["nanodisc_neoantigen_cpg", "neoantigen_peptide_free",
+                              "plga_icg_r837_ptt"])
+
+
+def test_desert_step23_intervention_plus_pd1_ranks_above_pd1_alone(desert):
+    assert desert.limiting_step in (2, 3)
+    recs = [r["regimen"] for r in desert.recommendations]
+    alone = next(r for r in desert.recommendations if r["regimen"] == "nivolumab")
+    better = [r for r in desert.recommendations
+              if "nivolumab" in r["therapies"] and len(r["therapies"]) >= 2
+              and set(r["steps"]) & {2, 3} and recs.index(r["regimen"]) < recs.index("nivolumab")]
+    assert better
+    assert better[0]["orr"] > alone["orr"] or \
+        better[0]["median_pfs_days"] > alone["median_pfs_days"]
+
+
+def test_triplets_are_screened_pruned_and_scored(desert):
+    screened = [tuple(t) for t in desert.screen["therapies"]]
+    triplets = [t for t in screened if len(t) == 3]
+    assert triplets and all(t[-1] == "nivolumab" for t in triplets)
+    # A nano-formulation is never combined with its own free drug.
+    assert not any({"nanodisc_neoantigen_cpg", "neoantigen_peptide_free"} <= set(t)
+                   for t in triplets)
+    arms = {a["name"]: a for a in desert.arms}
+    for r in desert.confirmed:
+        if len(r["therapies"]) == 3:
+            p = [arms[t]["orr"] for t in r["therapies"]]
+            assert r["synergy_bliss"]["expected"] == pytest.approx(1 - np.prod([1 - x for x in p]))
+            assert r["synergy_hsa"]["expected"] == pytest.approx(max(p))
+            assert r["synergy_hsa"]["best_single"] in r["therapies"]
+
+
+def test_nano_vs_free_counterpart_at_the_same_dose(desert):
+    nano = [r for r in desert.confirmed if "nanodisc_neoantigen_cpg" in r["therapies"]]
+    assert nano
+    for r in nano:
+        v = r["vs_free"]
+        assert v["free_therapy"] == "neoantigen_peptide_free"
+        free_arm = next(a for a in desert.arms if a["name"] == v["free_regimen"])
+        assert v["d_orr"] == pytest.approx(r["orr"] - free_arm["orr"])
+        # The nanodisc drains to the lymph node far better than the soluble peptide (Kuai 2017).
+        assert v["exposure_ratio"]["lymph_node"] > 10
+        assert "lymph node" in v["why"]
+        assert v["d_orr"] >= 0 and (v["d_median_pfs_days"] or 0) >= 0
+
+
+def test_design_for_a_cohort():
+    d = design(cohort="excluded", candidates=["fresolimumab_free"], max_agents=2, budget=1,
+               n=10, seed=0)
+    assert d.target == "cohort:excluded" and d.inputs["trial_cohort"] == "excluded"
+    assert d.limiting_step in (4, 5)
+    assert {r["regimen"] for r in d.confirmed} >= {"nivolumab"}
+    with pytest.raises(ValueError, match="exactly one"):
+        design("excluded", cohort="excluded")
+    with pytest.raises(ValueError, match="unknown catalog"):
+        design("excluded", candidates=["no_such_therapy"])
 
 
 def test_design_cli_json_contract_and_errors(tmp_path):

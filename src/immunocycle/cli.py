@@ -271,9 +271,15 @@ def bench(
 
 @app.command("design")
 def design_command(
-    preset: str = typer.Option(..., "--preset", help="Cycle-model preset (excluded, desert, inflamed, human)."),
-    cohort: str = typer.Option(None, "--cohort", help="Cohort for the confirming trial (default: as the preset)."),
-    max_agents: int = typer.Option(2, "--max-agents", min=1, help="Agents per regimen at most."),
+    preset: str = typer.Option(None, "--preset", help="Cycle-model preset (excluded, desert, inflamed, human)."),
+    cohort: str = typer.Option(None, "--cohort", help="Design for a cohort (name or YAML file) "
+                               "instead of a preset: diagnosed, screened on its median patient, "
+                               "confirmed on its patients."),
+    trial_cohort: str = typer.Option(None, "--trial-cohort",
+                                     help="Confirming-trial cohort of a preset (default: as the preset)."),
+    candidates: str = typer.Option(None, "--candidates",
+                                   help="Comma-separated catalog therapy ids (default: from the diagnosis)."),
+    max_agents: int = typer.Option(3, "--max-agents", min=1, help="Agents per regimen at most."),
     ae_limit: float = typer.Option(None, "--ae-limit", min=0.0, max=1.0,
                                    help="Largest grade >= 3 adverse-event rate allowed."),
     budget: int = typer.Option(3, "--budget", min=1, help="Candidates kept after the screen."),
@@ -282,22 +288,43 @@ def design_command(
     seed: int = typer.Option(0, "--seed"),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
 ) -> None:
-    """Rank nano-immunotherapies and combinations for a tumor: screen, confirm, Pareto, synergy."""
+    """Rank nano-immunotherapies and combinations for a tumor or cohort: screen, confirm,
+    Pareto front, synergy, nano vs free; writes design.json, the trial and report.html."""
     from immunocycle._provenance import provenance, write_json
     from immunocycle.design import design
+    from immunocycle.report import render_report
 
+    if (preset is None) == (cohort is None):
+        _fail("give exactly one of --preset or --cohort")
+    ids = [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None
     try:
-        result = design(preset, max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n,
-                        seed=seed, cohort=cohort).to_dict()
-    except (ModelError, ValueError) as exc:
+        with console.status("designing (screen, then confirming trial)...", spinner="dots"):
+            result = design(preset, cohort=cohort, max_agents=max_agents, ae_limit=ae_limit,
+                            budget=budget, n=n, seed=seed, candidates=ids,
+                            trial_cohort=trial_cohort)
+    except (ModelError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
-    write_json(out / "design.json", result)
-    write_json(out / "inputs.json", provenance(preset=preset, cohort=cohort, max_agents=max_agents,
-                                               ae_limit=ae_limit, budget=budget, n=n, seed=seed))
+    result.write(out)
+    write_json(out / "inputs.json", provenance(
+        preset=preset, cohort=cohort, trial_cohort=trial_cohort, candidates=ids,
+        max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n, seed=seed,
+        command="immunocycle design " + " ".join(_argv_tail())))
+    report = render_report(out)
+    summary = result.to_dict()
     if as_json:
-        typer.echo(json.dumps(result, indent=2, default=str))
+        typer.echo(json.dumps(summary, indent=2, default=str))
     else:
-        console.print(f"[green]wrote[/] {out / 'design.json'}")
+        for k, r in enumerate(summary["recommendations"][:5], 1):
+            console.print(f"{k}. {r['regimen']}: ORR {r['orr']:.2f}, median PFS "
+                          f"{r['median_pfs_days']} d, grade>=3 AE {r['ae_grade3plus_rate']:.2f}")
+        console.print(f"[green]wrote[/] {out / 'design.json'} and {report}")
+
+
+def _argv_tail() -> list[str]:
+    import sys
+
+    args = sys.argv[1:]
+    return args[args.index("design") + 1:] if "design" in args else args
 
 
 @app.command()

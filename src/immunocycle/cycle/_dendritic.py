@@ -11,7 +11,7 @@ from immunocycle.cycle._params import Params, add_parameters
 from immunocycle.model import Assignment, Model, Reaction, Species
 
 PARAMETERS = ("rho_DC0", "k_DC_turn", "k_DC_mat", "dc_function", "K_Ag", "K_DAMP", "k_DC_mig",
-              "k_DCm_death", "k_DC_LN_death")
+              "k_DCm_death", "k_DC_LN_death", "vaccine_DC_LN")
 
 
 def dendritic_cells(model: Model, *, params: Params) -> None:
@@ -27,13 +27,19 @@ def dendritic_cells(model: Model, *, params: Params) -> None:
                    "antigen saturation of DC loading"),
         Assignment("H_DAMP", "DAMP / (DAMP + K_DAMP * tumor)", "dimensionless",
                    "danger-signal saturation of DC maturation"),
-        Assignment("J2", "k_DC_mig * DC_m", "cell/day",
-                   "step 2: mature antigen-loaded DCs arriving in the lymph node"),
+        Assignment("J2", "k_DC_mig * DC_m + vaccine_DC_LN", "cell/day",
+                   "step 2: mature antigen-loaded DCs arriving in the lymph node (from the "
+                   "tumor, plus those a vaccine loads in the node)"),
         Reaction("DC_supply", "k_DC_turn * (rho_DC0 * tumor - DC_i)", {"DC_i": 1},
                  "recruitment and turnover toward a resting density"),
         Reaction("DC_maturation", "k_DC_mat * dc_function * H_Ag * H_DAMP * DC_i",
                  {"DC_i": -1, "DC_m": 1}, "antigen uptake and maturation"),
-        Reaction("DC_migration", "J2", {"DC_m": -1, "DC_LN": 1}, "migration to the node"),
+        Reaction("DC_migration", "k_DC_mig * DC_m", {"DC_m": -1, "DC_LN": 1},
+                 "migration to the node"),
+        # A vaccine brings antigen and adjuvant to node-resident DCs directly: it bypasses
+        # tumor antigen release and tumor DC maturation (0 without a vaccine).
+        Reaction("DC_vaccine", "vaccine_DC_LN", {"DC_LN": 1},
+                 "antigen-loaded DCs made in the node by a vaccine"),
         Reaction("DCm_death", "k_DCm_death * DC_m", {"DC_m": -1}, "death of mature DCs in tumor"),
         Reaction("DC_LN_death", "k_DC_LN_death * DC_LN", {"DC_LN": -1}, "death of DCs in the node"),
     )

@@ -2,35 +2,47 @@
 
 1. Candidates: catalog therapies that claim the diagnosed limiting step or list a barrier
    present in the tumor (tier 1 of :func:`rank_barriers`), each alone and combined with PD-1
-   blockade (nivolumab), up to ``max_agents`` agents.
-2. Screen: every candidate on the preset's reference patient; therapies are padded to one
-   shared effect structure (as :func:`immunocycle.catalog.simulate_catalog` does), so candidates
-   with the same dosing schedule run as one batched call of one compiled model. Score: final
-   tumor diameter (mm, lower is better). The best ``budget`` candidates are kept.
-3. Confirm: a small seeded virtual trial on the matching archetype cohort (same patients in every
-   arm, RECIST 1.1, grade >= 3 AEs as :mod:`immunocycle.trial`); arms are nivolumab alone, the
-   kept candidates, and the single agents of kept two-agent combinations (for Bliss synergy).
-4. Rank by ORR, then median PFS (then lower AE rate), excluding regimens whose grade >= 3 AE rate exceeds
-   ``ae_limit``; the Pareto front of ORR (higher) versus AE rate (lower) among those allowed.
+   blockade (nivolumab); with ``max_agents >= 3`` also pairs of candidates acting on different
+   steps, with nivolumab.
+2. Screen: every candidate on the target's reference patient (a preset, or a cohort's median
+   patient); therapies are padded to one shared effect structure (as
+   :func:`immunocycle.catalog.simulate_catalog` does), so candidates with the same dosing
+   schedules run as one batched call of one compiled model. Score: final tumor diameter (mm,
+   lower is better). Triplets are only formed from the candidates whose doublet with nivolumab beat
+   nivolumab alone and is not dominated (pruning), and the single and doublet runs are reused.
+   The best ``budget`` regimens are kept.
+3. Confirm: a small seeded virtual trial on the target cohort (same patients in every arm,
+   RECIST 1.1, grade >= 3 AEs as :mod:`immunocycle.trial`); arms are nivolumab alone, the kept
+   regimens, each agent of a kept combination alone (for synergy), and for a regimen holding a
+   nano-formulation the same regimen with its free counterpart at the same dose, schedule and
+   route (for ``vs_free``).
+4. Rank by ORR, then median PFS (then lower AE rate), excluding regimens whose grade >= 3 AE rate
+   exceeds ``ae_limit``; the Pareto front of ORR (higher) versus AE rate (lower) among those
+   allowed. Synergy of combinations: Bliss and highest-single-agent excess on response with
+   bootstrap intervals (:func:`immunocycle.design._synergy.synergy`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from immunocycle.catalog._simulate import padded_therapy
-from immunocycle.design._synergy import bliss_excess
+from immunocycle.design._synergy import synergy
 
 #: The PD-1 blockade combined with every candidate (a packaged cycle-model therapy).
 PD1 = "nivolumab"
-#: Agent name of the padded catalog therapy in the cycle model.
-AGENT = "design_agent"
+#: Agent names of the padded catalog therapies in the cycle model (first, second).
+AGENTS = ("catalog_agent", "catalog_agent_2")
+#: Candidates whose doublet with nivolumab enter the triplet search (pruning).
+TRIPLET_POOL = 6
 #: Presets whose archetype cohort has their own name; others use this cohort.
 DEFAULT_COHORT = "melanoma"
 _CHECKPOINT_PARAMETERS = {"pd1_free", "pdl1_free"}
@@ -38,17 +50,18 @@ _CHECKPOINT_PARAMETERS = {"pd1_free", "pdl1_free"}
 
 @dataclass
 class Design:
-    """Ranked regimens for a preset.
+    """Ranked regimens for a tumor (a preset) or a population (a cohort).
 
     Attributes
     ----------
-    preset : str
+    target : str
+        ``"preset:NAME"`` or ``"cohort:NAME"``.
     limiting_step : int
     barriers : list of str
         Barriers present in the tumor (tier 1 of the diagnosis).
     screen : DataFrame
         Per candidate regimen: ``regimen``, ``therapies``, ``steps``, ``diameter_end_mm`` on the
-        reference patient, ``kept``.
+        reference patient, ``vs_pd1_mm`` (against nivolumab alone), ``kept``.
     arms : list of dict
         Trial summary per arm (:func:`immunocycle.trial._statistics.summarize_arms`).
     recommendations : list of dict
@@ -58,9 +71,13 @@ class Design:
     inputs : dict
     confirmed : list of dict
         Every confirmed regimen (trial arm), whatever its AE rate.
+    trial : DataFrame or None
+        The confirming trial, one row per patient and arm (RECIST, PFS, AEs).
+    diagnosis : Diagnosis or None
+        The diagnosis the candidates came from.
     """
 
-    preset: str
+    target: str
     limiting_step: int
     barriers: list[str]
     screen: pd.DataFrame
@@ -69,6 +86,8 @@ class Design:
     pareto: list[str]
     inputs: dict = field(default_factory=dict)
     confirmed: list[dict] = field(default_factory=list)
+    trial: pd.DataFrame | None = None
+    diagnosis: Any = None
 
     def with_ae_limit(self, ae_limit: float | None) -> Design:
         """The same design re-ranked under another AE limit (no new simulation)."""
@@ -77,10 +96,31 @@ class Design:
                        inputs={**self.inputs, "ae_limit": ae_limit})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"preset": self.preset, "limiting_step": self.limiting_step,
+        """The JSON contract: ``recommendations``, ``pareto``, ``confirmed``, ``screen``."""
+        return {"target": self.target, "limiting_step": self.limiting_step,
                 "barriers": list(self.barriers), "recommendations": self.recommendations,
-                "pareto": list(self.pareto),
+                "pareto": list(self.pareto), "confirmed": self.confirmed,
                 "screen": self.screen.to_dict(orient="records"), "inputs": self.inputs}
+
+    def write(self, out: str | Path) -> dict[str, Path]:
+        """Write ``design.json``, ``screen.csv``, the trial (``trial/patients.parquet``) and the
+        diagnosis (``diagnosis/``): a run folder that :func:`immunocycle.report.render_report`
+        reads."""
+        from immunocycle._provenance import write_json
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"json": out / "design.json", "screen": out / "screen.csv"}
+        write_json(paths["json"], self.to_dict())
+        self.screen.to_csv(paths["screen"], index=False)
+        if self.trial is not None:
+            paths["trial"] = out / "trial" / "patients.parquet"
+            paths["trial"].parent.mkdir(exist_ok=True)
+            self.trial.to_parquet(paths["trial"], index=False)
+        if self.diagnosis is not None:
+            paths.update({f"diagnosis_{k}": v for k, v in
+                          self.diagnosis.write(out / "diagnosis").items()})
+        return paths
 
 
 # --------------------------------------------------------------------------- candidates
@@ -110,6 +150,18 @@ def _regimens(therapies: list[str], max_agents: int) -> list[tuple[str, ...]]:
     return out
 
 
+def _triplets(table: pd.DataFrame, steps: dict[str, set[int]], agents: dict[str, set[str]],
+              pool: int = TRIPLET_POOL) -> list[tuple[str, ...]]:
+    """Pairs of candidates + nivolumab from the doublets that beat nivolumab alone (pruning:
+    only the best ``pool``), each pair acting on different steps (complementary) with no agent
+    in common (a nano-formulation and its own free drug are not a combination)."""
+    doublets = table[table["therapies"].map(len).eq(2) & (table["vs_pd1_mm"] < 0)]
+    best = [r[0] for r in doublets.sort_values("diameter_end_mm", kind="stable")["therapies"]]
+    best = best[:pool]
+    return [(a, b, PD1) for a, b in itertools.combinations(best, 2)
+            if steps[a] != steps[b] and not agents[a] & agents[b]]
+
+
 # --------------------------------------------------------------------------- padding
 def _slot_key(e) -> tuple:
     return (e.parameter, e.mode, e.concentration, e.hill)
@@ -129,6 +181,8 @@ def _slots(therapies) -> list[tuple]:
 
 
 def _pad_all(cycle: dict) -> dict:
+    """Every therapy padded to the union of effect slots, under each agent name of
+    :data:`AGENTS` (position in a regimen -> name)."""
     protos: dict[tuple, Any] = {}
     for th in cycle.values():
         seen: dict[tuple, int] = defaultdict(int)
@@ -137,39 +191,80 @@ def _pad_all(cycle: dict) -> dict:
             protos.setdefault((*key, seen[key]), e)
             seen[key] += 1
     slots = _slots(cycle.values())
-    return {tid: padded_therapy(th, slots, protos) for tid, th in cycle.items()}
+    out = {}
+    for tid, th in cycle.items():
+        first = padded_therapy(th, slots, protos)
+        out[tid] = (first, first.model_copy(update={"name": AGENTS[1]}))
+    return out
 
 
 def _schedule_key(th) -> str:
     return th.dosing.model_dump_json(exclude={"amount", "source"})
 
 
+def _arm(regimen: tuple[str, ...], padded: dict) -> list:
+    """Cycle-model therapies of a regimen: catalog ids padded (k-th catalog agent under the
+    k-th name of :data:`AGENTS`), packaged names loaded."""
+    from immunocycle.cycle import load_therapy
+
+    out, k = [], 0
+    for t in regimen:
+        if t in padded:
+            out.append(padded[t][k])
+            k += 1
+        else:
+            out.append(load_therapy(t))
+    return out
+
+
 # --------------------------------------------------------------------------- screen
 def screen(preset: str, regimens: list[tuple[str, ...]], padded: dict, *,
-           days: float = 84.0) -> pd.DataFrame:
-    """Final tumor diameter of each regimen on the preset's reference patient (one batched call
-    per structure: partner therapies x dosing schedule)."""
-    from immunocycle.cycle import build_cycle_model, load_therapy, resolve_preset, simulate_cycle
+           days: float = 84.0, reference: dict[str, float] | None = None) -> pd.DataFrame:
+    """Final tumor diameter of each regimen on one reference patient (one batched call per
+    structure: packaged partners x dosing schedules of the catalog therapies).
+
+    Parameters
+    ----------
+    preset : str
+        Cycle-model preset of the patient.
+    regimens : list of tuple of str
+        Catalog ids (keys of ``padded``, at most two per regimen) and packaged therapy names.
+    padded : dict
+        From :func:`_pad_all`.
+    days : float
+        Horizon (days from diagnosis).
+    reference : dict, optional
+        Parameter values overriding the preset (e.g. a cohort's median patient).
+    """
+    from immunocycle.cycle import build_cycle_model, resolve_preset, simulate_cycle
 
     params, _ = resolve_preset(preset)
+    reference = dict(reference or {})
     groups: dict[tuple, list[tuple[str, ...]]] = defaultdict(list)
     for reg in regimens:
-        groups[(reg[1:], _schedule_key(padded[reg[0]]))].append(reg)
+        cat_ids = [t for t in reg if t in padded]
+        partners = tuple(t for t in reg if t not in padded)
+        groups[(len(cat_ids), partners,
+                tuple(_schedule_key(padded[t][0]) for t in cat_ids))].append(reg)
     end: dict[tuple[str, ...], float] = {}
-    for (partners, _), members in groups.items():
-        extra = [load_therapy(p) for p in partners]
+    for members in groups.values():
+        arm0 = _arm(members[0], padded)
+        extra = [th for th in arm0 if th.name not in AGENTS]
         base = build_cycle_model(preset, extra)
         rows = []
         for reg in members:
             model = base.copy()
-            padded[reg[0]].apply(model, params)
-            rows.append({n: p.value for n, p in model.parameters.items()
-                         if n not in base.parameters})
-        res = simulate_cycle(preset, [padded[members[0][0]], *extra], days=days,
-                             n=len(members), parameters=pd.DataFrame(rows), step=days / 12)
+            for th in _arm(reg, padded):
+                if th.name in AGENTS:
+                    th.apply(model, params)
+            rows.append({**reference, **{n: p.value for n, p in model.parameters.items()
+                                         if n not in base.parameters}})
+        res = simulate_cycle(preset, arm0, days=days, n=len(members),
+                             parameters=pd.DataFrame(rows), step=days / 12)
         for k, reg in enumerate(members):
             end[reg] = float(res.patient(k)["tumor_diameter"].iloc[-1])
-    ref = simulate_cycle(preset, [PD1], days=days, step=days / 12)
+    ref = simulate_cycle(preset, [PD1], days=days, step=days / 12,
+                         parameters=pd.DataFrame([reference]) if reference else None)
     ref_end = float(ref.patient(0)["tumor_diameter"].iloc[-1])
     rows = [{"regimen": "+".join(r), "therapies": list(r), "diameter_end_mm": end[r],
              "vs_pd1_mm": end[r] - ref_end} for r in regimens]
@@ -227,21 +322,26 @@ def rank(arms: list[dict], ae_limit: float | None = None) -> tuple[list[dict], l
 
 
 # --------------------------------------------------------------------------- design
-def design(preset: str, *, max_agents: int = 2, ae_limit: float | None = None,
-           budget: int = 3, n: int = 20, seed: int = 0, days: float = 168.0,
-           candidates: list[str] | None = None, cohort: str | None = None) -> Design:
-    """Design regimens for a preset: diagnose, screen catalog candidates, confirm in a trial.
+def design(preset: str | None = None, *, cohort: str | None = None, max_agents: int = 3,
+           ae_limit: float | None = None, budget: int = 3, n: int = 20, seed: int = 0,
+           days: float = 168.0, candidates: list[str] | None = None,
+           trial_cohort: str | None = None) -> Design:
+    """Design regimens for a tumor or a population: diagnose, screen, confirm, rank.
 
     Parameters
     ----------
-    preset : str
+    preset : str, optional
         Cycle-model preset (``excluded``, ``desert``, ``inflamed``, ``human``...).
+    cohort : str, optional
+        Cohort name or file: diagnosed as a population, screened on its median patient, confirmed
+        on its patients. Exactly one of ``preset`` and ``cohort``.
     max_agents : int
-        At most this many agents per regimen (1: single agents; 2: also + nivolumab).
+        At most this many agents per regimen (1: single agents; 2: also + nivolumab; 3: also
+        two complementary candidates + nivolumab).
     ae_limit : float, optional
         No recommendation with a grade >= 3 AE rate above this fraction.
     budget : int
-        Candidates kept after the screen for the trial.
+        Regimens kept after the screen for the trial.
     n : int
         Virtual patients of the confirming trial (each gets every arm).
     seed : int
@@ -249,13 +349,15 @@ def design(preset: str, *, max_agents: int = 2, ae_limit: float | None = None,
         Trial follow-up (days, >= 84).
     candidates : list of str, optional
         Catalog therapy ids to consider (default: from the diagnosis).
-    cohort : str, optional
-        Trial cohort (default: the cohort named as the preset, else melanoma).
+    trial_cohort : str, optional
+        Trial cohort of a preset (default: the cohort named as the preset, else melanoma).
     """
     from immunocycle.catalog import load_catalog, to_cycle_therapy
     from immunocycle.cycle import load_therapy
     from immunocycle.design._diagnose import diagnose
 
+    if (preset is None) == (cohort is None):
+        raise ValueError("give exactly one of preset or cohort")
     if max_agents < 1:
         raise ValueError(f"max_agents must be >= 1 (got {max_agents})")
     if budget < 1 or n < 1:
@@ -263,51 +365,164 @@ def design(preset: str, *, max_agents: int = 2, ae_limit: float | None = None,
     if ae_limit is not None and not 0 <= ae_limit <= 1:
         raise ValueError(f"ae_limit must be a fraction in [0, 1] (got {ae_limit})")
     cat = load_catalog()
-    diag = diagnose(preset=preset)
+    if cohort is not None:
+        from immunocycle.population import load_cohort
+
+        c = load_cohort(cohort)
+        diag = diagnose(cohort=cohort, n=max(n, 20), seed=seed, global_analysis=False)
+        sim_preset, reference = c.base, _median_patient(c, seed)
+        trial_target = cohort
+    else:
+        diag = diagnose(preset=preset)
+        sim_preset, reference = preset, None
+        trial_target = trial_cohort or _cohort_for(preset)
     present = [b for b in diag.barriers.index if diag.barriers.loc[b, "tier"] == 1]
     ids = list(candidates) if candidates is not None else candidate_therapies(
         diag.limiting_step, present, catalog=cat)
+    unknown = [t for t in ids if t not in cat.therapies]
+    if unknown:
+        raise ValueError(f"candidates: unknown catalog therapies {unknown}")
     if not ids:
         raise ValueError(f"no catalog therapy acts on step {diag.limiting_step} or on "
                          f"{present}")
-    species = "mouse" if preset == "mouse" else "human"
+    species = "mouse" if sim_preset == "mouse" else "human"
     padded = _pad_all({t: to_cycle_therapy(t, species, catalog=cat) for t in ids})
-    regimens = _regimens(ids, max_agents)
-    table = screen(preset, regimens, padded)
+    steps = {t: {c.step for c in cat.therapies[t].claims} for t in ids}
+    table = screen(sim_preset, _regimens(ids, max_agents), padded, reference=reference)
+    if max_agents >= 3:
+        triplets = _triplets(table, steps, {t: set(cat.therapies[t].agents) for t in ids})
+        if triplets:
+            table = pd.concat([table, screen(sim_preset, triplets, padded, reference=reference)],
+                              ignore_index=True)
+            table = table.sort_values("diameter_end_mm", kind="stable").reset_index(drop=True)
     kept = [tuple(r) for r in table["therapies"].iloc[:budget]]
     table["kept"] = table["therapies"].apply(lambda r: tuple(r) in kept)
     table["steps"] = table["therapies"].apply(lambda r: _steps(r, cat))
 
     arms: dict[str, list] = {PD1: [load_therapy(PD1)]}
     for reg in kept:
-        arms["+".join(reg)] = [padded[reg[0]], *[load_therapy(p) for p in reg[1:]]]
-    singles = {reg[0]: [padded[reg[0]]] for reg in kept if len(reg) == 2}
-    extra = {k: v for k, v in singles.items() if k not in arms}
-    trial_cohort = cohort or _cohort_for(preset)
-    frame = _trial(trial_cohort, {**arms, **extra}, int(n), int(seed), float(days))
-    summary = _summarize(frame, list(arms) + list(extra))
-    by_name = {a["name"]: a for a in summary}
-    synergy = {}
+        arms["+".join(reg)] = _arm(reg, padded)
+    extra: dict[str, list] = {}
     for reg in kept:
-        if len(reg) == 2:
-            synergy["+".join(reg)] = _bliss(frame, reg[0], reg[1], "+".join(reg), seed)
+        if len(reg) > 1:
+            for t in reg:
+                if t not in arms:
+                    extra[t] = _arm((t,), padded)
+    free_arms = _free_arms(kept, cat, species)
+    frame = _trial(trial_target, {**arms, **extra, **{k: v for k, (_, v) in free_arms.items()}},
+                   int(n), int(seed), float(days))
+    names = list(arms) + list(extra) + list(free_arms)
+    summary = _summarize(frame, names)
+    by_name = {a["name"]: a for a in summary}
+    work = _evaluable(frame)
     rows = []
     for name in arms:
         a = by_name[name]
         reg = tuple(name.split("+"))
+        syn = (synergy([_responders(work, t) for t in reg], _responders(work, name), seed=seed)
+               if len(reg) > 1 else None)
         rows.append({"regimen": name, "therapies": list(reg),
                      "steps": _steps(reg, cat), "n": a["n"], "orr": a["orr"],
                      "orr_ci": a["orr_ci"], "median_pfs_days": a["median_pfs_days"],
                      "ae_grade3plus_rate": a["ae_grade3plus_rate"],
                      "hr_vs_pd1": a["hr_vs_first"],
-                     "synergy_bliss": synergy.get(name)})
+                     "synergy_bliss": syn.bliss.to_dict() if syn else None,
+                     "synergy_hsa": ({**syn.hsa.to_dict(), "best_single":
+                                      reg[int(np.argmax(syn.singles))]} if syn else None),
+                     "vs_free": None})
+    for name, (nano_id, _) in free_arms.items():
+        row = next(r for r in rows if r["regimen"] == "+".join(_unpair(name, nano_id)))
+        row["vs_free"] = _vs_free(row, by_name[name], name, nano_id, cat)
     ranked, front = rank(rows, ae_limit)
-    return Design(preset=preset, limiting_step=int(diag.limiting_step), barriers=present,
+    return Design(target=f"cohort:{cohort}" if cohort else f"preset:{preset}",
+                  limiting_step=int(diag.limiting_step), barriers=present,
                   screen=table, arms=summary, recommendations=ranked, pareto=front,
-                  inputs={"max_agents": max_agents, "ae_limit": ae_limit, "budget": budget,
-                          "n": int(n), "seed": int(seed), "days": float(days),
-                          "cohort": trial_cohort, "candidates": ids},
-                  confirmed=rows)
+                  inputs={"preset": preset, "cohort": cohort, "max_agents": max_agents,
+                          "ae_limit": ae_limit, "budget": budget, "n": int(n), "seed": int(seed),
+                          "days": float(days), "trial_cohort": trial_target,
+                          "candidates": ids},
+                  confirmed=rows, trial=frame, diagnosis=diag)
+
+
+def _median_patient(cohort, seed: int, n: int = 200) -> dict[str, float]:
+    """The cohort's median patient: the median of each model parameter over ``n`` samples."""
+    from immunocycle.cycle import compiled_cycle_model
+    from immunocycle.population import sample_cohort
+
+    patients = sample_cohort(cohort, 0, n, seed)
+    names = compiled_cycle_model(cohort.base).parameter_names
+    return {k: float(patients[k].median()) for k in patients.columns if k in names}
+
+
+# --------------------------------------------------------------------------- vs free
+def _free_arms(kept, cat, species: str) -> dict[str, tuple[str, list]]:
+    """For each kept regimen holding a nano-formulation with a free counterpart: the regimen
+    with the free drug at the nano's dose, schedule and route. Name -> (nano id, therapies)."""
+    from immunocycle.catalog import paired_free_therapy, to_cycle_therapy
+    from immunocycle.cycle import load_therapy
+
+    out: dict[str, tuple[str, list]] = {}
+    for reg in kept:
+        for nano in reg:
+            t = cat.therapies.get(nano)
+            if t is None or t.is_free or t.free_counterpart is None:
+                continue
+            paired = paired_free_therapy(nano, catalog=cat)
+            name = "+".join(paired.id if x == nano else x for x in reg)
+            therapies = []
+            for x in reg:
+                if x == nano:
+                    therapies.append(to_cycle_therapy(paired, species, catalog=cat))
+                elif x in cat.therapies:
+                    therapies.append(to_cycle_therapy(x, species, catalog=cat))
+                else:
+                    therapies.append(load_therapy(x))
+            out[name] = (nano, therapies)
+    return out
+
+
+def _unpair(name: str, nano: str) -> tuple[str, ...]:
+    return tuple(nano if x.endswith("_paired") else x for x in name.split("+"))
+
+
+def _vs_free(nano_row: dict, free_arm: dict, free_name: str, nano_id: str, cat) -> dict:
+    """Nano minus free (same dose): ORR, median PFS, AE rate, and the exposures that explain it
+    (nano / free AUC in tumor, lymph node and of free payload in blood, reference patient)."""
+    from immunocycle.catalog import compare_free_nano
+
+    exp = compare_free_nano(nano_id, catalog=cat).set_index("therapy")
+    nano_x, free_x = exp.iloc[0], exp.iloc[1]
+
+    def ratio(col):
+        f = float(free_x[col])
+        return float(nano_x[col]) / f if f > 0 else None
+
+    ratios = {"tumor": ratio("tumor"), "lymph_node": ratio("lymph_node"),
+              "blood": ratio("blood_free")}
+    pn, pf = nano_row["median_pfs_days"], free_arm["median_pfs_days"]
+    return {"free_regimen": free_name, "free_therapy": cat.therapies[nano_id].free_counterpart,
+            "d_orr": nano_row["orr"] - free_arm["orr"],
+            "d_median_pfs_days": None if pn is None or pf is None else pn - pf,
+            "d_ae_grade3plus_rate": (nano_row["ae_grade3plus_rate"] or 0.0)
+            - (free_arm["ae_grade3plus_rate"] or 0.0),
+            "free_orr": free_arm["orr"], "free_median_pfs_days": pf,
+            "free_ae_grade3plus_rate": free_arm["ae_grade3plus_rate"],
+            "exposure_ratio": ratios, "why": _why(ratios)}
+
+
+def _why(ratios: dict) -> str:
+    words = {"tumor": "tumor", "lymph_node": "lymph node", "blood": "free payload in blood"}
+    parts = []
+    for key, r in ratios.items():
+        if r is None or not np.isfinite(r):
+            parts.append(f"{words[key]}: no free-drug exposure to compare")
+        elif r >= 1.25:
+            parts.append(f"{words[key]} exposure {r:.3g}x higher")
+        elif r <= 0.8:
+            parts.append(f"{words[key]} exposure {1 / r:.3g}x lower")
+        else:
+            parts.append(f"{words[key]} exposure about equal ({r:.2g}x)")
+    return "nano vs free at the same dose (AUC, reference patient): " + "; ".join(parts)
 
 
 def _steps(regimen, cat) -> list[int]:
@@ -342,12 +557,6 @@ def _summarize(frame: pd.DataFrame, arms: list[str]) -> list[dict]:
 def _responders(frame: pd.DataFrame, arm: str) -> np.ndarray:
     sub = frame[frame["arm"] == arm].sort_values("patient_id")
     return sub["bor"].isin(["CR", "PR"]).to_numpy()
-
-
-def _bliss(frame: pd.DataFrame, a: str, b: str, ab: str, seed: int) -> dict:
-    work = _evaluable(frame)
-    return bliss_excess(_responders(work, a), _responders(work, b), _responders(work, ab),
-                        seed=seed).to_dict()
 
 
 __all__ = ["Design", "candidate_therapies", "design", "pareto_front", "rank", "screen"]

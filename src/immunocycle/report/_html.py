@@ -19,8 +19,12 @@ figcaption{font-size:.85em;color:#555}code{background:#f5f5f5;padding:0 .2em}
 """
 
 
-def figure_tag(fig: Figure | str | Path, caption: str = "", width: int = 520) -> str:
-    """An ``<img>`` with the figure embedded as base64 PNG (a Figure or a PNG file)."""
+def figure_tag(fig: Figure | str | Path, caption: str = "", width: int = 520,
+               key: str | None = None) -> str:
+    """An ``<img>`` with the figure embedded as base64 PNG (a Figure or a PNG file).
+
+    ``key``, when given, marks the ``<figure>`` as ``class="fig" data-fig="KEY"`` so a page test
+    or a stylesheet can find it."""
     if isinstance(fig, Figure):
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100)
@@ -29,7 +33,8 @@ def figure_tag(fig: Figure | str | Path, caption: str = "", width: int = 520) ->
         data = Path(fig).read_bytes()
     img = (f'<img alt="{html.escape(caption)}" width="{width}" '
            f'src="data:image/png;base64,{base64.b64encode(data).decode()}">')
-    return f"<figure>{img}<figcaption>{html.escape(caption)}</figcaption></figure>"
+    attrs = f' class="fig" data-fig="{html.escape(key)}"' if key else ""
+    return f"<figure{attrs}>{img}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
 def table_tag(frame: pd.DataFrame, float_format: str = "{:.3g}") -> str:

@@ -10,8 +10,10 @@ treatment:
   keeps its payload out of blood lowers this driver and hence the risk through the same law.
   Without drug the driver is 0 and the risk of that type is 0 (treatment-related AEs only).
 - ``exposure_total``: the sum over agents of their label-dose-equivalent exposures.
-- ``activation``: peak of tumor-specific effector CD8 in blood over the window / its value at
-  diagnosis (fold), the model's peripheral immune activation.
+- ``activation``: peak of tumor-specific effector CD8 in blood over the window / the larger of
+  its value at diagnosis and a typical patient's level (fold), the model's peripheral immune
+  activation; the floor keeps a vaccine's expansion from a near-zero baseline (a desert tumor)
+  from reading as a systemic activation thousands of times the usual.
 
 Laws, slopes and their sources are in ``data/cohorts/toxicity.yaml``; the cohort-level offset is
 fitted to the monotherapy grade 3-4 rate (:mod:`immunocycle.trial._calibrate`). Each patient's AE
@@ -58,6 +60,8 @@ class ToxicityLaws(_Strict):
     """The AE laws of ``data/cohorts/toxicity.yaml``."""
 
     window_days: Annotated[float, Field(gt=0)]
+    activation_floor_cells: Annotated[float, Field(gt=0)]
+    activation_floor_source: Annotated[str, Field(min_length=3)]
     reference_therapies: dict[str, str]
     types: dict[str, AEType]
 
@@ -134,7 +138,8 @@ def exposure_drivers(result, therapies: Sequence, *, step: float,
     blood = np.asarray(result["T_E_B"], dtype=float)
     keep = times <= laws.window_days + 1e-9
     with np.errstate(divide="ignore", invalid="ignore"):
-        fold = np.nanmax(blood[:, keep], axis=1) / blood[:, 0]
+        fold = np.nanmax(blood[:, keep], axis=1) / np.maximum(blood[:, 0],
+                                                              laws.activation_floor_cells)
     out["activation"] = np.where(np.isfinite(fold), np.maximum(fold, 1e-3), 1.0)
     return pd.DataFrame(out)
 

@@ -1,0 +1,42 @@
+"""Command line of the report: ``immunocycle report DIR``.
+
+The lead mounts it in ``cli.py``::
+
+    app.command("report")(report_command)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+console = Console(stderr=True)
+
+
+def _fail(exc: Exception | str) -> None:
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def report_command(
+    run_dir: Path = typer.Argument(..., help="Run folder (holding inputs.json, diagnosis/, "
+                                   "design.json and/or trial/patients.parquet)."),
+    out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: "
+                                    "RUN_DIR/report.html)."),
+) -> None:
+    """Render a saved run folder into one self-contained HTML report (figures embedded as PNG):
+    diagnosis, ranked regimens, Pareto plot, nano versus free, trial waterfalls and Kaplan-Meier."""
+    from immunocycle.report._render import render_report
+
+    try:
+        with console.status("rendering the report...", spinner="dots"):
+            path = render_report(run_dir, out)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
+        _fail(exc)
+    console.print(f"wrote {path}")
+
+
+__all__ = ["report_command"]
