@@ -174,7 +174,7 @@ def test_nano_vs_free_counterpart_at_the_same_dose(desert):
     assert nano
     for r in nano:
         v = r["vs_free"]
-        assert v["free_therapy"] == "neoantigen_peptide_free"
+        assert v["free_therapies"] == {"nanodisc_neoantigen_cpg": "neoantigen_peptide_free"}
         free_arm = next(a for a in desert.arms if a["name"] == v["free_regimen"])
         assert v["d_orr"] == pytest.approx(r["orr"] - free_arm["orr"])
         # The nanodisc drains to the lymph node far better than the soluble peptide (Kuai 2017).

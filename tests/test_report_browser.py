@@ -80,7 +80,7 @@ def test_report_figures_decode_in_chromium(browser, report):
 
     browser.get(report.resolve().as_uri())
     design = json.loads((report.parent / "design.json").read_text())
-    assert browser.title.startswith("immunocycle report: preset:excluded")
+    assert browser.title.startswith("immunocycle report: cohort:excluded")
     assert browser.find_element(By.TAG_NAME, "h1").text == browser.title
 
     figures = browser.execute_script(_DECODED)

@@ -15,7 +15,6 @@ import re
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -24,49 +23,20 @@ from immunocycle.report import plot_pareto, plot_vs_free, render_report
 from immunocycle.report._cli import report_command
 from immunocycle.report._render import ReportInputError
 
-PRESET = "excluded"
-CANDIDATES = ["fresolimumab_free"]
-COMMAND = "immunocycle design --preset excluded --budget 1 --n 8 --seed 0"
-
-
-def _trial_frame(design):
-    """The confirming trial's per-patient frame (``Design.trial_frame`` when it exists, else the
-    same trial run again with the private helper the design uses)."""
-    for attr in ("trial", "trial_frame"):
-        frame = getattr(design, attr, None)
-        if isinstance(frame, pd.DataFrame):
-            return frame
-    from immunocycle.catalog import load_catalog, to_cycle_therapy
-    from immunocycle.cycle import load_therapy
-    from immunocycle.design._design import _pad_all, _trial
-
-    cat = load_catalog()
-    species = "mouse" if getattr(design, "preset", PRESET) == "mouse" else "human"
-    padded = _pad_all({t: to_cycle_therapy(t, species, catalog=cat)
-                       for t in design.inputs["candidates"]})
-    arms = {a["name"]: [padded[t] if t in padded else load_therapy(t)
-                        for t in a["name"].split("+")] for a in design.arms}
-    cohort = design.inputs.get("trial_cohort") or design.inputs["cohort"]
-    return _trial(cohort, arms, int(design.inputs["n"]),
-                  int(design.inputs["seed"]), float(design.inputs["days"]))
+#: The demo on small sizes: the same pipeline as ``immunocycle demo`` (diagnose -> design ->
+#: confirmatory trial -> report), a few patients per arm.
+SMALL = dict(design_n=12, confirm_n=24, budget=2)
 
 
 def build_run_folder(root: Path) -> Path:
-    """A complete run folder: inputs.json, diagnosis/, design.json, trial/patients.parquet."""
-    from immunocycle._provenance import provenance, write_json
-    from immunocycle.design import design
-    from immunocycle.design._diagnose import diagnose
+    """A complete run folder written by the demo: inputs.json, diagnosis/, design.json,
+    design_trial/ and trial/ (the confirmatory trial), report.html."""
+    from immunocycle._demo import DemoSettings, run_demo
 
     run = root / "run"
     tmp = root / "run.partial"
     shutil.rmtree(tmp, ignore_errors=True)
-    diagnose(preset=PRESET).write(tmp / "diagnosis")
-    d = design(PRESET, budget=1, n=8, seed=0, candidates=CANDIDATES)
-    write_json(tmp / "design.json", d.to_dict())
-    (tmp / "trial").mkdir()
-    _trial_frame(d).to_parquet(tmp / "trial" / "patients.parquet")
-    write_json(tmp / "inputs.json", provenance(command=COMMAND, preset=PRESET, budget=1, n=8,
-                                               seed=0, candidates=CANDIDATES))
+    run_demo(tmp, seed=0, settings=DemoSettings(**SMALL), progress=False)
     tmp.rename(run)
     return run
 
@@ -130,7 +100,8 @@ def test_full_report_has_every_section_self_contained(page, run_dir):
     # ranked table: every recommendation with its ORR and CI, in rank order
     table = page[page.index('id="ranked-table"'):]
     table = table[: table.index("</table>")]
-    positions = [table.index(f"<b>{r['regimen']}</b>") for r in design["recommendations"]]
+    positions = [table.index(f"<b>{r['regimen'].replace('+', '+<wbr>')}</b>")
+                 for r in design["recommendations"]]
     assert positions == sorted(positions)
     top = design["recommendations"][0]
     assert f"{100 * top['orr']:.0f} % [{100 * top['orr_ci'][0]:.0f}, " in table
@@ -145,7 +116,7 @@ def test_full_report_has_every_section_self_contained(page, run_dir):
         assert "vs_free" in figs
     else:
         assert "No nano-formulation among the recommendations." in page
-    assert COMMAND in page
+    assert json.loads((run_dir / "inputs.json").read_text())["inputs"]["command"] in page
     drawn = re.findall(r"<figcaption>Waterfall, ([^:]+):", page)
     recommended = [r["regimen"] for r in design["recommendations"]]
     assert "nivolumab" in drawn and set(drawn) <= set(recommended)
@@ -185,6 +156,7 @@ def test_folder_without_run_files_names_the_folder(tmp_path):
 def test_corrupt_design_json_names_the_file(run_dir, tmp_path):
     folder = tmp_path / "run"
     shutil.copytree(run_dir, folder)
+    before = (folder / "report.html").read_bytes()
     (folder / "design.json").write_text('{"preset": "excluded", "recommendations": [')
     with pytest.raises(ReportInputError) as err:
         render_report(folder)
@@ -192,7 +164,8 @@ def test_corrupt_design_json_names_the_file(run_dir, tmp_path):
     result = runner.invoke(_cli(), [str(folder)])
     assert result.exit_code == 2
     assert f"error: {folder / 'design.json'}: not valid JSON" in result.stderr
-    assert not (folder / "report.html").exists()
+    # Nothing already written is lost: the earlier report stays as it was.
+    assert (folder / "report.html").read_bytes() == before
 
 
 def test_corrupt_parquet_names_the_file(run_dir, tmp_path):
@@ -229,7 +202,8 @@ def test_design_figures(run_dir):
     fig = plot_pareto(confirmed, design["pareto"], ae_limit=0.3)
     ax = fig.axes[0]
     assert "adverse-event" in ax.get_xlabel() and "response" in ax.get_ylabel()
-    assert {t.get_text() for t in ax.texts} == {r["regimen"] for r in confirmed}
+    assert {t.get_text() for t in ax.texts} == {r["regimen"].replace("+", " +\n")
+                                                for r in confirmed}
     assert any(line.get_linestyle() == "--" for line in ax.get_lines())  # the AE limit
     with pytest.raises(ValueError):
         plot_pareto([], [])

@@ -1,65 +1,74 @@
-"""``immunocycle demo``: the main job on embedded defaults.
+"""``immunocycle demo``: the main job on an embedded default, diagnose -> design -> confirm.
 
-For the three immune archetypes (inflamed, excluded, desert) it grows a patient to diagnosis,
-reads the cancer-immunity cycle (step fluxes, rate-limiting step, phenotype), treats with
-nivolumab 3 mg/kg Q2W and with nivolumab plus a lower stromal barrier, and writes one
-self-contained HTML report with the figures and the inputs needed to reproduce it.
+The default is the immune-excluded archetype cohort (``population`` cohort ``excluded``): a
+cold tumor where PD-1 blockade alone does poorly. The demo
+
+1. diagnoses the cohort: the rate-limiting step of the cancer-immunity cycle, the barriers
+   behind it (catalog, with evidence), the step profile (radar);
+2. designs regimens: catalog nano-immunotherapies and combinations (up to three agents with
+   nivolumab) screened on the cohort's median patient, the best confirmed in a small trial,
+   ranked by ORR and PFS under an adverse-event limit, with the Pareto front, synergy and the
+   comparison of each nano-formulation with its free drug at the same dose;
+3. runs a confirmatory virtual trial of the two best regimens against nivolumab alone on new
+   patients;
+
+and writes one self-contained ``report.html`` (:func:`immunocycle.report.render_report`), with
+the data and inputs to reproduce it. ``immunocycle report DIR`` renders the folder again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from immunocycle._provenance import provenance, write_json
-from immunocycle.cycle import simulate_cycle
-from immunocycle.cycle._figures import plot_cycle_diagram, plot_tumor_diameter
-from immunocycle.report._html import figure_tag, table_tag, write_html
-
-ARCHETYPES = ("inflamed", "excluded", "desert")
-DAYS = 168.0
-#: A step-5 lever (stromal barrier lowered 10-fold from diagnosis, e.g. anti-TGF-beta or
-#: hyaluronidase), shown next to PD-1 blockade alone.
-BARRIER_LOWERED = {"barrier_scale": 0.1}
 
 
-def run_demo(out: str | Path, *, seed: int = 0) -> list[Path]:
-    """Simulate the archetypes untreated and treated; write ``report.html`` and its data."""
+@dataclass(frozen=True)
+class DemoSettings:
+    """Sizes of the demo (defaults: a few minutes on 2 cores).
+
+    Attributes
+    ----------
+    cohort : str
+        Cohort designed for.
+    design_n, confirm_n : int
+        Patients of the design's confirming trial and of the confirmatory trial.
+    budget : int
+        Regimens kept after the screen.
+    max_agents : int
+    ae_limit : float
+        Largest grade >= 3 adverse-event rate of a recommendation.
+    days : float
+        Follow-up (days).
+    """
+
+    cohort: str = "excluded"
+    design_n: int = 40
+    confirm_n: int = 200
+    budget: int = 3
+    max_agents: int = 3
+    ae_limit: float = 0.5
+    days: float = 168.0
+
+
+def run_demo(out: str | Path, *, seed: int = 0, settings: DemoSettings | None = None,
+             progress: bool = True) -> Path:
+    """Diagnose, design and confirm on the default cohort; return the report's path."""
+    from immunocycle.design import confirm, design
+    from immunocycle.report import render_report
+
+    s = settings or DemoSettings()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows, sections = [], []
-    for preset in ARCHETYPES:
-        arms = {
-            "untreated": simulate_cycle(preset, [], days=DAYS),
-            "nivolumab": simulate_cycle(preset, ["nivolumab"], days=DAYS),
-            "nivolumab + barrier lowered": simulate_cycle(preset, ["nivolumab"], days=DAYS,
-                                                          treatment_parameters=BARRIER_LOWERED),
-        }
-        base = arms["untreated"].summary()
-        for label, res in arms.items():
-            s = res.summary()
-            rows.append({"archetype": preset, "arm": label, "phenotype at diagnosis": s["phenotype_at_start"],
-                         "limiting step": s["limiting_step"], "cycle gain": s["cycle_gain"],
-                         "diameter start (mm)": s["diameter_mm_start"],
-                         "diameter day 168 (mm)": s["diameter_mm_end"],
-                         "PD-1 occupancy": s["pd1_occupancy_mean"]})
-        diam = plot_tumor_diameter(arms, path=out / f"{preset}_diameter.png")
-        ring = plot_cycle_diagram(base, path=out / f"{preset}_cycle.png", title=f"{preset} at diagnosis")
-        sections.append((f"{preset.capitalize()} tumor", "<div class='figs'>"
-                         + figure_tag(ring, f"{preset}: the seven step fluxes at diagnosis; red: rate-limiting step")
-                         + figure_tag(diam, f"{preset}: tumor diameter under each arm") + "</div>"))
-    table = pd.DataFrame(rows)
-    table.to_csv(out / "summary.csv", index=False)
-    inputs = provenance(archetypes=list(ARCHETYPES), days=DAYS, therapies=["nivolumab"],
-                        treatment_parameters=BARRIER_LOWERED, seed=seed,
-                        command=f"immunocycle demo --out {out} --seed {seed}")
-    write_json(out / "inputs.json", inputs)
-    intro = ("<p>Which step of the cancer-immunity cycle limits each archetype, and what PD-1 "
-             "blockade alone or with a lower stromal barrier does to the tumor. Model: QSP-IO-style "
-             "seven-step cycle (Sove 2020, doi 10.1002/psp4.12546).</p>")
-    report = write_html(out / "report.html", "immunocycle demo: immune archetypes under PD-1 blockade",
-                        [("Summary", intro + table_tag(table)), *sections,
-                         ("Reproduce", f"<p><code>{inputs['inputs']['command']}</code> "
-                          f"(immunocycle {inputs['immunocycle_version']}, git {inputs['git_revision']})</p>")])
-    return [report, out / "summary.csv", out / "inputs.json"]
+    result = design(cohort=s.cohort, max_agents=s.max_agents, ae_limit=s.ae_limit,
+                    budget=s.budget, n=s.design_n, seed=seed, days=s.days)
+    # The design's own small trial is kept beside the confirmatory one the report draws.
+    result.write(out, trial_dir="design_trial")
+    _, summary = confirm(result, n=s.confirm_n, seed=seed + 1, out=out / "trial",
+                         progress=progress)
+    write_json(out / "trial" / "summary.json", {"arms": summary, "cohort": s.cohort,
+                                                 "n": s.confirm_n, "seed": seed + 1})
+    command = f"immunocycle demo --out {out} --seed {seed}"
+    write_json(out / "inputs.json", provenance(command=command, seed=seed, **vars(s)))
+    return render_report(out)

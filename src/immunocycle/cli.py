@@ -20,10 +20,12 @@ console = Console(stderr=True)
 def _mount() -> None:
     from immunocycle.catalog._cli import catalog_app
     from immunocycle.design._cli import diagnose_command
+    from immunocycle.report._cli import report_command
     from immunocycle.trial._cli import cohort_app, trial_command
 
     app.add_typer(catalog_app, name="catalog", help="Query and validate the which/why/what catalog.")
     app.command("diagnose")(diagnose_command)
+    app.command("report")(report_command)
     app.command("trial")(trial_command)
     app.add_typer(cohort_app, name="cohort", help="Virtual-patient cohorts: list, show, calibrate.")
 
@@ -330,11 +332,13 @@ def _argv_tail() -> list[str]:
 @app.command()
 def demo(out: Path = typer.Option(Path("results/demo"), "--out", help="Output folder."),
          seed: int = typer.Option(0, "--seed")) -> None:
-    """Run the main job on embedded defaults and write its outputs under --out."""
+    """The main job on the embedded default (the immune-excluded cohort): diagnose which step
+    limits immunity and why, design nano-immunotherapy regimens, confirm the best in a virtual
+    trial against nivolumab alone; writes report.html and its data under --out."""
     from immunocycle._demo import run_demo
 
-    paths = run_demo(out, seed=seed)
-    console.print(f"[green]demo written[/] to {out}: {', '.join(str(p) for p in paths)}")
+    report = run_demo(out, seed=seed)
+    console.print(f"[green]demo written[/] to {out}: open {report}")
 
 
 _mount()

@@ -7,7 +7,7 @@
 """
 
 from immunocycle.design._cli import diagnose_command
-from immunocycle.design._design import Design, design, pareto_front, rank
+from immunocycle.design._design import Design, confirm, design, pareto_front, rank
 from immunocycle.design._diagnose import (
     Diagnosis,
     choose_limiting_step,
@@ -24,10 +24,11 @@ from immunocycle.design._sensitivity import (
     local_elasticities,
     step_parameters,
 )
-from immunocycle.design._synergy import BlissExcess, bliss_excess
+from immunocycle.design._synergy import BlissExcess, Synergy, bliss_excess, synergy
 
 __all__ = [
-    "BlissExcess", "Design", "bliss_excess", "design", "pareto_front", "rank",
+    "BlissExcess", "Design", "Synergy", "bliss_excess", "confirm", "design", "pareto_front",
+    "rank", "synergy",
     "Diagnosis", "Elasticities", "GlobalSensitivity", "choose_limiting_step", "diagnose",
     "diagnose_command", "global_sensitivity", "local_elasticities", "plot_elasticities",
     "plot_step_scores", "rank_barriers", "reference_ratios", "step_parameters", "step_scores",

@@ -102,8 +102,8 @@ class Design:
                 "pareto": list(self.pareto), "confirmed": self.confirmed,
                 "screen": self.screen.to_dict(orient="records"), "inputs": self.inputs}
 
-    def write(self, out: str | Path) -> dict[str, Path]:
-        """Write ``design.json``, ``screen.csv``, the trial (``trial/patients.parquet``) and the
+    def write(self, out: str | Path, trial_dir: str = "trial") -> dict[str, Path]:
+        """Write ``design.json``, ``screen.csv``, the trial (``<trial_dir>/patients.parquet``) and the
         diagnosis (``diagnosis/``): a run folder that :func:`immunocycle.report.render_report`
         reads."""
         from immunocycle._provenance import write_json
@@ -114,7 +114,7 @@ class Design:
         write_json(paths["json"], self.to_dict())
         self.screen.to_csv(paths["screen"], index=False)
         if self.trial is not None:
-            paths["trial"] = out / "trial" / "patients.parquet"
+            paths["trial"] = out / trial_dir / "patients.parquet"
             paths["trial"].parent.mkdir(exist_ok=True)
             self.trial.to_parquet(paths["trial"], index=False)
         if self.diagnosis is not None:
@@ -409,9 +409,9 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                 if t not in arms:
                     extra[t] = _arm((t,), padded)
     free_arms = _free_arms(kept, cat, species)
-    frame = _trial(trial_target, {**arms, **extra, **{k: v for k, (_, v) in free_arms.items()}},
-                   int(n), int(seed), float(days))
-    names = list(arms) + list(extra) + list(free_arms)
+    free = {name: therapies for name, _, therapies in free_arms.values()}
+    frame = _trial(trial_target, {**arms, **extra, **free}, int(n), int(seed), float(days))
+    names = list(arms) + list(extra) + list(free)
     summary = _summarize(frame, names)
     by_name = {a["name"]: a for a in summary}
     work = _evaluable(frame)
@@ -430,9 +430,9 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                      "synergy_hsa": ({**syn.hsa.to_dict(), "best_single":
                                       reg[int(np.argmax(syn.singles))]} if syn else None),
                      "vs_free": None})
-    for name, (nano_id, _) in free_arms.items():
-        row = next(r for r in rows if r["regimen"] == "+".join(_unpair(name, nano_id)))
-        row["vs_free"] = _vs_free(row, by_name[name], name, nano_id, cat)
+    for reg, (name, nanos, _) in free_arms.items():
+        row = next(r for r in rows if r["regimen"] == "+".join(reg))
+        row["vs_free"] = _vs_free(row, by_name[name], name, nanos, cat)
     ranked, front = rank(rows, ae_limit)
     return Design(target=f"cohort:{cohort}" if cohort else f"preset:{preset}",
                   limiting_step=int(diag.limiting_step), barriers=present,
@@ -442,6 +442,57 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                           "days": float(days), "trial_cohort": trial_target,
                           "candidates": ids},
                   confirmed=rows, trial=frame, diagnosis=diag)
+
+
+def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
+            out: str | Path | None = None, progress: bool = False
+            ) -> tuple[pd.DataFrame, list[dict]]:
+    """Confirmatory trial: the ``top`` recommended regimens against nivolumab alone on fresh
+    patients of the design's trial cohort (another ``seed`` than the design's).
+
+    Parameters
+    ----------
+    result : Design
+    n : int
+        Patients (each gets every arm).
+    seed : int
+    top : int
+        Recommended regimens taken (nivolumab alone is always the first arm).
+    out : path, optional
+        Folder for the chunked, resumable run (``patients.parquet`` there); in memory if None.
+    progress : bool
+
+    Returns
+    -------
+    (DataFrame, list of dict)
+        One row per patient and arm, and the per-arm summary (first arm: nivolumab alone).
+    """
+    from immunocycle.catalog import load_catalog, to_cycle_therapy
+    from immunocycle.cycle import load_therapy
+    from immunocycle.trial._runner import run_chunked
+    from immunocycle.trial._trial import make_task
+
+    if n < 1 or top < 1:
+        raise ValueError("n and top must be >= 1")
+    cat = load_catalog()
+    species = "mouse" if result.inputs.get("preset") == "mouse" else "human"
+    regimens = [PD1] + [r["regimen"] for r in result.recommendations
+                        if r["regimen"] != PD1][:top]
+    arms = {reg: [to_cycle_therapy(t, species, catalog=cat) if t in cat.therapies
+                  else load_therapy(t) for t in reg.split("+")] for reg in regimens}
+    cohort = result.inputs["trial_cohort"]
+    days = float(result.inputs["days"])
+    task = make_task(cohort, [PD1], seed=seed, days=days)
+    task = dataclasses.replace(task, arms=tuple(arms),
+                               arm_therapies=tuple(tuple(t) for t in arms.values()))
+    if out is None:
+        frame = task(0, int(n))
+    else:
+        path = run_chunked(task, int(n), out, chunk_size=100, progress=progress,
+                           arguments={"cohort": cohort, "arms": regimens, "seed": seed, "n": n,
+                                      "days": days})
+        frame = pd.read_parquet(path)
+    return frame, _summarize(frame, regimens)
 
 
 def _median_patient(cohort, seed: int, n: int = 200) -> dict[str, float]:
@@ -455,59 +506,54 @@ def _median_patient(cohort, seed: int, n: int = 200) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- vs free
-def _free_arms(kept, cat, species: str) -> dict[str, tuple[str, list]]:
-    """For each kept regimen holding a nano-formulation with a free counterpart: the regimen
-    with the free drug at the nano's dose, schedule and route. Name -> (nano id, therapies)."""
+def _free_arms(kept, cat, species: str) -> dict[tuple[str, ...], tuple[str, tuple, list]]:
+    """For each kept regimen holding nano-formulations with free counterparts: the same regimen
+    with each of them replaced by its free drug at the nano's dose, schedule and route.
+    Regimen -> (arm name, nano ids replaced, therapies)."""
     from immunocycle.catalog import paired_free_therapy, to_cycle_therapy
     from immunocycle.cycle import load_therapy
 
-    out: dict[str, tuple[str, list]] = {}
+    out: dict[tuple[str, ...], tuple[str, tuple, list]] = {}
     for reg in kept:
-        for nano in reg:
-            t = cat.therapies.get(nano)
-            if t is None or t.is_free or t.free_counterpart is None:
-                continue
-            paired = paired_free_therapy(nano, catalog=cat)
-            name = "+".join(paired.id if x == nano else x for x in reg)
-            therapies = []
-            for x in reg:
-                if x == nano:
-                    therapies.append(to_cycle_therapy(paired, species, catalog=cat))
-                elif x in cat.therapies:
-                    therapies.append(to_cycle_therapy(x, species, catalog=cat))
-                else:
-                    therapies.append(load_therapy(x))
-            out[name] = (nano, therapies)
+        nanos = tuple(x for x in reg if x in cat.therapies and not cat.therapies[x].is_free
+                      and cat.therapies[x].free_counterpart is not None)
+        if not nanos:
+            continue
+        paired = {x: paired_free_therapy(x, catalog=cat) for x in nanos}
+        name = "+".join(paired[x].id if x in paired else x for x in reg)
+        therapies = [to_cycle_therapy(paired[x], species, catalog=cat) if x in paired
+                     else to_cycle_therapy(x, species, catalog=cat) if x in cat.therapies
+                     else load_therapy(x) for x in reg]
+        out[reg] = (name, nanos, therapies)
     return out
 
 
-def _unpair(name: str, nano: str) -> tuple[str, ...]:
-    return tuple(nano if x.endswith("_paired") else x for x in name.split("+"))
-
-
-def _vs_free(nano_row: dict, free_arm: dict, free_name: str, nano_id: str, cat) -> dict:
-    """Nano minus free (same dose): ORR, median PFS, AE rate, and the exposures that explain it
-    (nano / free AUC in tumor, lymph node and of free payload in blood, reference patient)."""
+def _vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, ...],
+             cat) -> dict:
+    """The regimen minus its all-free version (same doses): ORR, median PFS, AE rate, and the
+    exposures that explain it (nano / free AUC in tumor, lymph node and of free payload in
+    blood on the reference patient; ``exposure_ratio`` is the first nano-formulation's)."""
     from immunocycle.catalog import compare_free_nano
 
-    exp = compare_free_nano(nano_id, catalog=cat).set_index("therapy")
-    nano_x, free_x = exp.iloc[0], exp.iloc[1]
-
-    def ratio(col):
-        f = float(free_x[col])
-        return float(nano_x[col]) / f if f > 0 else None
-
-    ratios = {"tumor": ratio("tumor"), "lymph_node": ratio("lymph_node"),
-              "blood": ratio("blood_free")}
+    by_nano = {}
+    for nano in nanos:
+        exp = compare_free_nano(nano, catalog=cat).set_index("therapy")
+        nano_x, free_x = exp.iloc[0], exp.iloc[1]
+        by_nano[nano] = {key: (float(nano_x[col]) / float(free_x[col])
+                               if float(free_x[col]) > 0 else None)
+                         for key, col in (("tumor", "tumor"), ("lymph_node", "lymph_node"),
+                                          ("blood", "blood_free"))}
     pn, pf = nano_row["median_pfs_days"], free_arm["median_pfs_days"]
-    return {"free_regimen": free_name, "free_therapy": cat.therapies[nano_id].free_counterpart,
+    return {"free_regimen": free_name,
+            "free_therapies": {x: cat.therapies[x].free_counterpart for x in nanos},
             "d_orr": nano_row["orr"] - free_arm["orr"],
             "d_median_pfs_days": None if pn is None or pf is None else pn - pf,
             "d_ae_grade3plus_rate": (nano_row["ae_grade3plus_rate"] or 0.0)
             - (free_arm["ae_grade3plus_rate"] or 0.0),
             "free_orr": free_arm["orr"], "free_median_pfs_days": pf,
             "free_ae_grade3plus_rate": free_arm["ae_grade3plus_rate"],
-            "exposure_ratio": ratios, "why": _why(ratios)}
+            "exposure_ratio": by_nano[nanos[0]], "exposure_by_formulation": by_nano,
+            "why": " ".join(f"{x}: {_why(r)}." for x, r in by_nano.items())}
 
 
 def _why(ratios: dict) -> str:
@@ -516,13 +562,15 @@ def _why(ratios: dict) -> str:
     for key, r in ratios.items():
         if r is None or not np.isfinite(r):
             parts.append(f"{words[key]}: no free-drug exposure to compare")
+        elif r == 0:
+            parts.append(f"{words[key]}: none from the nano-formulation")
         elif r >= 1.25:
             parts.append(f"{words[key]} exposure {r:.3g}x higher")
         elif r <= 0.8:
             parts.append(f"{words[key]} exposure {1 / r:.3g}x lower")
         else:
             parts.append(f"{words[key]} exposure about equal ({r:.2g}x)")
-    return "nano vs free at the same dose (AUC, reference patient): " + "; ".join(parts)
+    return "vs free at the same dose (AUC, reference patient): " + "; ".join(parts)
 
 
 def _steps(regimen, cat) -> list[int]:
@@ -559,4 +607,4 @@ def _responders(frame: pd.DataFrame, arm: str) -> np.ndarray:
     return sub["bor"].isin(["CR", "PR"]).to_numpy()
 
 
-__all__ = ["Design", "candidate_therapies", "design", "pareto_front", "rank", "screen"]
+__all__ = ["Design", "candidate_therapies", "confirm", "design", "pareto_front", "rank", "screen"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -96,11 +97,25 @@ class ParameterSetFile(_Strict):
     parameters: dict[str, ParameterSpec]
 
 
+#: Parsed YAML by (path, modification time, size): presets and catalog files are read many
+#: times per design run; a changed file is parsed again.
+_PARSED: dict[tuple, Any] = {}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parsed(path: Path) -> Any:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED:
+        _PARSED[key] = yaml.load(path.read_text(), Loader=_LOADER)  # noqa: S506 - a safe loader
+    return copy.deepcopy(_PARSED[key])
+
+
 def read_yaml(path: str | Path, schema: type[BaseModel]) -> Any:
     """Read a YAML file and validate it against ``schema``; errors name the file and the field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = _parsed(path)
     except FileNotFoundError:
         raise ModelError(str(path), "(file)", "file not found") from None
     except yaml.YAMLError as exc:

@@ -27,6 +27,9 @@ Part = Parameter | Compartment | Species | Reaction | RateRule | Assignment | Do
 _RESERVED = {"t", *ex.FUNCTIONS, "time"}
 
 
+#: Result units of checked expressions (see ``Model._check_units``).
+_UNITS_SEEN: dict[tuple, pint.Unit] = {}
+
 class Model:
     """A declarative ODE model: compartments, species, parameters, reactions, rules and doses.
 
@@ -233,11 +236,20 @@ class Model:
             if not isinstance(text, str):
                 return
             tree = ex.parse(text, self.source, field)
-            unknown = ex.names(tree) - known
+            names = ex.names(tree)
+            unknown = names - known
             if unknown:
                 raise ModelError(self.source, field,
                                  f"unknown name(s) {', '.join(sorted(unknown))} in {text!r}")
-            got = ex.result_units(tree, text, units, dimless, self.source, field)
+            # Units depend only on the text and the units (and, for exponents, the values) of
+            # its names: models rebuilt with other values or therapies reuse the checks.
+            key = (text, tuple(sorted((n, str(units[n]), dimless.get(n)) for n in names)))
+            got = _UNITS_SEEN.get(key)
+            if got is None:
+                got = ex.result_units(tree, text, units, dimless, self.source, field)
+                if len(_UNITS_SEEN) > 100_000:
+                    _UNITS_SEEN.clear()
+                _UNITS_SEEN[key] = got
             try:
                 factor = conversion_factor(got, expected, self.source, field)
             except ModelError:

@@ -101,7 +101,9 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
         order = np.argsort(x[on], kind="stable")
         ax.plot(x[on][order], y[on][order], color="#c0392b", lw=1.5, zorder=1)
     for xi, yi, name, o in zip(x, y, names, on, strict=True):
-        ax.annotate(name, (xi, yi), xytext=(6, 4), textcoords="offset points", fontsize=8,
+        # One agent per line: regimens of three long catalog ids stay inside the axes.
+        ax.annotate(name.replace("+", " +\n"), (xi, yi), xytext=(6, 4),
+                    textcoords="offset points", fontsize=7, va="center",
                     fontweight="bold" if o else "normal")
     if ae_limit is not None:
         ax.axvline(100 * float(ae_limit), color="k", ls="--", lw=1,
@@ -111,7 +113,7 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
     top = float(np.nanmax(y + hi)) if len(y) else 100.0
     ax.set_ylim(-3, max(10.0, min(105.0, top + 8)))
     right = max(float(np.nanmax(x)), 100 * float(ae_limit) if ae_limit is not None else 0.0)
-    ax.set_xlim(-3, max(10.0, right * 1.25 + 5))
+    ax.set_xlim(-3, max(10.0, right * 1.6 + 8))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="lower right")
     ax.set_title(title or "Response versus toxicity of the confirmed regimens")

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .5em}
+table{border-collapse:collapse;font-size:.9em;max-width:100%}td{overflow-wrap:break-word}td,th{border:1px solid #ccc;padding:.25em .5em}
 th{background:#f3f3f3}.figs{display:flex;flex-wrap:wrap;gap:1em}.figs figure{margin:0}
 figcaption{font-size:.85em;color:#555}code{background:#f5f5f5;padding:0 .2em}
 """

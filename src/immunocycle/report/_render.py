@@ -120,6 +120,11 @@ def _steps(steps: Any) -> str:
     return "" if steps is None else str(steps)
 
 
+def _regimen(name: str) -> str:
+    """A regimen name, escaped, that may wrap after each ``+``."""
+    return _esc(str(name)).replace("+", "+<wbr>")
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], table_id: str) -> str:
     """An HTML table whose cells are already HTML (escape them first)."""
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
@@ -270,7 +275,7 @@ def _design_sections(path: Path) -> tuple[list[tuple[str, str]], dict]:
         hsa = r.get("synergy_hsa") or {}
         pfs = r.get("median_pfs_days")
         rows.append([
-            str(i), f"<b>{_esc(r['regimen'])}</b>" + (" \u2605" if r["regimen"] in pareto else ""),
+            str(i), f"<b>{_regimen(r['regimen'])}</b>" + (" \u2605" if r["regimen"] in pareto else ""),
             _esc(_steps(r.get("steps"))), _esc(r.get("n", "")),
             _ci_pct(r.get("orr"), r.get("orr_ci")),
             f"{pfs:.0f}" if _is_num(pfs) else ("not reached" if "median_pfs_days" in r else "\u2013"),
@@ -327,7 +332,7 @@ def _vs_free_html(recs: Sequence[Mapping]) -> str:
         v = r["vs_free"]
         ratio = v.get("exposure_ratio") or {}
         d_pfs = v.get("d_median_pfs_days")
-        cells.append([f"<b>{_esc(r['regimen'])}</b>", _esc(v.get("free_regimen", "")),
+        cells.append([f"<b>{_regimen(r['regimen'])}</b>", _regimen(v.get("free_regimen", "")),
                       *[f"{ratio[k]:.3g}" if _is_num(ratio.get(k)) else "\u2013"
                         for k in ("tumor", "lymph_node", "blood")],
                       _ci_pct(v.get("d_orr"), None, signed=True),
