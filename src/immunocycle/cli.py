@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.console import Console
 
 from immunocycle import __version__
+from immunocycle._console import console
+from immunocycle._console import fail as _fail
 from immunocycle.model import ModelError
 
 app = typer.Typer(help="immunocycle: design nano-immunotherapies on the cancer-immunity cycle.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console(stderr=True)
 
 
 def _mount() -> None:
@@ -42,9 +42,6 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
     """immunocycle command line."""
 
 
-def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(code=2)
 
 
 def parse_assignments(items: list[str]) -> dict[str, float]:

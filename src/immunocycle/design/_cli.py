@@ -11,14 +11,9 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-console = Console(stderr=True)
-
-
-def _fail(exc: Exception | str) -> None:
-    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-    raise typer.Exit(code=2)
+from immunocycle._console import console
+from immunocycle._console import fail as _fail
 
 
 def diagnose_command(

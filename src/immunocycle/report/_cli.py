@@ -10,15 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-console = Console(stderr=True)
-
-
-def _fail(exc: Exception | str) -> None:
-    console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-    raise typer.Exit(code=2)
+from immunocycle._console import console
+from immunocycle._console import fail as _fail
 
 
 def report_command(

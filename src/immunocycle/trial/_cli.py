@@ -12,18 +12,15 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from immunocycle._console import console
+from immunocycle._console import fail as _fail
 from immunocycle.model import ModelError
 
-console = Console(stderr=True)
 cohort_app = typer.Typer(help="Virtual-patient cohorts: list, show, calibrate.",
                          no_args_is_help=True, pretty_exceptions_enable=False)
 
 
-def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 def trial_command(
