@@ -237,7 +237,8 @@ def _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payl
 def bench(
     case: str = typer.Option("depillis", "--case",
                              help="depillis (engine vs references), cycle (the cycle model with "
-                             "nivolumab), or trial (time per patient and memory at --n/10 and --n)."),
+                             "nivolumab), trial (time per patient and memory at --n/10 and --n), "
+                             "or design (batched screen vs one simulation per regimen)."),
     n: int = typer.Option(10_000, "--n", min=1, help="Batch size for the engine."),
     n_reference: int = typer.Option(200, "--n-reference", min=1,
                                     help="Patients run with libroadrunner and SciPy (subset)."),
@@ -256,6 +257,10 @@ def bench(
 
             sizes = (1000, 10_000) if n == 10_000 else (max(1, n // 10), n)
             result = bench_trial(sizes, arms=2, days=days, seed=seed, out=out / "trial_runs")
+        elif case == "design":
+            from immunocycle.design._bench import bench_screen
+
+            result = bench_screen()
         else:
             result = run_bench(case, n=n, n_reference=n_reference, days=days, seed=seed)
     except (ModelError, ValueError) as exc:
@@ -314,8 +319,10 @@ def design_command(
         typer.echo(json.dumps(summary, indent=2, default=str))
     else:
         for k, r in enumerate(summary["recommendations"][:5], 1):
+            pfs = r["median_pfs_days"]
             console.print(f"{k}. {r['regimen']}: ORR {r['orr']:.2f}, median PFS "
-                          f"{r['median_pfs_days']} d, grade>=3 AE {r['ae_grade3plus_rate']:.2f}")
+                          f"{'not reached' if pfs is None else f'{pfs:.0f} d'}, grade>=3 AE "
+                          f"{r['ae_grade3plus_rate']:.2f}")
         console.print(f"[green]wrote[/] {out / 'design.json'} and {report}")
 
 
