@@ -230,3 +230,22 @@ def test_vs_free_section_renders_the_contract(run_dir, tmp_path):
     assert 'id="vs-free-table"' in page and top["vs_free"]["why"] in page
     fig = plot_vs_free(design["recommendations"])
     assert fig.axes[0].get_yscale() == "log"
+
+
+def test_folders_of_diagnose_and_trial_commands_render(tmp_path):
+    """`immunocycle report` renders the folders that `diagnose` and `trial` write (files at
+    their top level), not only demo/design folders."""
+    from immunocycle.cli import app
+
+    cli = CliRunner()
+    diag = tmp_path / "diag"
+    assert cli.invoke(app, ["diagnose", "--preset", "desert", "--out", str(diag)]).exit_code == 0
+    trial = tmp_path / "trial"
+    res = cli.invoke(app, ["trial", "--cohort", "desert", "--arm", "nivolumab", "--n", "6",
+                           "--out", str(trial)])
+    assert res.exit_code == 0, res.output
+    for folder, expected in ((diag, {"cycle", "radar", "elasticities"}),
+                             (trial, {"waterfall", "km"})):
+        res = cli.invoke(app, ["report", str(folder)])
+        assert res.exit_code == 0, res.output
+        assert expected <= set(_figures((folder / "report.html").read_text())), folder

@@ -456,12 +456,18 @@ def render_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: no such folder")
+    # A demo or design folder holds diagnosis/ and trial/; the folders that `immunocycle
+    # diagnose` and `immunocycle trial` write hold the same files at their top level.
     diag_dir = run_dir / "diagnosis"
+    if not diag_dir.is_dir() and (run_dir / "diagnosis.json").is_file():
+        diag_dir = run_dir
     diag_files = [diag_dir / f for f in ("diagnosis.json", "barriers.csv", "step_scores.png",
                                          "elasticities.png")]
     has_diag = any(p.is_file() for p in diag_files)
     design_path = run_dir / "design.json"
     trial_path = run_dir / "trial" / "patients.parquet"
+    if not trial_path.is_file() and (run_dir / "patients.parquet").is_file():
+        trial_path = run_dir / "patients.parquet"
     inputs_path = run_dir / "inputs.json"
     if not (has_diag or design_path.is_file() or trial_path.is_file() or inputs_path.is_file()):
         raise ReportInputError(run_dir, "no recognisable run files (expected inputs.json, "
