@@ -75,6 +75,8 @@ class Design:
         The confirming trial, one row per patient and arm (RECIST, PFS, AEs).
     diagnosis : Diagnosis or None
         The diagnosis the candidates came from.
+    arm_therapies : dict
+        Cycle-model therapies of every trial arm (padded: they share compiled structures).
     """
 
     target: str
@@ -88,6 +90,7 @@ class Design:
     confirmed: list[dict] = field(default_factory=list)
     trial: pd.DataFrame | None = None
     diagnosis: Any = None
+    arm_therapies: dict = field(default_factory=dict, repr=False)
 
     def with_ae_limit(self, ae_limit: float | None) -> Design:
         """The same design re-ranked under another AE limit (no new simulation)."""
@@ -352,7 +355,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     trial_cohort : str, optional
         Trial cohort of a preset (default: the cohort named as the preset, else melanoma).
     """
-    from immunocycle.catalog import load_catalog, to_cycle_therapy
+    from immunocycle.catalog import load_catalog, paired_free_therapy, to_cycle_therapy
     from immunocycle.cycle import load_therapy
     from immunocycle.design._diagnose import diagnose
 
@@ -386,7 +389,12 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         raise ValueError(f"no catalog therapy acts on step {diag.limiting_step} or on "
                          f"{present}")
     species = "mouse" if sim_preset == "mouse" else "human"
-    padded = _pad_all({t: to_cycle_therapy(t, species, catalog=cat) for t in ids})
+    # Free counterparts of the nano-formulations (at the nano's dose) are padded with the
+    # candidates: every arm of the confirming trial then reuses the screen's compiled structures.
+    paired = {t: paired_free_therapy(t, catalog=cat) for t in ids if _has_free(cat, t)}
+    padded = _pad_all({**{t: to_cycle_therapy(t, species, catalog=cat) for t in ids},
+                       **{p.id: to_cycle_therapy(p, species, catalog=cat)
+                          for p in paired.values()}})
     steps = {t: {c.step for c in cat.therapies[t].claims} for t in ids}
     table = screen(sim_preset, _regimens(ids, max_agents), padded, reference=reference)
     if max_agents >= 3:
@@ -408,7 +416,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
             for t in reg:
                 if t not in arms:
                     extra[t] = _arm((t,), padded)
-    free_arms = _free_arms(kept, cat, species)
+    free_arms = _free_arms(kept, paired, padded)
     free = {name: therapies for name, _, therapies in free_arms.values()}
     frame = _trial(trial_target, {**arms, **extra, **free}, int(n), int(seed), float(days))
     names = list(arms) + list(extra) + list(free)
@@ -441,7 +449,8 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                           "ae_limit": ae_limit, "budget": budget, "n": int(n), "seed": int(seed),
                           "days": float(days), "trial_cohort": trial_target,
                           "candidates": ids},
-                  confirmed=rows, trial=frame, diagnosis=diag)
+                  confirmed=rows, trial=frame, diagnosis=diag,
+                  arm_therapies={**arms, **extra, **free})
 
 
 def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
@@ -478,8 +487,9 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
     species = "mouse" if result.inputs.get("preset") == "mouse" else "human"
     regimens = [PD1] + [r["regimen"] for r in result.recommendations
                         if r["regimen"] != PD1][:top]
-    arms = {reg: [to_cycle_therapy(t, species, catalog=cat) if t in cat.therapies
-                  else load_therapy(t) for t in reg.split("+")] for reg in regimens}
+    arms = {reg: result.arm_therapies.get(reg) or
+            [to_cycle_therapy(t, species, catalog=cat) if t in cat.therapies
+             else load_therapy(t) for t in reg.split("+")] for reg in regimens}
     cohort = result.inputs["trial_cohort"]
     days = float(result.inputs["days"])
     task = make_task(cohort, [PD1], seed=seed, days=days)
@@ -506,25 +516,21 @@ def _median_patient(cohort, seed: int, n: int = 200) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- vs free
-def _free_arms(kept, cat, species: str) -> dict[tuple[str, ...], tuple[str, tuple, list]]:
-    """For each kept regimen holding nano-formulations with free counterparts: the same regimen
-    with each of them replaced by its free drug at the nano's dose, schedule and route.
-    Regimen -> (arm name, nano ids replaced, therapies)."""
-    from immunocycle.catalog import paired_free_therapy, to_cycle_therapy
-    from immunocycle.cycle import load_therapy
+def _has_free(cat, therapy_id: str) -> bool:
+    t = cat.therapies[therapy_id]
+    return not t.is_free and t.free_counterpart is not None
 
+
+def _free_arms(kept, paired: dict, padded: dict) -> dict[tuple[str, ...], tuple[str, tuple, list]]:
+    """For each kept regimen holding nano-formulations with free counterparts (``paired``: nano
+    id -> free therapy at the nano's dose, schedule and route): the same regimen with each of them
+    replaced by its free drug. Regimen -> (arm name, nano ids replaced, therapies)."""
     out: dict[tuple[str, ...], tuple[str, tuple, list]] = {}
     for reg in kept:
-        nanos = tuple(x for x in reg if x in cat.therapies and not cat.therapies[x].is_free
-                      and cat.therapies[x].free_counterpart is not None)
-        if not nanos:
-            continue
-        paired = {x: paired_free_therapy(x, catalog=cat) for x in nanos}
-        name = "+".join(paired[x].id if x in paired else x for x in reg)
-        therapies = [to_cycle_therapy(paired[x], species, catalog=cat) if x in paired
-                     else to_cycle_therapy(x, species, catalog=cat) if x in cat.therapies
-                     else load_therapy(x) for x in reg]
-        out[reg] = (name, nanos, therapies)
+        nanos = tuple(x for x in reg if x in paired)
+        if nanos:
+            free_reg = tuple(paired[x].id if x in paired else x for x in reg)
+            out[reg] = ("+".join(free_reg), nanos, _arm(free_reg, padded))
     return out
 
 
