@@ -559,7 +559,15 @@ def _vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, .
             "free_orr": free_arm["orr"], "free_median_pfs_days": pf,
             "free_ae_grade3plus_rate": free_arm["ae_grade3plus_rate"],
             "exposure_ratio": by_nano[nanos[0]], "exposure_by_formulation": by_nano,
-            "why": " ".join(f"{x}: {_why(r)}." for x, r in by_nano.items())}
+            "why": " ".join(f"{x}: {_why(r)}{_extra_agents(cat, x)}." for x, r in by_nano.items())}
+
+
+def _extra_agents(cat, nano: str) -> str:
+    """Agents the nano-formulation co-delivers that its free counterpart lacks (their effects are
+    part of the difference too)."""
+    free = cat.therapies[cat.therapies[nano].free_counterpart]
+    extra = [a for a in cat.therapies[nano].agents if a not in free.agents]
+    return f"; it also carries {', '.join(extra)}, which the free drug lacks" if extra else ""
 
 
 def _why(ratios: dict) -> str:
