@@ -117,6 +117,9 @@ def test_full_report_has_every_section_self_contained(page, run_dir):
     else:
         assert "No nano-formulation among the recommendations." in page
     assert json.loads((run_dir / "inputs.json").read_text())["inputs"]["command"] in page
+    # A cohort run says how its patients spread over phenotypes and limiting steps.
+    shares = json.loads((run_dir / "diagnosis" / "diagnosis.json").read_text())["cohort"]
+    assert f"Across the cohort's {shares['n']} sampled patients" in page
     drawn = re.findall(r"<figcaption>Waterfall, ([^:]+):", page)
     recommended = [r["regimen"] for r in design["recommendations"]]
     assert "nivolumab" in drawn and set(drawn) <= set(recommended)

@@ -186,6 +186,16 @@ def _diagnosis_sections(folder: Path) -> list[tuple[str, str]]:
             "<p>" + f"Source <b>{_esc(d.get('source', '?'))}</b>: limiting step "
             f"<b>{_esc(d['limiting_step'])}</b>, phenotype <b>{_esc(d.get('phenotype', '?'))}</b>"
             + (f", cycle gain {gain:.3g}" if _is_num(gain) else "") + ".</p>")
+        cohort = d.get("cohort")
+        if isinstance(cohort, Mapping):
+            # A cohort is diagnosed at its median patient; its patients differ.
+            def shares(key: str, label: str) -> str:
+                items = sorted((cohort.get(key) or {}).items(), key=lambda kv: -kv[1])
+                return ", ".join(f"{label}{_esc(k)} {100 * v:.0f} %" for k, v in items)
+
+            parts.append(f"<p>Across the cohort's {_esc(cohort.get('n', '?'))} sampled patients: "
+                         f"phenotypes {shares('phenotype_shares', '')}; limiting steps "
+                         f"{shares('limiting_step_shares', 'step ')}.</p>")
     if (folder / "step_scores.png").is_file():
         figs.append(_fig(_read_png(folder / "step_scores.png"), "Immunogram: step scores in "
                          "[0, 1] (0.5 = reference tumor)", "radar", width=420))
