@@ -72,8 +72,12 @@ def test_ae_limit_argument_matches_rerank(excluded):
     d = design("excluded", budget=2, n=N, seed=0, candidates=CANDIDATES, ae_limit=limit)
     assert d.recommendations
     assert all(r["ae_grade3plus_rate"] <= limit for r in d.recommendations)
-    assert [r["regimen"] for r in d.recommendations] == \
-        [r["regimen"] for r in excluded.with_ae_limit(limit).recommendations]
+    # Same seed, same numbers: the re-run reproduces every ranked arm exactly.
+    def key(rec):
+        return [(r["regimen"], r["orr"], r["orr_ci"], r["median_pfs_days"],
+                 r["ae_grade3plus_rate"]) for r in rec]
+
+    assert key(d.recommendations) == key(excluded.with_ae_limit(limit).recommendations)
 
 
 def test_raising_ae_limit_never_shrinks_pareto(excluded):
@@ -214,3 +218,12 @@ def test_design_cli_json_contract_and_errors(tmp_path):
     assert (tmp_path / "design.json").exists()
     bad = runner.invoke(app, ["design", "--preset", "nosuch", "--out", str(tmp_path / "b")])
     assert bad.exit_code == 2 and "nosuch" in bad.output
+    bad = runner.invoke(app, ["design", "--preset", "excluded", "--candidates",
+                              "fresolimumab_free,not_a_therapy", "--out", str(tmp_path / "c")])
+    assert bad.exit_code == 2 and "not_a_therapy" in bad.output
+    bad = runner.invoke(app, ["design", "--preset", "excluded", "--cohort", "excluded",
+                              "--out", str(tmp_path / "d")])
+    assert bad.exit_code == 2 and "exactly one" in bad.output
+    bad = runner.invoke(app, ["design", "--cohort", "no_such_cohort", "--out", str(tmp_path / "e")])
+    assert bad.exit_code == 2 and "no_such_cohort" in bad.output
+    assert not (tmp_path / "c").exists() and not (tmp_path / "e").exists()
