@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from immunocycle.design._design import Design, design, pareto_front, rank
+from immunocycle.design import Design, design, pareto_front, rank
 from immunocycle.design._synergy import bliss_excess, synergy
 
 # Two step-5 interventions (anti-TGF-beta, anti-VEGF) keep the confirming trial small and fast.

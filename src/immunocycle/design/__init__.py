@@ -7,7 +7,7 @@
 """
 
 from immunocycle.design._cli import diagnose_command
-from immunocycle.design._design import Design, confirm, design, pareto_front, rank
+from immunocycle.design._design import Design, confirm, design
 from immunocycle.design._diagnose import (
     Diagnosis,
     choose_limiting_step,
@@ -17,6 +17,7 @@ from immunocycle.design._diagnose import (
     step_scores,
 )
 from immunocycle.design._figures import plot_elasticities, plot_step_scores
+from immunocycle.design._rank import pareto_front, rank
 from immunocycle.design._sensitivity import (
     Elasticities,
     GlobalSensitivity,

@@ -29,16 +29,16 @@ def bench_screen(preset: str = "excluded", *, days: float = 84.0, repeat: int = 
     """
     from immunocycle.catalog import load_catalog, to_cycle_therapy
     from immunocycle.cycle import load_therapy, simulate_cycle
-    from immunocycle.design._design import _pad_all, _regimens, candidate_therapies, screen
     from immunocycle.design._diagnose import diagnose
+    from immunocycle.design._screen import candidate_therapies, pad_therapies, regimens_of, screen
 
     cat = load_catalog()
     diag = diagnose(preset=preset)
     present = [b for b in diag.barriers.index if diag.barriers.loc[b, "tier"] == 1]
     ids = candidate_therapies(diag.limiting_step, present, catalog=cat)
-    regimens = _regimens(ids, 2)
+    regimens = regimens_of(ids, 2)
     plain = {t: to_cycle_therapy(t, "human", catalog=cat) for t in ids}
-    padded = _pad_all(plain)
+    padded = pad_therapies(plain)
 
     def one_by_one() -> dict:
         end = {}

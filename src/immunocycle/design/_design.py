@@ -25,8 +25,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,18 +32,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from immunocycle.catalog._simulate import padded_therapy
+from immunocycle.design._free import free_arms, has_free_counterpart, vs_free
+from immunocycle.design._rank import rank
+from immunocycle.design._screen import (
+    PD1,
+    candidate_therapies,
+    pad_therapies,
+    regimen_therapies,
+    regimens_of,
+    screen,
+    triplets,
+)
 from immunocycle.design._synergy import synergy
 
-#: The PD-1 blockade combined with every candidate (a packaged cycle-model therapy).
-PD1 = "nivolumab"
-#: Agent names of the padded catalog therapies in the cycle model (first, second).
-AGENTS = ("catalog_agent", "catalog_agent_2")
-#: Candidates whose doublet with nivolumab enter the triplet search (pruning).
-TRIPLET_POOL = 6
 #: Presets whose archetype cohort has their own name; others use this cohort.
 DEFAULT_COHORT = "melanoma"
-_CHECKPOINT_PARAMETERS = {"pd1_free", "pdl1_free"}
 
 
 @dataclass
@@ -126,154 +127,6 @@ class Design:
         return paths
 
 
-# --------------------------------------------------------------------------- candidates
-def candidate_therapies(limiting_step: int, barriers: list[str], *, catalog=None) -> list[str]:
-    """Catalog therapy ids acting on the limiting step or on a present barrier (checkpoint
-    blockers excluded: PD-1 blockade is added to every candidate)."""
-    from immunocycle.catalog import load_catalog
-
-    cat = catalog or load_catalog()
-    out = []
-    for tid, t in cat.therapies.items():
-        steps = {c.step for c in t.claims}
-        if limiting_step not in steps and not set(t.barriers) & set(barriers):
-            continue
-        if {e.parameter for e in t.effects} & _CHECKPOINT_PARAMETERS:
-            continue
-        out.append(tid)
-    return out
-
-
-def _regimens(therapies: list[str], max_agents: int) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = []
-    for tid in therapies:
-        out.append((tid,))
-        if max_agents >= 2:
-            out.append((tid, PD1))
-    return out
-
-
-def _triplets(table: pd.DataFrame, steps: dict[str, set[int]], agents: dict[str, set[str]],
-              pool: int = TRIPLET_POOL) -> list[tuple[str, ...]]:
-    """Pairs of candidates + nivolumab from the doublets that beat nivolumab alone (pruning:
-    only the best ``pool``), each pair acting on different steps (complementary) with no agent
-    in common (a nano-formulation and its own free drug are not a combination)."""
-    doublets = table[table["therapies"].map(len).eq(2) & (table["vs_pd1_mm"] < 0)]
-    best = [r[0] for r in doublets.sort_values("diameter_end_mm", kind="stable")["therapies"]]
-    best = best[:pool]
-    return [(a, b, PD1) for a, b in itertools.combinations(best, 2)
-            if steps[a] != steps[b] and not agents[a] & agents[b]]
-
-
-# --------------------------------------------------------------------------- padding
-def _slot_key(e) -> tuple:
-    return (e.parameter, e.mode, e.concentration, e.hill)
-
-
-def _slots(therapies) -> list[tuple]:
-    slots: list[tuple] = []
-    for th in therapies:
-        seen: dict[tuple, int] = defaultdict(int)
-        for e in th.effects:
-            key = _slot_key(e)
-            slot = (*key, seen[key])
-            seen[key] += 1
-            if slot not in slots:
-                slots.append(slot)
-    return sorted(slots, key=repr)
-
-
-def _pad_all(cycle: dict) -> dict:
-    """Every therapy padded to the union of effect slots, under each agent name of
-    :data:`AGENTS` (position in a regimen -> name)."""
-    protos: dict[tuple, Any] = {}
-    for th in cycle.values():
-        seen: dict[tuple, int] = defaultdict(int)
-        for e in th.effects:
-            key = _slot_key(e)
-            protos.setdefault((*key, seen[key]), e)
-            seen[key] += 1
-    slots = _slots(cycle.values())
-    out = {}
-    for tid, th in cycle.items():
-        first = padded_therapy(th, slots, protos)
-        out[tid] = (first, first.model_copy(update={"name": AGENTS[1]}))
-    return out
-
-
-def _schedule_key(th) -> str:
-    return th.dosing.model_dump_json(exclude={"amount", "source"})
-
-
-def _arm(regimen: tuple[str, ...], padded: dict) -> list:
-    """Cycle-model therapies of a regimen: catalog ids padded (k-th catalog agent under the
-    k-th name of :data:`AGENTS`), packaged names loaded."""
-    from immunocycle.cycle import load_therapy
-
-    out, k = [], 0
-    for t in regimen:
-        if t in padded:
-            out.append(padded[t][k])
-            k += 1
-        else:
-            out.append(load_therapy(t))
-    return out
-
-
-# --------------------------------------------------------------------------- screen
-def screen(preset: str, regimens: list[tuple[str, ...]], padded: dict, *,
-           days: float = 84.0, reference: dict[str, float] | None = None) -> pd.DataFrame:
-    """Final tumor diameter of each regimen on one reference patient (one batched call per
-    structure: packaged partners x dosing schedules of the catalog therapies).
-
-    Parameters
-    ----------
-    preset : str
-        Cycle-model preset of the patient.
-    regimens : list of tuple of str
-        Catalog ids (keys of ``padded``, at most two per regimen) and packaged therapy names.
-    padded : dict
-        From :func:`_pad_all`.
-    days : float
-        Horizon (days from diagnosis).
-    reference : dict, optional
-        Parameter values overriding the preset (e.g. a cohort's median patient).
-    """
-    from immunocycle.cycle import build_cycle_model, resolve_preset, simulate_cycle
-
-    params, _ = resolve_preset(preset)
-    reference = dict(reference or {})
-    groups: dict[tuple, list[tuple[str, ...]]] = defaultdict(list)
-    for reg in regimens:
-        cat_ids = [t for t in reg if t in padded]
-        partners = tuple(t for t in reg if t not in padded)
-        groups[(len(cat_ids), partners,
-                tuple(_schedule_key(padded[t][0]) for t in cat_ids))].append(reg)
-    end: dict[tuple[str, ...], float] = {}
-    for members in groups.values():
-        arm0 = _arm(members[0], padded)
-        extra = [th for th in arm0 if th.name not in AGENTS]
-        base = build_cycle_model(preset, extra)
-        rows = []
-        for reg in members:
-            model = base.copy()
-            for th in _arm(reg, padded):
-                if th.name in AGENTS:
-                    th.apply(model, params)
-            rows.append({**reference, **{n: p.value for n, p in model.parameters.items()
-                                         if n not in base.parameters}})
-        res = simulate_cycle(preset, arm0, days=days, n=len(members),
-                             parameters=pd.DataFrame(rows), step=days / 12)
-        for k, reg in enumerate(members):
-            end[reg] = float(res.patient(k)["tumor_diameter"].iloc[-1])
-    ref = simulate_cycle(preset, [PD1], days=days, step=days / 12,
-                         parameters=pd.DataFrame([reference]) if reference else None)
-    ref_end = float(ref.patient(0)["tumor_diameter"].iloc[-1])
-    rows = [{"regimen": "+".join(r), "therapies": list(r), "diameter_end_mm": end[r],
-             "vs_pd1_mm": end[r] - ref_end} for r in regimens]
-    return pd.DataFrame(rows).sort_values("diameter_end_mm", kind="stable").reset_index(drop=True)
-
-
 # --------------------------------------------------------------------------- trial
 def _trial(cohort: str, arms: dict[str, list], n: int, seed: int, days: float) -> pd.DataFrame:
     """A trial of :class:`immunocycle.trial.TrialTask` whose arms are cycle-model Therapy lists
@@ -293,35 +146,6 @@ def _cohort_for(preset: str) -> str:
         return load_cohort(preset).name
     except Exception:  # noqa: BLE001 - any failure: no archetype cohort of that name
         return DEFAULT_COHORT
-
-
-# --------------------------------------------------------------------------- ranking
-def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
-    """Names not dominated in (ORR higher, AE rate lower): ``points`` are (name, orr, ae)."""
-    front = []
-    for name, orr, ae in points:
-        dominated = any((o >= orr and a <= ae) and (o > orr or a < ae)
-                        for other, o, a in points if other != name)
-        if not dominated:
-            front.append(name)
-    return front
-
-
-def rank(arms: list[dict], ae_limit: float | None = None) -> tuple[list[dict], list[str]]:
-    """Arms within ``ae_limit`` ranked by ORR, then median PFS (not reached = longest), then
-    lower AE rate, and the ORR / AE Pareto front among them."""
-    allowed = [dict(a) for a in arms
-               if ae_limit is None or (a["ae_grade3plus_rate"] or 0.0) <= ae_limit + 1e-12]
-
-    def key(a):
-        pfs = a["median_pfs_days"]
-        return (-a["orr"], -(np.inf if pfs is None else pfs), a["ae_grade3plus_rate"] or 0.0,
-                a["regimen"])
-
-    ranked = sorted(allowed, key=key)
-    front = pareto_front([(a["regimen"], a["orr"], a["ae_grade3plus_rate"] or 0.0)
-                          for a in allowed])
-    return ranked, front
 
 
 # --------------------------------------------------------------------------- design
@@ -391,16 +215,16 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     species = "mouse" if sim_preset == "mouse" else "human"
     # Free counterparts of the nano-formulations (at the nano's dose) are padded with the
     # candidates: every arm of the confirming trial then reuses the screen's compiled structures.
-    paired = {t: paired_free_therapy(t, catalog=cat) for t in ids if _has_free(cat, t)}
-    padded = _pad_all({**{t: to_cycle_therapy(t, species, catalog=cat) for t in ids},
+    paired = {t: paired_free_therapy(t, catalog=cat) for t in ids if has_free_counterpart(cat, t)}
+    padded = pad_therapies({**{t: to_cycle_therapy(t, species, catalog=cat) for t in ids},
                        **{p.id: to_cycle_therapy(p, species, catalog=cat)
                           for p in paired.values()}})
     steps = {t: {c.step for c in cat.therapies[t].claims} for t in ids}
-    table = screen(sim_preset, _regimens(ids, max_agents), padded, reference=reference)
+    table = screen(sim_preset, regimens_of(ids, max_agents), padded, reference=reference)
     if max_agents >= 3:
-        triplets = _triplets(table, steps, {t: set(cat.therapies[t].agents) for t in ids})
-        if triplets:
-            table = pd.concat([table, screen(sim_preset, triplets, padded, reference=reference)],
+        trios = triplets(table, steps, {t: set(cat.therapies[t].agents) for t in ids})
+        if trios:
+            table = pd.concat([table, screen(sim_preset, trios, padded, reference=reference)],
                               ignore_index=True)
             table = table.sort_values("diameter_end_mm", kind="stable").reset_index(drop=True)
     kept = [tuple(r) for r in table["therapies"].iloc[:budget]]
@@ -409,15 +233,15 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
 
     arms: dict[str, list] = {PD1: [load_therapy(PD1)]}
     for reg in kept:
-        arms["+".join(reg)] = _arm(reg, padded)
+        arms["+".join(reg)] = regimen_therapies(reg, padded)
     extra: dict[str, list] = {}
     for reg in kept:
         if len(reg) > 1:
             for t in reg:
                 if t not in arms:
-                    extra[t] = _arm((t,), padded)
-    free_arms = _free_arms(kept, paired, padded)
-    free = {name: therapies for name, _, therapies in free_arms.values()}
+                    extra[t] = regimen_therapies((t,), padded)
+    paired_arms = free_arms(kept, paired, padded)
+    free = {name: therapies for name, _, therapies in paired_arms.values()}
     frame = _trial(trial_target, {**arms, **extra, **free}, int(n), int(seed), float(days))
     names = list(arms) + list(extra) + list(free)
     summary = _summarize(frame, names)
@@ -438,9 +262,9 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                      "synergy_hsa": ({**syn.hsa.to_dict(), "best_single":
                                       reg[int(np.argmax(syn.singles))]} if syn else None),
                      "vs_free": None})
-    for reg, (name, nanos, _) in free_arms.items():
+    for reg, (name, nanos, _) in paired_arms.items():
         row = next(r for r in rows if r["regimen"] == "+".join(reg))
-        row["vs_free"] = _vs_free(row, by_name[name], name, nanos, cat)
+        row["vs_free"] = vs_free(row, by_name[name], name, nanos, cat)
     ranked, front = rank(rows, ae_limit)
     return Design(target=f"cohort:{cohort}" if cohort else f"preset:{preset}",
                   limiting_step=int(diag.limiting_step), barriers=present,
@@ -515,78 +339,6 @@ def _median_patient(cohort, seed: int, n: int = 200) -> dict[str, float]:
     return {k: float(patients[k].median()) for k in patients.columns if k in names}
 
 
-# --------------------------------------------------------------------------- vs free
-def _has_free(cat, therapy_id: str) -> bool:
-    t = cat.therapies[therapy_id]
-    return not t.is_free and t.free_counterpart is not None
-
-
-def _free_arms(kept, paired: dict, padded: dict) -> dict[tuple[str, ...], tuple[str, tuple, list]]:
-    """For each kept regimen holding nano-formulations with free counterparts (``paired``: nano
-    id -> free therapy at the nano's dose, schedule and route): the same regimen with each of them
-    replaced by its free drug. Regimen -> (arm name, nano ids replaced, therapies)."""
-    out: dict[tuple[str, ...], tuple[str, tuple, list]] = {}
-    for reg in kept:
-        nanos = tuple(x for x in reg if x in paired)
-        if nanos:
-            free_reg = tuple(paired[x].id if x in paired else x for x in reg)
-            out[reg] = ("+".join(free_reg), nanos, _arm(free_reg, padded))
-    return out
-
-
-def _vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, ...],
-             cat) -> dict:
-    """The regimen minus its all-free version (same doses): ORR, median PFS, AE rate, and the
-    exposures that explain it (nano / free AUC in tumor, lymph node and of free payload in
-    blood on the reference patient; ``exposure_ratio`` is the first nano-formulation's)."""
-    from immunocycle.catalog import compare_free_nano
-
-    by_nano = {}
-    for nano in nanos:
-        exp = compare_free_nano(nano, catalog=cat).set_index("therapy")
-        nano_x, free_x = exp.iloc[0], exp.iloc[1]
-        by_nano[nano] = {key: (float(nano_x[col]) / float(free_x[col])
-                               if float(free_x[col]) > 0 else None)
-                         for key, col in (("tumor", "tumor"), ("lymph_node", "lymph_node"),
-                                          ("blood", "blood_free"))}
-    pn, pf = nano_row["median_pfs_days"], free_arm["median_pfs_days"]
-    return {"free_regimen": free_name,
-            "free_therapies": {x: cat.therapies[x].free_counterpart for x in nanos},
-            "d_orr": nano_row["orr"] - free_arm["orr"],
-            "d_median_pfs_days": None if pn is None or pf is None else pn - pf,
-            "d_ae_grade3plus_rate": (nano_row["ae_grade3plus_rate"] or 0.0)
-            - (free_arm["ae_grade3plus_rate"] or 0.0),
-            "free_orr": free_arm["orr"], "free_median_pfs_days": pf,
-            "free_ae_grade3plus_rate": free_arm["ae_grade3plus_rate"],
-            "exposure_ratio": by_nano[nanos[0]], "exposure_by_formulation": by_nano,
-            "why": " ".join(f"{x}: {_why(r)}{_extra_agents(cat, x)}." for x, r in by_nano.items())}
-
-
-def _extra_agents(cat, nano: str) -> str:
-    """Agents the nano-formulation co-delivers that its free counterpart lacks (their effects are
-    part of the difference too)."""
-    free = cat.therapies[cat.therapies[nano].free_counterpart]
-    extra = [a for a in cat.therapies[nano].agents if a not in free.agents]
-    return f"; it also carries {', '.join(extra)}, which the free drug lacks" if extra else ""
-
-
-def _why(ratios: dict) -> str:
-    words = {"tumor": "tumor", "lymph_node": "lymph node", "blood": "free payload in blood"}
-    parts = []
-    for key, r in ratios.items():
-        if r is None or not np.isfinite(r):
-            parts.append(f"{words[key]}: no free-drug exposure to compare")
-        elif r == 0:
-            parts.append(f"{words[key]}: none from the nano-formulation")
-        elif r >= 1.25:
-            parts.append(f"{words[key]} exposure {r:.3g}x higher")
-        elif r <= 0.8:
-            parts.append(f"{words[key]} exposure {1 / r:.3g}x lower")
-        else:
-            parts.append(f"{words[key]} exposure about equal ({r:.2g}x)")
-    return "vs free at the same dose (AUC, reference patient): " + "; ".join(parts)
-
-
 def _steps(regimen, cat) -> list[int]:
     from immunocycle.cycle import load_therapy
 
@@ -621,4 +373,4 @@ def _responders(frame: pd.DataFrame, arm: str) -> np.ndarray:
     return sub["bor"].isin(["CR", "PR"]).to_numpy()
 
 
-__all__ = ["Design", "candidate_therapies", "confirm", "design", "pareto_front", "rank", "screen"]
+__all__ = ["Design", "confirm", "design"]

@@ -1,0 +1,79 @@
+"""Nano-formulations against their free drugs at the same dose: the extra trial arms and the
+``vs_free`` record (outcome differences and the exposures that explain them)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from immunocycle.design._screen import regimen_therapies
+
+
+def has_free_counterpart(cat, therapy_id: str) -> bool:
+    t = cat.therapies[therapy_id]
+    return not t.is_free and t.free_counterpart is not None
+
+
+def free_arms(kept, paired: dict, padded: dict) -> dict[tuple[str, ...], tuple[str, tuple, list]]:
+    """For each kept regimen holding nano-formulations with free counterparts (``paired``: nano
+    id -> free therapy at the nano's dose, schedule and route): the same regimen with each of them
+    replaced by its free drug. Regimen -> (arm name, nano ids replaced, therapies)."""
+    out: dict[tuple[str, ...], tuple[str, tuple, list]] = {}
+    for reg in kept:
+        nanos = tuple(x for x in reg if x in paired)
+        if nanos:
+            free_reg = tuple(paired[x].id if x in paired else x for x in reg)
+            out[reg] = ("+".join(free_reg), nanos, regimen_therapies(free_reg, padded))
+    return out
+
+
+def vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, ...],
+             cat) -> dict:
+    """The regimen minus its all-free version (same doses): ORR, median PFS, AE rate, and the
+    exposures that explain it (nano / free AUC in tumor, lymph node and of free payload in
+    blood on the reference patient; ``exposure_ratio`` is the first nano-formulation's)."""
+    from immunocycle.catalog import compare_free_nano
+
+    by_nano = {}
+    for nano in nanos:
+        exp = compare_free_nano(nano, catalog=cat).set_index("therapy")
+        nano_x, free_x = exp.iloc[0], exp.iloc[1]
+        by_nano[nano] = {key: (float(nano_x[col]) / float(free_x[col])
+                               if float(free_x[col]) > 0 else None)
+                         for key, col in (("tumor", "tumor"), ("lymph_node", "lymph_node"),
+                                          ("blood", "blood_free"))}
+    pn, pf = nano_row["median_pfs_days"], free_arm["median_pfs_days"]
+    return {"free_regimen": free_name,
+            "free_therapies": {x: cat.therapies[x].free_counterpart for x in nanos},
+            "d_orr": nano_row["orr"] - free_arm["orr"],
+            "d_median_pfs_days": None if pn is None or pf is None else pn - pf,
+            "d_ae_grade3plus_rate": (nano_row["ae_grade3plus_rate"] or 0.0)
+            - (free_arm["ae_grade3plus_rate"] or 0.0),
+            "free_orr": free_arm["orr"], "free_median_pfs_days": pf,
+            "free_ae_grade3plus_rate": free_arm["ae_grade3plus_rate"],
+            "exposure_ratio": by_nano[nanos[0]], "exposure_by_formulation": by_nano,
+            "why": " ".join(f"{x}: {_why(r)}{_extra_agents(cat, x)}." for x, r in by_nano.items())}
+
+
+def _extra_agents(cat, nano: str) -> str:
+    """Agents the nano-formulation co-delivers that its free counterpart lacks (their effects are
+    part of the difference too)."""
+    free = cat.therapies[cat.therapies[nano].free_counterpart]
+    extra = [a for a in cat.therapies[nano].agents if a not in free.agents]
+    return f"; it also carries {', '.join(extra)}, which the free drug lacks" if extra else ""
+
+
+def _why(ratios: dict) -> str:
+    words = {"tumor": "tumor", "lymph_node": "lymph node", "blood": "free payload in blood"}
+    parts = []
+    for key, r in ratios.items():
+        if r is None or not np.isfinite(r):
+            parts.append(f"{words[key]}: no free-drug exposure to compare")
+        elif r == 0:
+            parts.append(f"{words[key]}: none from the nano-formulation")
+        elif r >= 1.25:
+            parts.append(f"{words[key]} exposure {r:.3g}x higher")
+        elif r <= 0.8:
+            parts.append(f"{words[key]} exposure {1 / r:.3g}x lower")
+        else:
+            parts.append(f"{words[key]} exposure about equal ({r:.2g}x)")
+    return "vs free at the same dose (AUC, reference patient): " + "; ".join(parts)

@@ -1,0 +1,36 @@
+"""Ranking of confirmed regimens under an adverse-event limit, and their Pareto front."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
+    """Names not dominated in (ORR higher, AE rate lower): ``points`` are (name, orr, ae)."""
+    front = []
+    for name, orr, ae in points:
+        dominated = any((o >= orr and a <= ae) and (o > orr or a < ae)
+                        for other, o, a in points if other != name)
+        if not dominated:
+            front.append(name)
+    return front
+
+
+def rank(arms: list[dict], ae_limit: float | None = None) -> tuple[list[dict], list[str]]:
+    """Arms within ``ae_limit`` ranked by ORR, then median PFS (not reached = longest), then
+    lower AE rate, and the ORR / AE Pareto front among them."""
+    allowed = [dict(a) for a in arms
+               if ae_limit is None or (a["ae_grade3plus_rate"] or 0.0) <= ae_limit + 1e-12]
+
+    def key(a):
+        pfs = a["median_pfs_days"]
+        return (-a["orr"], -(np.inf if pfs is None else pfs), a["ae_grade3plus_rate"] or 0.0,
+                a["regimen"])
+
+    ranked = sorted(allowed, key=key)
+    front = pareto_front([(a["regimen"], a["orr"], a["ae_grade3plus_rate"] or 0.0)
+                          for a in allowed])
+    return ranked, front
+
+
+__all__ = ["pareto_front", "rank"]
