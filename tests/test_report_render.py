@@ -120,6 +120,13 @@ def test_full_report_has_every_section_self_contained(page, run_dir):
     # A cohort run says how its patients spread over phenotypes and limiting steps.
     shares = json.loads((run_dir / "diagnosis" / "diagnosis.json").read_text())["cohort"]
     assert f"Across the cohort's {shares['n']} sampled patients" in page
+    # The demo confirms the diagnosis with global indices (Morris, then Sobol) by step.
+    assert 'id="sensitivity-table"' in page and "Sobol total indices" in page
+    diag = json.loads((run_dir / "diagnosis" / "diagnosis.json").read_text())
+    value = diag["global_sensitivity"]["sobol_total"][str(diag["limiting_step"])]
+    table = page[page.index('id="sensitivity-table"'):]
+    assert f"<td><b>{diag['limiting_step']}</b></td>" in table[: table.index("</table>")]
+    assert f"{value:.3g}" in table[: table.index("</table>")]
     drawn = re.findall(r"<figcaption>Waterfall, ([^:]+):", page)
     recommended = [r["regimen"] for r in design["recommendations"]]
     assert "nivolumab" in drawn and set(drawn) <= set(recommended)

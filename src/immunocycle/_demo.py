@@ -62,7 +62,8 @@ def run_demo(out: str | Path, *, seed: int = 0, settings: DemoSettings | None = 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result = design(cohort=s.cohort, max_agents=s.max_agents, ae_limit=s.ae_limit,
-                    budget=s.budget, n=s.design_n, seed=seed, days=s.days)
+                    budget=s.budget, n=s.design_n, seed=seed, days=s.days,
+                    global_analysis=True)
     # The design's own small trial is kept beside the confirmatory one the report draws.
     result.write(out, trial_dir="design_trial")
     _, summary = confirm(result, n=s.confirm_n, seed=seed + 1, out=out / "trial",

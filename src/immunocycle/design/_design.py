@@ -152,7 +152,7 @@ def _cohort_for(preset: str) -> str:
 def design(preset: str | None = None, *, cohort: str | None = None, max_agents: int = 3,
            ae_limit: float | None = None, budget: int = 3, n: int = 20, seed: int = 0,
            days: float = 168.0, candidates: list[str] | None = None,
-           trial_cohort: str | None = None) -> Design:
+           trial_cohort: str | None = None, global_analysis: bool = False) -> Design:
     """Design regimens for a tumor or a population: diagnose, screen, confirm, rank.
 
     Parameters
@@ -178,6 +178,8 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         Catalog therapy ids to consider (default: from the diagnosis).
     trial_cohort : str, optional
         Trial cohort of a preset (default: the cohort named as the preset, else melanoma).
+    global_analysis : bool
+        For a cohort, confirm the diagnosis with Morris then Sobol indices (adds ~600 runs).
     """
     from immunocycle.catalog import load_catalog, paired_free_therapy, to_cycle_therapy
     from immunocycle.cycle import load_therapy
@@ -196,7 +198,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         from immunocycle.population import load_cohort
 
         c = load_cohort(cohort)
-        diag = diagnose(cohort=cohort, n=max(n, 20), seed=seed, global_analysis=False)
+        diag = diagnose(cohort=cohort, n=max(n, 20), seed=seed, global_analysis=global_analysis)
         sim_preset, reference = c.base, _median_patient(c, seed)
         trial_target = cohort
     else:

@@ -205,10 +205,35 @@ def _diagnosis_sections(folder: Path) -> list[tuple[str, str]]:
     if figs:
         parts.append(_figs(figs))
     sections = [("Diagnosis", "".join(parts))] if parts else []
+    if d is not None and isinstance(d.get("sensitivity"), Mapping):
+        sections.append(("Sensitivity by step", _sensitivity_html(d)))
     barriers = _barriers_html(folder, d)
     if barriers:
         sections.append(("Barriers and evidence", barriers))
     return sections
+
+
+def _sensitivity_html(d: Mapping) -> str:
+    """Per step: local leverage (summed |elasticity|), and across a cohort Morris mu* and the
+    Sobol total index of the step's top parameters."""
+    local = d["sensitivity"]
+    glob = d.get("global_sensitivity") if isinstance(d.get("global_sensitivity"), Mapping) else {}
+    mu, st = glob.get("morris_mu_star") or {}, glob.get("sobol_total") or {}
+    limiting = str(d.get("limiting_step"))
+    rows = []
+    for step in map(str, range(1, 8)):
+        cells = [f"<b>{step}</b>" if step == limiting else step,
+                 *[f"{v[step]:.3g}" if _is_num(v.get(step)) else "\u2013" for v in (local, mu, st)]]
+        rows.append(cells)
+    note = (f"<p>Local: {_esc(d.get('sensitivity_method', 'summed |elasticity| of the cycle gain'))}."
+            + (f" Global (cohort): Morris mu* over every parameter, then Sobol total indices "
+               f"of the top parameters ({_esc(', '.join(glob.get('sobol_parameters', [])))}), "
+               f"{_esc(glob.get('runs', '?'))} model runs." if glob else
+               " No global analysis in this run (<code>immunocycle diagnose --cohort C "
+               "--global</code>).")
+            + " The limiting step is in bold.</p>")
+    return note + _table(["step", "local leverage", "Morris mu*", "Sobol total"], rows,
+                         "sensitivity-table")
 
 
 def _barriers_html(folder: Path, d: Mapping | None) -> str:
