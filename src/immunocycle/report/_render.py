@@ -225,7 +225,8 @@ def _sensitivity_html(d: Mapping) -> str:
         cells = [f"<b>{step}</b>" if step == limiting else step,
                  *[f"{v[step]:.3g}" if _is_num(v.get(step)) else "\u2013" for v in (local, mu, st)]]
         rows.append(cells)
-    note = (f"<p>Local: {_esc(d.get('sensitivity_method', 'summed |elasticity| of the cycle gain'))}."
+    method = str(d.get("sensitivity_method", "local: summed |elasticity| of the cycle gain"))
+    note = (f"<p>{_esc(method[:1].upper() + method[1:])}."
             + (f" Global (cohort): Morris mu* over every parameter, then Sobol total indices "
                f"of the top parameters ({_esc(', '.join(glob.get('sobol_parameters', [])))}), "
                f"{_esc(glob.get('runs', '?'))} model runs." if glob else
