@@ -54,17 +54,28 @@ class CatalogRun:
                  ("blood_free", "free_blood"))}
 
 
-def _slots(therapies) -> list[tuple]:
-    slots: list[tuple] = []
+def _slot_key(e) -> tuple:
+    return (e.parameter, e.mode, e.concentration, e.hill)
+
+
+def effect_slots(therapies) -> tuple[list[tuple], dict[tuple, object]]:
+    """The union of the therapies' effect slots (parameter, mode, site, Hill, k-th such effect of
+    one therapy), in a fixed order, and the first effect seen in each slot (it gives a padding
+    effect its units)."""
+    protos: dict[tuple, object] = {}
     for th in therapies:
         seen: dict[tuple, int] = defaultdict(int)
         for e in th.effects:
-            key = (e.parameter, e.mode, e.concentration, e.hill)
-            slot = (*key, seen[key])
+            key = _slot_key(e)
+            protos.setdefault((*key, seen[key]), e)
             seen[key] += 1
-            if slot not in slots:
-                slots.append(slot)
-    return sorted(slots, key=repr)
+    return sorted(protos, key=repr), protos
+
+
+def schedule_key(th) -> str:
+    """A therapy's dosing schedule without its amount: therapies with equal keys can run in one
+    batched call (doses are per call, amounts per patient)."""
+    return th.dosing.model_dump_json(exclude={"amount", "source"})
 
 
 def padded_therapy(th, slots, protos):
@@ -75,7 +86,7 @@ def padded_therapy(th, slots, protos):
     used: dict[tuple, object] = {}
     seen: dict[tuple, int] = defaultdict(int)
     for e in th.effects:
-        key = (e.parameter, e.mode, e.concentration, e.hill)
+        key = _slot_key(e)
         used[(*key, seen[key])] = e
         seen[key] += 1
     effects = []
@@ -88,9 +99,6 @@ def padded_therapy(th, slots, protos):
                        concentration=site, source="padding: no effect (emax 0)")
         effects.append(e)
     return th.model_copy(update={"name": AGENT, "effects": effects})
-
-
-_ALL_EFFECTS: dict[tuple, list] = {}
 
 
 def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 42.0,
@@ -125,22 +133,14 @@ def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 4
     universe = {tid: to_cycle_therapy(e, species, catalog=cat)
                 for tid, e in cat.therapies.items() if tid not in cycle}
     universe.update(cycle)
-    _ALL_EFFECTS.clear()
-    for th in universe.values():
-        seen: dict[tuple, int] = defaultdict(int)
-        for e in th.effects:
-            key = (e.parameter, e.mode, e.concentration, e.hill)
-            _ALL_EFFECTS.setdefault((*key, seen[key]), []).append(e)
-            seen[key] += 1
-    slots = _slots(universe.values())
-    protos = {slot: effects[0] for slot, effects in _ALL_EFFECTS.items()}
+    slots, protos = effect_slots(universe.values())
     padded = {tid: padded_therapy(th, slots, protos) for tid, th in cycle.items()}
     params, _ = resolve_preset(preset)
     base = build_cycle_model(preset)
     v_blood = float(params["V_blood"].value)
     groups: dict[str, list[str]] = defaultdict(list)
     for tid, th in padded.items():
-        groups[th.dosing.model_dump_json(exclude={"amount", "source"})].append(tid)
+        groups[schedule_key(th)].append(tid)
     times = np.arange(0.0, days + step / 2, step)
     frames = [_control(simulate_cycle(preset, [], days=days, step=step), times)]
     for members in groups.values():

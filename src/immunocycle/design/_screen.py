@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from typing import Any
 
 import pandas as pd
 
-from immunocycle.catalog._simulate import padded_therapy
+from immunocycle.catalog._simulate import effect_slots, padded_therapy, schedule_key
 
 #: The PD-1 blockade combined with every candidate (a packaged cycle-model therapy).
 PD1 = "nivolumab"
@@ -65,43 +64,15 @@ def triplets(table: pd.DataFrame, steps: dict[str, set[int]], agents: dict[str, 
 
 
 # --------------------------------------------------------------------------- padding
-def _slot_key(e) -> tuple:
-    return (e.parameter, e.mode, e.concentration, e.hill)
-
-
-def _slots(therapies) -> list[tuple]:
-    slots: list[tuple] = []
-    for th in therapies:
-        seen: dict[tuple, int] = defaultdict(int)
-        for e in th.effects:
-            key = _slot_key(e)
-            slot = (*key, seen[key])
-            seen[key] += 1
-            if slot not in slots:
-                slots.append(slot)
-    return sorted(slots, key=repr)
-
-
 def pad_therapies(cycle: dict) -> dict:
     """Every therapy padded to the union of effect slots, under each agent name of
     :data:`AGENTS` (position in a regimen -> name)."""
-    protos: dict[tuple, Any] = {}
-    for th in cycle.values():
-        seen: dict[tuple, int] = defaultdict(int)
-        for e in th.effects:
-            key = _slot_key(e)
-            protos.setdefault((*key, seen[key]), e)
-            seen[key] += 1
-    slots = _slots(cycle.values())
+    slots, protos = effect_slots(cycle.values())
     out = {}
     for tid, th in cycle.items():
         first = padded_therapy(th, slots, protos)
         out[tid] = (first, first.model_copy(update={"name": AGENTS[1]}))
     return out
-
-
-def _schedule_key(th) -> str:
-    return th.dosing.model_dump_json(exclude={"amount", "source"})
 
 
 def regimen_therapies(regimen: tuple[str, ...], padded: dict) -> list:
@@ -147,7 +118,7 @@ def screen(preset: str, regimens: list[tuple[str, ...]], padded: dict, *,
         cat_ids = [t for t in reg if t in padded]
         partners = tuple(t for t in reg if t not in padded)
         groups[(len(cat_ids), partners,
-                tuple(_schedule_key(padded[t][0]) for t in cat_ids))].append(reg)
+                tuple(schedule_key(padded[t][0]) for t in cat_ids))].append(reg)
     end: dict[tuple[str, ...], float] = {}
     for members in groups.values():
         arm0 = regimen_therapies(members[0], padded)
