@@ -128,15 +128,14 @@ class Design:
 
 
 # --------------------------------------------------------------------------- trial
-def _trial(cohort: str, arms: dict[str, list], n: int, seed: int, days: float) -> pd.DataFrame:
-    """A trial of :class:`immunocycle.trial.TrialTask` whose arms are cycle-model Therapy lists
-    (catalog therapies are not packaged names): one row per patient and arm."""
+def _task(cohort: str, arms: dict[str, list], seed: int, days: float):
+    """A :class:`immunocycle.trial.TrialTask` whose arms are cycle-model Therapy lists (catalog
+    therapies are not packaged names)."""
     from immunocycle.trial._trial import make_task
 
     task = make_task(cohort, [PD1], seed=seed, days=days)
-    task = dataclasses.replace(task, arms=tuple(arms),
+    return dataclasses.replace(task, arms=tuple(arms),
                                arm_therapies=tuple(tuple(t) for t in arms.values()))
-    return task(0, n)
 
 
 def _cohort_for(preset: str) -> str:
@@ -183,7 +182,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     """
     from immunocycle.catalog import load_catalog, paired_free_therapy, to_cycle_therapy
     from immunocycle.cycle import load_therapy
-    from immunocycle.design._diagnose import diagnose
+    from immunocycle.design._diagnose import diagnose, median_patient
 
     if (preset is None) == (cohort is None):
         raise ValueError("give exactly one of preset or cohort")
@@ -195,11 +194,13 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         raise ValueError(f"ae_limit must be a fraction in [0, 1] (got {ae_limit})")
     cat = load_catalog()
     if cohort is not None:
-        from immunocycle.population import load_cohort
+        from immunocycle.population import load_cohort, sample_cohort
 
         c = load_cohort(cohort)
         diag = diagnose(cohort=cohort, n=max(n, 20), seed=seed, global_analysis=global_analysis)
-        sim_preset, reference = c.base, _median_patient(c, seed)
+        # The screen's reference patient: the median of 200 sampled patients.
+        sim_preset = c.base
+        reference = median_patient(sample_cohort(c, 0, 200, seed), c.base)
         trial_target = cohort
     else:
         diag = diagnose(preset=preset)
@@ -244,7 +245,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                     extra[t] = regimen_therapies((t,), padded)
     paired_arms = free_arms(kept, paired, padded)
     free = {name: therapies for name, _, therapies in paired_arms.values()}
-    frame = _trial(trial_target, {**arms, **extra, **free}, int(n), int(seed), float(days))
+    frame = _task(trial_target, {**arms, **extra, **free}, int(seed), float(days))(0, int(n))
     names = list(arms) + list(extra) + list(free)
     summary = _summarize(frame, names)
     by_name = {a["name"]: a for a in summary}
@@ -305,7 +306,6 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
     from immunocycle.catalog import load_catalog, to_cycle_therapy
     from immunocycle.cycle import load_therapy
     from immunocycle.trial._runner import run_chunked
-    from immunocycle.trial._trial import make_task
 
     if n < 1 or top < 1:
         raise ValueError("n and top must be >= 1")
@@ -318,9 +318,7 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
              else load_therapy(t) for t in reg.split("+")] for reg in regimens}
     cohort = result.inputs["trial_cohort"]
     days = float(result.inputs["days"])
-    task = make_task(cohort, [PD1], seed=seed, days=days)
-    task = dataclasses.replace(task, arms=tuple(arms),
-                               arm_therapies=tuple(tuple(t) for t in arms.values()))
+    task = _task(cohort, arms, seed, days)
     if out is None:
         frame = task(0, int(n))
     else:
@@ -329,16 +327,6 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
                                       "days": days})
         frame = pd.read_parquet(path)
     return frame, _summarize(frame, regimens)
-
-
-def _median_patient(cohort, seed: int, n: int = 200) -> dict[str, float]:
-    """The cohort's median patient: the median of each model parameter over ``n`` samples."""
-    from immunocycle.cycle import compiled_cycle_model
-    from immunocycle.population import sample_cohort
-
-    patients = sample_cohort(cohort, 0, n, seed)
-    names = compiled_cycle_model(cohort.base).parameter_names
-    return {k: float(patients[k].median()) for k in patients.columns if k in names}
 
 
 def _steps(regimen, cat) -> list[int]:

@@ -248,6 +248,17 @@ def _start_rows(result) -> pd.DataFrame:
     return result.frame[result.frame["time"] == 0.0].set_index("patient")
 
 
+def model_columns(patients: pd.DataFrame, base: str) -> list[str]:
+    """The columns of sampled patients that are parameters of the ``base`` preset's model."""
+    names = compiled_cycle_model(base).parameter_names
+    return [k for k in patients.columns if k in names]
+
+
+def median_patient(patients: pd.DataFrame, base: str) -> dict[str, float]:
+    """A cohort's median patient: the median of each model parameter over ``patients``."""
+    return {k: float(patients[k].median()) for k in model_columns(patients, base)}
+
+
 def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | None = None,
              n: int = 20, seed: int = 0, *, global_analysis: bool | None = None,
              morris_trajectories: int | None = None, sobol_top: int | None = None,
@@ -289,9 +300,7 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
         c = load_cohort(cohort)
         base = c.base
         patients = sample_cohort(c, 0, int(n), seed, tmb=tmb)
-        model_cols = [k for k in patients.columns
-                      if k in compiled_cycle_model(base).parameter_names]
-        values = {k: float(patients[k].median()) for k in model_cols}
+        values = median_patient(patients, base)
         source = f"cohort:{c.name}"
     else:
         from immunocycle.cycle import PRESETS
@@ -309,7 +318,7 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
     ratios = transfer_ratios({f: np.array(start[f]) for f in FLUXES},
                              np.array(start["cancer_cells"]))
     if patients is not None:
-        cols = [k for k in patients.columns if k in compiled_cycle_model(base).parameter_names]
+        cols = model_columns(patients, base)
         run = simulate_cycle(base, [], days=1.0, parameters=patients[cols].reset_index(drop=True),
                              diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy())
         rows = _start_rows(run)
