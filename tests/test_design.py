@@ -216,6 +216,9 @@ def test_design_cli_json_contract_and_errors(tmp_path):
                 "synergy_bliss"):
         assert key in data["recommendations"][0]
     assert (tmp_path / "design.json").exists()
+    recorded = json.loads((tmp_path / "inputs.json").read_text())["inputs"]["command"]
+    assert recorded == (f"immunocycle design --preset excluded --max-agents 3 --budget 1 --n 8 "
+                        f"--out {tmp_path} --seed 0")
     bad = runner.invoke(app, ["design", "--preset", "nosuch", "--out", str(tmp_path / "b")])
     assert bad.exit_code == 2 and "nosuch" in bad.output
     bad = runner.invoke(app, ["design", "--preset", "excluded", "--candidates",

@@ -312,7 +312,9 @@ def design_command(
     write_json(out / "inputs.json", provenance(
         preset=preset, cohort=cohort, trial_cohort=trial_cohort, candidates=ids,
         max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n, seed=seed,
-        command="immunocycle design " + " ".join(_argv_tail())))
+        command=_design_command_line(
+            preset=preset, cohort=cohort, trial_cohort=trial_cohort, candidates=candidates,
+            max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n, out=out, seed=seed)))
     report = render_report(out)
     summary = result.to_dict()
     if as_json:
@@ -326,11 +328,13 @@ def design_command(
         console.print(f"[green]wrote[/] {out / 'design.json'} and {report}")
 
 
-def _argv_tail() -> list[str]:
-    import sys
-
-    args = sys.argv[1:]
-    return args[args.index("design") + 1:] if "design" in args else args
+def _design_command_line(**options) -> str:
+    """The ``immunocycle design`` command that reproduces these options (unset ones left out)."""
+    parts = ["immunocycle", "design"]
+    for name, value in options.items():
+        if value is not None:
+            parts += [f"--{name.replace('_', '-')}", str(value)]
+    return " ".join(parts)
 
 
 @app.command()
