@@ -207,21 +207,13 @@ class Catalog:
             agent or formulation name.
         """
         where, params = [], []
-        if step is not None:
-            where.append("list_contains(steps, ?)")
-            params.append(int(step))
-        if barrier is not None:
-            where.append("list_contains(barriers, ?)")
-            params.append(barrier)
-        if agent is not None:
-            where.append("list_contains(agents, ?)")
-            params.append(agent)
-        if carrier is not None:
-            where.append("formulation = ?")
-            params.append(carrier)
-        if route is not None:
-            where.append("route = ?")
-            params.append(route)
+        for clause, value in (("list_contains(steps, ?)", None if step is None else int(step)),
+                              ("list_contains(barriers, ?)", barrier),
+                              ("list_contains(agents, ?)", agent),
+                              ("formulation = ?", carrier), ("route = ?", route)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
         if text is not None:
             where.append("""id IN (SELECT t.id FROM therapies t
                 LEFT JOIN therapy_agents ta ON ta.therapy = t.id
