@@ -19,16 +19,23 @@ PRESETS = ("human", "mouse", "inflamed", "excluded", "desert")
 Params = Mapping[str, ParameterSpec]
 
 
-def preset_path(preset: str | Path) -> Path:
-    """The file of a named preset (``"human"``) or a path given as is."""
-    path = Path(preset)
+def packaged_file(name: str | Path, folder: Path, kind: str, choices,
+                  file_kind: str = "file") -> Path:
+    """A YAML path given as is, or the packaged ``folder/<name>.yaml``; an unknown name is a
+    :class:`ModelError` listing ``choices()`` (called only then)."""
+    path = Path(name)
     if path.suffix in (".yaml", ".yml"):
         return path
-    found = DATA_DIR / f"{preset}.yaml"
+    found = folder / f"{name}.yaml"
     if not found.exists():
-        raise ModelError(str(found), "(preset)", f"unknown preset {preset!r}; choose from "
-                         f"{', '.join(PRESETS)} or give a parameter-set file")
+        raise ModelError(str(found), f"({kind})", f"unknown {kind} {name!r}; choose from "
+                         f"{', '.join(choices())} or give a {file_kind}")
     return found
+
+
+def preset_path(preset: str | Path) -> Path:
+    """The file of a named preset (``"human"``) or a path given as is."""
+    return packaged_file(preset, DATA_DIR, "preset", lambda: PRESETS, "parameter-set file")
 
 
 def resolve_preset(preset: str | Path) -> tuple[dict[str, ParameterSpec], list[ParameterSetFile]]:

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from immunocycle.cycle._params import DATA_DIR, Params
+from immunocycle.cycle._params import DATA_DIR, Params, packaged_file
 from immunocycle.cycle._pk import antibody_pk
 from immunocycle.model import (
     Assignment,
@@ -152,14 +152,8 @@ def _replace_symbol(model: Model, old: str, new: str) -> None:
 
 
 def therapy_path(name: str | Path) -> Path:
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml"):
-        return path
-    found = THERAPY_DIR / f"{name}.yaml"
-    if not found.exists():
-        raise ModelError(str(found), "(therapy)", f"unknown therapy {name!r}; choose from "
-                         f"{', '.join(available_therapies())} or give a file")
-    return found
+    """The file of a packaged therapy (``"nivolumab"``) or a path given as is."""
+    return packaged_file(name, THERAPY_DIR, "therapy", available_therapies)
 
 
 def load_therapy(name: str | Path | Therapy) -> Therapy:
