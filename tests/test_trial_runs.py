@@ -9,9 +9,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from immunocycle._trial_cli import trial_command
 from immunocycle.engine import SolverOptions
 from immunocycle.model import ModelError
-from immunocycle.trial._cli import cohort_app, trial_command
+from immunocycle.report import trial_figures
+from immunocycle.trial._cli import cohort_app
 from immunocycle.trial._runner import run_chunked
 from immunocycle.trial._trial import make_task, parse_regimen, run_trial
 
@@ -41,7 +43,8 @@ def _compare(a: pd.DataFrame, b: pd.DataFrame):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
-    summary = run_trial("melanoma", ARMS, 6, out, seed=5, days=126, chunk_size=6, progress=False)
+    summary = run_trial("melanoma", ARMS, 6, out, seed=5, days=126, chunk_size=6, progress=False,
+                        figures=trial_figures)
     return out, summary
 
 

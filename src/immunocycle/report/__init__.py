@@ -4,7 +4,13 @@ from immunocycle.report._design_figures import plot_pareto, plot_vs_free
 from immunocycle.report._render import render_report
 from immunocycle.report._runs import write_simulation
 from immunocycle.report._timecourse import plot_timecourses
-from immunocycle.report._trial_figures import kaplan_meier, response_by_phenotype, spider, waterfall
+from immunocycle.report._trial_figures import (
+    kaplan_meier,
+    response_by_phenotype,
+    spider,
+    trial_figures,
+    waterfall,
+)
 
 __all__ = ["kaplan_meier", "plot_pareto", "plot_timecourses", "plot_vs_free", "render_report",
-           "response_by_phenotype", "spider", "waterfall", "write_simulation"]
+           "response_by_phenotype", "spider", "trial_figures", "waterfall", "write_simulation"]

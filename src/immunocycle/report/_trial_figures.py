@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-__all__ = ["BOR_COLORS", "waterfall", "spider", "kaplan_meier", "response_by_phenotype"]
+__all__ = ["BOR_COLORS", "kaplan_meier", "response_by_phenotype", "spider", "trial_figures",
+           "waterfall"]
 
 #: Colour per best-overall-response category (iRECIST labels share the RECIST colour; iUPD is
 #: drawn as a lighter PD).
@@ -361,3 +363,44 @@ def response_by_phenotype(
     if title:
         ax.set_title(title)
     return _finish(fig, path, dpi)
+
+
+def trial_figures(patients: pd.DataFrame, arms: Sequence[str], out: Path) -> dict[str, Path]:
+    """Write a trial's figures: waterfall, spider and response by phenotype per arm, and the
+    Kaplan-Meier curves of all arms (PNG files in ``out``).
+
+    Parameters
+    ----------
+    patients : DataFrame
+        A trial's ``patients.parquet`` (:func:`immunocycle.trial.run_trial`), one row per patient
+        and arm; only evaluable rows are drawn.
+    arms : sequence of str
+        Arm order; arm ``k``'s files are tagged ``arm{k}``.
+    out : path
+        Folder to write into.
+
+    Returns
+    -------
+    dict
+        Figure name -> path written (empty when no patient is evaluable).
+    """
+    out = Path(out)
+    work = patients[patients["evaluable"]]
+    paths: dict[str, Path] = {}
+    if work.empty:
+        return paths
+    paths["kaplan_meier"] = out / "kaplan_meier.png"
+    kaplan_meier(work, list(arms), paths["kaplan_meier"])
+    for k, arm in enumerate(arms):
+        sub = work[work["arm"] == arm]
+        tag = f"arm{k}"
+        paths[f"waterfall_{tag}"] = out / f"waterfall_{tag}.png"
+        waterfall(sub, paths[f"waterfall_{tag}"], title=f"Best change, {arm}")
+        long = sub[["patient_id", "time_d", "sum_mm", "bor"]].explode(["time_d", "sum_mm"])
+        long = long.astype({"time_d": float, "sum_mm": float})
+        paths[f"spider_{tag}"] = out / f"spider_{tag}.png"
+        spider(long, paths[f"spider_{tag}"], color_by="bor", title=f"Target-lesion sum, {arm}")
+        paths[f"response_by_phenotype_{tag}"] = out / f"response_by_phenotype_{tag}.png"
+        response_by_phenotype(sub, paths[f"response_by_phenotype_{tag}"],
+                              title=f"Response by baseline phenotype, {arm}")
+    return paths

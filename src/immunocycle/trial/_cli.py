@@ -1,15 +1,13 @@
-"""Command line of virtual trials and cohorts: ``immunocycle trial`` and ``immunocycle cohort``.
+"""Command line of cohorts: ``immunocycle cohort``.
 
-The lead mounts them in ``cli.py``::
-
-    app.command("trial")(trial_command)
-    app.add_typer(cohort_app, name="cohort")
+``cli.py`` mounts it with ``app.add_typer(cohort_app, name="cohort")``. The ``trial`` command
+lives in :mod:`immunocycle._trial_cli` (top layer) because it draws the figures through
+:mod:`immunocycle.report`, which trial may not import.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
@@ -19,50 +17,6 @@ from immunocycle.model import ModelError
 
 cohort_app = typer.Typer(help="Virtual-patient cohorts: list, show, calibrate.",
                          no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-
-
-def trial_command(
-    cohort: str = typer.Option(..., "--cohort", help="Cohort name (immunocycle cohort list) or file."),
-    arm: list[str] = typer.Option(..., "--arm", help="Regimen: therapy names joined by '+' "
-                                  "(nivolumab, nivolumab+ipilimumab, untreated); repeat per arm."),
-    n: int = typer.Option(100, "--n", help="Virtual patients (each gets every arm)."),
-    seed: int = typer.Option(0, "--seed", help="Sampling and per-patient random seed."),
-    out: Path = typer.Option(Path("results/trial"), "--out", help="Output folder."),
-    tmb: float | None = typer.Option(None, "--tmb", help="Condition on a TMB (mutations/Mb)."),
-    days: float = typer.Option(365.0, "--days", help="Treatment and follow-up (days)."),
-    chunk_size: int = typer.Option(250, "--chunk-size", help="Patients per chunk (memory only)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
-    local_cluster: int | None = typer.Option(None, "--local-cluster",
-                                             help="Start a local Dask cluster of K workers."),
-    match_phenotypes: bool = typer.Option(False, "--match-phenotypes",
-                                          help="Select patients to the cohort's phenotype mix."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-) -> None:
-    """Run a virtual trial: every arm treats the same patients; writes summary.json,
-    patients.parquet, figures (PNG) and inputs.json under --out."""
-    from immunocycle.trial._runner import RunConflictError
-    from immunocycle.trial._trial import run_trial
-
-    if scheduler and local_cluster:
-        _fail(ValueError("--scheduler and --local-cluster exclude each other"))
-    try:
-        summary = run_trial(cohort, arm, n, out, seed=seed, days=days, tmb=tmb,
-                            chunk_size=chunk_size, scheduler=scheduler,
-                            local_cluster=local_cluster, progress=not as_json,
-                            match_phenotypes=match_phenotypes)
-    except (ModelError, ValueError, RunConflictError) as exc:
-        _fail(exc)
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
-        return
-    for a in summary["arms"]:
-        lo, hi = a["orr_ci"]
-        console.print(f"{a['name']}: n {a['n']}, ORR {a['orr']:.1%} [{lo:.1%}, {hi:.1%}], "
-                      f"median PFS {a['median_pfs_days']} d, HR {a['hr_vs_first']}, "
-                      f"grade>=3 AE {a['ae_grade3plus_rate']:.1%}")
-    console.print(f"wrote {out / 'summary.json'}")
 
 
 @cohort_app.command("list")
@@ -126,4 +80,4 @@ def cohort_calibrate(
         typer.echo(json.dumps(result, indent=2, default=str))
 
 
-__all__ = ["cohort_app", "trial_command"]
+__all__ = ["cohort_app"]

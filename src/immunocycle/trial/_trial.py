@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,40 +282,12 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
             "arms": arms_out}
 
 
-def trial_figures(patients: pd.DataFrame, arms: Sequence[str], out: Path) -> dict[str, Path]:
-    """Waterfall and spider per arm, Kaplan-Meier of all arms, response by phenotype (PNG)."""
-    from immunocycle.report._trial_figures import (
-        kaplan_meier,
-        response_by_phenotype,
-        spider,
-        waterfall,
-    )
-
-    work = patients[patients["evaluable"]]
-    paths: dict[str, Path] = {}
-    if work.empty:
-        return paths
-    paths["kaplan_meier"] = out / "kaplan_meier.png"
-    kaplan_meier(work, list(arms), paths["kaplan_meier"])
-    for k, arm in enumerate(arms):
-        sub = work[work["arm"] == arm]
-        tag = f"arm{k}"
-        paths[f"waterfall_{tag}"] = out / f"waterfall_{tag}.png"
-        waterfall(sub, paths[f"waterfall_{tag}"], title=f"Best change, {arm}")
-        long = sub[["patient_id", "time_d", "sum_mm", "bor"]].explode(["time_d", "sum_mm"])
-        long = long.astype({"time_d": float, "sum_mm": float})
-        paths[f"spider_{tag}"] = out / f"spider_{tag}.png"
-        spider(long, paths[f"spider_{tag}"], color_by="bor", title=f"Target-lesion sum, {arm}")
-        paths[f"response_by_phenotype_{tag}"] = out / f"response_by_phenotype_{tag}.png"
-        response_by_phenotype(sub, paths[f"response_by_phenotype_{tag}"],
-                              title=f"Response by baseline phenotype, {arm}")
-    return paths
-
-
 def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str | Path, *,
               seed: int = 0, days: float = 365.0, tmb: float | None = None,
               chunk_size: int = 250, scheduler: str | None = None,
-              local_cluster: int | None = None, progress: bool = True, figures: bool = True,
+              local_cluster: int | None = None, progress: bool = True,
+              figures: Callable[[pd.DataFrame, Sequence[str], Path], Mapping[str, Path]]
+              | None = None,
               match_phenotypes: bool = False, multiplier: float | None = None,
               ae_offset: float | None = None) -> dict[str, Any]:
     """Run a virtual trial and write its results under ``out``.
@@ -340,6 +312,10 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
         Patients per chunk (memory; results do not depend on it).
     scheduler, local_cluster
         A Dask scheduler address, or a local cluster of this many workers.
+    figures : callable, optional
+        Figure writer ``figures(patients, arms, out) -> {name: path}``, for example
+        :func:`immunocycle.report.trial_figures` (trial knows nothing of figures); its paths go
+        into the summary under ``figures``. None: no figures.
     match_phenotypes : bool
         Select included patients to match the cohort's observed phenotype mix.
     multiplier, ae_offset : float, optional
@@ -372,7 +348,7 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     summary = {"cohort": c.name, "tmb": task.tmb, "seed": task.seed, "days": task.days, "n": int(n),
                **summarize_trial(patients, task.arms, seed=task.seed, match_phenotypes=mix)}
     if figures:
-        summary["figures"] = {k: str(v) for k, v in trial_figures(patients, task.arms, out).items()}
+        summary["figures"] = {k: str(v) for k, v in figures(patients, task.arms, out).items()}
     summary["outputs"] = {"patients": str(path), "summary": str(out / "summary.json"),
                           "inputs": str(out / "inputs.json")}
     write_json(out / "summary.json", summary)
@@ -419,7 +395,7 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
             tracemalloc.start()
             t0 = time.perf_counter()
             run_trial(cohort, regimens, int(n), folder, seed=seed, days=days,
-                      chunk_size=chunk_size, progress=False, figures=False)
+                      chunk_size=chunk_size, progress=False)
             seconds = time.perf_counter() - t0
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
@@ -432,4 +408,4 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
 
 
 __all__ = ["ASSESSMENT_DAYS", "UNTREATED", "TrialTask", "bench_trial", "make_task",
-           "parse_regimen", "run_trial", "summarize_trial", "trial_figures"]
+           "parse_regimen", "run_trial", "summarize_trial"]
