@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from immunocycle._commands.catalog import catalog_app
 from immunocycle.catalog import DATA_DIR, load_catalog, to_cycle_therapy, validate
-from immunocycle.catalog._cli import catalog_app
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catalog"
 runner = CliRunner()

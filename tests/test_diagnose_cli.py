@@ -7,7 +7,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from immunocycle.design import diagnose_command
+from immunocycle._commands.diagnose import diagnose_command
 
 app = typer.Typer()
 app.command()(diagnose_command)

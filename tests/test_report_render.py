@@ -19,8 +19,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from immunocycle._commands.report import report_command
 from immunocycle.report import plot_pareto, plot_vs_free, render_report
-from immunocycle.report._cli import report_command
 from immunocycle.report._render import ReportInputError
 
 #: The demo on small sizes: the same pipeline as ``immunocycle demo`` (diagnose -> design ->

@@ -9,9 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from immunocycle.catalog._load import validate as _validate
-from immunocycle.catalog._store import CatalogError, load_catalog
-
 catalog_app = typer.Typer(help="The knowledge base: steps, barriers, therapies, evidence.",
                           no_args_is_help=True)
 _console = Console()
@@ -39,6 +36,8 @@ def _print(frame, as_json: bool) -> None:
 
 
 def _load():
+    from immunocycle.catalog import CatalogError, load_catalog
+
     try:
         return load_catalog()
     except CatalogError as exc:
@@ -88,7 +87,9 @@ def validate(path: Path | None = typer.Option(None, "--path", help="Catalog fold
                                                "(default: the packaged catalog).")) -> None:
     """Check every file against the schemas and cross-references; exit 1 with one line per
     problem (file: field: problem)."""
-    problems = _validate(path)
+    from immunocycle.catalog import validate as validate_catalog
+
+    problems = validate_catalog(path)
     for p in problems:
         typer.echo(str(p))
     if problems:

@@ -1,9 +1,4 @@
-"""Command line of the diagnosis: ``immunocycle diagnose``.
-
-The lead mounts it in ``cli.py``::
-
-    app.command("diagnose")(diagnose_command)
-"""
+"""``immunocycle diagnose``: which step of the cycle limits a tumor or cohort, and why."""
 
 from __future__ import annotations
 
@@ -32,7 +27,7 @@ def diagnose_command(
     """Diagnose which step of the cancer-immunity cycle limits a tumor or cohort, and why;
     writes diagnosis.json, CSV tables, a radar and an elasticity chart (PNG) under --out."""
     from immunocycle._provenance import provenance, write_json
-    from immunocycle.design._diagnose import diagnose
+    from immunocycle.design import diagnose
     from immunocycle.model import ModelError
 
     if (preset is None) == (cohort is None):

@@ -1,9 +1,4 @@
-"""Command line of the report: ``immunocycle report DIR``.
-
-The lead mounts it in ``cli.py``::
-
-    app.command("report")(report_command)
-"""
+"""``immunocycle report DIR``: a saved run folder rendered into one HTML report."""
 
 from __future__ import annotations
 
@@ -23,7 +18,7 @@ def report_command(
 ) -> None:
     """Render a saved run folder into one self-contained HTML report (figures embedded as PNG):
     diagnosis, ranked regimens, Pareto plot, nano versus free, trial waterfalls and Kaplan-Meier."""
-    from immunocycle.report._render import render_report
+    from immunocycle.report import render_report
 
     try:
         with console.status("rendering the report...", spinner="dots"):

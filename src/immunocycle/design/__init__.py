@@ -6,7 +6,6 @@
     d.write("results/diagnose")
 """
 
-from immunocycle.design._cli import diagnose_command
 from immunocycle.design._design import Design, confirm, design
 from immunocycle.design._diagnose import (
     Diagnosis,
@@ -31,6 +30,6 @@ __all__ = [
     "BlissExcess", "Design", "Synergy", "bliss_excess", "confirm", "design", "pareto_front",
     "rank", "synergy",
     "Diagnosis", "Elasticities", "GlobalSensitivity", "choose_limiting_step", "diagnose",
-    "diagnose_command", "global_sensitivity", "local_elasticities", "plot_elasticities",
+    "global_sensitivity", "local_elasticities", "plot_elasticities",
     "plot_step_scores", "rank_barriers", "reference_ratios", "step_parameters", "step_scores",
 ]
