@@ -9,11 +9,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from immunocycle._trial_cli import trial_command
+from immunocycle._commands.cohort import cohort_app
+from immunocycle._commands.trial import trial_command
 from immunocycle.engine import SolverOptions
 from immunocycle.model import ModelError
 from immunocycle.report import trial_figures
-from immunocycle.trial._cli import cohort_app
 from immunocycle.trial._runner import run_chunked
 from immunocycle.trial._trial import make_task, parse_regimen, run_trial
 

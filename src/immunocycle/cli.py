@@ -18,11 +18,11 @@ app = typer.Typer(help="immunocycle: design nano-immunotherapies on the cancer-i
 
 
 def _mount() -> None:
-    from immunocycle._trial_cli import trial_command
     from immunocycle._commands.catalog import catalog_app
+    from immunocycle._commands.cohort import cohort_app
     from immunocycle._commands.diagnose import diagnose_command
     from immunocycle._commands.report import report_command
-    from immunocycle.trial._cli import cohort_app
+    from immunocycle._commands.trial import trial_command
 
     app.add_typer(catalog_app, name="catalog", help="Query and validate the which/why/what catalog.")
     app.command("diagnose")(diagnose_command)

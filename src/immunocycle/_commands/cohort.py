@@ -1,9 +1,4 @@
-"""Command line of cohorts: ``immunocycle cohort``.
-
-``cli.py`` mounts it with ``app.add_typer(cohort_app, name="cohort")``. The ``trial`` command
-lives in :mod:`immunocycle._trial_cli` (top layer) because it draws the figures through
-:mod:`immunocycle.report`, which trial may not import.
-"""
+"""``immunocycle cohort``: list, show and calibrate the virtual-patient cohorts."""
 
 from __future__ import annotations
 
@@ -13,7 +8,6 @@ import typer
 
 from immunocycle._console import console
 from immunocycle._console import fail as _fail
-from immunocycle.model import ModelError
 
 cohort_app = typer.Typer(help="Virtual-patient cohorts: list, show, calibrate.",
                          no_args_is_help=True, pretty_exceptions_enable=False)
@@ -43,6 +37,7 @@ def cohort_list(as_json: bool = typer.Option(False, "--json", help="Print as JSO
 @cohort_app.command("show")
 def cohort_show(name: str = typer.Argument(..., help="Cohort name or file.")) -> None:
     """Print a cohort (distributions, TMB, diagnosis size, targets) and its fitted values."""
+    from immunocycle.model import ModelError
     from immunocycle.population import fitted_values, load_cohort
 
     try:
@@ -65,7 +60,8 @@ def cohort_calibrate(
     as_json: bool = typer.Option(False, "--json", help="Print the fitted values as JSON."),
 ) -> None:
     """Fit the ORR multiplier and AE offset to calibration_targets.md; writes fitted.yaml."""
-    from immunocycle.trial._calibrate import calibrate_all, calibrate_cohort
+    from immunocycle.model import ModelError
+    from immunocycle.trial import calibrate_all, calibrate_cohort
 
     if not all_ and not name:
         _fail(ValueError("give a cohort NAME or --all"))

@@ -1,7 +1,6 @@
-"""Command line of virtual trials: ``immunocycle trial``.
+"""``immunocycle trial``: a virtual trial of one cohort, every arm on the same patients.
 
-Top layer (beside ``cli.py``, which mounts it with ``app.command("trial")(trial_command)``): the
-trial runs through :func:`immunocycle.trial.run_trial` and its figures are drawn by
+Top layer: the trial runs through :func:`immunocycle.trial.run_trial` and its figures are drawn by
 :func:`immunocycle.report.trial_figures`, since trial may not import report.
 """
 
@@ -14,7 +13,6 @@ import typer
 
 from immunocycle._console import console
 from immunocycle._console import fail as _fail
-from immunocycle.model import ModelError
 
 
 def trial_command(
@@ -36,6 +34,7 @@ def trial_command(
 ) -> None:
     """Run a virtual trial: every arm treats the same patients; writes summary.json,
     patients.parquet, figures (PNG) and inputs.json under --out."""
+    from immunocycle.model import ModelError
     from immunocycle.report import trial_figures
     from immunocycle.trial import RunConflictError, run_trial
 
