@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from immunocycle._errors import ImmunocycleError
 
-class ModelError(ValueError):
+
+class ModelError(ImmunocycleError):
     """A model, parameter set or expression is invalid.
 
     Parameters
@@ -14,8 +16,9 @@ class ModelError(ValueError):
         The dotted path of the offending field (``parameters.k_growth.units``).
     problem : str
         What is wrong, and where possible how to fix it.
+    fix : str, optional
+        How to fix it, when the problem does not already say.
     """
 
-    def __init__(self, where: str, field: str, problem: str) -> None:
-        self.where, self.field, self.problem = where, field, problem
-        super().__init__(f"{where}: {field}: {problem}")
+    def __init__(self, where: str, field: str, problem: str, fix: str | None = None) -> None:
+        super().__init__(where, problem, fix, field=field)

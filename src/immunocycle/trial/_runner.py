@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from immunocycle._errors import ClusterError, InputError, RunFolderError
+from immunocycle._manifest import (
+    RUNNER_STATE,
+    check_out,
+    differences,
+    file_record,
+    read_json,
+    sha256_file,
+    write_atomic_json,
+)
+
 ChunkTask = Callable[[int, int], pd.DataFrame]
+#: A scheduler address: ``[protocol://]host:port`` (tcp, tls, ucx, inproc, ws, wss).
+_ADDRESS = re.compile(r"^((tcp|tls|ucx|inproc|ws|wss)://)?[\w.\-\[\]:]+:\d{1,5}$")
 
 
-class RunConflictError(RuntimeError):
+class RunConflictError(RunFolderError):
     """The output folder holds a run made with other arguments."""
 
 
@@ -31,17 +46,40 @@ def _fingerprint(arguments: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(arguments, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _chunk_name(k: int) -> str:
+    return f"chunks/part-{k:06d}.parquet"
+
+
 def _chunk_path(out: Path, k: int) -> Path:
-    return out / "chunks" / f"part-{k:06d}.parquet"
+    return out / _chunk_name(k)
 
 
 def _valid_chunk(path: Path, start: int, count: int) -> bool:
-    """A chunk file counts as done only if it reads back whole with the expected patients."""
+    """A chunk of a run without checksums (older folders) counts as done only if it reads back
+    whole with the expected patients."""
     try:
         ids = pq.read_table(path, columns=["patient_id"]).column("patient_id").to_pylist()
     except (OSError, pa.ArrowException, KeyError):
         return False
     return len(ids) > 0 and min(ids) == start and max(ids) == start + count - 1
+
+
+def _chunk_done(out: Path, k: int, start: int, count: int, files: dict | None) -> bool:
+    """Whether chunk ``k`` is on disk as written: its sha256 matches the one recorded when it
+    was written. A chunk whose bytes changed since is recomputed, with a warning."""
+    path = _chunk_path(out, k)
+    if not path.is_file():
+        return False
+    if files is None:
+        return _valid_chunk(path, start, count)
+    expected = (files.get(_chunk_name(k)) or {}).get("sha256")
+    if expected is None:  # written but not yet recorded when the run stopped
+        return False
+    if sha256_file(path) != expected:
+        warnings.warn(f"{path}: checksum mismatch (the chunk changed after it was written); "
+                      "recomputing it", RuntimeWarning, stacklevel=3)
+        return False
+    return True
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
@@ -50,11 +88,60 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def check_cluster(scheduler: str | None, local_cluster: int | None) -> None:
+    """Refuse bad cluster settings before anything is written.
+
+    Raises
+    ------
+    InputError
+        ``scheduler`` is not an address ``[tcp://]host:port``, ``local_cluster`` is below 1, or
+        both are given.
+    """
+    if scheduler is not None and local_cluster is not None:
+        raise InputError("scheduler", "--scheduler and --local-cluster exclude each other",
+                         "give one of them")
+    if local_cluster is not None and (isinstance(local_cluster, bool) or int(local_cluster) < 1):
+        raise InputError("local_cluster", f"must be at least 1 worker, got {local_cluster}")
+    if scheduler is not None and not _ADDRESS.match(str(scheduler).strip()):
+        raise InputError("scheduler", f"{str(scheduler)[:60]!r} is not a scheduler address",
+                         "give tcp://host:port, e.g. tcp://10.0.0.5:8786")
+
+
+def _start(out: Path, fingerprint: str, arguments: dict[str, Any], n: int,
+           chunk_size: int) -> dict[str, Any]:
+    """Read or start the run state; refuse a run with other arguments that still counts."""
+    state = read_json(out / RUNNER_STATE)
+    if state is not None and state.get("fingerprint") != fingerprint:
+        # A failed run blocks nothing; a complete or interrupted (resumable) one is kept.
+        if state.get("status", "complete") != "failed":
+            diffs = differences({**state.get("arguments", {}), "n": state.get("n")},
+                                {**arguments, "n": n})
+            raise RunConflictError(out, "holds a run with other arguments: "
+                                   + ("; ".join(diffs) or "(arguments not recorded)"),
+                                   "rerun with the same arguments to resume, use another "
+                                   "output folder, or --overwrite to replace it")
+        state = None
+    if state is None or state.get("chunk_size") != chunk_size:
+        # Chunk files of another size (or of a failed run) are not reused piecewise.
+        for old in (out / "chunks").glob("part-*.parquet"):
+            old.unlink()
+        files: dict | None = {}
+    else:
+        files = state.get("files")  # None: an older run without checksums
+    return {"fingerprint": fingerprint, "arguments": arguments, "n": n,
+            "chunk_size": chunk_size, "status": "running", "files": files}
+
+
 def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 500,
                 arguments: dict[str, Any] | None = None, scheduler: str | None = None,
                 local_cluster: int | None = None, progress: bool = True,
                 description: str = "patients") -> Path:
     """Run ``task(start, count)`` over patients ``0..n-1`` in chunks and stream the results.
+
+    Each chunk's sha256 is recorded in ``out/run.json`` when it is written, and the final
+    ``patients.parquet``'s at the end. A restarted run skips the chunks whose bytes still match
+    their checksum and recomputes the others (with a :class:`RuntimeWarning` for a chunk that
+    changed after it was written).
 
     Parameters
     ----------
@@ -69,45 +156,64 @@ def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 5
     chunk_size : int
         Patients per chunk (memory per chunk; does not change results).
     arguments : dict
-        What defines the run (cohort, arms, seed, n, ...). A folder holding a run with other
-        arguments is refused rather than mixed; the chunk size is deliberately not part of it.
+        What defines the run (cohort, arms, seed, n, ...). A folder holding a complete or
+        interrupted run with other arguments is refused rather than mixed (a failed one is
+        started afresh); the chunk size is deliberately not part of it.
     scheduler : str, optional
-        Address of a Dask distributed scheduler (``tcp://host:8786``).
+        Address of a Dask distributed scheduler (``tcp://host:8786``). Dask sends pickles:
+        point it only at a scheduler you trust.
     local_cluster : int, optional
-        Start a local Dask cluster with this many single-threaded workers.
+        Start a local Dask cluster with this many single-threaded workers (at least 1).
 
     Returns
     -------
     Path
         ``out/patients.parquet``, rows in patient order.
+
+    Raises
+    ------
+    InputError
+        Bad ``n``, ``chunk_size`` or cluster settings (nothing is written).
+    RunConflictError
+        ``out`` holds a run with other arguments; the message names them.
+    ClusterError
+        The scheduler cannot be reached.
     """
-    if n < 1 or chunk_size < 1:
-        raise ValueError(f"n and chunk_size must be >= 1 (got n={n}, chunk_size={chunk_size})")
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise InputError("n", f"must be a whole number >= 1, got {n}")
+    if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
+        raise InputError("chunk_size", f"must be a whole number >= 1, got {chunk_size}")
+    check_cluster(scheduler, local_cluster)
     out = Path(out)
+    check_out(out)
+    arguments = dict(arguments or {})
+    state = _start(out, _fingerprint({**arguments, "n": n}), arguments, n, chunk_size)
     (out / "chunks").mkdir(parents=True, exist_ok=True)
-    manifest = out / "run.json"
-    fingerprint = _fingerprint({**(arguments or {}), "n": n})
-    if manifest.exists():
-        previous = json.loads(manifest.read_text())
-        if previous.get("fingerprint") != fingerprint:
-            raise RunConflictError(f"{out} holds a run with other arguments ({previous.get('arguments')}); "
-                                   "use another --out or delete that folder")
-        if previous.get("chunk_size") != chunk_size:
-            # Chunk files of another size cannot be reused piecewise: start the chunks afresh.
-            for old in (out / "chunks").glob("part-*.parquet"):
-                old.unlink()
-    manifest.write_text(json.dumps({"fingerprint": fingerprint, "arguments": arguments or {},
-                                    "n": n, "chunk_size": chunk_size}, indent=2, default=str))
+    manifest = out / RUNNER_STATE
+    write_atomic_json(manifest, state)
     chunks = [(k, s, min(chunk_size, n - s)) for k, s in enumerate(range(0, n, chunk_size))]
-    todo = [c for c in chunks if not _valid_chunk(_chunk_path(out, c[0]), c[1], c[2])]
+    todo = [c for c in chunks if not _chunk_done(out, c[0], c[1], c[2], state["files"])]
+    if state["files"] is None:  # an older run: from now on, checksums are recorded
+        state["files"] = {_chunk_name(c[0]): file_record(_chunk_path(out, c[0]))
+                          for c in chunks if c not in todo}
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, disable=not progress, transient=True) as bar:
-        job = bar.add_task(description, total=n, completed=n - sum(c[2] for c in todo))
-        for k, frame in _execute(task, todo, scheduler, local_cluster):
-            _write_atomic(frame, _chunk_path(out, k))
-            bar.advance(job, next(c[2] for c in chunks if c[0] == k))
-    return _concatenate(out, [k for k, _, _ in chunks])
+    try:
+        with Progress(*columns, disable=not progress, transient=True) as bar:
+            job = bar.add_task(description, total=n, completed=n - sum(c[2] for c in todo))
+            for k, frame in _execute(task, todo, scheduler, local_cluster):
+                _write_atomic(frame, _chunk_path(out, k))
+                state["files"][_chunk_name(k)] = file_record(_chunk_path(out, k))
+                write_atomic_json(manifest, state)
+                bar.advance(job, next(c[2] for c in chunks if c[0] == k))
+        target = _concatenate(out, [k for k, _, _ in chunks])
+    except Exception as exc:
+        write_atomic_json(manifest, {**state, "status": "failed",
+                                     "error": " ".join(str(exc).split())[:500]})
+        raise
+    state["files"]["patients.parquet"] = file_record(target)
+    write_atomic_json(manifest, {**state, "status": "complete"})
+    return target
 
 
 def _execute(task: ChunkTask, todo, scheduler, local_cluster):
@@ -121,7 +227,15 @@ def _execute(task: ChunkTask, todo, scheduler, local_cluster):
 
     cluster = LocalCluster(n_workers=local_cluster, threads_per_worker=1, processes=True,
                            dashboard_address=None) if scheduler is None else None
-    with Client(scheduler or cluster) as client:
+    try:
+        client = Client(scheduler or cluster)
+    except (OSError, ValueError) as exc:  # refused, timed out, or an unusable address
+        if cluster is not None:
+            cluster.close()
+        raise ClusterError("scheduler", f"cannot connect to {scheduler}: "
+                           f"{' '.join(str(exc).split())[:200]}", "check the address and that "
+                           "the scheduler is running (dask scheduler)") from None
+    with client:
         futures = {client.submit(task, start, count, pure=False): k for k, start, count in todo}
         for future in as_completed(futures):
             yield futures[future], future.result()
