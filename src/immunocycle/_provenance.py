@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -30,16 +31,33 @@ def provenance(**inputs: Any) -> dict[str, Any]:
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": inputs}
 
 
-def write_json(path: Path, data: Any) -> Path:
-    """Write JSON (numpy scalars and paths converted) and return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=_default))
-    return path
-
-
-def _default(obj: Any) -> Any:
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON data: numpy scalars and arrays as numbers and lists, paths and other
+    objects as strings, and NaN or infinite floats as ``None`` (JSON has no NaN: strict parsers
+    refuse the ``NaN`` token that Python's json writes by default)."""
+    if isinstance(obj, dict):
+        return {str(k) if not isinstance(k, str | int | float | bool) and k is not None else k:
+                to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars (0-d: a Python scalar)
+        return to_jsonable(obj.tolist())
     if hasattr(obj, "item"):
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
+        return to_jsonable(obj.item())
     return str(obj)
+
+
+def dumps_json(data: Any, indent: int | None = 2) -> str:
+    """Strict JSON text of ``data`` (see :func:`to_jsonable`; NaN becomes ``null``)."""
+    return json.dumps(to_jsonable(data), indent=indent, allow_nan=False)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write strict JSON (numpy values and paths converted, NaN as ``null``); return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps_json(data))
+    return path

@@ -234,6 +234,9 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
 
     ``y`` holds the initial state and is overwritten; ``out[g]`` receives the state at
     ``grid[g]`` (after any bolus at that time). Returns (status, number of accepted steps).
+    Every attempted step, accepted or rejected, counts toward ``max_steps``, and a step size
+    that is not finite (a NaN parameter makes the first one NaN) ends the patient with
+    ``NOT_FINITE``: no input can keep the loop from ending.
     """
     n = y.shape[0]
     u = np.zeros(n)
@@ -256,6 +259,7 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
     g = 0
     ng = grid.shape[0]
     steps = 0
+    tried = 0
     b = 0
     nb = bt.shape[0]
     t0 = bounds[0]
@@ -286,10 +290,13 @@ def solve_one(rhs, jac, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
         h = _initial_step(rhs, t, y, p, u, f0, rtol, atol, span)
         last_rejected = False
         while t < tb:
-            if steps >= max_steps:
+            if tried >= max_steps:
                 return MAX_STEPS, steps
+            tried += 1
             if tb - t < 1e-12 * max(1.0, abs(tb)):
                 break
+            if not np.isfinite(h):
+                return NOT_FINITE, steps
             h = min(h, tb - t)
             if h < 1e-14 * max(1.0, abs(t)):
                 return STEP_TOO_SMALL, steps

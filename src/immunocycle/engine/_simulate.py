@@ -26,7 +26,8 @@ class SolverOptions:
     atol : float
         Absolute tolerance, in each species' units (scalar for all).
     max_steps : int
-        Accepted steps allowed per patient before it is marked failed.
+        Steps (accepted and rejected) allowed per patient before it is marked failed
+        (status ``MAX_STEPS``).
     """
 
     rtol: float = 1e-8

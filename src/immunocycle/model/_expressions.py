@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import pint
 
+from immunocycle._inputs import limits, short
 from immunocycle.model._errors import ModelError
 from immunocycle.model._units import ureg
 
@@ -22,9 +23,19 @@ _ALLOWED_NODES = (ast.Expression, ast.Call, ast.BinOp, ast.UnaryOp, ast.Name, as
 
 
 def parse(text: str, where: str, field: str) -> ast.Expression:
-    """Parse and vet an expression; only arithmetic on names, numbers and FUNCTIONS is allowed."""
+    """Parse and vet an expression; only arithmetic on names, numbers and FUNCTIONS is allowed.
+
+    The text must be ASCII: Python folds look-alike letters (fullwidth ``ｋ`` is read as ``k``),
+    so a non-ASCII name would silently stand for another symbol. A constant exponent (including
+    a tower such as ``9**9**9``) may not exceed ``expressions.max_exponent`` of
+    ``data/limits.yaml``: exact integer powers that large run for hours.
+    """
     if not isinstance(text, str) or not text.strip():
-        raise ModelError(where, field, f"expected an expression string, got {text!r}")
+        raise ModelError(where, field, f"expected an expression string, got {short(text)}")
+    if not text.isascii():
+        bad = next(c for c in text if not c.isascii())
+        raise ModelError(where, field, f"in {short(text)}: non-ASCII character {bad!r} "
+                         f"(U+{ord(bad):04X}); names and operators must be ASCII")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -40,7 +51,25 @@ def parse(text: str, where: str, field: str) -> ast.Expression:
             raise ModelError(where, field, f"in {text!r}: constant {node.value!r} is not a number")
         elif not isinstance(node, _ALLOWED_NODES):
             raise ModelError(where, field, f"in {text!r}: {type(node).__name__} is not allowed")
+    for node in ast.walk(tree):
+        exponent = (node.right if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
+                    else node.args[1] if isinstance(node, ast.Call) and node.func.id == "pow"
+                    and len(node.args) == 2 else None)
+        if exponent is not None and not names(ast.Expression(exponent)):
+            _check_exponent(exponent, text, where, field)
     return tree
+
+
+def _check_exponent(node: ast.expr, text: str, where: str, field: str) -> None:
+    """Refuse a constant exponent above the limit; evaluated in floats, so towers end at once."""
+    cap = float(limits()["expressions"]["max_exponent"])
+    try:
+        value = float(evaluate(ast.Expression(node), {}))
+    except (OverflowError, ZeroDivisionError, ValueError, TypeError):
+        value = math.inf
+    if not abs(value) <= cap:  # also catches NaN
+        raise ModelError(where, field, f"in {short(text)}: the exponent {ast.unparse(node)} "
+                         f"exceeds the limit of {cap:g} (data/limits.yaml)")
 
 
 def names(tree: ast.Expression) -> set[str]:
@@ -58,7 +87,9 @@ def evaluate(tree: ast.Expression, values: Mapping[str, object]):
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.Constant):
-            return node.value
+            # floats: an integer power such as 9**9**9 overflows at once instead of being
+            # computed exactly for hours
+            return float(node.value)
         if isinstance(node, ast.Name):
             return values[node.id]
         if isinstance(node, ast.UnaryOp):

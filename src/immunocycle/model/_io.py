@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from immunocycle._inputs import load_yaml, short
 from immunocycle.model._components import (
     Assignment,
     Compartment,
@@ -25,7 +26,8 @@ from immunocycle.model._units import conversion_factor, parse_units
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every number in a model or parameter file must be finite.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ParameterSpec(_Strict):
@@ -100,14 +102,14 @@ class ParameterSetFile(_Strict):
 #: Parsed YAML by (path, modification time, size): presets and catalog files are read many
 #: times per design run; a changed file is parsed again.
 _PARSED: dict[tuple, Any] = {}
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _parsed(path: Path) -> Any:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     if key not in _PARSED:
-        _PARSED[key] = yaml.load(path.read_text(), Loader=_LOADER)  # noqa: S506 - a safe loader
+        # A safe loader that caps alias expansion (an alias bomb would flood memory and messages).
+        _PARSED[key] = load_yaml(path.read_text())
     return copy.deepcopy(_PARSED[key])
 
 
@@ -118,6 +120,9 @@ def read_yaml(path: str | Path, schema: type[BaseModel]) -> Any:
         raw = _parsed(path)
     except FileNotFoundError:
         raise ModelError(str(path), "(file)", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__
+        raise ModelError(str(path), "(file)", f"cannot be read as a YAML text file ({reason})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -129,7 +134,7 @@ def read_yaml(path: str | Path, schema: type[BaseModel]) -> Any:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise ModelError(str(path), field, f"{err['msg']} (got {err.get('input')!r})") from None
+        raise ModelError(str(path), field, f"{err['msg']} (got {short(err.get('input'))})") from None
 
 
 def _num(value: float | str) -> float | str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import ast as _ast
 import dataclasses
 import keyword
+import math
 from collections.abc import Callable, Iterable, Mapping
 from graphlib import CycleError, TopologicalSorter
 
 import pint
 
+from immunocycle._inputs import short
 from immunocycle.model import _expressions as ex
 from immunocycle.model._components import (
     Assignment,
@@ -73,6 +75,11 @@ class Model:
             name = part.name
             if not name.isidentifier() or keyword.iskeyword(name) or name in _RESERVED:
                 raise ModelError(self.source, name, "not a valid symbol name (reserved or not an identifier)")
+            if not name.isascii():
+                # Python folds look-alike letters in generated code (fullwidth k reads as k), so
+                # a non-ASCII name could silently overwrite another symbol; SBML ids are ASCII too.
+                raise ModelError(self.source, name, "not a valid symbol name: names must be ASCII "
+                                 "letters, digits and underscores")
             if name in self.symbols() or name in self.reactions:
                 raise ModelError(self.source, name, "name already used in this model")
             table[name] = part
@@ -106,6 +113,9 @@ class Model:
         """A copy with new values for parameters or species initial values (in declared units)."""
         new = self.copy()
         for name, value in values.items():
+            if isinstance(value, str) or not math.isfinite(float(value)):
+                raise ModelError(where or self.source, name,
+                                 f"must be a finite number, got {short(value)}")
             if name in new.parameters:
                 new.parameters[name] = dataclasses.replace(new.parameters[name], value=float(value))
             elif name in new.species:
@@ -192,13 +202,17 @@ class Model:
         """Validate names, references, values and units; raise :class:`ModelError` on the first problem."""
         src = self.source
         for p in self.parameters.values():
-            if not isinstance(p.value, int | float) or p.value != p.value:
-                raise ModelError(src, f"parameters.{p.name}.value", f"not a number: {p.value!r}")
+            if not isinstance(p.value, int | float) or not math.isfinite(p.value):
+                raise ModelError(src, f"parameters.{p.name}.value",
+                                 f"must be a finite number, got {short(p.value)}")
         for c in self.compartments.values():
-            if not isinstance(c.size, str) and c.size <= 0:
+            if not isinstance(c.size, str) and not (0 < c.size < math.inf):
                 raise ModelError(src, f"compartments.{c.name}.size",
-                                 f"volume must be positive, got {c.size}")
+                                 f"volume must be positive and finite, got {c.size}")
         for s in self.species.values():
+            if not isinstance(s.initial, str) and not (0 <= s.initial < math.inf):
+                raise ModelError(src, f"species.{s.name}.initial",
+                                 f"must be a finite number >= 0, got {s.initial}")
             if s.compartment not in self.compartments:
                 raise ModelError(src, f"species.{s.name}.compartment",
                                  f"unknown compartment {s.compartment!r}")
@@ -218,11 +232,12 @@ class Model:
         for d in self.doses:
             if d.target not in self.species:
                 raise ModelError(src, f"doses.{d.name or d.target}.target", f"unknown species {d.target!r}")
-            if any(t < 0 for t in d.times) or d.duration < 0:
-                raise ModelError(src, f"doses.{d.name or d.target}", "times and duration must be >= 0")
-            if not isinstance(d.amount, str) and d.amount < 0:
+            if not all(0 <= t < math.inf for t in (*d.times, d.duration)):
+                raise ModelError(src, f"doses.{d.name or d.target}",
+                                 "times and duration must be finite and >= 0")
+            if not isinstance(d.amount, str) and not (0 <= d.amount < math.inf):
                 raise ModelError(src, f"doses.{d.name or d.target}.amount",
-                                 f"dose must be >= 0, got {d.amount}")
+                                 f"dose must be finite and >= 0, got {d.amount}")
         self.derived_order()
         self._check_units()
 
