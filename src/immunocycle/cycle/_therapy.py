@@ -36,7 +36,8 @@ _SITES = {"tumor": "conc_T", "lymph_node": "conc_LN", "central": "conc_C"}
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: a dose or effect of .inf or .nan is refused, naming the field.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Effect(_Frozen):

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
+import pint
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
 from immunocycle._paths import PACKAGE_DATA
-from immunocycle.model import ModelError
+from immunocycle.model import ModelError, ureg
 from immunocycle.model._io import read_yaml
 
 COHORT_DIR = PACKAGE_DATA / "cohorts"
@@ -31,7 +32,8 @@ _NOT_COHORTS = {"settings", "toxicity", "fitted"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: every number in a cohort file must be finite.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ParameterDistribution(_Strict):
@@ -218,16 +220,61 @@ def load_cohort(name: str | Path | Cohort) -> Cohort:
     path = cohort_path(name)
     cohort = read_yaml(path, Cohort)
     _check_against_preset(cohort, str(path))
-    return cohort
+    return _in_model_units(cohort, str(path))
 
 
 @lru_cache(maxsize=16)
 def _preset(base: str) -> dict[str, float]:
     """Parameter values of a base preset (cached: reading and unit-checking a preset takes ~1 s)."""
+    return {k: float(v.value) for k, v in _preset_specs(base).items()}
+
+
+@lru_cache(maxsize=16)
+def _preset_specs(base: str) -> dict:
     from immunocycle.cycle import resolve_preset
 
     params, _ = resolve_preset(base)
-    return {k: float(v.value) for k, v in params.items()}
+    return params
+
+
+def _in_model_units(cohort: Cohort, where: str) -> Cohort:
+    """The cohort with every distribution converted (pint) to its parameter's declared units
+    (``diagnosis_sum_mm`` to mm): a growth rate given in 1/hour is sampled in 1/day.
+
+    Raises
+    ------
+    ModelError
+        Naming ``parameters.<name>.units`` if the units are unknown or of another dimension.
+    """
+    specs = _preset_specs(cohort.base)
+    params = {key: _converted(dist, specs[key].units, where, f"parameters.{key}.units")
+              for key, dist in cohort.parameters.items()}
+    diagnosis = _converted(cohort.diagnosis_sum_mm, "mm", where, "diagnosis_sum_mm.units")
+    return cohort.model_copy(update={"parameters": params, "diagnosis_sum_mm": diagnosis})
+
+
+def _converted(dist: ParameterDistribution, target: str, where: str,
+               field: str) -> ParameterDistribution:
+    """``dist`` in ``target`` units (values scaled; a log-scale sigma is unit-free)."""
+    if dist.units == target:
+        return dist
+    try:
+        factor = float(ureg.Quantity(1.0, dist.units).to(target).magnitude)
+    except pint.errors.DimensionalityError:
+        raise ModelError(where, field, f"{dist.units!r} cannot be converted to the model's "
+                         f"units {target!r} (different dimensions)") from None
+    except (pint.errors.UndefinedUnitError, AttributeError, TypeError, ValueError,
+            AssertionError) as exc:
+        raise ModelError(where, field, f"unknown units {dist.units!r} ({exc})") from None
+    if factor == 1.0:
+        return dist.model_copy(update={"units": target})
+
+    def scale(v):
+        return None if v is None else v * factor
+
+    sigma = dist.sigma * factor if dist.kind == "normal" else dist.sigma
+    return dist.model_copy(update={"median": scale(dist.median), "low": scale(dist.low),
+                                   "high": scale(dist.high), "sigma": sigma, "units": target})
 
 
 def _check_against_preset(cohort: Cohort, where: str) -> None:
