@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-catalog_app = typer.Typer(help="The knowledge base: steps, barriers, therapies, evidence.",
+catalog_app = typer.Typer(help="The knowledge base: steps, barriers, therapies, evidence.\n\n"
+                          "Example: immunocycle catalog show doxil",
                           no_args_is_help=True)
 _console = Console()
 
@@ -47,7 +48,10 @@ def _load():
 
 @catalog_app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout.")) -> None:
-    """List every therapy with its steps, barriers, agents, formulation, route and DOIs."""
+    """List every therapy with its steps, barriers, agents, formulation and route.
+
+    Example: immunocycle catalog list
+    """
     _print(_load().list_therapies(), as_json)
 
 
@@ -61,7 +65,10 @@ def search(
     text: str | None = typer.Option(None, "--text", help="Substring of names or descriptions."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout."),
 ) -> None:
-    """Therapies matching all the given filters."""
+    """Therapies matching all the given filters.
+
+    Example: immunocycle catalog search --step 2 --route it
+    """
     _print(_load().search(step=step, barrier=barrier, agent=agent, carrier=carrier, route=route,
                           text=text), as_json)
 
@@ -70,7 +77,10 @@ def search(
 def show(entry_id: str = typer.Argument(..., help="Therapy, agent, formulation, barrier, "
                                         "evidence or regimen id, or a step number."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON to stdout.")) -> None:
-    """Everything about one entry."""
+    """One entry as a readable card (a therapy: formulation, dose, effects, evidence).
+
+    Example: immunocycle catalog show doxil
+    """
     try:
         entry = _load().show(entry_id)
     except KeyError as exc:
@@ -85,8 +95,12 @@ def show(entry_id: str = typer.Argument(..., help="Therapy, agent, formulation, 
 @catalog_app.command()
 def validate(path: Path | None = typer.Option(None, "--path", help="Catalog folder "
                                                "(default: the packaged catalog).")) -> None:
-    """Check every file against the schemas and cross-references; exit 1 with one line per
-    problem (file: field: problem)."""
+    """Check every catalog file against the schemas and cross-references.
+
+    Exits with status 1 and one line per problem (file: field: problem).
+
+    Example: immunocycle catalog validate --path my_catalog
+    """
     from immunocycle.catalog import validate as validate_catalog
 
     problems = validate_catalog(path)

@@ -9,13 +9,17 @@ import typer
 from immunocycle._console import console
 from immunocycle._console import fail as _fail
 
-cohort_app = typer.Typer(help="Virtual-patient cohorts: list, show, calibrate.",
+cohort_app = typer.Typer(help="Virtual-patient cohorts: list, show, calibrate.\n\n"
+                         "Example: immunocycle cohort show melanoma",
                          no_args_is_help=True, pretty_exceptions_enable=False)
 
 
 @cohort_app.command("list")
 def cohort_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
-    """List the packaged cohorts with their calibration target and fitted multiplier."""
+    """List the packaged cohorts with their calibration target and fitted multiplier.
+
+    Example: immunocycle cohort list
+    """
     from immunocycle.population import available_cohorts, fitted_values, load_cohort
 
     rows = []
@@ -36,7 +40,10 @@ def cohort_list(as_json: bool = typer.Option(False, "--json", help="Print as JSO
 
 @cohort_app.command("show")
 def cohort_show(name: str = typer.Argument(..., help="Cohort name or file.")) -> None:
-    """Print a cohort (distributions, TMB, diagnosis size, targets) and its fitted values."""
+    """One cohort: distributions, TMB, diagnosis size, targets and fitted values.
+
+    Example: immunocycle cohort show melanoma
+    """
     from immunocycle.model import ModelError
     from immunocycle.population import fitted_values, load_cohort
 
@@ -59,8 +66,10 @@ def cohort_calibrate(
     days: float = typer.Option(365.0, "--days", help="Follow-up (days)."),
     as_json: bool = typer.Option(False, "--json", help="Print the fitted values as JSON."),
 ) -> None:
-    """Fit the ORR multiplier and AE offset to calibration_targets.md; writes fitted.yaml."""
-    from immunocycle.model import ModelError
+    """Fit the ORR multiplier and AE offset to the calibration targets; writes fitted.yaml.
+
+    Example: immunocycle cohort calibrate melanoma
+    """
     from immunocycle.trial import calibrate_all, calibrate_cohort
 
     if not all_ and not name:
@@ -70,7 +79,7 @@ def cohort_calibrate(
         result = (calibrate_all(n=n, n_search=n_search, seed=seed, days=days, log=log) if all_
                   else {name: calibrate_cohort(name, n=n, n_search=n_search, seed=seed,
                                                days=days, log=log)})
-    except (ModelError, ValueError) as exc:
+    except ValueError as exc:  # ModelError is a ValueError
         _fail(exc)
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))

@@ -24,11 +24,14 @@ def diagnose_command(
                                                 help="Morris + Sobol indices (default: cohorts)."),
     as_json: bool = typer.Option(False, "--json", help="Print the diagnosis as JSON."),
 ) -> None:
-    """Diagnose which step of the cancer-immunity cycle limits a tumor or cohort, and why;
-    writes diagnosis.json, CSV tables, a radar and an elasticity chart (PNG) under --out."""
+    """Which step of the cancer-immunity cycle limits a tumor or cohort, and why.
+
+    Writes diagnosis.json, CSV tables, a radar and an elasticity chart (PNG) under --out.
+
+    Example: immunocycle diagnose --preset excluded
+    """
     from immunocycle._provenance import provenance, write_json
     from immunocycle.design import diagnose
-    from immunocycle.model import ModelError
 
     if (preset is None) == (cohort is None):
         _fail("give exactly one of --preset or --cohort")
@@ -38,7 +41,7 @@ def diagnose_command(
         with console.status("diagnosing (batched sensitivity runs)...", spinner="dots"):
             result = diagnose(preset=preset, cohort=cohort, tmb=tmb, n=n, seed=seed,
                               global_analysis=global_analysis)
-    except (ModelError, ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:
         _fail(exc)
     paths = result.write(out)
     write_json(out / "inputs.json", provenance(preset=preset, cohort=cohort, tmb=tmb, n=n,

@@ -16,8 +16,12 @@ def report_command(
     out: Path | None = typer.Option(None, "--out", help="HTML file to write (default: "
                                     "RUN_DIR/report.html)."),
 ) -> None:
-    """Render a saved run folder into one self-contained HTML report (figures embedded as PNG):
-    diagnosis, ranked regimens, Pareto plot, nano versus free, trial waterfalls and Kaplan-Meier."""
+    """Render a saved run folder into one self-contained HTML report (figures embedded).
+
+    Diagnosis, ranked regimens, Pareto plot, nano versus free, trial waterfalls and Kaplan-Meier.
+
+    Example: immunocycle report results/design
+    """
     from immunocycle.report import render_report
 
     try:

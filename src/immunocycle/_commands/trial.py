@@ -32,8 +32,12 @@ def trial_command(
                                           help="Select patients to the cohort's phenotype mix."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Run a virtual trial: every arm treats the same patients; writes summary.json,
-    patients.parquet, figures (PNG) and inputs.json under --out."""
+    """Run a virtual trial: every arm treats the same virtual patients.
+
+    Writes summary.json, patients.parquet, figures (PNG) and inputs.json under --out.
+
+    Example: immunocycle trial --cohort melanoma --arm nivolumab --arm nivolumab+ipilimumab
+    """
     from immunocycle.model import ModelError
     from immunocycle.report import trial_figures
     from immunocycle.trial import RunConflictError, run_trial

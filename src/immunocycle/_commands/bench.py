@@ -1,0 +1,59 @@
+"""``immunocycle bench``: engine throughput against references, and start-up time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from immunocycle._console import console
+from immunocycle._console import fail as _fail
+
+
+def bench(
+    case: str = typer.Option("depillis", "--case",
+                             help="depillis (engine vs references), cycle (the cycle model with "
+                             "nivolumab), trial (time per patient and memory at --n/10 and --n), "
+                             "design (batched screen vs one simulation per regimen), or startup "
+                             "(seconds for immunocycle --help, median of 5 subprocesses)."),
+    n: int = typer.Option(10_000, "--n", min=1, help="Batch size for the engine."),
+    n_reference: int = typer.Option(200, "--n-reference", min=1,
+                                    help="Patients run with libroadrunner and SciPy (subset)."),
+    days: float = typer.Option(365.0, "--days", min=1.0),
+    out: Path = typer.Option(Path("results/bench"), "--out", help="Output folder for bench.json."),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
+) -> None:
+    """Speed: the engine against libroadrunner and SciPy (LSODA) in one run, or start-up time.
+
+    Example: immunocycle bench --case startup --json
+    """
+    from immunocycle._provenance import write_json
+
+    try:
+        if case == "startup":
+            from immunocycle._startup import bench_startup
+
+            result = bench_startup()
+        elif case == "trial":
+            from immunocycle.trial import bench_trial
+
+            sizes = (1000, 10_000) if n == 10_000 else (max(1, n // 10), n)
+            result = bench_trial(sizes, arms=2, days=days, seed=seed, out=out / "trial_runs")
+        elif case == "design":
+            from immunocycle.design._bench import bench_screen
+
+            result = bench_screen()
+        else:
+            from immunocycle._bench import run_bench
+
+            result = run_bench(case, n=n, n_reference=n_reference, days=days, seed=seed)
+    except ValueError as exc:  # ModelError is a ValueError
+        _fail(exc)
+    path = write_json(out / f"bench_{case}.json", result)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    else:
+        console.print_json(json.dumps(result, default=str))
+    console.print(f"[green]wrote[/] {path}")

@@ -1,0 +1,78 @@
+"""``immunocycle design``: rank nano-immunotherapies and combinations, confirm in a trial."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from immunocycle._console import console
+from immunocycle._console import fail as _fail
+
+
+def design_command(
+    preset: str = typer.Option(None, "--preset", help="Cycle-model preset (excluded, desert, inflamed, human)."),
+    cohort: str = typer.Option(None, "--cohort", help="Design for a cohort (name or YAML file) "
+                               "instead of a preset: diagnosed, screened on its median patient, "
+                               "confirmed on its patients."),
+    trial_cohort: str = typer.Option(None, "--trial-cohort",
+                                     help="Confirming-trial cohort of a preset (default: as the preset)."),
+    candidates: str = typer.Option(None, "--candidates",
+                                   help="Comma-separated catalog therapy ids (default: from the diagnosis)."),
+    max_agents: int = typer.Option(3, "--max-agents", min=1, help="Agents per regimen at most."),
+    ae_limit: float = typer.Option(None, "--ae-limit", min=0.0, max=1.0,
+                                   help="Largest grade >= 3 adverse-event rate allowed."),
+    budget: int = typer.Option(3, "--budget", min=1, help="Candidates kept after the screen."),
+    n: int = typer.Option(20, "--n", min=1, help="Patients in the confirming trial."),
+    out: Path = typer.Option(Path("results/design"), "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
+) -> None:
+    """Rank nano-immunotherapies and combinations for a tumor or cohort, confirmed in a trial.
+
+    Screen, confirming trial, Pareto front, synergy, nano vs free; writes design.json and a report.
+
+    Example: immunocycle design --preset excluded --n 20
+    """
+    from immunocycle._provenance import provenance, write_json
+    from immunocycle.design import design
+    from immunocycle.report import render_report
+
+    if (preset is None) == (cohort is None):
+        _fail("give exactly one of --preset or --cohort")
+    ids = [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None
+    try:
+        with console.status("designing (screen, then confirming trial)...", spinner="dots"):
+            result = design(preset, cohort=cohort, max_agents=max_agents, ae_limit=ae_limit,
+                            budget=budget, n=n, seed=seed, candidates=ids,
+                            trial_cohort=trial_cohort)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+    result.write(out)
+    write_json(out / "inputs.json", provenance(
+        preset=preset, cohort=cohort, trial_cohort=trial_cohort, candidates=ids,
+        max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n, seed=seed,
+        command=_design_command_line(
+            preset=preset, cohort=cohort, trial_cohort=trial_cohort, candidates=candidates,
+            max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n, out=out, seed=seed)))
+    report = render_report(out)
+    summary = result.to_dict()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        for k, r in enumerate(summary["recommendations"][:5], 1):
+            pfs = r["median_pfs_days"]
+            console.print(f"{k}. {r['regimen']}: ORR {r['orr']:.2f}, median PFS "
+                          f"{'not reached' if pfs is None else f'{pfs:.0f} d'}, grade>=3 AE "
+                          f"{r['ae_grade3plus_rate']:.2f}")
+        console.print(f"[green]wrote[/] {out / 'design.json'} and {report}")
+
+
+def _design_command_line(**options) -> str:
+    """The ``immunocycle design`` command that reproduces these options (unset ones left out)."""
+    parts = ["immunocycle", "design"]
+    for name, value in options.items():
+        if value is not None:
+            parts += [f"--{name.replace('_', '-')}", str(value)]
+    return " ".join(parts)
