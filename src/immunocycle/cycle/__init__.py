@@ -30,7 +30,7 @@ from immunocycle.cycle._params import PRESETS, preset_path, resolve_preset
 from immunocycle.cycle._pk import antibody_pk
 from immunocycle.cycle._pretreatment import Pretreatment, pretreatment_state
 from immunocycle.cycle._priming import priming
-from immunocycle.cycle._simulate import CycleResult, compiled_cycle_model, simulate_cycle
+from immunocycle.cycle._simulate import CycleResult, simulate_cycle
 from immunocycle.cycle._suppression import suppression
 from immunocycle.cycle._therapy import (
     Dosing,
@@ -40,12 +40,13 @@ from immunocycle.cycle._therapy import (
     available_therapies,
     load_therapy,
 )
+from immunocycle.cycle._treat import Treatment, compiled_cycle_model, treat
 
 __all__ = [
     "FLUXES", "MODULES", "PHENOTYPES", "PRESETS", "CycleResult", "Dosing", "Effect", "Pretreatment",
-    "Therapy", "antibody_pk", "antigen", "apply_effect", "available_therapies", "build_cycle_model",
+    "Therapy", "Treatment", "antibody_pk", "antigen", "apply_effect", "available_therapies", "build_cycle_model",
     "cancer", "checkpoints", "compiled_cycle_model", "cycle_gain", "dendritic_cells", "effectors",
     "limiting_step", "load_therapy", "microenvironment", "phenotype", "plot_cycle_diagram",
     "plot_tumor_diameter", "preset_path", "pretreatment_state", "priming", "resolve_preset",
-    "simulate_cycle", "suppression", "transfer_ratios",
+    "simulate_cycle", "suppression", "transfer_ratios", "treat",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -15,37 +14,15 @@ from immunocycle.cycle._analysis import (
     cycle_gain,
     limiting_step,
     phenotype,
-    settings,
     transfer_ratios,
 )
-from immunocycle.cycle._build import build_cycle_model
-from immunocycle.cycle._pretreatment import Pretreatment, pretreatment_state
+from immunocycle.cycle._pretreatment import Pretreatment
 from immunocycle.cycle._therapy import Therapy, load_therapy
-from immunocycle.engine import (
-    CompiledModel,
-    SimulationResult,
-    SolverOptions,
-    compile_model,
-    simulate,
-)
+from immunocycle.cycle._treat import OPTIONS, compiled_cycle_model, treat
+from immunocycle.engine import SimulationResult, SolverOptions
 
-OPTIONS = SolverOptions(rtol=1e-6, atol=1e-6, max_steps=100_000)
 COLUMNS = ("tumor_volume", "tumor_diameter", *FLUXES, "pd1_occupancy", "pd1_engagement",
            "density_parenchyma", "density_margin", "antigenicity", "C")
-
-
-@lru_cache(maxsize=32)
-def _compiled(preset: str, therapies: tuple[str, ...]) -> CompiledModel:
-    loaded = [load_therapy(Therapy.model_validate_json(t)) if t.startswith("{") else t
-              for t in therapies]
-    return compile_model(build_cycle_model(preset, loaded))
-
-
-def compiled_cycle_model(preset: str | Path = "human",
-                         therapies: Sequence[str | Therapy] = ()) -> CompiledModel:
-    """The compiled cycle model, cached per preset and therapy list within the process."""
-    key = tuple(t.model_dump_json() if isinstance(t, Therapy) else str(t) for t in therapies)
-    return _compiled(str(preset), key)
 
 
 @dataclass(frozen=True)
@@ -137,40 +114,14 @@ def simulate_cycle(preset: str | Path = "human", therapies: Sequence[str | Thera
     -------
     CycleResult
     """
-    name = Path(str(preset)).stem
-    conf = settings()["presets"].get(name, settings()["presets"]["human"])
-    diameter = conf["diagnosis_diameter_mm"] if diagnosis_diameter_mm is None else diagnosis_diameter_mm
     options = options or OPTIONS
-    untreated = compiled_cycle_model(preset)
-    treated = compiled_cycle_model(preset, therapies)
-    frame = _parameter_frame(parameters, n)
-    pre = pretreatment_state(untreated, diameter, _full_frame(untreated, frame), days=conf["pretreatment_days"],
-                             step=conf["pretreatment_step"], options=options)
-    treat_frame = _full_frame(treated, frame)
-    for key, value in (treatment_parameters or {}).items():
-        treat_frame[key] = value
-    times = np.arange(0.0, days + step / 2, step)
-    result = simulate(treated, times, parameters=treat_frame, initial=pre.initial, options=options)
+    treated = treat(preset, [therapies], days=days, step=step, parameters=parameters, n=n,
+                    diagnosis_diameter_mm=diagnosis_diameter_mm,
+                    treatment_parameters=treatment_parameters, options=options,
+                    pretreatment_options=options)
+    result, pre, name = treated.arms[0], treated.pretreatment, Path(str(preset)).stem
     names = [t.name if isinstance(t, Therapy) else load_therapy(t).name for t in therapies]
     return CycleResult(result, pre, _frame(result, pre), name, names)
-
-
-def _parameter_frame(parameters, n: int) -> pd.DataFrame:
-    if parameters is None:
-        return pd.DataFrame(index=range(n))
-    frame = pd.DataFrame(parameters) if isinstance(parameters, Mapping) else parameters.copy()
-    return frame.reset_index(drop=True)
-
-
-def _full_frame(compiled: CompiledModel, overrides: pd.DataFrame) -> pd.DataFrame:
-    """Every parameter of ``compiled`` per patient: its defaults with ``overrides`` on top."""
-    n = len(overrides)
-    full = pd.DataFrame(np.tile(compiled.default_parameters(), (n, 1)),
-                        columns=compiled.parameter_names)
-    for col in overrides.columns:
-        if col in full:
-            full[col] = overrides[col].to_numpy(dtype=float)
-    return full
 
 
 def _frame(result: SimulationResult, pre: Pretreatment) -> pd.DataFrame:

@@ -113,15 +113,7 @@ class TrialTask:
     arm_therapies: tuple = ()
 
     def __call__(self, start: int, count: int) -> pd.DataFrame:
-        from immunocycle.cycle import (
-            compiled_cycle_model,
-            load_therapy,
-            phenotype,
-            pretreatment_state,
-        )
-        from immunocycle.cycle._analysis import settings
-        from immunocycle.cycle._simulate import OPTIONS, _full_frame
-        from immunocycle.engine import simulate
+        from immunocycle.cycle import load_therapy, phenotype, treat
         from immunocycle.trial._recist import score_patients
         from immunocycle.trial._toxicity import ae_columns, ae_uniforms
 
@@ -129,34 +121,26 @@ class TrialTask:
         patients = sample_cohort(self.cohort, start, count, self.seed, tmb=self.tmb,
                                  multipliers=mult)
         ids = patients.index.to_numpy()
-        diameter = patients["diagnosis_sum_mm"].to_numpy()
-        overrides = patients.drop(columns=["tmb", "diagnosis_sum_mm"]).reset_index(drop=True)
-        preset = self.cohort.base
-        # Same growth to diagnosis as simulate_cycle, done once and shared by every arm.
-        conf = settings()["presets"].get(preset, settings()["presets"]["human"])
-        untreated = compiled_cycle_model(preset)
-        pre = pretreatment_state(untreated, diameter, _full_frame(untreated, overrides),
-                                 days=conf["pretreatment_days"], step=conf["pretreatment_step"],
-                                 options=OPTIONS)
-        times = np.arange(0.0, self.days + self.step / 2, self.step)
+        if self.arm_therapies:  # Therapy objects given (e.g. catalog therapies): no lookup
+            arm_names = arm_therapies = [list(t) for t in self.arm_therapies]
+        else:
+            arm_names = [parse_regimen(arm) for arm in self.arms]
+            arm_therapies = [[load_therapy(t) for t in names] for names in arm_names]
+        # Grown to diagnosis once; every arm treats the same state there.
+        treated = treat(self.cohort.base, arm_names, days=self.days, step=self.step,
+                        parameters=patients.drop(columns=["tmb", "diagnosis_sum_mm"]),
+                        diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy(),
+                        options=self.options)
+        pre, times = treated.pretreatment, treated.times
         assess = np.flatnonzero(np.isclose(np.mod(times + 1e-9, self.assessment_days), 0.0,
                                            atol=1e-6))
         uniforms = ae_uniforms(ids, self.seed)
         base = patients.reset_index()
         base["days_to_diagnosis"] = pre.t_diagnosis
         frames = []
-        baseline = None
-        for k, arm in enumerate(self.arms):
-            if self.arm_therapies:  # Therapy objects given (e.g. catalog therapies): no lookup
-                names = therapies = list(self.arm_therapies[k])
-            else:
-                names = parse_regimen(arm)
-                therapies = [load_therapy(t) for t in names]
-            compiled = compiled_cycle_model(preset, names)
-            res = simulate(compiled, times, parameters=_full_frame(compiled, overrides),
-                           initial=pre.initial, options=self.options or OPTIONS)
-            if baseline is None:
-                baseline = _baseline(res, pre, phenotype)
+        baseline = _baseline(treated.arms[0], pre, phenotype)
+        for k, (arm, res, therapies) in enumerate(zip(self.arms, treated.arms, arm_therapies,
+                                                      strict=True)):
             frame = base.copy()
             frame.insert(1, "arm", arm)
             frame.insert(2, "arm_index", k)
