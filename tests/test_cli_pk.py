@@ -39,7 +39,8 @@ def test_pk_bad_input(args, message, tmp_path):
     assert res.exit_code == 2 and message in res.output
 
 
-def test_pk_evaluate_reports_cross_validated_r2(tmp_path):
+def test_pk_evaluate_reports_cross_validated_r2(tmp_path, shared_data):
+    shared_data("nanotumor")  # the evaluation cross-validates on the Nano-Tumor data set
     res = runner.invoke(app, ["pk", "--evaluate", "--out", str(tmp_path), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)

@@ -14,7 +14,8 @@ from immunocycle.pk._properties import PARAM_COLUMNS, particles_from_nanotumor
 
 
 @pytest.fixture(scope="module")
-def reproduction():
+def reproduction(shared_data):
+    shared_data("nanotumor")  # skipped (or failed under CI) without the data set
     return reproduce_nanotumor()
 
 
@@ -52,9 +53,9 @@ def test_de24_and_de168_against_the_data_sets(reproduction) -> None:
     assert np.mean(np.abs(log_ratio) <= np.log10(2)) >= 0.6
 
 
-def test_property_model_parameters_give_published_delivery_order() -> None:
+def test_property_model_parameters_give_published_delivery_order(shared_data) -> None:
     """Particle properties -> predicted tumor parameters -> PBPK: median DE24 of the order 0.7 %ID."""
-    data = load_nanotumor()
+    data = load_nanotumor(shared_data("nanotumor"))
     pred = default_model().predict(particles_from_nanotumor(data))
     params = pd.DataFrame({c: pred[c].to_numpy(float) for c in PARAM_COLUMNS})
     for c in ("QTC", "VTC", "BVT"):

@@ -26,8 +26,8 @@ MARGIN = 0.05
 
 
 @pytest.fixture(scope="module")
-def data() -> pd.DataFrame:
-    return load_nanotumor()
+def data(shared_data) -> pd.DataFrame:
+    return load_nanotumor(shared_data("nanotumor"))
 
 
 @pytest.fixture(scope="module")

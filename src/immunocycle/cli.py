@@ -39,6 +39,7 @@ def _mount() -> None:
     from immunocycle._commands.bench import bench
     from immunocycle._commands.catalog import catalog_app
     from immunocycle._commands.cohort import cohort_app
+    from immunocycle._commands.data import data_app
     from immunocycle._commands.demo import demo
     from immunocycle._commands.design import design_command
     from immunocycle._commands.diagnose import diagnose_command
@@ -59,8 +60,7 @@ def _mount() -> None:
     app.command("report", rich_help_panel=inspect)(report_command)
     app.command("export-sbml", rich_help_panel=interchange)(export_sbml)
     app.command("bench", rich_help_panel=tools)(bench)
-    # `immunocycle data` (the shared-data fetcher) mounts here, in Tools, from its own module:
-    # app.add_typer(data_app, name="data", rich_help_panel=tools)
+    app.add_typer(data_app, name="data", rich_help_panel=tools)
 
 
 def _version(value: bool) -> None:

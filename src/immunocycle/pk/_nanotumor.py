@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from immunocycle._paths import shared_data_dir
+from immunocycle._paths import dataset_dir
 from immunocycle.engine import SolverOptions, compile_model, simulate
 from immunocycle.pk._pbpk import pbpk_structure
 from immunocycle.pk._properties import load_nanotumor
@@ -67,7 +67,7 @@ def reproduce_nanotumor(options: SolverOptions | None = None) -> Reproduction:
         DE24/DE168/DEmax per data set and the model at every observed time point.
     """
     data = load_nanotumor()
-    course = pd.read_csv(shared_data_dir() / "nanotumor" / "tumor_timecourse.csv")
+    course = pd.read_csv(dataset_dir("nanotumor") / "tumor_timecourse.csv")
     # A grid fine enough for DEmax (the G1 code takes the maximum on a 0.1 h grid).
     grid = np.unique(np.concatenate([np.arange(0.0, 180.01, 0.5), course["time_h"].to_numpy(),
                                      [24.0, 168.0]]))

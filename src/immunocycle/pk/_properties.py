@@ -40,7 +40,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from immunocycle._paths import PACKAGE_DATA, shared_data_dir
+from immunocycle._paths import PACKAGE_DATA, dataset_dir
 
 MODEL_FILE = PACKAGE_DATA / "pk" / "delivery_model.skops"
 REFIT_COMMAND = "python -m immunocycle.pk._properties"
@@ -92,7 +92,8 @@ def load_nanotumor(data_dir: Path | None = None) -> pd.DataFrame:
     Parameters
     ----------
     data_dir : Path, optional
-        Folder holding ``datasets.csv``; default ``shared_data_dir() / "nanotumor"``.
+        Folder holding ``datasets.csv``; default: the ``nanotumor`` data set where
+        :func:`immunocycle._paths.dataset_dir` finds it (``immunocycle data fetch nanotumor``).
 
     Returns
     -------
@@ -107,12 +108,12 @@ def load_nanotumor(data_dir: Path | None = None) -> pd.DataFrame:
     ValueError
         If columns the model needs are missing.
     """
-    folder = Path(data_dir) if data_dir is not None else shared_data_dir() / "nanotumor"
+    folder = Path(data_dir) if data_dir is not None else dataset_dir("nanotumor")
     path = folder / "datasets.csv"
     if not path.is_file():
         raise FileNotFoundError(
-            f"Nano-Tumor data not found at {path}; set IMMUNOCYCLE_SHARED_DATA to the shared data "
-            "folder (it holds nanotumor/datasets.csv)"
+            f"Nano-Tumor data not found at {path}; run `immunocycle data fetch nanotumor` or set "
+            "IMMUNOCYCLE_SHARED_DATA to the shared data folder (it holds nanotumor/datasets.csv)"
         )
     df = pd.read_csv(path)
     missing = set(_INPUT_COLUMNS) | set(DE_COLUMNS.values()) | set(PARAM_COLUMNS)

@@ -1,0 +1,32 @@
+"""Shared test fixtures: the one gate for tests that need a shared (downloaded) data set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from immunocycle._paths import dataset_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Callable[[str], Path]:
+    """A function giving the folder of a shared data set (``shared_data("nanotumor")``).
+
+    Where the data set is missing (a fresh clone without ``../shared``) the test is skipped with
+    a reason that says how to get it; under CI (``CI`` set) a missing data set is a failure, so
+    CI always runs every test.
+    """
+
+    def get(name: str) -> Path:
+        try:
+            return dataset_dir(name)
+        except FileNotFoundError as exc:
+            if os.environ.get("CI"):
+                pytest.fail(f"CI is set but the shared data set {name!r} is missing: {exc}")
+            pytest.skip(f"needs the shared data set {name!r}: run `immunocycle data fetch "
+                        f"{name}` or set IMMUNOCYCLE_SHARED_DATA to a folder holding {name}/")
+
+    return get
