@@ -4,7 +4,7 @@ Every command that writes a folder records ``manifest.json`` there::
 
     {"format": "immunocycle-run/1", "command": "trial",
      "arguments": {"--cohort": "melanoma", "--n": 100, ...},   # what defines the results
-     "status": "complete" | "failed" | "interrupted", "error": "...",     # (error: if failed)
+     "status": "complete" | "running" | "failed" | "interrupted", "error": "...",
      "started_utc": "...", "finished_utc": "...", "immunocycle_version": "...",
      "files": {"patients.parquet": {"sha256": "...", "bytes": 123}, ...}}
 
@@ -133,8 +133,8 @@ def claim(out: str | Path, command: str, arguments: Mapping[str, Any], *,
     diffs = [] if (same and accumulates) else differences(previous.get("arguments", {}), arguments)
     if previous.get("status") == "complete" and not overwrite:
         if not same:
-            raise RunFolderError("--out", f"{out} holds a `{previous.get('command')}` run "
-                                 f"({MANIFEST})", "use another --out, or --overwrite to replace it")
+            raise RunFolderError("--out", f"{out} holds a `{previous.get('command')}` run",
+                                 "use another --out, or --overwrite to replace it")
         if diffs:
             raise RunFolderError("--out", f"{out} holds a `{command}` run with other arguments: "
                                  + "; ".join(diffs), "rerun with the same arguments, use another "
@@ -194,8 +194,10 @@ def run_folder(out: str | Path, command: str, arguments: Mapping[str, Any], *,
     ``failed`` (with the error) or ``interrupted``, which blocks no later run.
     """
     out = Path(out)
-    claim(out, command, arguments, overwrite=overwrite, accumulates=accumulates)
+    previous = claim(out, command, arguments, overwrite=overwrite, accumulates=accumulates)
     started = _now()
+    if previous is not None:  # its checksums no longer hold once this run rewrites files
+        finish(out, command, arguments, status="running", started=started)
     try:
         yield out
     except Exception as exc:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
+from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
 
 
+@writes_run("bench", accumulates=True)
 def bench(
     case: str = typer.Option("depillis", "--case",
                              help="depillis (engine vs references), cycle (the cycle model with "
@@ -23,6 +24,7 @@ def bench(
     days: float = typer.Option(365.0, "--days", min=1.0),
     out: Path = typer.Option(Path("results/bench"), "--out", help="Output folder for bench.json."),
     seed: int = typer.Option(0, "--seed"),
+    overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
 ) -> None:
     """Speed: the engine against libroadrunner and SciPy (LSODA) in one run, or start-up time.

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
+from immunocycle._console import console, overwrite_option, writes_run
 
 
+@writes_run("demo")
 def demo(out: Path = typer.Option(Path("results/demo"), "--out", help="Output folder."),
-         seed: int = typer.Option(0, "--seed")) -> None:
+         seed: int = typer.Option(0, "--seed"),
+         overwrite: bool = overwrite_option()) -> None:
     """The main job: diagnose the immune-excluded cohort, design regimens, confirm them in a trial.
 
     The best regimens are tried against nivolumab alone; writes report.html and its data.

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
+from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
 
 
+@writes_run("design")
 def design_command(
     preset: str = typer.Option(None, "--preset", help="Cycle-model preset (excluded, desert, inflamed, human)."),
     cohort: str = typer.Option(None, "--cohort", help="Design for a cohort (name or YAML file) "
@@ -27,6 +28,7 @@ def design_command(
     n: int = typer.Option(20, "--n", min=1, help="Patients in the confirming trial."),
     out: Path = typer.Option(Path("results/design"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed"),
+    overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
 ) -> None:
     """Rank nano-immunotherapies and combinations for a tumor or cohort, confirmed in a trial.

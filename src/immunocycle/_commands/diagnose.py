@@ -7,10 +7,11 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
+from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
 
 
+@writes_run("diagnose")
 def diagnose_command(
     preset: str | None = typer.Option(None, "--preset", help="Cycle preset: human, mouse, "
                                       "inflamed, excluded, desert."),
@@ -22,6 +23,7 @@ def diagnose_command(
     seed: int = typer.Option(0, "--seed", help="Cohort sampling and global-sensitivity seed."),
     global_analysis: bool | None = typer.Option(None, "--global/--local-only",
                                                 help="Morris + Sobol indices (default: cohorts)."),
+    overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the diagnosis as JSON."),
 ) -> None:
     """Which step of the cancer-immunity cycle limits a tumor or cohort, and why.

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
+from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
 
 
+@writes_run("pk")
 def pk(
     carrier: str = typer.Option(None, "--carrier", help="Carrier class (Organic, Inorganic, Hybrid, or "
                                 "liposome, polymeric, gold, ...)."),
@@ -29,6 +30,7 @@ def pk(
     out: Path = typer.Option(Path("results/pk"), "--out", help="Output folder."),
     evaluate: bool = typer.Option(False, "--evaluate", help="Cross-validate the property model instead."),
     seed: int = typer.Option(0, "--seed", help="Recorded for reproducibility."),
+    overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
 ) -> None:
     """Nanoparticle PBPK of one formulation: %ID per organ over time, delivery, exposures.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
+from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
 
 
@@ -28,6 +28,7 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
 PRESET_ALIASES = {"mouse-mc38": "mouse"}
 
 
+@writes_run("simulate")
 def simulate(
     model: str = typer.Argument(None, help="Reference model name or model YAML file (or use --preset)."),
     preset: str = typer.Option(None, "--preset",
@@ -39,6 +40,7 @@ def simulate(
     points_per_day: int = typer.Option(1, "--points-per-day", min=1, help="Output grid density."),
     out: Path = typer.Option(Path("results/simulate"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Recorded for reproducibility (deterministic model)."),
+    overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
 ) -> None:
     """Simulate a reference model or a cycle preset over time.

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
+from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
 
 
+@writes_run("trial")
 def trial_command(
     cohort: str = typer.Option(..., "--cohort", help="Cohort name (immunocycle cohort list) or file."),
     arm: list[str] = typer.Option(..., "--arm", help="Regimen: therapy names joined by '+' "
@@ -30,6 +31,7 @@ def trial_command(
                                              help="Start a local Dask cluster of K workers."),
     match_phenotypes: bool = typer.Option(False, "--match-phenotypes",
                                           help="Select patients to the cohort's phenotype mix."),
+    overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run a virtual trial: every arm treats the same virtual patients.

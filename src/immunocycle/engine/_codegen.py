@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -109,7 +110,9 @@ def compile_model(model: Model) -> CompiledModel:
     order = model.derived_order()
     path = cache_dir() / f"icm_{structure_key(model)}.py"
     if path.exists():  # same structure compiled before: skip the symbolic work
-        return _finish(model, path, states, params, order)
+        cached = _load_cached(model, path, states, params, order)
+        if cached is not None:
+            return cached
     symbols = {n: sympy.Symbol(_var(n), real=True) for n in [*states, *params, *order]}
     symbols["t"] = sympy.Symbol("t", real=True)
 
@@ -160,6 +163,19 @@ def compile_model(model: Model) -> CompiledModel:
     tmp.write_text(source + f"\nUSES_TIME = {uses_time}\n")
     os.replace(tmp, path)
     return _finish(model, path, states, params, order)
+
+
+def _load_cached(model: Model, path: Path, states, params, order) -> CompiledModel | None:
+    """The model compiled from its cached source, or ``None`` after deleting a cache file that
+    fails to load (truncated by a full disk or a kill), so it is generated again once."""
+    try:
+        return _finish(model, path, states, params, order)
+    except Exception as exc:  # noqa: BLE001 - syntax, missing names or numba errors alike
+        sys.modules.pop(f"immunocycle_generated.{path.stem}", None)
+        path.unlink(missing_ok=True)
+        warnings.warn(f"{path}: cached model code failed to load ({type(exc).__name__}: "
+                      f"{str(exc)[:80]}); regenerating it", RuntimeWarning, stacklevel=3)
+        return None
 
 
 def _finish(model: Model, path: Path, states, params, order) -> CompiledModel:

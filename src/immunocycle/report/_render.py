@@ -29,6 +29,8 @@ from typing import Any
 
 import pandas as pd
 
+from immunocycle._errors import RunFolderError
+from immunocycle._manifest import refresh, verify
 from immunocycle.report._design_figures import plot_pareto, plot_vs_free
 from immunocycle.report._html import figure_tag, table_tag, write_html
 
@@ -43,13 +45,12 @@ SCREEN_ROWS = 15
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-class ReportInputError(ValueError):
+class ReportInputError(RunFolderError):
     """A file of the run folder that cannot be read: ``str()`` is ``"<file>: <problem>"``."""
 
     def __init__(self, path: str | Path, problem: str) -> None:
         self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(str(self.path), problem)
 
 
 # --------------------------------------------------------------------------- reading
@@ -492,6 +493,8 @@ def render_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: no such folder")
+    # A file changed after its run wrote it would silently change the report: refuse it.
+    verify(run_dir, skip=(run_dir / "report.html", *([out] if out is not None else [])))
     # A demo or design folder holds diagnosis/ and trial/; the folders that `immunocycle
     # diagnose` and `immunocycle trial` write hold the same files at their top level.
     diag_dir = run_dir / "diagnosis"
@@ -532,4 +535,6 @@ def render_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     title = "immunocycle report: " + (" ".join(title_bits) + " " if title_bits else "") \
         + f"({run_dir.resolve().name})"
     target = Path(out) if out is not None else run_dir / "report.html"
-    return write_html(target, title, sections)
+    path = write_html(target, title, sections)
+    refresh(path)  # a report written into a run folder keeps that folder verifiable
+    return path
