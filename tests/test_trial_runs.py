@@ -161,7 +161,7 @@ def test_command_line_errors_and_listing():
     assert listing.exit_code == 0
     names = {row["name"] for row in json.loads(listing.output)}
     assert {"melanoma", "nsclc", "rcc", "urothelial", "crc_msi_high", "crc_mss", "tnbc"} <= names
-    shown = runner.invoke(_cli(), ["cohort", "show", "melanoma"])
+    shown = runner.invoke(_cli(), ["cohort", "show", "melanoma", "--json"])
     assert shown.exit_code == 0 and json.loads(shown.output)["calibration"]["orr"] == 0.40
     unknown = runner.invoke(_cli(), ["cohort", "show", "atlantis"])
     assert unknown.exit_code == 2 and "unknown cohort" in unknown.output

@@ -153,7 +153,7 @@ def trial(summary: Mapping) -> RenderableType:
                       ("grade \u2265 3 AE", "right")):
         table.add_column(col, justify=just)
     for a in summary.get("arms", []):
-        table.add_row(escape(str(a.get("name", "?"))), num(a.get("n"), "d"),
+        table.add_row(escape(str(a.get("name", "?"))), num(a.get("n"), ".0f"),
                       pct_ci(a.get("orr"), a.get("orr_ci")), days(a.get("median_pfs_days")),
                       num(a.get("hr_vs_first"), ".2f"), pct(a.get("ae_grade3plus_rate")))
     counts = [f"{k.split('_')[1]} {summary[k]}" for k in ("n_sampled", "n_included",
@@ -188,7 +188,7 @@ def simulate(summary: Mapping) -> RenderableType:
             ("status", escape(str(summary.get("status", DASH)))),
             ("simulated", num(summary.get("days"), ".4g", unit="days"))]
     final = summary.get("final") or {}
-    rows += [(f"{name} at the end", num(v)) for name, v in list(final.items())[:12]]
+    rows += [(f"{name} at the end", num(v, ".4g")) for name, v in list(final.items())[:12]]
     caption = f"{len(final) - 12} more values in --json" if len(final) > 12 else None
     return _quantities("Simulation", rows, caption)
 

@@ -56,6 +56,8 @@ def bench(
     path = write_json(out / f"bench_{case}.json", result)
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
+        console.print(f"[green]wrote[/] {path}")
     else:
-        console.print_json(json.dumps(result, default=str))
-    console.print(f"[green]wrote[/] {path}")
+        from immunocycle import _summaries
+
+        _summaries.show(_summaries.bench(result), [path])

@@ -89,7 +89,9 @@ def show(entry_id: str = typer.Argument(..., help="Therapy, agent, formulation, 
     if as_json:
         typer.echo(json.dumps(entry, indent=1, default=str))
     else:
-        _console.print(entry)
+        from immunocycle import _summaries
+
+        _summaries.show(_summaries.catalog_entry(entry))
 
 
 @catalog_app.command()

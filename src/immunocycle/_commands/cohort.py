@@ -32,14 +32,14 @@ def cohort_list(as_json: bool = typer.Option(False, "--json", help="Print as JSO
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    for r in rows:
-        typer.echo(f"{r['name']:14s} {r['tumor_type']:14s} base={r['base']:9s} "
-                   f"target ORR={r['target_orr']} achieved={r['achieved_orr']} "
-                   f"multiplier={r['multiplier']}")
+    from immunocycle import _summaries
+
+    _summaries.show(_summaries.cohort_list(rows))
 
 
 @cohort_app.command("show")
-def cohort_show(name: str = typer.Argument(..., help="Cohort name or file.")) -> None:
+def cohort_show(name: str = typer.Argument(..., help="Cohort name or file."),
+                as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """One cohort: distributions, TMB, diagnosis size, targets and fitted values.
 
     Example: immunocycle cohort show melanoma
@@ -53,7 +53,12 @@ def cohort_show(name: str = typer.Argument(..., help="Cohort name or file.")) ->
         _fail(exc)
     data = c.model_dump(mode="json")
     data["fitted"] = fitted_values(c.name).model_dump(mode="json")
-    typer.echo(json.dumps(data, indent=2))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    from immunocycle import _summaries
+
+    _summaries.show(_summaries.cohort(data))
 
 
 @cohort_app.command("calibrate")
@@ -83,6 +88,11 @@ def cohort_calibrate(
         _fail(exc)
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
+        return
+    from immunocycle import _summaries
+
+    for cohort_name, values in result.items():
+        _summaries.show(_summaries.scalars(f"Calibrated {cohort_name}", values))
 
 
 __all__ = ["cohort_app"]

@@ -63,12 +63,9 @@ def design_command(
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
     else:
-        for k, r in enumerate(summary["recommendations"][:5], 1):
-            pfs = r["median_pfs_days"]
-            console.print(f"{k}. {r['regimen']}: ORR {r['orr']:.2f}, median PFS "
-                          f"{'not reached' if pfs is None else f'{pfs:.0f} d'}, grade>=3 AE "
-                          f"{r['ae_grade3plus_rate']:.2f}")
-        console.print(f"[green]wrote[/] {out / 'design.json'} and {report}")
+        from immunocycle import _summaries
+
+        _summaries.show(_summaries.design(summary), [out / "design.json", report])
 
 
 def _design_command_line(**options) -> str:

@@ -52,10 +52,9 @@ def diagnose_command(
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    console.print(f"{result.source}: limiting step {summary['limiting_step']}, phenotype "
-                  f"{summary['phenotype']}, cycle gain {summary['cycle_gain']:.3g}")
-    console.print("barriers: " + ", ".join(summary["barriers"][:5]))
-    console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    from immunocycle import _summaries
+
+    _summaries.show(_summaries.diagnose(summary), paths)
 
 
 __all__ = ["diagnose_command"]

@@ -60,7 +60,9 @@ def pk(
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
     else:
-        console.print(f"[green]wrote[/] {out}")
+        from immunocycle import _summaries
+
+        _summaries.show(_summaries.pk(summary), [out])
 
 
 def _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payload, release_rate,

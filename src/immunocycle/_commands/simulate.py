@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
+from immunocycle._console import overwrite_option, writes_run
 
 
 def parse_assignments(items: list[str]) -> dict[str, float]:
@@ -68,7 +68,9 @@ def simulate(
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
     else:
-        console.print(f"[green]wrote[/] {', '.join(summary['outputs'].values())}")
+        from immunocycle import _summaries
+
+        _summaries.show(_summaries.simulate(summary), summary["outputs"])
 
 
 def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:

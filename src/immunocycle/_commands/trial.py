@@ -11,8 +11,8 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
+from immunocycle._console import overwrite_option, writes_run
 
 
 @writes_run("trial")
@@ -56,12 +56,9 @@ def trial_command(
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
-    for a in summary["arms"]:
-        lo, hi = a["orr_ci"]
-        console.print(f"{a['name']}: n {a['n']}, ORR {a['orr']:.1%} [{lo:.1%}, {hi:.1%}], "
-                      f"median PFS {a['median_pfs_days']} d, HR {a['hr_vs_first']}, "
-                      f"grade>=3 AE {a['ae_grade3plus_rate']:.1%}")
-    console.print(f"wrote {out / 'summary.json'}")
+    from immunocycle import _summaries
+
+    _summaries.show(_summaries.trial(summary), [out / "summary.json", out / "patients.parquet"])
 
 
 __all__ = ["trial_command"]
