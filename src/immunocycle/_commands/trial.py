@@ -26,7 +26,8 @@ def trial_command(
     tmb: float | None = typer.Option(None, "--tmb", help="Condition on a TMB (mutations/Mb)."),
     days: float = typer.Option(365.0, "--days", help="Treatment and follow-up (days)."),
     chunk_size: int = typer.Option(250, "--chunk-size", help="Patients per chunk (memory only)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, "
+                                         "tcp://host:8786 (only a trusted one: Dask sends pickles)."),
     local_cluster: int | None = typer.Option(None, "--local-cluster",
                                              help="Start a local Dask cluster of K workers."),
     match_phenotypes: bool = typer.Option(False, "--match-phenotypes",

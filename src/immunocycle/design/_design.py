@@ -139,12 +139,13 @@ def _task(cohort: str, arms: dict[str, list], seed: int, days: float):
 
 
 def _cohort_for(preset: str) -> str:
-    from immunocycle.population import load_cohort
+    """The archetype cohort named like the preset (``excluded``), else the default cohort
+    (``human`` has none); a packaged cohort that fails to load is an error, not a fallback."""
+    from immunocycle.population import available_cohorts, load_cohort
 
-    try:
-        return load_cohort(preset).name
-    except Exception:  # noqa: BLE001 - any failure: no archetype cohort of that name
+    if str(preset) not in available_cohorts():
         return DEFAULT_COHORT
+    return load_cohort(preset).name
 
 
 # --------------------------------------------------------------------------- design
