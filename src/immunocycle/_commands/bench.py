@@ -44,7 +44,7 @@ def bench(
             sizes = (1000, 10_000) if n == 10_000 else (max(1, n // 10), n)
             result = bench_trial(sizes, arms=2, days=days, seed=seed, out=out / "trial_runs")
         elif case == "design":
-            from immunocycle.design._bench import bench_screen
+            from immunocycle.design import bench_screen
 
             result = bench_screen()
         else:

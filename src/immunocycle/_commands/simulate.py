@@ -78,7 +78,7 @@ def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
 
     from immunocycle.engine import simulate as run
     from immunocycle.model import load_reference
-    from immunocycle.report._runs import write_simulation
+    from immunocycle.report import write_simulation
 
     m = load_reference(model).with_values(values, where="--set")
     times = np.linspace(0.0, days, int(round(days * points_per_day)) + 1)
@@ -92,7 +92,7 @@ def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
 
 def _simulate_preset(preset, therapies, values, days, points_per_day, out, seed) -> dict:
     from immunocycle.cycle import simulate_cycle
-    from immunocycle.report._cycle_runs import write_cycle_run
+    from immunocycle.report import write_cycle_run
 
     params = {k: [v] for k, v in values.items()} or None
     result = simulate_cycle(preset, therapies, days=days, parameters=params, step=1.0 / points_per_day)

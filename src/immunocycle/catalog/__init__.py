@@ -25,12 +25,20 @@ from immunocycle.catalog._schema import (
     Step,
     Therapy,
 )
-from immunocycle.catalog._simulate import CatalogRun, compare_free_nano, simulate_catalog
+from immunocycle.catalog._simulate import (
+    CatalogRun,
+    compare_free_nano,
+    effect_slots,
+    padded_therapy,
+    schedule_key,
+    simulate_catalog,
+)
 from immunocycle.catalog._store import Catalog, CatalogError, load_catalog
 
 __all__ = [
     "DATA_DIR", "Agent", "Barrier", "Catalog", "CatalogError", "CatalogRun", "Evidence",
     "Formulation", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano", "cycle_pk",
-    "dose_in", "free_counterpart", "load_catalog", "paired_free_therapy", "regimen_therapies",
-    "simulate_catalog", "to_cycle_therapy", "validate",
+    "dose_in", "effect_slots", "free_counterpart", "load_catalog", "padded_therapy",
+    "paired_free_therapy", "regimen_therapies", "schedule_key", "simulate_catalog",
+    "to_cycle_therapy", "validate",
 ]

@@ -197,4 +197,5 @@ def compare_free_nano(therapy_id: str, *, days: float = 14.0, step: float = 0.02
     return pd.DataFrame(rows)
 
 
-__all__ = ["CatalogRun", "compare_free_nano", "simulate_catalog"]
+__all__ = ["CatalogRun", "compare_free_nano", "effect_slots", "padded_therapy", "schedule_key",
+           "simulate_catalog"]

@@ -10,8 +10,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from immunocycle._paths import PACKAGE_DATA
-from immunocycle.model import Model, ModelError, Parameter
-from immunocycle.model._io import ParameterSetFile, ParameterSpec, load_parameter_set
+from immunocycle.model import (
+    Model,
+    ModelError,
+    Parameter,
+    ParameterSetFile,
+    ParameterSpec,
+    load_parameter_set,
+)
 
 DATA_DIR = PACKAGE_DATA / "cycle"
 PRESETS = ("human", "mouse", "inflamed", "excluded", "desert")

@@ -8,8 +8,15 @@ back to blood at ``q_LD * V_tumor``; clearance is linear from blood.
 
 from __future__ import annotations
 
-from immunocycle.model import Assignment, Compartment, Model, Parameter, Reaction, Species
-from immunocycle.model._io import ParameterSpec
+from immunocycle.model import (
+    Assignment,
+    Compartment,
+    Model,
+    Parameter,
+    ParameterSpec,
+    Reaction,
+    Species,
+)
 
 PK_PARAMETERS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "gamma_T",
                  "gamma_LN", "MW")

@@ -24,12 +24,12 @@ from immunocycle.model import (
     Model,
     ModelError,
     Parameter,
+    ParameterSpec,
     RateRule,
     Reaction,
     read_yaml,
     schedule,
 )
-from immunocycle.model._io import ParameterSpec
 
 THERAPY_DIR = DATA_DIR / "therapies"
 _SITES = {"tumor": "conc_T", "lymph_node": "conc_LN", "central": "conc_C"}

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from immunocycle.catalog._simulate import effect_slots, padded_therapy, schedule_key
+from immunocycle.catalog import effect_slots, padded_therapy, schedule_key
 
 #: The PD-1 blockade combined with every candidate (a packaged cycle-model therapy).
 PD1 = "nivolumab"

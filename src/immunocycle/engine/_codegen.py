@@ -23,8 +23,7 @@ import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
 from immunocycle.engine._rodas import sparse_pattern
-from immunocycle.model import Model
-from immunocycle.model import _expressions as ex
+from immunocycle.model import Model, evaluate_expression, expression_names, parse_expression
 
 CODEGEN_VERSION = "11"
 _FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
@@ -119,8 +118,9 @@ def compile_model(model: Model) -> CompiledModel:
     def to_sympy(text: str | float, field: str) -> sympy.Expr:
         if not isinstance(text, str):
             return sympy.Float(text)
-        tree = ex.parse(text, model.source, field)
-        return sympy.sympify(text.strip(), locals={**{n: symbols[n] for n in ex.names(tree)}, **_FUNCS},
+        tree = parse_expression(text, model.source, field)
+        local = {n: symbols[n] for n in expression_names(tree)}
+        return sympy.sympify(text.strip(), locals={**local, **_FUNCS},
                              rational=False)
 
     derived_src = {a.name: a.expression for a in model.assignments.values()}
@@ -311,7 +311,8 @@ def dose_amounts(compiled: CompiledModel, parameters) -> np.ndarray:
     values = {name: parameters[name].to_numpy(dtype=float) for name in compiled.parameter_names}
     amounts = np.zeros((n, max(len(model.doses), 1)))
     for k, d in enumerate(model.doses):
-        amount = (ex.evaluate(ex.parse(d.amount, model.source, f"doses.{d.name}.amount"), values)
+        amount = (evaluate_expression(parse_expression(d.amount, model.source,
+                                                       f"doses.{d.name}.amount"), values)
                   if isinstance(d.amount, str) else d.amount)
         target = model.species[d.target]
         if not target.amount:

@@ -14,12 +14,24 @@ from immunocycle.model._components import (
     schedule,
 )
 from immunocycle.model._errors import ModelError
-from immunocycle.model._io import apply_parameter_set, load_model, load_parameter_set, read_yaml
+from immunocycle.model._expressions import evaluate as evaluate_expression
+from immunocycle.model._expressions import names as expression_names
+from immunocycle.model._expressions import parse as parse_expression
+from immunocycle.model._io import (
+    ParameterSetFile,
+    ParameterSpec,
+    apply_parameter_set,
+    load_model,
+    load_parameter_set,
+    read_yaml,
+)
 from immunocycle.model._library import load_reference, reference_models
 from immunocycle.model._model import Model
-from immunocycle.model._units import ureg
+from immunocycle.model._units import parse_units, ureg
 
 __all__ = [
-    "Assignment", "Compartment", "Dose", "Model", "ModelError", "Parameter", "RateRule", "Reaction",
-    "Species", "apply_parameter_set", "load_model", "load_reference", "load_parameter_set", "read_yaml", "reference_models", "schedule", "ureg",
+    "Assignment", "Compartment", "Dose", "Model", "ModelError", "Parameter", "ParameterSetFile",
+    "ParameterSpec", "RateRule", "Reaction", "Species", "apply_parameter_set", "evaluate_expression",
+    "expression_names", "load_model", "load_parameter_set", "load_reference", "parse_expression",
+    "parse_units", "read_yaml", "reference_models", "schedule", "ureg",
 ]

@@ -23,8 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
 from immunocycle._paths import PACKAGE_DATA
-from immunocycle.model import ModelError, ureg
-from immunocycle.model._io import read_yaml
+from immunocycle.model import ModelError, read_yaml, ureg
 
 COHORT_DIR = PACKAGE_DATA / "cohorts"
 #: Files in the cohort folder that are not cohorts.

@@ -1,5 +1,6 @@
 """Figures and reports."""
 
+from immunocycle.report._cycle_runs import write_cycle_run
 from immunocycle.report._design_figures import plot_pareto, plot_vs_free
 from immunocycle.report._render import render_report
 from immunocycle.report._runs import write_simulation
@@ -13,4 +14,5 @@ from immunocycle.report._trial_figures import (
 )
 
 __all__ = ["kaplan_meier", "plot_pareto", "plot_timecourses", "plot_vs_free", "render_report",
-           "response_by_phenotype", "spider", "trial_figures", "waterfall", "write_simulation"]
+           "response_by_phenotype", "spider", "trial_figures", "waterfall", "write_cycle_run",
+           "write_simulation"]

@@ -29,9 +29,14 @@ from pathlib import Path
 import libsbml
 import pint
 
-from immunocycle.model import Model, ModelError, ureg
-from immunocycle.model import _expressions as ex
-from immunocycle.model._units import parse_units
+from immunocycle.model import (
+    Model,
+    ModelError,
+    expression_names,
+    parse_expression,
+    parse_units,
+    ureg,
+)
 
 LEVEL, VERSION = 3, 2
 _XHTML = "http://www.w3.org/1999/xhtml"
@@ -83,7 +88,7 @@ def to_l3_infix(text: str | float, where: str = "", field: str = "") -> str:
     """
     if not isinstance(text, str):
         return _number(float(text))
-    return _render(ex.parse(text, where, field).body)
+    return _render(parse_expression(text, where, field).body)
 
 
 def _number(value: float) -> str:
@@ -113,7 +118,7 @@ def _render(node: ast.AST) -> str:
             # Python's log(x) is natural, L3's log(x) is base 10; log(x, b) is log base b.
             return f"ln({args[0]})" if len(args) == 1 else f"(ln({args[0]}) / ln({args[1]}))"
         return f"{name}({', '.join(args)})"
-    raise TypeError(f"unexpected expression node {type(node).__name__}")  # ex.parse forbids it
+    raise TypeError(f"unexpected expression node {type(node).__name__}")  # parse_expression forbids it
 
 
 def _wrap(node: ast.AST) -> str:
@@ -357,7 +362,7 @@ class _Writer:
             ref.setStoichiometry(abs(float(coef)))
             ref.setConstant(True)
         involved = {sp for sp, coef in r.stoichiometry.items() if coef != 0}
-        for sym in sorted(ex.names(ex.parse(r.rate, self.where, f"{field}.rate"))):
+        for sym in sorted(expression_names(parse_expression(r.rate, self.where, f"{field}.rate"))):
             if sym in self.model.species and sym not in involved:
                 rx.createModifier().setSpecies(sym)
         law = rx.createKineticLaw()

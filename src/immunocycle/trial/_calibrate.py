@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from immunocycle.population._cohort import available_cohorts, fitted_path, load_cohort
+from immunocycle.population import available_cohorts, fitted_path, load_cohort
 
 #: The target must lie inside the simulated ORR's interval; the search stops within this much.
 SEARCH_TOLERANCE = 0.015

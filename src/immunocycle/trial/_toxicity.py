@@ -34,8 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from immunocycle.model._io import read_yaml
-from immunocycle.population._cohort import COHORT_DIR
+from immunocycle._paths import PACKAGE_DATA
+from immunocycle.model import read_yaml
 
 _STREAM = 0xAE
 
@@ -69,7 +69,7 @@ class ToxicityLaws(_Strict):
 @lru_cache(maxsize=1)
 def load_toxicity() -> ToxicityLaws:
     """The packaged AE laws (validated; errors name the file and field)."""
-    return read_yaml(COHORT_DIR / "toxicity.yaml", ToxicityLaws)
+    return read_yaml(PACKAGE_DATA / "cohorts" / "toxicity.yaml", ToxicityLaws)
 
 
 def target_key(target: str) -> str:
