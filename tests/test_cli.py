@@ -83,7 +83,9 @@ def test_simulate_preset_with_therapy_contract(tmp_path):
                 "diameter_mm_start", "diameter_mm_end", "pd1_occupancy_mean", "fluxes"):
         assert key in summary
     assert sorted(summary["fluxes"]) == [f"J{i}" for i in range(1, 8)]
-    assert 1 <= summary["limiting_step"] <= 7
+    assert set(summary["limiting_step"]) == {"at_diagnosis", "at_end"}
+    assert all(1 <= k <= 7 for k in summary["limiting_step"].values())
+    assert summary["end_day"] == 42.0
     assert summary["pd1_occupancy_mean"] > 0.5  # nivolumab binds PD-1
     assert summary["diameter_mm_end"] < summary["diameter_mm_start"]
     fluxes = pd.read_csv(tmp_path / "fluxes.csv")

@@ -68,8 +68,8 @@ def test_classifier_labels_each_archetype_at_diagnosis(starts, preset):
 
 
 def test_limiting_step_of_the_excluded_tumor_is_infiltration(untreated):
-    assert untreated["excluded"].summary()["limiting_step"] == 5
-    assert untreated["desert"].summary()["limiting_step"] in (1, 2, 3)
+    assert untreated["excluded"].summary()["limiting_step"]["at_diagnosis"] == 5
+    assert untreated["desert"].summary()["limiting_step"]["at_diagnosis"] in (1, 2, 3)
 
 
 def test_summary_keys(untreated):

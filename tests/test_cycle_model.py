@@ -96,8 +96,9 @@ def test_a_human_antibody_is_refused_in_the_mouse_preset():
 
 
 def test_reference_ratios_in_analysis_yaml_match_the_human_preset():
-    from immunocycle.cycle._analysis import reference_ratios, settings
+    from immunocycle.cycle._analysis import settings
+    from immunocycle.cycle._reference import derive_reference_ratios
 
     stored = settings()["limiting_step"]["reference_ratios"]
-    for key, value in reference_ratios().items():
+    for key, value in derive_reference_ratios().items():
         assert value == pytest.approx(stored[key], rel=0.05), key

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from immunocycle.cycle import simulate_cycle
-from immunocycle.design import choose_limiting_step, diagnose, step_scores
-from immunocycle.design._diagnose import reference_ratios
+from immunocycle.cycle import limiting_scores, reference_ratios, simulate_cycle
+from immunocycle.design import diagnose, step_scores
+from immunocycle.design._diagnose import leverage_step
 
 # archetype -> (steps it was built to limit, barriers acting there, phenotype)
 EXPECTED = {
@@ -38,7 +38,7 @@ def test_step_scores_and_evidence(diagnoses, name):
     assert len(out["step_scores"]) == 7
     assert all(0.0 <= s <= 1.0 for s in out["step_scores"])
     # the limiting step scores below the reference (0.5)
-    assert out["step_scores"][out["limiting_step"] - 1] < 0.5
+    assert out["step_scores"][out["limiting_step"]["at_diagnosis"] - 1] < 0.5
     for b in out["barriers"][:3]:
         assert out["evidence"][b] and all(doi.startswith("10.") for doi in out["evidence"][b])
     assert set(out["sensitivity"]) == {str(k) for k in range(1, 8)}
@@ -46,13 +46,15 @@ def test_step_scores_and_evidence(diagnoses, name):
 
 
 def test_inflamed_saturation_is_not_named(diagnoses):
-    """The cycle model's ratio-only rule names DC presentation (step 2) for the inflamed
-    archetype because DCs saturate; the sensitivity-confirmed rule does not."""
-    assert simulate_cycle("inflamed", days=1.0).summary()["limiting_step"] == 2
+    """A deficit-only rule would name DC presentation (step 2) for the inflamed archetype
+    because DCs saturate; weighting deficits by leverage does not, in simulate and diagnose."""
     d = diagnoses["inflamed"]
+    ratios = d.steps["ratio"].to_numpy()
+    assert np.argmax(limiting_scores(ratios, np.ones(7))) + 1 == 2
     assert d.steps.loc[2, "log_rel"] < -0.1          # the ratio does fall ...
     assert d.steps.loc[2, "leverage"] < d.steps.loc[6, "leverage"]   # ... with little leverage
-    assert d.limiting_step == 6
+    assert d.limiting_step == d.limiting_step_local == 6
+    assert simulate_cycle("inflamed", days=1.0).summary()["limiting_step"]["at_diagnosis"] == 6
 
 
 def test_desert_barriers_are_present_in_the_tumor(diagnoses):
@@ -72,9 +74,10 @@ def test_step_score_definition():
 
 def test_limiting_rule_falls_back_to_leverage():
     lev = np.array([1.0, 2.0, 5.0, 0.1, 1.0, 1.0, 1.0])
-    assert choose_limiting_step(np.zeros(7), lev)[0] == 3
+    ref = reference_ratios()
+    assert leverage_step(ref, lev) == 3
     rel = np.array([0, 0, 0, 0, -1.0, 0, -0.3])
-    assert choose_limiting_step(rel, lev)[0] == 5
+    assert leverage_step(ref * np.exp(rel), lev) == 5
 
 
 def test_bad_inputs():

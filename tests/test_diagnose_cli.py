@@ -21,7 +21,8 @@ def test_json_contract_and_files(tmp_path):
     for key in ("limiting_step", "step_scores", "phenotype", "barriers", "sensitivity",
                 "cycle_gain", "fluxes", "evidence"):
         assert key in out
-    assert 1 <= out["limiting_step"] <= 7 and len(out["step_scores"]) == 7
+    assert out["limiting_step"]["at_diagnosis"] in (4, 5) and len(out["step_scores"]) == 7
+    assert 1 <= out["limiting_step"]["at_end"] <= 7
     assert json.loads((tmp_path / "diagnosis.json").read_text())["limiting_step"] == \
         out["limiting_step"]
     for name in ("steps.csv", "elasticities.csv", "barriers.csv", "step_scores.png",

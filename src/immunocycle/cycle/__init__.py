@@ -12,10 +12,14 @@ doi 10.1208/s12248-019-0350-x) and reports the seven step fluxes J1-J7 of Chen &
 
 from immunocycle.cycle._analysis import (
     FLUXES,
+    LIMITING_STEP_METHOD,
     PHENOTYPES,
     cycle_gain,
+    limiting_scores,
     limiting_step,
     phenotype,
+    reference_ratios,
+    step_leverage,
     transfer_ratios,
 )
 from immunocycle.cycle._antigen import antigen
@@ -43,10 +47,11 @@ from immunocycle.cycle._therapy import (
 from immunocycle.cycle._treat import Treatment, compiled_cycle_model, treat
 
 __all__ = [
-    "FLUXES", "MODULES", "PHENOTYPES", "PRESETS", "CycleResult", "Dosing", "Effect", "Pretreatment",
-    "Therapy", "Treatment", "antibody_pk", "antigen", "apply_effect", "available_therapies", "build_cycle_model",
-    "cancer", "checkpoints", "compiled_cycle_model", "cycle_gain", "dendritic_cells", "effectors",
-    "limiting_step", "load_therapy", "microenvironment", "phenotype", "plot_cycle_diagram",
-    "plot_tumor_diameter", "preset_path", "pretreatment_state", "priming", "resolve_preset",
-    "simulate_cycle", "suppression", "transfer_ratios", "treat",
+    "FLUXES", "LIMITING_STEP_METHOD", "MODULES", "PHENOTYPES", "PRESETS", "CycleResult", "Dosing",
+    "Effect", "Pretreatment", "Therapy", "Treatment", "antibody_pk", "antigen", "apply_effect",
+    "available_therapies", "build_cycle_model", "cancer", "checkpoints", "compiled_cycle_model",
+    "cycle_gain", "dendritic_cells", "effectors", "limiting_scores", "limiting_step",
+    "load_therapy", "microenvironment", "phenotype", "plot_cycle_diagram", "plot_tumor_diameter",
+    "preset_path", "pretreatment_state", "priming", "reference_ratios", "resolve_preset",
+    "simulate_cycle", "step_leverage", "suppression", "transfer_ratios", "treat",
 ]

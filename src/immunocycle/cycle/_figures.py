@@ -54,13 +54,15 @@ def plot_cycle_diagram(summary: Mapping, path: str | Path | None = None, title: 
     Parameters
     ----------
     summary : mapping
-        :meth:`CycleResult.summary` (needs ``fluxes`` and ``limiting_step``).
+        :meth:`CycleResult.summary` (needs ``fluxes`` and ``limiting_step``: a step, or
+        ``{"at_diagnosis": k0, ...}``, drawn at diagnosis like the fluxes).
     path : str or Path, optional
         Where to save the PNG.
     title : str
     """
     fluxes = summary["fluxes"]
-    limiting = int(summary["limiting_step"])
+    step = summary["limiting_step"]
+    limiting = int(step["at_diagnosis"] if isinstance(step, Mapping) else step)
     fig, ax = plt.subplots(figsize=(6.4, 6.4), layout="constrained")
     angles = np.pi / 2 - 2 * np.pi * np.arange(7) / 7
     x, y = np.cos(angles), np.sin(angles)

@@ -11,10 +11,10 @@ import pandas as pd
 
 from immunocycle.cycle._analysis import (
     FLUXES,
+    LIMITING_STEP_METHOD,
     cycle_gain,
     limiting_step,
     phenotype,
-    transfer_ratios,
 )
 from immunocycle.cycle._pretreatment import Pretreatment
 from immunocycle.cycle._therapy import Therapy, load_therapy
@@ -55,16 +55,27 @@ class CycleResult:
 
     def summary(self, patient: int = 0) -> dict:
         """Key numbers of one patient: phenotypes, limiting step, cycle gain, diameters, PD-1
-        occupancy (mean over treatment) and the fluxes J1-J7 at the start of treatment."""
+        occupancy (mean over treatment) and the fluxes J1-J7 at the start of treatment.
+
+        ``limiting_step`` is :func:`~immunocycle.cycle.limiting_step` read at two times,
+        ``{"at_diagnosis": k0, "at_end": k1}`` (diagnosis = day 0, the start of treatment; end =
+        ``end_day``, the last simulated day); ``limiting_step_method`` names the rule.
+        ``solver_status`` is the treatment phase's solver status (``"ok"`` or why it stopped;
+        after a failure the later values are NaN).
+        """
         p = self.patient(patient)
         start, end = p.iloc[0], p.iloc[-1]
         return {
             "preset": self.preset,
             "therapies": list(self.therapies),
             "reached_diagnosis": bool(self.pretreatment.reached[patient]),
+            "solver_status": self.result.status_text()[patient],
             "phenotype_at_start": str(start["phenotype"]),
             "phenotype_at_end": str(end["phenotype"]),
-            "limiting_step": int(start["limiting_step"]),
+            "limiting_step": {"at_diagnosis": int(start["limiting_step"]),
+                              "at_end": int(end["limiting_step"])},
+            "limiting_step_method": LIMITING_STEP_METHOD,
+            "end_day": float(p.index[-1]),
             "cycle_gain": float(start["cycle_gain"]),
             "diameter_mm_start": float(start["tumor_diameter"]),
             "diameter_mm_end": float(end["tumor_diameter"]),
@@ -73,12 +84,14 @@ class CycleResult:
         }
 
     def summaries(self) -> pd.DataFrame:
-        """:meth:`summary` of every patient, one row each (fluxes as columns)."""
+        """:meth:`summary` of every patient, one row each (fluxes as columns, the limiting step
+        as ``limiting_step_at_diagnosis`` and ``limiting_step_at_end``)."""
         rows = []
         for k in range(self.result.n):
             s = self.summary(k)
             fluxes = s.pop("fluxes")
-            rows.append({**s, **fluxes})
+            steps = {f"limiting_step_{when}": v for when, v in s.pop("limiting_step").items()}
+            rows.append({**s, **steps, **fluxes})
         return pd.DataFrame(rows)
 
 
@@ -129,14 +142,13 @@ def _frame(result: SimulationResult, pre: Pretreatment) -> pd.DataFrame:
     data = {c: result[c] for c in COLUMNS}
     gain = cycle_gain(times, data["J1"], data["J7"], data["antigenicity"], pre.history_times,
                       pre.history["J1"])
-    ratios = transfer_ratios({f: data[f] for f in FLUXES}, data["C"])
     out = pd.DataFrame({"patient": np.repeat(np.arange(n), times.size),
                         "time": np.tile(times, n)})
     for c in COLUMNS:
         out[c] = data[c].ravel()
     out["phenotype"] = phenotype(data["density_parenchyma"], data["density_margin"]).ravel()
     out["cycle_gain"] = gain.ravel()
-    out["limiting_step"] = limiting_step(ratios).ravel()
+    out["limiting_step"] = limiting_step(data).ravel()
     return out.rename(columns={"C": "cancer_cells"})
 
 

@@ -58,6 +58,9 @@ class Design:
     target : str
         ``"preset:NAME"`` or ``"cohort:NAME"``.
     limiting_step : int
+        The diagnosis's limiting step at diagnosis (:func:`immunocycle.cycle.limiting_step`);
+        :meth:`to_dict` writes it as ``{"at_diagnosis": k0, "at_end": k1}`` (end of the
+        diagnosis's untreated readout run).
     barriers : list of str
         Barriers present in the tumor (tier 1 of the diagnosis).
     screen : DataFrame
@@ -101,7 +104,9 @@ class Design:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: ``recommendations``, ``pareto``, ``confirmed``, ``screen``."""
-        return {"target": self.target, "limiting_step": self.limiting_step,
+        at_end = self.diagnosis.limiting_step_at_end if self.diagnosis is not None else None
+        return {"target": self.target,
+                "limiting_step": {"at_diagnosis": self.limiting_step, "at_end": at_end},
                 "barriers": list(self.barriers), "recommendations": self.recommendations,
                 "pareto": list(self.pareto), "confirmed": self.confirmed,
                 "screen": self.screen.to_dict(orient="records"), "inputs": self.inputs}
@@ -131,7 +136,7 @@ class Design:
 def _task(cohort: str, arms: dict[str, list], seed: int, days: float):
     """A :class:`immunocycle.trial.TrialTask` whose arms are cycle-model Therapy lists (catalog
     therapies are not packaged names)."""
-    from immunocycle.trial import make_task
+    from immunocycle.trial._trial import make_task
 
     task = make_task(cohort, [PD1], seed=seed, days=days)
     return dataclasses.replace(task, arms=tuple(arms),
@@ -183,7 +188,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     """
     from immunocycle.catalog import load_catalog, paired_free_therapy, to_cycle_therapy
     from immunocycle.cycle import load_therapy
-    from immunocycle.design._diagnose import diagnose, median_patient
+    from immunocycle.design._diagnose import diagnose, median_values
 
     if (preset is None) == (cohort is None):
         raise ValueError("give exactly one of preset or cohort")
@@ -195,13 +200,13 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         raise ValueError(f"ae_limit must be a fraction in [0, 1] (got {ae_limit})")
     cat = load_catalog()
     if cohort is not None:
-        from immunocycle.population import load_cohort, sample_cohort
+        from immunocycle.population import load_cohort
 
         c = load_cohort(cohort)
         diag = diagnose(cohort=cohort, n=max(n, 20), seed=seed, global_analysis=global_analysis)
-        # The screen's reference patient: the median of 200 sampled patients.
+        # The screen's reference patient: the cohort's median patient (as the diagnosis).
         sim_preset = c.base
-        reference = median_patient(sample_cohort(c, 0, 200, seed), c.base)
+        reference = median_values(c)[0]
         trial_target = cohort
     else:
         diag = diagnose(preset=preset)
@@ -306,7 +311,7 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
     """
     from immunocycle.catalog import load_catalog, to_cycle_therapy
     from immunocycle.cycle import load_therapy
-    from immunocycle.trial import run_chunked
+    from immunocycle.trial._runner import run_chunked
 
     if n < 1 or top < 1:
         raise ValueError("n and top must be >= 1")
@@ -351,7 +356,7 @@ def _evaluable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _summarize(frame: pd.DataFrame, arms: list[str]) -> list[dict]:
-    from immunocycle.trial import summarize_arms
+    from immunocycle.trial._statistics import summarize_arms
 
     work = _evaluable(frame)
     cols = ["arm", "bor", "pfs_days", "pfs_event", "phenotype",

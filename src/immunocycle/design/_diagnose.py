@@ -1,15 +1,16 @@
 """Diagnosis of a tumor or a cohort: which step limits the cycle, why, and the phenotype.
 
-WHICH. Each step's transfer ratio at diagnosis (``r1 = J1 / C``, ``r_k = J_k / J_(k-1)``) is
-compared with the reference tumor's, ``rho_k = ln(r_k / r_k_ref)``. The step score (immunogram) is
-``s_k = r_k / (r_k + r_k_ref) = 1 / (1 + exp(-rho_k))`` in [0, 1] (0.5 = reference, higher =
-better). A ratio can fall because its step is held back or because it saturates (inflamed tumors
-release more antigen than DCs can carry, so ``r2`` falls with no loss of control); the cycle
-model's :func:`~immunocycle.cycle.limiting_step` names step 2 there. The diagnosis therefore
-confirms each shortfall by sensitivity: ``deficit_k = max(0, -rho_k - tol)`` times the step's
-leverage ``L_k`` (summed |elasticity| of the mean ln cycle gain to the step's parameters); the
-limiting step maximizes ``deficit_k * L_k`` (the step with the largest leverage when no ratio
-falls short).
+WHICH. The limiting step is :func:`immunocycle.cycle.limiting_step`, the one definition every
+command uses: each step's transfer ratio (``r1 = J1 / C``, ``r_k = J_k / J_(k-1)``) is compared
+with the reference tumor's, ``rho_k = ln(r_k / r_k_ref)``; the step maximizing
+``max(0, -rho_k - tol) * L_k`` limits, with ``L`` the tabulated leverage of the tumor's
+phenotype. The step score (immunogram) is ``s_k = r_k / (r_k + r_k_ref) = 1 / (1 + exp(-rho_k))``
+in [0, 1] (0.5 = reference, higher = better). The diagnosis also reports, under their own names,
+the same deficits weighted by this tumor's own local leverage (``limiting_step_local``: summed
+|elasticity| of the mean ln cycle gain to the step's parameters) and, with a global analysis,
+by the Sobol total index of each step (``limiting_step_sobol``). A cohort is diagnosed at its
+median patient (:func:`immunocycle.population.median_patient`); its patients' steps and
+phenotypes are reported as shares.
 
 WHY. A catalog barrier acts through parameters, each with a direction. Its harm per parameter
 is ``max(0, -d e_p)`` (how much ln G falls when the barrier moves ``p`` its way, ``d = +/-1``);
@@ -30,8 +31,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from immunocycle.cycle import FLUXES, compiled_cycle_model, simulate_cycle, transfer_ratios
-from immunocycle.cycle._analysis import settings as cycle_settings
+from immunocycle.cycle import (
+    FLUXES,
+    LIMITING_STEP_METHOD,
+    compiled_cycle_model,
+    limiting_scores,
+    reference_ratios,
+    simulate_cycle,
+    step_leverage,
+    transfer_ratios,
+)
 from immunocycle.design._sensitivity import (
     STEPS,
     Elasticities,
@@ -43,12 +52,6 @@ from immunocycle.design._sensitivity import (
 )
 
 
-def reference_ratios() -> np.ndarray:
-    """The reference tumor's transfer ratios r1..r7 (``data/cycle/analysis.yaml``)."""
-    ref = cycle_settings()["limiting_step"]["reference_ratios"]
-    return np.array([ref[f"r{k}"] for k in STEPS])
-
-
 def step_scores(ratios: np.ndarray) -> np.ndarray:
     """Immunogram scores in [0, 1]: ``r / (r + r_ref)`` per step (0.5 = reference tumor)."""
     r = np.nan_to_num(np.asarray(ratios, dtype=float), nan=0.0, posinf=np.inf)
@@ -57,16 +60,12 @@ def step_scores(ratios: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(r), 1.0, s)
 
 
-def choose_limiting_step(log_rel: np.ndarray, leverage: np.ndarray,
-                         tolerance: float | None = None) -> tuple[int, np.ndarray]:
-    """The limiting step (1-7) and the per-step ``deficit * leverage`` it maximizes."""
-    tol = settings()["limiting_step"]["deficit_tolerance"] if tolerance is None else tolerance
-    rel = np.where(np.isfinite(log_rel), log_rel, -50.0)
-    deficit = np.clip(-rel - tol, 0.0, None)
-    score = deficit * np.asarray(leverage, dtype=float)
-    if not np.any(score > 0):
-        return int(np.argmax(leverage)) + 1, score
-    return int(np.argmax(score)) + 1, score
+def leverage_step(ratios: np.ndarray, leverage: np.ndarray) -> int:
+    """The step (1-7) maximizing ``deficit x leverage`` for a given leverage profile (the rule of
+    :func:`immunocycle.cycle.limiting_step` with another leverage: this tumor's own local
+    elasticities or Sobol indices); the step of largest leverage when no ratio falls short."""
+    score = limiting_scores(ratios, leverage)
+    return int(np.argmax(score if np.any(score > 0) else leverage)) + 1
 
 
 def rank_barriers(elasticity: pd.Series, values: Mapping[str, float],
@@ -131,27 +130,43 @@ class Diagnosis:
     source : str
         ``"preset:NAME"`` or ``"cohort:NAME"``.
     limiting_step : int
+        :func:`immunocycle.cycle.limiting_step` at diagnosis (of a cohort: its median patient).
+    limiting_step_at_end : int
+        The same at ``end_day`` of the untreated readout run.
+    end_day : float
+        Last day of the untreated readout run (days after diagnosis).
+    limiting_step_local : int
+        The deficits weighted by this tumor's own local leverage instead of the phenotype's
+        tabulated one (at diagnosis).
+    limiting_step_sobol : int or None
+        The deficits weighted by each step's Sobol total index (at diagnosis; global runs only).
     step_scores : list of float
         Immunogram scores of steps 1-7 in [0, 1] (0.5 = reference tumor).
     phenotype : str
+        At diagnosis (of a cohort: its median patient).
     cycle_gain : float
         At diagnosis.
     fluxes : dict
         J1-J7 at diagnosis (cells or events per day).
     steps : DataFrame
-        Per step: ``ratio``, ``reference``, ``log_rel``, ``score``, ``leverage``,
-        ``limiting_score``, ``leverage_diameter``.
+        Per step: ``ratio``, ``reference``, ``log_rel``, ``score``, ``leverage`` (this tumor's
+        local leverage), ``leverage_phenotype`` (the tabulated one), ``limiting_score``
+        (deficit x tabulated leverage), ``limiting_score_local``, ``leverage_diameter``.
     elasticities : Elasticities
     barriers : DataFrame
         :func:`rank_barriers`.
     global_sensitivity : GlobalSensitivity or None
     cohort : DataFrame or None
-        Per patient of a cohort: phenotype, limiting step, cycle gain, ratios.
+        Per patient of a cohort at diagnosis: ``phenotype``, ``limiting_step_at_diagnosis``,
+        ``cycle_gain``, ratios ``r1`` .. ``r7``.
     inputs : dict
     """
 
     source: str
     limiting_step: int
+    limiting_step_at_end: int
+    end_day: float
+    limiting_step_local: int
     step_scores: list[float]
     phenotype: str
     cycle_gain: float
@@ -162,6 +177,7 @@ class Diagnosis:
     global_sensitivity: GlobalSensitivity | None = None
     cohort: pd.DataFrame | None = None
     inputs: dict = field(default_factory=dict)
+    limiting_step_sobol: int | None = None
 
     @property
     def sensitivity(self) -> dict[int, float]:
@@ -169,11 +185,23 @@ class Diagnosis:
         return {int(k): float(v) for k, v in self.steps["leverage"].items()}
 
     def to_dict(self, top: int = 5) -> dict:
-        """The JSON contract: limiting step, scores, phenotype, barriers, sensitivity, evidence."""
+        """The JSON contract: limiting step, scores, phenotype, barriers, sensitivity, evidence.
+
+        ``limiting_step`` is ``{"at_diagnosis": k0, "at_end": k1}`` (:func:`immunocycle.cycle.
+        limiting_step`; end = ``end_day`` of the untreated readout run); the answers of other
+        leverages keep their own names: ``limiting_step_local`` and, after a global analysis,
+        ``limiting_step_sobol`` (``{"at_diagnosis": k}``). A cohort adds ``cohort``:
+        ``n``, ``phenotype_shares`` and ``limiting_step_shares`` ``{"at_diagnosis": {step:
+        share}}`` over its sampled patients; the headline values are its median patient's.
+        """
         ranked = [b for b in self.barriers.index if self.barriers.loc[b, "tier"] < 3]
         out = {
             "source": self.source,
-            "limiting_step": int(self.limiting_step),
+            "limiting_step": {"at_diagnosis": int(self.limiting_step),
+                              "at_end": int(self.limiting_step_at_end)},
+            "limiting_step_method": LIMITING_STEP_METHOD,
+            "end_day": float(self.end_day),
+            "limiting_step_local": {"at_diagnosis": int(self.limiting_step_local)},
             "step_scores": [round(float(s), 6) for s in self.step_scores],
             "phenotype": self.phenotype,
             "cycle_gain": float(self.cycle_gain),
@@ -195,14 +223,16 @@ class Diagnosis:
                 "morris_mu_star": {str(k): float(v) for k, v in g.by_step["mu_star"].items()},
                 "sobol_total": {str(k): float(v) for k, v in g.by_step["ST"].items()},
                 "sobol_parameters": list(g.top), "runs": int(g.runs)}
+            out["limiting_step_sobol"] = {"at_diagnosis": int(self.limiting_step_sobol)}
         if self.cohort is not None:
             c = self.cohort
             out["cohort"] = {
                 "n": int(len(c)),
                 "phenotype_shares": {k: float(v) for k, v in
                                      c["phenotype"].value_counts(normalize=True).items()},
-                "limiting_step_shares": {str(int(k)): float(v) for k, v in
-                                         c["limiting_step"].value_counts(normalize=True).items()}}
+                "limiting_step_shares": {"at_diagnosis": {
+                    str(int(k)): float(v) for k, v in
+                    c["limiting_step_at_diagnosis"].value_counts(normalize=True).items()}}}
         return out
 
     def write(self, out: str | Path) -> dict[str, Path]:
@@ -254,9 +284,15 @@ def model_columns(patients: pd.DataFrame, base: str) -> list[str]:
     return [k for k in patients.columns if k in names]
 
 
-def median_patient(patients: pd.DataFrame, base: str) -> dict[str, float]:
-    """A cohort's median patient: the median of each model parameter over ``patients``."""
-    return {k: float(patients[k].median()) for k in model_columns(patients, base)}
+def median_values(cohort, tmb: float | None = None) -> tuple[dict[str, float], float]:
+    """A cohort's median patient (:func:`immunocycle.population.median_patient`) as the values
+    of its base preset's model parameters, and its diagnosis size (sum of diameters, mm)."""
+    from immunocycle.population import load_cohort, median_patient
+
+    c = load_cohort(cohort)
+    med = median_patient(c, tmb=tmb)
+    names = compiled_cycle_model(c.base).parameter_names
+    return {k: v for k, v in med.items() if k in names}, med["diagnosis_sum_mm"]
 
 
 def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | None = None,
@@ -293,14 +329,14 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
     if tmb is not None and (not np.isfinite(tmb) or tmb < 0):
         raise ValueError(f"tmb must be a number >= 0 mutations/Mb (got {tmb})")
     values: dict[str, float] = {}
-    patients = None
+    patients = diameter = None
     if cohort is not None:
         from immunocycle.population import load_cohort, sample_cohort
 
         c = load_cohort(cohort)
         base = c.base
+        values, diameter = median_values(c, tmb)
         patients = sample_cohort(c, 0, int(n), seed, tmb=tmb)
-        values = median_patient(patients, base)
         source = f"cohort:{c.name}"
     else:
         from immunocycle.cycle import PRESETS
@@ -313,27 +349,25 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
             from immunocycle.population import neoantigen_load_from_tmb
 
             values["neoantigen_load"] = float(neoantigen_load_from_tmb(tmb))
-    el = local_elasticities(base, values)
-    start = _start_rows(el.result).iloc[0]
+    # Row 0 of the elasticity run is the unperturbed tumor (a cohort's median patient): its
+    # first and last rows give the state at diagnosis and at the end of the readout window.
+    el = local_elasticities(base, values, diagnosis_diameter_mm=diameter)
+    own = el.result.patient(0)
+    start, end = own.iloc[0], own.iloc[-1]
     ratios = transfer_ratios({f: np.array(start[f]) for f in FLUXES},
                              np.array(start["cancer_cells"]))
-    if patients is not None:
-        cols = model_columns(patients, base)
-        run = simulate_cycle(base, [], days=1.0, parameters=patients[cols].reset_index(drop=True),
-                             diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy())
-        rows = _start_rows(run)
-        per = transfer_ratios({f: rows[f].to_numpy() for f in FLUXES},
-                              rows["cancer_cells"].to_numpy())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = np.exp(np.nanmedian(np.log(per), axis=0))
     ref = reference_ratios()
     with np.errstate(divide="ignore", invalid="ignore"):
         log_rel = np.log(ratios / ref)
     leverage = el.by_step("e_gain").to_numpy()
-    limiting, lim_score = choose_limiting_step(log_rel, leverage)
+    phen = str(start["phenotype"])
+    table_leverage = step_leverage()[phen]
+    limiting = int(start["limiting_step"])
     steps = pd.DataFrame({"ratio": ratios, "reference": ref, "log_rel": log_rel,
                           "score": step_scores(ratios), "leverage": leverage,
-                          "limiting_score": lim_score,
+                          "leverage_phenotype": table_leverage,
+                          "limiting_score": limiting_scores(ratios, table_leverage),
+                          "limiting_score_local": limiting_scores(ratios, leverage),
                           "leverage_diameter": el.by_step("e_diameter").to_numpy()},
                          index=pd.Index(STEPS, name="step"))
     compiled_ref = compiled_cycle_model("human")
@@ -342,29 +376,37 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
     table = el.table
     tumor_values = {p: float(v) for p, v in table["value"].items()}
     barriers = rank_barriers(table["e_gain"], tumor_values, reference_values, limiting)
-    phen = str(start["phenotype"])
     cohort_table = None
     if patients is not None:
+        cols = model_columns(patients, base)
+        run = simulate_cycle(base, [], days=1.0, parameters=patients[cols].reset_index(drop=True),
+                             diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy())
+        rows = _start_rows(run)
+        per = transfer_ratios({f: rows[f].to_numpy() for f in FLUXES},
+                              rows["cancer_cells"].to_numpy())
         cohort_table = pd.DataFrame({
             "phenotype": rows["phenotype"].to_numpy(),
-            "limiting_step": [choose_limiting_step(np.log(r / ref), leverage)[0] for r in per],
+            "limiting_step_at_diagnosis": rows["limiting_step"].to_numpy(),
             "cycle_gain": rows["cycle_gain"].to_numpy()}, index=patients.index)
         for k in STEPS:
             cohort_table[f"r{k}"] = per[:, k - 1]
-        phen = str(cohort_table["phenotype"].mode().iloc[0])
     run_global = (cohort is not None) if global_analysis is None else bool(global_analysis)
-    gsa = None
+    gsa = sobol_step = None
     if run_global:
         gsa = global_sensitivity(base, values, seed=seed, trajectories=morris_trajectories,
                                  top=sobol_top, samples=sobol_samples)
+        sobol_step = leverage_step(ratios, gsa.by_step["ST"].to_numpy())
     return Diagnosis(
-        source=source, limiting_step=limiting, step_scores=[float(s) for s in steps["score"]],
+        source=source, limiting_step=limiting, limiting_step_at_end=int(end["limiting_step"]),
+        end_day=float(own.index[-1]), limiting_step_local=leverage_step(ratios, leverage),
+        limiting_step_sobol=sobol_step, step_scores=[float(s) for s in steps["score"]],
         phenotype=phen, cycle_gain=float(start["cycle_gain"]),
         fluxes={f: float(start[f]) for f in FLUXES}, steps=steps, elasticities=el,
         barriers=barriers, global_sensitivity=gsa, cohort=cohort_table,
         inputs={"preset": preset, "cohort": cohort, "tmb": tmb, "n": int(n), "seed": int(seed),
-                "base_preset": base, "values": values, "settings": settings()})
+                "base_preset": base, "values": values, "diagnosis_sum_mm": diameter,
+                "settings": settings()})
 
 
-__all__ = ["Diagnosis", "choose_limiting_step", "diagnose", "rank_barriers", "reference_ratios",
-           "step_scores"]
+__all__ = ["Diagnosis", "diagnose", "leverage_step", "median_values", "rank_barriers",
+           "reference_ratios", "step_scores"]

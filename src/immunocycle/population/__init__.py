@@ -9,12 +9,12 @@ from immunocycle.population._cohort import (
     TMBDistribution,
     available_cohorts,
     cohort_path,
-    fitted_path,
     fitted_values,
     load_cohort,
 )
 from immunocycle.population._patients import (
     EXCLUSIONS,
+    median_patient,
     neoantigen_load_from_tmb,
     plausibility,
     sample_cohort,
@@ -25,6 +25,6 @@ from immunocycle.population._sampling import Distribution, sample_patients
 __all__ = [
     "EXCLUSIONS", "CalibrationTarget", "Cohort", "Distribution", "FittedValues",
     "ParameterDistribution", "PhenotypeMix", "TMBDistribution", "available_cohorts", "cohort_path",
-    "fitted_values", "load_cohort", "neoantigen_load_from_tmb", "plausibility", "sample_cohort",
-    "sample_patients", "select_to_mix", "fitted_path",
+    "fitted_values", "load_cohort", "median_patient", "neoantigen_load_from_tmb", "plausibility",
+    "sample_cohort", "sample_patients", "select_to_mix",
 ]

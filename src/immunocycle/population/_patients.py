@@ -82,11 +82,47 @@ def sample_cohort(cohort: str | Cohort, start: int, count: int, seed: int, *,
         ``diagnosis_sum_mm`` (mm).
     """
     cohort = load_cohort(cohort)
-    names = list(cohort.parameters)
     # Uniform dimensions in a fixed order, so the same seed gives the same patients.
-    dims = [*names, "_tmb", "_diagnosis"]
+    dims = [*cohort.parameters, "_tmb", "_diagnosis"]
     uniform = {d: Distribution("uniform", 0.0, 1.0) for d in dims}
-    u = sample_patients(uniform, start, count, seed)
+    return _from_uniform(cohort, sample_patients(uniform, start, count, seed), tmb, multipliers)
+
+
+def median_patient(cohort: str | Cohort, *, tmb: float | None = None,
+                   multipliers: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The cohort's median patient: every sampled quantity at the median of its distribution.
+
+    With independent marginals, the vector of marginal medians is the patient at the center of
+    the cohort; it does not depend on a sample size or seed, so every command (``diagnose``,
+    ``design``, reports) reads the same patient. For an archetype cohort (medians omitted) it
+    is the archetype preset itself at the median diagnosis size.
+
+    Parameters
+    ----------
+    cohort : str or Cohort
+    tmb : float, optional
+        Condition on this tumor mutational burden (mutations/Mb).
+    multipliers : mapping of parameter -> factor, optional
+        Cohort-level multipliers on a parameter's median (calibration).
+
+    Returns
+    -------
+    dict
+        The cohort's parameters (model units), ``neoantigen_load``, ``tmb`` (mutations/Mb, NaN
+        without a TMB distribution) and ``diagnosis_sum_mm`` (mm), as :func:`sample_cohort`.
+    """
+    cohort = load_cohort(cohort)
+    dims = [*cohort.parameters, "_tmb", "_diagnosis"]
+    u = pd.DataFrame({d: [0.5] for d in dims}, index=pd.RangeIndex(0, 1, name="patient_id"))
+    row = _from_uniform(cohort, u, tmb, multipliers).iloc[0]
+    return {k: float(v) for k, v in row.items()}
+
+
+def _from_uniform(cohort: Cohort, u: pd.DataFrame, tmb: float | None,
+                  multipliers: Mapping[str, float] | None) -> pd.DataFrame:
+    """Patients at uniform points ``u`` (one column per cohort parameter, ``_tmb``,
+    ``_diagnosis``), mapped through each distribution's inverse CDF."""
+    names = list(cohort.parameters)
     defaults = preset_values(cohort)
     out = pd.DataFrame(index=u.index)
     for name in names:
@@ -185,5 +221,5 @@ def select_to_mix(phenotypes, patient_ids, mix: Mapping[str, float], seed: int) 
     return u < a
 
 
-__all__ = ["EXCLUSIONS", "cohort_settings", "neoantigen_load_from_tmb", "plausibility",
-           "sample_cohort", "select_to_mix"]
+__all__ = ["EXCLUSIONS", "cohort_settings", "median_patient", "neoantigen_load_from_tmb",
+           "plausibility", "sample_cohort", "select_to_mix"]

@@ -168,34 +168,55 @@ def _citation(ref: str, cat, by_doi: Mapping) -> str:
     return f"{_esc(ev.citation)} ({ev.year}; {_esc(ev.system)}) {link}"
 
 
+def _step_at(value, when: str = "at_diagnosis"):
+    """A limiting step of a saved summary: ``{"at_diagnosis": k0, "at_end": k1}`` (or, in run
+    folders written before that scheme, a bare step, read at diagnosis)."""
+    if isinstance(value, Mapping):
+        return value.get(when)
+    return value if when == "at_diagnosis" else None
+
+
 def _diagnosis_sections(folder: Path) -> list[tuple[str, str]]:
     jpath = folder / "diagnosis.json"
     d = _read_json(jpath, ("limiting_step",)) if jpath.is_file() else None
     figs = []
     parts = []
     if d is not None:
-        from immunocycle.cycle import plot_cycle_diagram
+        from immunocycle.cycle._figures import plot_cycle_diagram
 
         if isinstance(d.get("fluxes"), Mapping):
-            ring = plot_cycle_diagram({"fluxes": d["fluxes"], "limiting_step": d["limiting_step"],
+            ring = plot_cycle_diagram({"fluxes": d["fluxes"],
+                                       "limiting_step": _step_at(d["limiting_step"]),
                                        "cycle_gain": d.get("cycle_gain", float("nan"))},
                                       title=str(d.get("source", "")))
             figs.append(_fig(ring, "Cancer-immunity cycle: step fluxes J1-J7 (cells or events "
                              "per day); the limiting step in red", "cycle", width=460))
         gain = d.get("cycle_gain")
+        end = _step_at(d["limiting_step"], "at_end")
+        others = [f"{name} {_esc(_step_at(d[key]))}" for key, name in
+                  (("limiting_step_local", "with this tumor's own leverage"),
+                   ("limiting_step_sobol", "with Sobol indices")) if key in d]
         parts.append(
-            "<p>" + f"Source <b>{_esc(d.get('source', '?'))}</b>: limiting step "
-            f"<b>{_esc(d['limiting_step'])}</b>, phenotype <b>{_esc(d.get('phenotype', '?'))}</b>"
-            + (f", cycle gain {gain:.3g}" if _is_num(gain) else "") + ".</p>")
+            "<p>" + f"Source <b>{_esc(d.get('source', '?'))}</b>: limiting step at diagnosis "
+            f"<b>{_esc(_step_at(d['limiting_step']))}</b>"
+            + (f" (step {_esc(end)} at day {_esc(d.get('end_day', '?'))} untreated)"
+               if end is not None else "")
+            + f", phenotype <b>{_esc(d.get('phenotype', '?'))}</b>"
+            + (f", cycle gain {gain:.3g}" if _is_num(gain) else "") + "."
+            + (f" The same deficits weighted {'; '.join(others)}." if others else "")
+            + "</p>")
         cohort = d.get("cohort")
         if isinstance(cohort, Mapping):
             # A cohort is diagnosed at its median patient; its patients differ.
             def shares(key: str, label: str) -> str:
-                items = sorted((cohort.get(key) or {}).items(), key=lambda kv: -kv[1])
+                got = cohort.get(key) or {}
+                if isinstance(got.get("at_diagnosis"), Mapping):
+                    got = got["at_diagnosis"]
+                items = sorted(got.items(), key=lambda kv: -kv[1])
                 return ", ".join(f"{label}{_esc(k)} {100 * v:.0f} %" for k, v in items)
 
-            parts.append(f"<p>Across the cohort's {_esc(cohort.get('n', '?'))} sampled patients: "
-                         f"phenotypes {shares('phenotype_shares', '')}; limiting steps "
+            parts.append(f"<p>Across the cohort's {_esc(cohort.get('n', '?'))} sampled patients, "
+                         f"at diagnosis: phenotypes {shares('phenotype_shares', '')}; limiting steps "
                          f"{shares('limiting_step_shares', 'step ')}.</p>")
     if (folder / "step_scores.png").is_file():
         figs.append(_fig(_read_png(folder / "step_scores.png"), "Immunogram: step scores in "
@@ -220,7 +241,7 @@ def _sensitivity_html(d: Mapping) -> str:
     local = d["sensitivity"]
     glob = d.get("global_sensitivity") if isinstance(d.get("global_sensitivity"), Mapping) else {}
     mu, st = glob.get("morris_mu_star") or {}, glob.get("sobol_total") or {}
-    limiting = str(d.get("limiting_step"))
+    limiting = str(_step_at(d.get("limiting_step")))
     rows = []
     for step in map(str, range(1, 8)):
         cells = [f"<b>{step}</b>" if step == limiting else step,
@@ -300,8 +321,8 @@ def _design_sections(path: Path) -> tuple[list[tuple[str, str]], dict]:
 
     target = _design_target(d)
     head = ("<p>" + (f"Target <b>{_esc(target)}</b>; " if target else "")
-            + (f"limiting step <b>{_esc(d['limiting_step'])}</b>; " if "limiting_step" in d
-               else "")
+            + (f"limiting step at diagnosis <b>{_esc(_step_at(d['limiting_step']))}</b>; "
+               if "limiting_step" in d else "")
             + (f"barriers present: {_esc(', '.join(map(str, d['barriers'])))}; "
                if d.get("barriers") else "")
             + (f"grade \u2265 3 AE limit {_pct(ae_limit)}." if _is_num(ae_limit)

@@ -5,7 +5,8 @@ untreated to its diagnosis size, kept if plausible (excluded ones are recorded w
 then treated in every arm from the same state at diagnosis. Per patient and arm the trial reads
 the sum of target-lesion diameters every 6 weeks, scores RECIST 1.1 (with confirmation) and
 iRECIST, progression-free survival, the immune phenotype at baseline and on treatment, the step
-fluxes J1..J7 at baseline, and grade >= 3 adverse events (:mod:`immunocycle.trial._toxicity`).
+fluxes J1..J7 and the limiting step (:func:`immunocycle.cycle.limiting_step`) at baseline, the
+limiting step at the end, and grade >= 3 adverse events (:mod:`immunocycle.trial._toxicity`).
 
 Work runs in chunks through :func:`immunocycle.trial._runner.run_chunked` with the picklable
 :class:`TrialTask`, so the results are the same whatever the chunk size or number of Dask
@@ -27,14 +28,8 @@ import numpy as np
 import pandas as pd
 
 from immunocycle.model import ModelError
-from immunocycle.population import (
-    Cohort,
-    fitted_values,
-    load_cohort,
-    plausibility,
-    sample_cohort,
-    select_to_mix,
-)
+from immunocycle.population._cohort import Cohort, fitted_values, load_cohort
+from immunocycle.population._patients import plausibility, sample_cohort, select_to_mix
 
 #: Arm name of the untreated control (no therapy).
 UNTREATED = "untreated"
@@ -153,6 +148,7 @@ class TrialTask:
             for key, values in baseline.items():
                 frame[key] = values
             frame["status"] = res.status.astype(int)
+            frame["limiting_step_at_end"] = _limiting_step_at(res, -1)
             frame["phenotype_on_treatment"] = phenotype(
                 res["density_parenchyma"][:, assess[min(1, assess.size - 1)]],
                 res["density_margin"][:, assess[min(1, assess.size - 1)]]).astype(object)
@@ -177,12 +173,21 @@ def _baseline(res, pre, phenotype) -> dict[str, np.ndarray]:
     dens_m = res["density_margin"][:, 0]
     out = {f"{f}_baseline": res[f][:, 0] for f in FLUXES}
     out["phenotype"] = phenotype(dens_p, dens_m).astype(object)
+    out["limiting_step_at_diagnosis"] = _limiting_step_at(res, 0)
     out["density_parenchyma_baseline"] = dens_p
     out["density_margin_baseline"] = dens_m
     out["exclusion"] = plausibility(pre.reached, np.nan_to_num(pre.t_diagnosis, nan=-1.0), dens_p,
                                     dens_m, res["T_E_P"][:, 0] + res["T_E_M"][:, 0],
                                     res["C"][:, 0])
     return out
+
+
+def _limiting_step_at(res, k: int) -> np.ndarray:
+    """:func:`immunocycle.cycle.limiting_step` of every patient at output time index ``k``."""
+    from immunocycle.cycle import limiting_step
+
+    names = (*FLUXES, "C", "density_parenchyma", "density_margin")
+    return limiting_step({name: res[name][:, k] for name in names})
 
 
 def _score(frame: pd.DataFrame, times: np.ndarray, sums: np.ndarray, score_patients) -> pd.DataFrame:
