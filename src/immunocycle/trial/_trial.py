@@ -28,8 +28,14 @@ import numpy as np
 import pandas as pd
 
 from immunocycle.model import ModelError
-from immunocycle.population._cohort import Cohort, fitted_values, load_cohort
-from immunocycle.population._patients import plausibility, sample_cohort, select_to_mix
+from immunocycle.population import (
+    Cohort,
+    fitted_values,
+    load_cohort,
+    plausibility,
+    sample_cohort,
+    select_to_mix,
+)
 
 #: Arm name of the untreated control (no therapy).
 UNTREATED = "untreated"
