@@ -6,6 +6,7 @@
     d.write("results/diagnose")
 """
 
+from immunocycle.design._bench import bench_screen
 from immunocycle.design._design import Design, confirm, design
 from immunocycle.design._diagnose import (
     Diagnosis,
@@ -27,7 +28,7 @@ from immunocycle.design._synergy import BlissExcess, Synergy, bliss_excess, syne
 
 __all__ = [
     "BlissExcess", "Design", "Synergy", "bliss_excess", "confirm", "design", "pareto_front",
-    "rank", "synergy",
+    "bench_screen", "rank", "synergy",
     "Diagnosis", "Elasticities", "GlobalSensitivity", "diagnose",
     "global_sensitivity", "local_elasticities", "plot_elasticities",
     "plot_step_scores", "rank_barriers", "reference_ratios", "step_parameters", "step_scores",

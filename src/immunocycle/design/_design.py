@@ -136,7 +136,7 @@ class Design:
 def _task(cohort: str, arms: dict[str, list], seed: int, days: float):
     """A :class:`immunocycle.trial.TrialTask` whose arms are cycle-model Therapy lists (catalog
     therapies are not packaged names)."""
-    from immunocycle.trial._trial import make_task
+    from immunocycle.trial import make_task
 
     task = make_task(cohort, [PD1], seed=seed, days=days)
     return dataclasses.replace(task, arms=tuple(arms),
@@ -311,7 +311,7 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
     """
     from immunocycle.catalog import load_catalog, to_cycle_therapy
     from immunocycle.cycle import load_therapy
-    from immunocycle.trial._runner import run_chunked
+    from immunocycle.trial import run_chunked
 
     if n < 1 or top < 1:
         raise ValueError("n and top must be >= 1")
@@ -356,7 +356,7 @@ def _evaluable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _summarize(frame: pd.DataFrame, arms: list[str]) -> list[dict]:
-    from immunocycle.trial._statistics import summarize_arms
+    from immunocycle.trial import summarize_arms
 
     work = _evaluable(frame)
     cols = ["arm", "bor", "pfs_days", "pfs_event", "phenotype",

@@ -9,6 +9,7 @@ from immunocycle.population._cohort import (
     TMBDistribution,
     available_cohorts,
     cohort_path,
+    fitted_path,
     fitted_values,
     load_cohort,
 )
@@ -26,5 +27,5 @@ __all__ = [
     "EXCLUSIONS", "CalibrationTarget", "Cohort", "Distribution", "FittedValues",
     "ParameterDistribution", "PhenotypeMix", "TMBDistribution", "available_cohorts", "cohort_path",
     "fitted_values", "load_cohort", "median_patient", "neoantigen_load_from_tmb", "plausibility",
-    "sample_cohort", "sample_patients", "select_to_mix",
+    "sample_cohort", "sample_patients", "select_to_mix", "fitted_path",
 ]

@@ -182,7 +182,7 @@ def _diagnosis_sections(folder: Path) -> list[tuple[str, str]]:
     figs = []
     parts = []
     if d is not None:
-        from immunocycle.cycle._figures import plot_cycle_diagram
+        from immunocycle.cycle import plot_cycle_diagram
 
         if isinstance(d.get("fluxes"), Mapping):
             ring = plot_cycle_diagram({"fluxes": d["fluxes"],
