@@ -29,7 +29,10 @@ def plot_tumor_diameter(arms: Mapping[str, object], path: str | Path | None = No
     patient : int, optional
         Plot one patient; default: the median across patients with the 10-90% band.
     """
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    from immunocycle._plotstyle import label_axes, legend_outside, use_series_cycle
+
+    fig, ax = plt.subplots(figsize=(7.6, 4.2), layout="constrained")
+    use_series_cycle(ax, len(arms))  # one (colour, line style) pair per arm
     for label, res in arms.items():
         df = res.frame
         wide = df.pivot(index="time", columns="patient", values="tumor_diameter")
@@ -40,9 +43,8 @@ def plot_tumor_diameter(arms: Mapping[str, object], path: str | Path | None = No
         if wide.shape[1] > 1:
             ax.fill_between(wide.index, wide.quantile(0.1, axis=1), wide.quantile(0.9, axis=1),
                             color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.set_xlabel("days from start of treatment")
-    ax.set_ylabel("tumor diameter (mm)")
-    ax.legend(frameon=False)
+    label_axes(ax, "time from start of treatment (days)", "tumor diameter (mm)")
+    legend_outside(ax, title="arm (median, 10-90 %)" if patient is None else "arm")
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig

@@ -314,17 +314,18 @@ def plot_organ_distribution(result: PKResult, path: str | Path | None = None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    from immunocycle._plotstyle import label_axes, legend_outside, use_series_cycle
+
+    fig, ax = plt.subplots(figsize=(8.5, 4.5), layout="constrained")
     df = result.pct_id.iloc[1:]
-    for col in df.columns:
-        if df[col].max() >= 0.05:
-            ax.plot(df.index, df[col], label=col)
+    shown = [col for col in df.columns if df[col].max() >= 0.05]
+    use_series_cycle(ax, len(shown))  # one (colour, line style) pair per organ, none repeated
+    for col in shown:
+        ax.plot(df.index, df[col], label=col.replace("_", " "))
     ax.set_xscale("log")
-    ax.set_xlabel("time after dose (h)")
-    ax.set_ylabel("% of injected dose")
+    label_axes(ax, "time after dose (h)", "carrier (% of injected dose)")
     ax.set_title("Nanoparticle distribution (PBPK)")
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    legend_outside(ax, title="organ")
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
@@ -342,17 +343,17 @@ def plot_tumor_ln_blood(result: PKResult, path: str | Path | None = None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    from immunocycle._plotstyle import label_axes, legend_outside, series_style
+
+    fig, ax = plt.subplots(figsize=(7.5, 4), layout="constrained")
     df = result.pct_id
-    for col, style in (("blood", "k-"), ("tumor", "r-"), ("lymph_node", "b--")):
-        ax.plot(df.index, df[col], style, label=col)
+    for k, col in enumerate(("blood", "tumor", "lymph_node")):
+        ax.plot(df.index, df[col], label=col.replace("_", " "), **series_style(k))
     ax.set_yscale("symlog", linthresh=0.01)
-    ax.set_xlabel("time after dose (h)")
-    ax.set_ylabel("% of injected dose")
+    label_axes(ax, "time after dose (h)", "carrier (% of injected dose)")
     ax.set_title(f"Tumor DE24 {result.de24:.2g} %ID, lymph node max "
                  f"{result.lymph_node_max_pct_id:.2g} %ID")
-    ax.legend()
-    fig.tight_layout()
+    legend_outside(ax)
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig

@@ -13,6 +13,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from immunocycle._plotstyle import NEUTRAL, PALETTE, legend_outside
+
 __all__ = ["plot_pareto", "plot_vs_free"]
 
 #: Tissues of ``vs_free["exposure_ratio"]``, in bar order, with their axis labels.
@@ -90,16 +92,16 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
             hi[i] = max(0.0, 100 * _num(ci[1]) - y[i])
     on = np.array([n in front for n in names])
 
-    fig = _new_figure((7.0, 5.0))
+    fig = _new_figure((8.5, 5.0))
     ax = fig.add_subplot()
-    for mask, color, label, z in ((~on, "0.55", "dominated", 2), (on, "#c0392b", "Pareto front", 3)):
+    for mask, color, label, z in ((~on, NEUTRAL, "dominated", 2), (on, PALETTE[1], "Pareto front", 3)):
         if mask.any():
             ax.errorbar(x[mask], y[mask], yerr=[lo[mask], hi[mask]], fmt="o", color=color,
                         ecolor=color, elinewidth=1, capsize=3, ms=7 if z == 3 else 5,
                         label=label, zorder=z)
     if on.sum() > 1:
         order = np.argsort(x[on], kind="stable")
-        ax.plot(x[on][order], y[on][order], color="#c0392b", lw=1.5, zorder=1)
+        ax.plot(x[on][order], y[on][order], color=PALETTE[1], lw=1.5, zorder=1)
     for xi, yi, name, o in zip(x, y, names, on, strict=True):
         # One agent per line: regimens of three long catalog ids stay inside the axes.
         ax.annotate(name.replace("+", " +\n"), (xi, yi), xytext=(6, 4),
@@ -115,7 +117,7 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
     right = max(float(np.nanmax(x)), 100 * float(ae_limit) if ae_limit is not None else 0.0)
     ax.set_xlim(-3, max(10.0, right * 1.6 + 8))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right")
+    legend_outside(ax)
     ax.set_title(title or "Response versus toxicity of the confirmed regimens")
     return fig
 
@@ -160,17 +162,17 @@ def plot_vs_free(recommendations: Sequence[Mapping], *, title: str | None = None
         ok = np.isfinite(vals) & (vals > 0)
         if ok.any():
             ax_e.bar(xs[ok] + (j - 1) * width, vals[ok], width=width, label=label,
-                     color=f"C{j}")
+                     color=PALETTE[j])
             drew = True
         for xi in xs[np.isfinite(vals) & (vals <= 0)]:  # no exposure: cannot sit on a log axis
-            ax_e.text(xi + (j - 1) * width, 0.02, "0", color=f"C{j}", ha="center",
+            ax_e.text(xi + (j - 1) * width, 0.02, "0", color=PALETTE[j], ha="center",
                       va="bottom", fontsize=8, transform=ax_e.get_xaxis_transform())
     ax_e.axhline(1.0, color="k", ls=":", lw=1)
     ax_e.set_yscale("log")
     ax_e.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax_e.yaxis.set_minor_formatter(FuncFormatter(_minor_label))
     ax_e.set_xticks(xs, names, rotation=15, ha="right", fontsize=8)
-    ax_e.set_ylabel("exposure ratio nano / free (AUC, same dose)")
+    ax_e.set_ylabel("exposure nano / free (AUC ratio at the same dose)")
     ax_e.set_title("Exposure by tissue")
     if drew:
         ax_e.legend(fontsize="small")
@@ -178,8 +180,8 @@ def plot_vs_free(recommendations: Sequence[Mapping], *, title: str | None = None
     d_orr = np.array([100 * _num(r["vs_free"].get("d_orr")) for r in rows])
     d_ae = np.array([100 * _num(r["vs_free"].get("d_ae_grade3plus_rate")) for r in rows])
     w = 0.38
-    ax_d.bar(xs - w / 2, np.nan_to_num(d_orr), width=w, color="#2e86c1", label="\u0394 ORR")
-    ax_d.bar(xs + w / 2, np.nan_to_num(d_ae), width=w, color="#c0392b",
+    ax_d.bar(xs - w / 2, np.nan_to_num(d_orr), width=w, color=PALETTE[0], label="\u0394 ORR")
+    ax_d.bar(xs + w / 2, np.nan_to_num(d_ae), width=w, color=PALETTE[1],
              label="\u0394 AE grade \u2265 3")
     ax_d.axhline(0.0, color="k", lw=0.8)
     ax_d.set_xticks(xs, names, rotation=15, ha="right", fontsize=8)

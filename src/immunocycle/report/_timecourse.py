@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from immunocycle._plotstyle import LINESTYLES, NEUTRAL, PALETTE, use_series_cycle
 from immunocycle.engine import SimulationResult
 
 
@@ -25,6 +26,10 @@ def plot_timecourses(result: SimulationResult, names: list[str] | None = None,
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, name in zip(axes, names, strict=False):
         values = result[name][:50]
+        if len(values) <= len(PALETTE) * len(LINESTYLES):
+            use_series_cycle(ax, len(values))  # each patient its own colour and line style
+        else:
+            ax.set_prop_cycle(color=[NEUTRAL])  # an ensemble: one colour, translucent
         for row in values:
             ax.plot(result.times, row, lw=1.0, alpha=0.8 if len(values) < 5 else 0.3)
         ax.set_title(f"{name} ({units[name]})" if name in units else name)

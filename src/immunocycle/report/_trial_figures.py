@@ -23,6 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from immunocycle._plotstyle import legend_outside, series_style
+
 __all__ = ["BOR_COLORS", "kaplan_meier", "response_by_phenotype", "spider", "trial_figures",
            "waterfall"]
 
@@ -193,16 +195,21 @@ def spider(
             pd.unique(d[color_by].astype(str)),
             key=lambda g: (_BOR_ORDER.index(g) if g in _BOR_ORDER else len(_BOR_ORDER), g),
         )
-        cycle = [f"C{i % 10}" for i in range(len(groups))]
-        cmap = {g: BOR_COLORS.get(g, cycle[i]) for i, g in enumerate(groups)}
-    fig = _new_figure((7.0, 4.5))
+        # response labels keep their RECIST colour; other groups get the series cycle (colour and
+        # line style, never repeated)
+        cmap = {g: BOR_COLORS.get(g, series_style(i)["color"]) for i, g in enumerate(groups)}
+        lmap = {g: "-" if g in BOR_COLORS else series_style(i)["linestyle"]
+                for i, g in enumerate(groups)}
+    fig = _new_figure((8.5, 4.5))
     ax = fig.add_subplot()
-    segments, colors = [], []
+    segments, colors, styles = [], [], []
     for _, g in d.groupby("patient_id", sort=False):
         segments.append(np.column_stack([g["time_d"].to_numpy(float), g["pct"].to_numpy(float)]))
         colors.append(cmap[str(g[color_by].iloc[0])] if color_by else "#4d4d4d")
+        styles.append(lmap[str(g[color_by].iloc[0])] if color_by else "-")
     # one LineCollection instead of one Line2D per patient: fast for thousands of patients
-    ax.add_collection(LineCollection(segments, colors=colors, linewidths=0.9, alpha=0.7))
+    ax.add_collection(LineCollection(segments, colors=colors, linestyles=styles, linewidths=0.9,
+                                     alpha=0.7))
     pts = np.concatenate(segments)
     ax.scatter(pts[:, 0], pts[:, 1], s=3, c="k", alpha=0.3, linewidths=0)
     ax.autoscale_view()
@@ -214,11 +221,9 @@ def spider(
     ax.set_xlabel("time (days)")
     ax.set_ylabel("change from baseline (%)")
     if color_by:
-        ax.legend(
-            handles=[Line2D([], [], color=cmap[g], label=g) for g in groups],
-            title=color_by,
-            fontsize="small",
-        )
+        legend_outside(ax, handles=[Line2D([], [], color=cmap[g], ls=lmap[g], label=g)
+                                      for g in groups],
+                       title=color_by)
     if title:
         ax.set_title(f"{title} (n = {n_pat})")
     return _finish(fig, path, dpi)
@@ -266,7 +271,7 @@ def kaplan_meier(
     _require(df, ("arm", "pfs_days", "pfs_event"), "df")
     if isinstance(arm_order, str) or len(arm_order) == 0:
         raise ValueError("arm_order must be a non-empty sequence of arm names")
-    fig = _new_figure((7.0, 4.5))
+    fig = _new_figure((8.5, 4.5))
     ax = fig.add_subplot()
     for i, arm in enumerate(arm_order):
         sub = df.loc[df["arm"] == arm]
@@ -278,20 +283,22 @@ def kaplan_meier(
             sub["pfs_event"].to_numpy(bool),
             label=str(arm),
         )
-        color = f"C{i % 10}"
+        style = series_style(i)  # colour and line style never repeat between arms
+        color = style["color"]
         median = float(kmf.median_survival_time_)
         med_txt = f"{median:.0f} d" if np.isfinite(median) else "NR"
         kmf.plot_survival_function(
-            ax=ax, ci_show=show_ci, color=color, label=f"{arm} (n = {len(sub)}, median {med_txt})"
+            ax=ax, ci_show=show_ci, color=color, linestyle=style["linestyle"],
+            label=f"{arm} (n = {len(sub)}, median {med_txt})"
         )
         if np.isfinite(median):
-            ax.plot([0, median], [0.5, 0.5], color=color, lw=0.8, ls="--")
-            ax.plot([median, median], [0, 0.5], color=color, lw=0.8, ls="--")
+            ax.plot([0, median], [0.5, 0.5], color=color, lw=0.8, ls=":")
+            ax.plot([median, median], [0, 0.5], color=color, lw=0.8, ls=":")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.set_xlabel("time (days)")
-    ax.set_ylabel("progression-free probability")
-    ax.legend(fontsize="small")
+    ax.set_ylabel("progression-free probability (0-1)")
+    legend_outside(ax, title="arm")
     if title:
         ax.set_title(title)
     return _finish(fig, path, dpi)
