@@ -16,6 +16,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
 from immunocycle.engine import SolverOptions, compile_model, simulate
 from immunocycle.model import Model, load_reference
 
@@ -88,7 +89,7 @@ def run_bench(case: str = "depillis", *, n: int = 10_000, n_reference: int = 200
     from immunocycle.engine import simulate_roadrunner, simulate_scipy
 
     if case not in CASES:
-        raise ValueError(f"--case {case!r}: choose one of {', '.join(CASES)}")
+        raise InputError(f"--case {case!r}: choose one of {', '.join(CASES)}")
     spec = CASES[case]
     model = spec.build()
     compiled = compile_model(model)

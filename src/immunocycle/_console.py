@@ -74,7 +74,9 @@ def describe(exc: BaseException, flags: dict[str, str] | None = None) -> str:
 
     flags = flags or {}
     if isinstance(exc, ImmunocycleError):
-        return _one_line(exc.message(flags.get(exc.where, exc.where)))
+        if exc.where:
+            return _one_line(exc.message(flags.get(exc.where, exc.where)))
+        return _one_line(_flag_first_word(exc.message(), flags))
     if isinstance(exc, MemoryError):
         return ("out of memory (run fewer patients or days at once: a smaller --n, --days or "
                 "--chunk-size)")
@@ -94,6 +96,14 @@ def describe(exc: BaseException, flags: dict[str, str] | None = None) -> str:
         return _one_line(f"Dask: {exc} (check --scheduler and that its workers are running)")
     text = str(exc) or type(exc).__name__
     return _one_line(text)
+
+
+def _flag_first_word(text: str, flags: dict[str, str]) -> str:
+    """``"n must be >= 1"`` -> ``"--n must be >= 1"``: a message that starts with a parameter
+    name of the command shows its flag."""
+    word = text.split(" ", 1)[0].split(":", 1)[0]
+    flag = flags.get(word, "")
+    return flag + text[len(word):] if flag.startswith("--") else text
 
 
 def _describe_os(exc: OSError) -> str:

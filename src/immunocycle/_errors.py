@@ -18,8 +18,10 @@ class ImmunocycleError(ValueError):
     Parameters
     ----------
     where : str
-        The argument, file or folder the problem is in (``"n"``, ``"--out"``, a path).
-    problem : str
+        The argument, file or folder the problem is in (``"n"``, ``"--out"``, a path). Given
+        alone, it is the whole message (``InputError("n must be >= 1")``): ``where`` is then
+        empty and the message is the ``problem``.
+    problem : str, optional
         What is wrong.
     fix : str, optional
         How to fix it (printed in parentheses).
@@ -27,8 +29,10 @@ class ImmunocycleError(ValueError):
         The field inside ``where`` (a dotted path in a file: ``parameters.k.units``).
     """
 
-    def __init__(self, where: str, problem: str, fix: str | None = None, *,
+    def __init__(self, where: str, problem: str | None = None, fix: str | None = None, *,
                  field: str | None = None) -> None:
+        if problem is None:
+            where, problem = "", str(where)
         self.where, self.problem, self.fix, self.field = str(where), problem, fix, field
         super().__init__(self.message())
 

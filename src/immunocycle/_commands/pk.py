@@ -10,6 +10,7 @@ import typer
 
 from immunocycle._console import console, overwrite_option, writes_run
 from immunocycle._console import fail as _fail
+from immunocycle._errors import InputError
 
 
 @writes_run("pk")
@@ -82,14 +83,14 @@ def _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payl
     missing = [name for name, v in (("--carrier", carrier), ("--diameter", diameter), ("--dose", dose))
                if v is None]
     if missing:
-        raise ValueError(f"{', '.join(missing)}: required")
+        raise InputError(f"{', '.join(missing)}: required")
     try:
         particle = Particle(carrier_class=carrier, diameter_nm=diameter, zeta_mv=zeta, shape=shape,
                             targeted=targeted, tumor_model="Allograft Heterotopic",
                             cancer_type=cancer_type, dose_mg_per_kg=dose)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ValueError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise InputError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_pk(particle, payload, Release(rate_per_h=release_rate) if payload else None,

@@ -9,6 +9,7 @@ import typer
 
 from immunocycle._console import fail as _fail
 from immunocycle._console import overwrite_option, writes_run
+from immunocycle._errors import InputError
 
 
 def parse_assignments(items: list[str]) -> dict[str, float]:
@@ -17,11 +18,11 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"--set {item!r}: expected NAME=VALUE")
+            raise InputError(f"--set {item!r}: expected NAME=VALUE")
         try:
             values[name.strip()] = float(text)
         except ValueError:
-            raise ValueError(f"--set {item!r}: {text!r} is not a number") from None
+            raise InputError(f"--set {item!r}: {text!r} is not a number") from None
     return values
 
 
@@ -60,7 +61,7 @@ def simulate(
                                        84.0 if days is None else days, points_per_day, out, seed)
         else:
             if therapy:
-                raise ValueError("--therapy needs --preset (therapies act on the cycle model)")
+                raise InputError("--therapy needs --preset (therapies act on the cycle model)")
             summary = _simulate_model(model, values, 100.0 if days is None else days,
                                       points_per_day, out, seed)
     except ValueError as exc:  # ModelError is a ValueError

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from immunocycle._errors import DataError
 from immunocycle.catalog._load import PKDefaults, Problem, cross_check, read_catalog
 from immunocycle.catalog._schema import (
     Agent,
@@ -22,7 +23,7 @@ from immunocycle.catalog._schema import (
 )
 
 
-class CatalogError(ValueError):
+class CatalogError(DataError):
     """The catalog has problems; ``problems`` lists them (file, field, problem)."""
 
     def __init__(self, problems: list[Problem]):

@@ -8,6 +8,7 @@ back to blood at ``q_LD * V_tumor``; clearance is linear from blood.
 
 from __future__ import annotations
 
+from immunocycle._errors import DataError
 from immunocycle.model import (
     Assignment,
     Compartment,
@@ -39,7 +40,7 @@ def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: 
     """
     missing = [k for k in PK_PARAMETERS if k not in pk]
     if missing:
-        raise ValueError(f"PK of {agent!r} lacks {', '.join(missing)}")
+        raise DataError(f"PK of {agent!r} lacks {', '.join(missing)}")
     if "peripheral" not in model.compartments:
         model.add(Parameter("V_P", V_P.value, V_P.units, V_P.description, V_P.source),
                   Compartment("peripheral", "V_P", "L", "peripheral tissues (PK)"))

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
 from immunocycle.design._free import free_arms, has_free_counterpart, vs_free
 from immunocycle.design._rank import rank
 from immunocycle.design._screen import (
@@ -191,13 +192,13 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     from immunocycle.design._diagnose import diagnose, median_values
 
     if (preset is None) == (cohort is None):
-        raise ValueError("give exactly one of preset or cohort")
+        raise InputError("give exactly one of preset or cohort")
     if max_agents < 1:
-        raise ValueError(f"max_agents must be >= 1 (got {max_agents})")
+        raise InputError(f"max_agents must be >= 1 (got {max_agents})")
     if budget < 1 or n < 1:
-        raise ValueError("budget and n must be >= 1")
+        raise InputError("budget and n must be >= 1")
     if ae_limit is not None and not 0 <= ae_limit <= 1:
-        raise ValueError(f"ae_limit must be a fraction in [0, 1] (got {ae_limit})")
+        raise InputError(f"ae_limit must be a fraction in [0, 1] (got {ae_limit})")
     cat = load_catalog()
     if cohort is not None:
         from immunocycle.population import load_cohort
@@ -217,9 +218,9 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         diag.limiting_step, present, catalog=cat)
     unknown = [t for t in ids if t not in cat.therapies]
     if unknown:
-        raise ValueError(f"candidates: unknown catalog therapies {unknown}")
+        raise InputError(f"candidates: unknown catalog therapies {unknown}")
     if not ids:
-        raise ValueError(f"no catalog therapy acts on step {diag.limiting_step} or on "
+        raise InputError(f"no catalog therapy acts on step {diag.limiting_step} or on "
                          f"{present}")
     species = "mouse" if sim_preset == "mouse" else "human"
     # Free counterparts of the nano-formulations (at the nano's dose) are padded with the
@@ -314,7 +315,7 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
     from immunocycle.trial import run_chunked
 
     if n < 1 or top < 1:
-        raise ValueError("n and top must be >= 1")
+        raise InputError("n and top must be >= 1")
     cat = load_catalog()
     species = "mouse" if result.inputs.get("preset") == "mouse" else "human"
     regimens = [PD1] + [r["regimen"] for r in result.recommendations

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
 from immunocycle.cycle import (
     FLUXES,
     LIMITING_STEP_METHOD,
@@ -323,11 +324,11 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
     Diagnosis
     """
     if (preset is None) == (cohort is None):
-        raise ValueError("give exactly one of preset or cohort")
+        raise InputError("give exactly one of preset or cohort")
     if isinstance(n, bool) or int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer (got {n})")
+        raise InputError(f"n must be a positive integer (got {n})")
     if tmb is not None and (not np.isfinite(tmb) or tmb < 0):
-        raise ValueError(f"tmb must be a number >= 0 mutations/Mb (got {tmb})")
+        raise InputError(f"tmb must be a number >= 0 mutations/Mb (got {tmb})")
     values: dict[str, float] = {}
     patients = diameter = None
     if cohort is not None:
@@ -342,7 +343,7 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
         from immunocycle.cycle import PRESETS
 
         if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+            raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
         base = preset
         source = f"preset:{preset}"
         if tmb is not None:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from immunocycle._errors import InputError
 from immunocycle._paths import PACKAGE_DATA
 from immunocycle.cycle import CycleResult, compiled_cycle_model, simulate_cycle
 
@@ -115,7 +116,7 @@ def local_elasticities(preset: str, values: Mapping[str, float] | None = None, *
     conf = settings()
     h = float(conf["local"]["rel_step"] if rel_step is None else rel_step)
     if not 0 < h < 1:
-        raise ValueError(f"rel_step must lie in (0, 1) (got {h})")
+        raise InputError(f"rel_step must lie in (0, 1) (got {h})")
     therapies = conf["readout"]["therapies"] if therapies is None else therapies
     days = float(conf["readout"]["days"] if days is None else days)
     compiled = compiled_cycle_model(preset)
@@ -209,7 +210,7 @@ def global_sensitivity(preset: str, values: Mapping[str, float] | None = None, *
     f = float(conf["range_factor"] if range_factor is None else range_factor)
     days = float(settings()["readout"]["days"] if days is None else days)
     if trajectories < 2 or top < 1 or samples < 2 or f <= 1:
-        raise ValueError("need trajectories >= 2, top >= 1, samples >= 2, range_factor > 1")
+        raise InputError("need trajectories >= 2, top >= 1, samples >= 2, range_factor > 1")
     compiled = compiled_cycle_model(preset)
     center = pd.Series(compiled.default_parameters(), index=list(compiled.parameter_names))
     for name, value in (values or {}).items():

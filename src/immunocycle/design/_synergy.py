@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from immunocycle._errors import InputError
+
 
 @dataclass(frozen=True)
 class BlissExcess:
@@ -76,10 +78,10 @@ def synergy(singles, combination, *, n_boot: int = 2000, seed: int = 0,
     arms = [np.asarray(x, dtype=float) for x in (*singles, combination)]
     if len(arms) < 3 or any(a.shape != arms[0].shape for a in arms) or arms[0].ndim != 1 \
             or arms[0].size == 0:
-        raise ValueError("need >= 2 single-agent arrays and the combination, 1-D, non-empty "
+        raise InputError("need >= 2 single-agent arrays and the combination, 1-D, non-empty "
                          "and of equal length")
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+        raise InputError(f"confidence must be in (0, 1), got {confidence}")
     stack = np.stack(arms)  # (K + 1, n)
     n = stack.shape[1]
     idx = np.random.default_rng(seed).integers(0, n, size=(int(n_boot), n))

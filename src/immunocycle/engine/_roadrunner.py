@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
 from immunocycle.engine._codegen import CompiledModel
 from immunocycle.engine._rodas import MAX_STEPS, NOT_FINITE
 from immunocycle.model import Model, ModelError
@@ -103,7 +104,7 @@ def simulate_roadrunner(model: Model | CompiledModel, times, parameters=None, rt
     model = model.model if isinstance(model, CompiledModel) else model
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or times.size < 1 or np.any(np.diff(times) <= 0):
-        raise ValueError("times must be a 1-d, strictly increasing array")
+        raise InputError("times must be a 1-d, strictly increasing array")
     P = model_parameter_matrix(model, parameters)
     names = list(model.parameters)
     species = list(model.species)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from immunocycle._errors import InputError
 from immunocycle.engine._codegen import CompiledModel, compile_model, dose_amounts
 from immunocycle.engine._rodas import NOT_FINITE, STEP_TOO_SMALL
 from immunocycle.engine._simulate import parameter_matrix
@@ -64,7 +65,7 @@ def simulate_scipy(compiled: CompiledModel | Model, times, parameters=None, rtol
     compiled = compiled if isinstance(compiled, CompiledModel) else compile_model(compiled)
     times = np.ascontiguousarray(np.asarray(times, dtype=float))
     if times.ndim != 1 or times.size < 1 or np.any(np.diff(times) <= 0):
-        raise ValueError("times must be a 1-d, strictly increasing array")
+        raise InputError("times must be a 1-d, strictly increasing array")
     P, frame = parameter_matrix(compiled, parameters)
     amounts = dose_amounts(compiled, frame)
     n, ns = P.shape[0], compiled.n_states

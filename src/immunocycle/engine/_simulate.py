@@ -9,6 +9,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
 from immunocycle.engine._codegen import CompiledModel, compile_model, dose_amounts
 from immunocycle.engine._result import SimulationResult
 from immunocycle.engine._rodas import derived_batch, init_batch, solve_batch
@@ -36,7 +37,7 @@ class SolverOptions:
 
     def __post_init__(self):
         if not (0 < self.rtol < 1) or self.atol <= 0 or self.max_steps < 1:
-            raise ValueError(f"invalid solver options: {self}")
+            raise InputError(f"invalid solver options: {self}")
 
 
 def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -87,7 +88,7 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     options = options or SolverOptions()
     times = np.ascontiguousarray(np.asarray(times, dtype=float))
     if times.ndim != 1 or times.size < 1 or np.any(np.diff(times) <= 0):
-        raise ValueError("times must be a 1-d, strictly increasing array")
+        raise InputError("times must be a 1-d, strictly increasing array")
     P, frame = parameter_matrix(compiled, parameters)
     n = P.shape[0]
     Y0 = np.zeros((n, compiled.n_states))

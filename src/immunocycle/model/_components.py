@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from immunocycle._errors import InputError
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -122,5 +124,5 @@ def schedule(start: float, every: float, count: int) -> tuple[float, ...]:
     (0.0, 14.0, 28.0)
     """
     if count < 1 or every <= 0 and count > 1:
-        raise ValueError(f"schedule needs count >= 1 and every > 0, got count={count}, every={every}")
+        raise InputError(f"schedule needs count >= 1 and every > 0, got count={count}, every={every}")
     return tuple(float(start + i * every) for i in range(int(count)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from immunocycle._errors import InputError
 from immunocycle._paths import PACKAGE_DATA
 from immunocycle.model import load_parameter_set
 
@@ -55,7 +56,7 @@ def species_parameters(species: str) -> dict[str, Value]:
         If ``species`` is not one of :data:`SPECIES` (the message names the field).
     """
     if species not in SPECIES:
-        raise ValueError(f"species: unknown species {species!r}; choose one of {', '.join(SPECIES)}")
+        raise InputError(f"species: unknown species {species!r}; choose one of {', '.join(SPECIES)}")
     mouse = {**_read("mouse"), **_read("routes")}
     if species == "mouse":
         return mouse
@@ -81,7 +82,7 @@ def payload_parameters(name: str) -> dict[str, Value]:
         If no payload file of that name exists (the message names the field and the choices).
     """
     if name not in PAYLOADS:
-        raise ValueError(f"payload: unknown payload {name!r}; choose one of {', '.join(PAYLOADS)}")
+        raise InputError(f"payload: unknown payload {name!r}; choose one of {', '.join(PAYLOADS)}")
     return _read(f"payload_{name}")
 
 

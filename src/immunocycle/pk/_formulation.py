@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from immunocycle._errors import InputError
 from immunocycle.pk._data import PAYLOADS, scaled_payload, species_parameters
 from immunocycle.pk._pbpk import ROUTES
 from immunocycle.pk._properties import PARAM_COLUMNS, RENAL_CUTOFF_NM, Particle, default_model
@@ -112,11 +113,11 @@ def tumor_parameters(particle: Particle | None, species: str,
     if tumor is not None:
         unknown = set(tumor) - set(TUMOR_PARAMETERS)
         if unknown:
-            raise ValueError(f"tumor: unknown tumor parameter(s) {sorted(unknown)}; "
+            raise InputError(f"tumor: unknown tumor parameter(s) {sorted(unknown)}; "
                              f"choose from {', '.join(TUMOR_PARAMETERS)}")
         bad = {k: v for k, v in tumor.items() if not (float(v) > 0 and math.isfinite(float(v)))}
         if bad:
-            raise ValueError(f"tumor: parameters must be positive and finite, got {bad}")
+            raise InputError(f"tumor: parameters must be positive and finite, got {bad}")
     if particle is not None and not (tumor is not None and set(PARAM_COLUMNS) <= set(tumor)):
         pred = default_model().predict(particle).iloc[0]
         values = {k: float(pred[k]) for k in PARAM_COLUMNS}
@@ -136,7 +137,7 @@ def tumor_parameters(particle: Particle | None, species: str,
 def payload_values(payload: str, body_weight_kg: float) -> dict[str, float]:
     """Free-payload parameters for the model (``CL_f``, ``Q_f``, ``V1_f``, ``V2_f``, ``ka_sc_f``)."""
     if payload not in PAYLOADS:
-        raise ValueError(f"payload: unknown payload {payload!r}; choose one of {', '.join(PAYLOADS)}")
+        raise InputError(f"payload: unknown payload {payload!r}; choose one of {', '.join(PAYLOADS)}")
     return scaled_payload(payload, body_weight_kg)
 
 
@@ -146,12 +147,12 @@ def pbpk_values(species: str, route: str, particle: Particle | None, payload: st
                 ) -> tuple[dict[str, float], bool, str]:
     """All parameter values of one formulation (model units), with the domain flag and notes."""
     if route not in ROUTES:
-        raise ValueError(f"route: unknown route {route!r}; choose one of {', '.join(ROUTES)}")
+        raise InputError(f"route: unknown route {route!r}; choose one of {', '.join(ROUTES)}")
     base = species_parameters(species)  # validates species
     if not (loading >= 0 and math.isfinite(loading)):
-        raise ValueError(f"loading: must be >= 0 (mg payload per mg carrier), got {loading}")
+        raise InputError(f"loading: must be >= 0 (mg payload per mg carrier), got {loading}")
     if not (free_dose_mg_per_kg >= 0 and math.isfinite(free_dose_mg_per_kg)):
-        raise ValueError(f"free_dose_mg_per_kg: a dose must be >= 0, got {free_dose_mg_per_kg}")
+        raise InputError(f"free_dose_mg_per_kg: a dose must be >= 0, got {free_dose_mg_per_kg}")
     values = {k: float(v.value) for k, v in base.items()}
     notes = []
     if species == "mouse" and particle is not None:
@@ -179,5 +180,5 @@ def pbpk_values(species: str, route: str, particle: Particle | None, payload: st
         on, off = release.trigger or (0.0, 0.0)
         values["t_trig_on"], values["t_trig_off"] = on, off
     elif release is not None:
-        raise ValueError("release: a release law needs a payload (payload=...)")
+        raise InputError("release: a release law needs a payload (payload=...)")
     return values, ood, "; ".join(notes)

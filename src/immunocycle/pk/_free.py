@@ -6,6 +6,7 @@ the PBPK model, which reduces exactly to this model when the free drug is given 
 
 from __future__ import annotations
 
+from immunocycle._errors import InputError
 from immunocycle.model import Assignment, Compartment, Dose, Model, Parameter, Reaction, Species
 from immunocycle.pk._data import payload_parameters, scaled_payload
 
@@ -37,10 +38,10 @@ def build_free_pk(payload: str = "doxorubicin", body_weight_kg: float | None = N
     """
     ref = payload_parameters(payload)
     if dose_mg_per_kg <= 0:
-        raise ValueError(f"dose_mg_per_kg: a dose must be > 0, got {dose_mg_per_kg}")
+        raise InputError(f"dose_mg_per_kg: a dose must be > 0, got {dose_mg_per_kg}")
     bw = float(body_weight_kg if body_weight_kg is not None else ref["reference_BW"].value)
     if bw <= 0:
-        raise ValueError(f"body_weight_kg: must be > 0, got {bw}")
+        raise InputError(f"body_weight_kg: must be > 0, got {bw}")
     v = scaled_payload(payload, bw)
     m = Model(f"free_{payload}", "hour", source=f"immunocycle.pk.build_free_pk({payload!r})")
     src = {k: ref[k].source for k in ("CL", "V1", "V2", "Q")}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from immunocycle._errors import InputError
 from immunocycle.model import Assignment, Compartment, Dose, Model, Parameter, Reaction, Species
 from immunocycle.pk._data import Value, species_parameters
 
@@ -232,7 +233,7 @@ def pbpk_structure(payload: bool, route: str = "iv", infusion_h: float = 0.0,
                    trigger: tuple[float, float] | None = None) -> Model:
     """The PBPK model with every parameter at its mouse default (see :func:`build_pbpk`)."""
     if route not in ROUTES:
-        raise ValueError(f"route: unknown route {route!r}; choose one of {', '.join(ROUTES)}")
+        raise InputError(f"route: unknown route {route!r}; choose one of {', '.join(ROUTES)}")
     model = Model("nanoparticle_pbpk" + ("_payload" if payload else ""), "hour",
                   source="immunocycle.pk.build_pbpk",
                   description="Nanoparticle PBPK (Lin 2016 / Cheng 2020) with routes and lymph node")

@@ -40,6 +40,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from immunocycle._errors import DataError, InputError
 from immunocycle._paths import PACKAGE_DATA, dataset_dir
 
 MODEL_FILE = PACKAGE_DATA / "pk" / "delivery_model.skops"
@@ -119,7 +120,7 @@ def load_nanotumor(data_dir: Path | None = None) -> pd.DataFrame:
     missing = set(_INPUT_COLUMNS) | set(DE_COLUMNS.values()) | set(PARAM_COLUMNS)
     missing -= set(df.columns)
     if missing:
-        raise ValueError(f"{path} lacks columns {sorted(missing)}")
+        raise DataError(f"{path} lacks columns {sorted(missing)}")
     return df
 
 
@@ -129,7 +130,7 @@ def _lookup(value: object, allowed: Iterable[str], aliases: dict[str, str], what
     by_lower = {a.lower(): a for a in allowed} | aliases
     if key not in by_lower:
         extra = f"; or a common name: {', '.join(sorted(aliases))}" if aliases else ""
-        raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}{extra}")
+        raise InputError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}{extra}")
     return by_lower[key]
 
 
@@ -341,7 +342,7 @@ class DeliveryModel:
         """
         levels = set(df["CT"].str.lower())
         if not levels <= set(CANCER_TYPES):
-            raise ValueError(f"cancer types {sorted(levels - set(CANCER_TYPES))} not supported")
+            raise InputError(f"cancer types {sorted(levels - set(CANCER_TYPES))} not supported")
         X = _features(df)
         Y = np.log10(df[list(DE_COLUMNS.values())].to_numpy(float))
         self.de_forest_ = self._forest(self.random_state).fit(X, Y)
@@ -513,12 +514,12 @@ class DeliveryModel:
         try:
             state = sio.load(path, trusted=list(cls.TRUSTED_TYPES))
         except sio.exceptions.UntrustedTypesFoundException as exc:
-            raise ValueError(f"{path} holds types outside the trusted list: {exc}") from exc
+            raise DataError(f"{path} holds types outside the trusted list: {exc}") from exc
         except Exception as exc:  # zip/JSON/array errors: report them all as one clear error
-            raise ValueError(f"{path} is not a readable delivery model file "
+            raise DataError(f"{path} is not a readable delivery model file "
                              f"(corrupt or not skops): {type(exc).__name__}: {exc}") from exc
         if not isinstance(state, dict) or state.get("format") != cls._FORMAT:
-            raise ValueError(f"{path} is a skops file but not an immunocycle delivery model")
+            raise DataError(f"{path} is a skops file but not an immunocycle delivery model")
         settings = json.loads(state["settings"])
         settings["band"] = tuple(settings["band"])
         model = cls(**settings)

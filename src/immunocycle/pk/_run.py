@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
 from immunocycle.engine import (
     CompiledModel,
     SimulationResult,
@@ -224,11 +225,11 @@ def run_pk(particle: Particle | None = None, payload: str | None = None,
         Bad route, species, payload, doses, or a formulation with nothing to give.
     """
     if route not in ROUTES:
-        raise ValueError(f"route: unknown route {route!r}; choose one of {', '.join(ROUTES)}")
+        raise InputError(f"route: unknown route {route!r}; choose one of {', '.join(ROUTES)}")
     if particle is None and (payload is None or free_dose_mg_per_kg <= 0):
-        raise ValueError("particle: give a particle, or a payload with free_dose_mg_per_kg > 0")
+        raise InputError("particle: give a particle, or a payload with free_dose_mg_per_kg > 0")
     if not horizon_h > 0:
-        raise ValueError(f"horizon_h: must be > 0, got {horizon_h}")
+        raise InputError(f"horizon_h: must be > 0, got {horizon_h}")
     values, ood, notes = pbpk_values(species, route, particle, payload, release, tumor, loading,
                                      free_dose_mg_per_kg)
     if ood:
@@ -239,7 +240,7 @@ def run_pk(particle: Particle | None = None, payload: str | None = None,
     times = _grid(horizon_h)
     unknown = set(overrides or {}) - set(compiled.parameter_names)
     if unknown:
-        raise ValueError(f"overrides: unknown model parameter(s) {sorted(unknown)}")
+        raise InputError(f"overrides: unknown model parameter(s) {sorted(unknown)}")
     values.update({k: float(v) for k, v in (overrides or {}).items()})
     params = pd.DataFrame({k: [v] for k, v in values.items() if k in compiled.parameter_names})
     carrier_dose = values["dose_mg_per_kg"] * values["BW"]

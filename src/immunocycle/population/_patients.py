@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from immunocycle._errors import InputError
 from immunocycle.population._cohort import COHORT_DIR, Cohort, load_cohort, preset_values
 from immunocycle.population._sampling import Distribution, sample_patients
 
@@ -51,7 +52,7 @@ def neoantigen_load_from_tmb(tmb, neoantigens_per_tmb: float | None = None) -> n
     """
     tmb = np.asarray(tmb, dtype=float)
     if np.any(tmb < 0) or not np.all(np.isfinite(tmb)):
-        raise ValueError(f"TMB must be finite and >= 0 mutations/Mb (got {tmb})")
+        raise InputError(f"TMB must be finite and >= 0 mutations/Mb (got {tmb})")
     k = cohort_settings()["tmb_mapping"]["neoantigens_per_tmb"] if neoantigens_per_tmb is None \
         else neoantigens_per_tmb
     return k * tmb
@@ -129,12 +130,12 @@ def _from_uniform(cohort: Cohort, u: pd.DataFrame, tmb: float | None,
         out[name] = cohort.parameters[name].ppf(u[name].to_numpy(), defaults.get(name))
     for name, factor in (multipliers or {}).items():
         if name not in out:
-            raise ValueError(f"multiplier on {name!r}: not a parameter of cohort {cohort.name!r} "
+            raise InputError(f"multiplier on {name!r}: not a parameter of cohort {cohort.name!r} "
                              f"({', '.join(names)})")
         out[name] = out[name] * float(factor)
     if tmb is not None:
         if not np.isfinite(tmb) or tmb < 0:
-            raise ValueError(f"--tmb must be a number >= 0 mutations/Mb (got {tmb})")
+            raise InputError(f"--tmb must be a number >= 0 mutations/Mb (got {tmb})")
         out["tmb"] = float(tmb)
     elif cohort.tmb is not None:
         out["tmb"] = cohort.tmb.as_distribution().ppf(u["_tmb"].to_numpy())

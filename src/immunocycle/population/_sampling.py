@@ -17,6 +17,8 @@ import pandas as pd
 from scipy import stats
 from scipy.stats import qmc
 
+from immunocycle._errors import InputError
+
 
 @dataclass(frozen=True)
 class Distribution:
@@ -36,13 +38,13 @@ class Distribution:
 
     def __post_init__(self):
         if self.kind not in ("lognormal", "normal", "uniform", "loguniform", "fixed"):
-            raise ValueError(f"unknown distribution kind {self.kind!r}")
+            raise InputError(f"unknown distribution kind {self.kind!r}")
         if self.kind in ("uniform", "loguniform") and not self.b > self.a:
-            raise ValueError(f"{self.kind}: high ({self.b}) must exceed low ({self.a})")
+            raise InputError(f"{self.kind}: high ({self.b}) must exceed low ({self.a})")
         if self.kind == "loguniform" and self.a <= 0:
-            raise ValueError("loguniform: low must be > 0")
+            raise InputError("loguniform: low must be > 0")
         if self.kind in ("lognormal", "normal") and self.b < 0:
-            raise ValueError(f"{self.kind}: spread must be >= 0")
+            raise InputError(f"{self.kind}: spread must be >= 0")
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Inverse CDF at uniform points ``u`` in (0, 1)."""
@@ -75,7 +77,7 @@ def sample_patients(distributions: Mapping[str, Distribution], start: int, count
         Index ``patient_id``; one column per parameter.
     """
     if start < 0 or count < 0:
-        raise ValueError("start and count must be >= 0")
+        raise InputError("start and count must be >= 0")
     names = list(distributions)
     sampler = qmc.Sobol(d=max(len(names), 1), scramble=True, seed=seed)
     if start:

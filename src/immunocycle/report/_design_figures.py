@@ -13,6 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from immunocycle._errors import InputError
 from immunocycle._plotstyle import NEUTRAL, PALETTE, legend_outside
 
 __all__ = ["plot_pareto", "plot_vs_free"]
@@ -74,10 +75,10 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
     """
     rows = list(confirmed)
     if not rows:
-        raise ValueError("confirmed has no regimen to plot")
+        raise InputError("confirmed has no regimen to plot")
     for r in rows:
         if "regimen" not in r or "orr" not in r:
-            raise ValueError(f"each confirmed regimen needs 'regimen' and 'orr' (got {sorted(r)})")
+            raise InputError(f"each confirmed regimen needs 'regimen' and 'orr' (got {sorted(r)})")
     front = set(pareto)
     names = [str(r["regimen"]) for r in rows]
     x = np.array([100 * (_num(r.get("ae_grade3plus_rate")) if r.get("ae_grade3plus_rate")
@@ -148,7 +149,7 @@ def plot_vs_free(recommendations: Sequence[Mapping], *, title: str | None = None
     """
     rows = [r for r in recommendations if r.get("vs_free")]
     if not rows:
-        raise ValueError("no recommendation has a vs_free comparison (no nano-formulation)")
+        raise InputError("no recommendation has a vs_free comparison (no nano-formulation)")
     names = [str(r.get("regimen", f"#{i + 1}")) for i, r in enumerate(rows)]
     fig = _new_figure((10.0, 4.2))
     ax_e, ax_d = fig.subplots(1, 2, width_ratios=[3, 2])

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from immunocycle._errors import InputError
 from immunocycle._plotstyle import legend_outside, series_style
 
 __all__ = ["BOR_COLORS", "kaplan_meier", "response_by_phenotype", "spider", "trial_figures",
@@ -62,12 +63,12 @@ def _finish(fig: Figure, path: str | os.PathLike | None, dpi: int) -> Figure:
 
 def _require(df: pd.DataFrame, cols: Sequence[str], name: str) -> None:
     if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+        raise InputError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise ValueError(f"{name} is missing required column(s) {missing}; has {list(df.columns)}")
+        raise InputError(f"{name} is missing required column(s) {missing}; has {list(df.columns)}")
     if len(df) == 0:
-        raise ValueError(f"{name} has no rows")
+        raise InputError(f"{name} has no rows")
 
 
 def _response_lines(ax) -> None:
@@ -117,7 +118,7 @@ def waterfall(
     pct = pd.to_numeric(df[pct_col], errors="coerce")
     keep = np.isfinite(pct.to_numpy(float))
     if not keep.any():
-        raise ValueError(f"df[{pct_col!r}] has no finite values to plot")
+        raise InputError(f"df[{pct_col!r}] has no finite values to plot")
     data = pd.DataFrame({"pct": pct[keep].to_numpy(float), "bor": df[bor_col][keep].astype(str)})
     data = data.sort_values("pct", ascending=False, kind="stable").reset_index(drop=True)
     colors = [BOR_COLORS.get(b, "#6a51a3") for b in data["bor"]]
@@ -187,7 +188,7 @@ def spider(
     d = long_df[cols].sort_values(["patient_id", "time_d"], kind="stable")
     base = d.groupby("patient_id", sort=False)["sum_mm"].transform("first").to_numpy(float)
     if np.any(~np.isfinite(base) | (base <= 0)):
-        raise ValueError("long_df: every patient's baseline sum_mm must be a positive number")
+        raise InputError("long_df: every patient's baseline sum_mm must be a positive number")
     d = d.assign(pct=100.0 * (d["sum_mm"].to_numpy(float) - base) / base)
 
     if color_by:
@@ -270,13 +271,13 @@ def kaplan_meier(
 
     _require(df, ("arm", "pfs_days", "pfs_event"), "df")
     if isinstance(arm_order, str) or len(arm_order) == 0:
-        raise ValueError("arm_order must be a non-empty sequence of arm names")
+        raise InputError("arm_order must be a non-empty sequence of arm names")
     fig = _new_figure((8.5, 4.5))
     ax = fig.add_subplot()
     for i, arm in enumerate(arm_order):
         sub = df.loc[df["arm"] == arm]
         if len(sub) == 0:
-            raise ValueError(f"arm_order names arm {arm!r} with no patients in df['arm']")
+            raise InputError(f"arm_order names arm {arm!r} with no patients in df['arm']")
         kmf = KaplanMeierFitter()
         kmf.fit(
             sub["pfs_days"].to_numpy(float),

@@ -29,6 +29,7 @@ from pathlib import Path
 import libsbml
 import pint
 
+from immunocycle._errors import InputError
 from immunocycle.model import (
     Model,
     ModelError,
@@ -544,7 +545,7 @@ def export(model: Model, format: str = "sbml") -> str:
     """
     key = str(format).strip().lower()
     if key not in EXPORT_FORMATS:
-        raise ValueError(f"unknown export format {format!r}; choose from "
+        raise InputError(f"unknown export format {format!r}; choose from "
                          f"{', '.join(sorted(EXPORT_FORMATS))}")
     return EXPORT_FORMATS[key](model)
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from immunocycle._errors import InputError
 from immunocycle.population import available_cohorts, fitted_path, load_cohort
 
 #: The target must lie inside the simulated ORR's interval; the search stops within this much.
@@ -90,7 +91,7 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     cohort = load_cohort(name)
     target = cohort.calibration
     if target is None:
-        raise ValueError(f"cohort {name!r} has no calibration section (no published target)")
+        raise InputError(f"cohort {name!r} has no calibration section (no published target)")
     # An ORR of 0 (KEYNOTE-016, 0/18) cannot be hit from inside: aim at 1 %, well within its CI.
     aim = max(target.orr, 0.01)
     cache: dict[tuple[float, int], pd.DataFrame] = {}

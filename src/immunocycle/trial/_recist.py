@@ -76,6 +76,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
+
 __all__ = [
     "RECIST_CATEGORIES",
     "IRECIST_CATEGORIES",
@@ -113,14 +115,14 @@ def _as_float_1d(values, name: str) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a 1-D sequence of numbers: {exc}") from None
+        raise InputError(f"{name} must be a 1-D sequence of numbers: {exc}") from None
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+        raise InputError(f"{name} must be 1-D, got an array of shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(f"{name} must contain at least one assessment (the baseline)")
+        raise InputError(f"{name} must contain at least one assessment (the baseline)")
     if not np.all(np.isfinite(arr)):
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{name} contains NaN or infinite values (first at position {bad})")
+        raise InputError(f"{name} contains NaN or infinite values (first at position {bad})")
     return arr
 
 
@@ -128,24 +130,24 @@ def _validate(times_d, sums_mm, new_lesion, cr_floor_mm: float, pd_abs_mm: float
     t = _as_float_1d(times_d, "times_d")
     s = _as_float_1d(sums_mm, "sums_mm")
     if s.size != t.size:
-        raise ValueError(
+        raise InputError(
             f"sums_mm has {s.size} values but times_d has {t.size}; they must have equal length"
         )
     if t.size > 1 and not np.all(np.diff(t) > 0):
         bad = int(np.flatnonzero(np.diff(t) <= 0)[0]) + 1
-        raise ValueError(
+        raise InputError(
             f"times_d must be strictly increasing (times_d[{bad}]={t[bad]!r} <= "
             f"times_d[{bad - 1}]={t[bad - 1]!r})"
         )
     if np.any(s < 0):
         bad = int(np.flatnonzero(s < 0)[0])
-        raise ValueError(f"sums_mm must be non-negative (sums_mm[{bad}]={s[bad]!r})")
+        raise InputError(f"sums_mm must be non-negative (sums_mm[{bad}]={s[bad]!r})")
     if not (math.isfinite(cr_floor_mm) and cr_floor_mm >= 0):
-        raise ValueError(f"cr_floor_mm must be a finite number >= 0, got {cr_floor_mm!r}")
+        raise InputError(f"cr_floor_mm must be a finite number >= 0, got {cr_floor_mm!r}")
     if not (math.isfinite(pd_abs_mm) and pd_abs_mm > 0):
-        raise ValueError(f"pd_abs_mm must be a finite number > 0, got {pd_abs_mm!r}")
+        raise InputError(f"pd_abs_mm must be a finite number > 0, got {pd_abs_mm!r}")
     if s[0] <= cr_floor_mm:
-        raise ValueError(
+        raise InputError(
             f"sums_mm[0] (baseline sum, {s[0]!r} mm) must exceed cr_floor_mm ({cr_floor_mm!r} mm): "
             "RECIST 1.1 requires measurable disease at baseline"
         )
@@ -154,9 +156,9 @@ def _validate(times_d, sums_mm, new_lesion, cr_floor_mm: float, pd_abs_mm: float
     else:
         raw = np.asarray(new_lesion)
         if raw.ndim != 1:
-            raise ValueError(f"new_lesion must be 1-D, got an array of shape {raw.shape}")
+            raise InputError(f"new_lesion must be 1-D, got an array of shape {raw.shape}")
         if raw.size != t.size:
-            raise ValueError(
+            raise InputError(
                 f"new_lesion has {raw.size} values but times_d has {t.size}; "
                 "they must have equal length"
             )
@@ -166,14 +168,14 @@ def _validate(times_d, sums_mm, new_lesion, cr_floor_mm: float, pd_abs_mm: float
             try:
                 num = raw.astype(float)
             except (TypeError, ValueError):
-                raise ValueError("new_lesion must contain booleans (or 0/1)") from None
+                raise InputError("new_lesion must contain booleans (or 0/1)") from None
             if np.any(np.isnan(num)):
-                raise ValueError("new_lesion contains NaN; use False where no new lesion appeared")
+                raise InputError("new_lesion contains NaN; use False where no new lesion appeared")
             if not np.all((num == 0) | (num == 1)):
-                raise ValueError("new_lesion must contain booleans (or 0/1)")
+                raise InputError("new_lesion must contain booleans (or 0/1)")
             nl = num.astype(bool)
         if nl[0]:
-            raise ValueError(
+            raise InputError(
                 "new_lesion[0] must be False: a lesion present at baseline is not a new lesion"
             )
     return t, s, nl
@@ -185,9 +187,9 @@ def _check_days(value, name: str, allow_none: bool = False) -> float | None:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number of days, got {value!r}") from None
+        raise InputError(f"{name} must be a number of days, got {value!r}") from None
     if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a finite number of days >= 0, got {value!r}")
+        raise InputError(f"{name} must be a finite number of days >= 0, got {value!r}")
     return v
 
 
@@ -532,7 +534,7 @@ def irecist_timepoints(
     t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
     cmin = _check_days(confirm_min_days, "confirm_min_days")
     if not (math.isfinite(icpd_growth_mm) and icpd_growth_mm > 0):
-        raise ValueError(f"icpd_growth_mm must be a finite number > 0, got {icpd_growth_mm!r}")
+        raise InputError(f"icpd_growth_mm must be a finite number > 0, got {icpd_growth_mm!r}")
     return _irecist_kernel(
         t, s, nl, float(cr_floor_mm), float(pd_abs_mm), float(icpd_growth_mm), cmin
     )
@@ -709,15 +711,15 @@ def score_patients(
     required = ("patient_id", "time_d", "sum_mm")
     missing = [c for c in (*required, *carry) if c not in df.columns]
     if missing:
-        raise ValueError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
+        raise InputError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
     has_new = "new_lesion" in df.columns
     cd = _check_days(confirm_days, "confirm_days", allow_none=True)
     sd_days = _check_days(min_sd_days, "min_sd_days")
     cmin = _check_days(irecist_confirm_min_days, "irecist_confirm_min_days")
     if not (math.isfinite(icpd_growth_mm) and icpd_growth_mm > 0):
-        raise ValueError(f"icpd_growth_mm must be a finite number > 0, got {icpd_growth_mm!r}")
+        raise InputError(f"icpd_growth_mm must be a finite number > 0, got {icpd_growth_mm!r}")
     if df["patient_id"].isna().any():
-        raise ValueError("df['patient_id'] contains missing values")
+        raise InputError("df['patient_id'] contains missing values")
 
     codes, uniques = pd.factorize(df["patient_id"], sort=False)
     order = np.lexsort((df["time_d"].to_numpy(dtype=float), codes))
@@ -741,7 +743,7 @@ def score_patients(
                 pd_abs_mm,
             )
         except ValueError as exc:
-            raise ValueError(f"patient_id={pid!r}: {exc}") from None
+            raise InputError(f"patient_id={pid!r}: {exc}") from None
         tl = t.tolist()
         rec = _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
         bor = _bor_kernel(tl, rec, "PD", "CR", "PR", "SD", cd, sd_days)

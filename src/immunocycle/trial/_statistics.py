@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
+
 # lifelines and scipy.stats are imported inside the functions: importing lifelines takes seconds,
 # and ``import immunocycle.trial`` should stay cheap.
 
@@ -87,13 +89,13 @@ def orr_with_ci(
     k = _as_count(n_responders, "n_responders")
     nn = _as_count(n, "n")
     if nn < 1:
-        raise ValueError(f"n must be >= 1, got {n!r}")
+        raise InputError(f"n must be >= 1, got {n!r}")
     if not 0 <= k <= nn:
-        raise ValueError(f"n_responders must lie in [0, n={nn}], got {n_responders!r}")
+        raise InputError(f"n_responders must lie in [0, n={nn}], got {n_responders!r}")
     if method not in ("wilson", "exact", "wilsoncc"):
-        raise ValueError(f"method must be 'wilson' or 'exact' (or 'wilsoncc'), got {method!r}")
+        raise InputError(f"method must be 'wilson' or 'exact' (or 'wilsoncc'), got {method!r}")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+        raise InputError(f"confidence must lie in (0, 1), got {confidence!r}")
     from scipy.stats import binomtest
 
     ci = binomtest(k, nn).proportion_ci(confidence_level=confidence, method=method)
@@ -102,15 +104,15 @@ def orr_with_ci(
 
 def _as_count(value, name: str) -> int:
     if isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be an integer count, got {value!r}")
+        raise InputError(f"{name} must be an integer count, got {value!r}")
     try:
         as_int = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an integer count, got {value!r}") from None
+        raise InputError(f"{name} must be an integer count, got {value!r}") from None
     if as_int != value:
-        raise ValueError(f"{name} must be an integer count, got {value!r}")
+        raise InputError(f"{name} must be an integer count, got {value!r}")
     if as_int < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+        raise InputError(f"{name} must be >= 0, got {value!r}")
     return as_int
 
 
@@ -137,7 +139,7 @@ def normalize_bor(values: pd.Series) -> pd.Series:
     bad = mapped.isna()
     if bad.any():
         examples = sorted({str(v) for v in values[bad.to_numpy()]})[:5]
-        raise ValueError(
+        raise InputError(
             f"bor contains values that are not RECIST 1.1/iRECIST categories: {examples}"
         )
     return mapped.astype(object)
@@ -197,27 +199,27 @@ def _compare_to_reference(
 
 def _validate_patients(df: pd.DataFrame, arm_order: Sequence[str], bor_col: str) -> None:
     if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+        raise InputError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in ("arm", bor_col, "pfs_days", "pfs_event") if c not in df.columns]
     if missing:
-        raise ValueError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
+        raise InputError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
     if isinstance(arm_order, str) or len(arm_order) == 0:
-        raise ValueError("arm_order must be a non-empty sequence of arm names")
+        raise InputError("arm_order must be a non-empty sequence of arm names")
     if len(set(arm_order)) != len(arm_order):
-        raise ValueError(f"arm_order contains duplicates: {list(arm_order)}")
+        raise InputError(f"arm_order contains duplicates: {list(arm_order)}")
     present = set(df["arm"].unique())
     absent = [a for a in arm_order if a not in present]
     if absent:
-        raise ValueError(f"arm_order names arm(s) {absent} with no patients in df['arm']")
+        raise InputError(f"arm_order names arm(s) {absent} with no patients in df['arm']")
     pfs = pd.to_numeric(df["pfs_days"], errors="coerce")
     if pfs.isna().any() or not np.all(np.isfinite(pfs)) or (pfs < 0).any():
-        raise ValueError("df['pfs_days'] must be finite, non-negative numbers of days")
+        raise InputError("df['pfs_days'] must be finite, non-negative numbers of days")
     ev = df["pfs_event"]
     if ev.isna().any() or not ev.isin([True, False, 0, 1]).all():
-        raise ValueError("df['pfs_event'] must be boolean (True = progression, False = censored)")
+        raise InputError("df['pfs_event'] must be boolean (True = progression, False = censored)")
     for col in (c for c in df.columns if c.startswith("ae_")):
         if df[col].isna().any() or not df[col].isin([True, False, 0, 1]).all():
-            raise ValueError(f"df[{col!r}] must be boolean (True = grade >= 3 event of that type)")
+            raise InputError(f"df[{col!r}] must be boolean (True = grade >= 3 event of that type)")
 
 
 def summarize_arms(

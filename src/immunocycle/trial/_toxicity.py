@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import brentq
 from scipy.special import expit
 
+from immunocycle._errors import InputError
 from immunocycle._paths import PACKAGE_DATA
 from immunocycle.model import read_yaml
 
@@ -203,7 +204,7 @@ def any_ae_probability(drivers: pd.DataFrame, offset: float,
 def fit_ae_offset(drivers: pd.DataFrame, target: float, laws: ToxicityLaws | None = None) -> float:
     """The cohort offset at which the mean P(any grade >= 3 AE) equals ``target`` (fraction)."""
     if not 0 < target < 1:
-        raise ValueError(f"target AE rate must be in (0, 1), got {target}")
+        raise InputError(f"target AE rate must be in (0, 1), got {target}")
 
     def gap(offset: float) -> float:
         return float(np.mean(any_ae_probability(drivers, offset, laws))) - target

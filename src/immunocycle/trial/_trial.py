@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from immunocycle._errors import InputError
 from immunocycle.model import ModelError
 from immunocycle.population import (
     Cohort,
@@ -222,15 +223,15 @@ def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0
     """A :class:`TrialTask` with the cohort's fitted values (unless overridden), inputs checked."""
     c = load_cohort(cohort)
     if not arms:
-        raise ValueError("--arm: give at least one regimen (e.g. --arm nivolumab)")
+        raise InputError("--arm: give at least one regimen (e.g. --arm nivolumab)")
     if len(set(arms)) != len(arms):
-        raise ValueError(f"--arm: the same regimen is given twice ({list(arms)})")
+        raise InputError(f"--arm: the same regimen is given twice ({list(arms)})")
     for arm in arms:
         parse_regimen(arm)
     if not (isinstance(days, int | float) and math.isfinite(days) and days >= 2 * ASSESSMENT_DAYS):
-        raise ValueError(f"--days: must be >= {2 * ASSESSMENT_DAYS:g} (two assessments), got {days}")
+        raise InputError(f"--days: must be >= {2 * ASSESSMENT_DAYS:g} (two assessments), got {days}")
     if tmb is not None and not (math.isfinite(tmb) and tmb >= 0):
-        raise ValueError(f"--tmb: must be a number >= 0 mutations/Mb, got {tmb}")
+        raise InputError(f"--tmb: must be a number >= 0 mutations/Mb, got {tmb}")
     fitted = fitted_values(c.name)
     parameter = c.calibration.parameter if c.calibration else (
         fitted.parameter if fitted.parameter in c.parameters else None)
@@ -331,9 +332,9 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     from immunocycle.trial._runner import run_chunked
 
     if not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"--n: must be a whole number >= 1, got {n}")
+        raise InputError(f"--n: must be a whole number >= 1, got {n}")
     if chunk_size < 1:
-        raise ValueError(f"--chunk-size: must be >= 1, got {chunk_size}")
+        raise InputError(f"--chunk-size: must be >= 1, got {chunk_size}")
     task = make_task(cohort, arms, seed=seed, days=days, tmb=tmb, multiplier=multiplier,
                      ae_offset=ae_offset)
     c = task.cohort
