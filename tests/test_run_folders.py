@@ -215,3 +215,29 @@ def test_errors_share_one_base_and_keep_valueerror():
         assert isinstance(err, ImmunocycleError) and isinstance(err, ValueError)
     assert str(InputError("n", "must be >= 1", "give 1 or more")) == \
         "n: must be >= 1 (give 1 or more)"
+
+
+def test_a_run_that_fails_before_writing_leaves_the_earlier_manifest(tmp_path):
+    from immunocycle._manifest import run_folder
+
+    with run_folder(tmp_path, "simulate", {"--days": 5}) as out:
+        (out / "result.csv").write_text("t,x\n0,1\n")
+    before = (tmp_path / MANIFEST).read_text()
+    with pytest.raises(InputError), run_folder(tmp_path, "simulate", {"--days": 5}):
+        raise InputError("days", "bad")
+    assert (tmp_path / MANIFEST).read_text() == before
+    with pytest.raises(InputError), run_folder(tmp_path, "simulate", {"--days": 5}) as out:
+        (out / "result.csv").write_text("t,x\n0,2\n")  # half-written, then it fails
+        raise InputError("days", "bad")
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest["status"] == "failed" and manifest["error"] == "days: bad"
+    with run_folder(tmp_path, "pk", {"--dose": 1}):  # a failed run blocks no command
+        pass
+
+
+def test_bad_arguments_write_nothing(tmp_path):
+    out = tmp_path / "new"
+    res = runner.invoke(app, ["trial", "--cohort", "melanoma", "--arm", "nivolumab", "--n", "4",
+                              "--days", "42", "--out", str(out)])
+    _one_error_line(res, "--days")
+    assert not out.exists()

@@ -204,17 +204,30 @@ def run_folder(out: str | Path, command: str, arguments: Mapping[str, Any], *,
         if getattr(exc, "exit_code", None) == 0:  # typer.Exit(0): a normal early end
             finish(out, command, arguments, status="complete", started=started)
             raise
-        _record_end(out, command, arguments, started, "failed", str(exc) or type(exc).__name__)
+        _record_end(out, command, arguments, started, "failed", str(exc) or type(exc).__name__,
+                    previous)
         raise
     except BaseException:
-        _record_end(out, command, arguments, started, "interrupted", None)
+        _record_end(out, command, arguments, started, "interrupted", None, previous)
         raise
     finish(out, command, arguments, status="complete", started=started)
 
 
-def _record_end(out: Path, command, arguments, started, status, error) -> None:
+def _untouched(out: Path, previous: Mapping[str, Any] | None) -> bool:
+    """Whether a complete earlier run's files are all still as it recorded them."""
+    if not previous or previous.get("status") != "complete":
+        return False
+    files = previous.get("files", {})
+    return all((out / n).is_file() and sha256_file(out / n) == e.get("sha256")
+               for n, e in files.items()) and set(files) == set(listing(out))
+
+
+def _record_end(out: Path, command, arguments, started, status, error, previous=None) -> None:
     if not out.is_dir():
         return  # nothing was written: leave no trace
+    if _untouched(out, previous):  # failed before writing: the earlier run stands as it was
+        write_atomic_json(out / MANIFEST, previous)
+        return
     try:
         finish(out, command, arguments, status=status, started=started, error=error)
     except OSError:
