@@ -75,7 +75,7 @@ def test_diagnose_and_design_summaries():
                   {"regimen": "nivolumab", "orr": 0.1, "orr_ci": [0.03, 0.3],
                    "median_pfs_days": None, "ae_grade3plus_rate": None}]}
     text = _text(_summaries.design(design))
-    for shown in ("a+b", "35 % (20\u201350 %)", "150 d", "not reached", "10 %", "\u2713"):
+    for shown in ("a + b", "35 % (20\u201350 %)", "150 d", "not reached", "10 %", "\u2713"):
         assert shown in text, (shown, text)
 
 

@@ -151,7 +151,7 @@ def trial(summary: Mapping) -> RenderableType:
     for col, just in (("arm", "left"), ("n", "right"), ("ORR (95 % CI)", "right"),
                       ("median PFS", "right"), ("HR vs first", "right"),
                       ("grade \u2265 3 AE", "right")):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=just, overflow="fold")  # names wrap, never cut
     for a in summary.get("arms", []):
         table.add_row(escape(str(a.get("name", "?"))), num(a.get("n"), ".0f"),
                       pct_ci(a.get("orr"), a.get("orr_ci")), days(a.get("median_pfs_days")),
@@ -235,10 +235,10 @@ def design(summary: Mapping, top: int = 5) -> RenderableType:
     for col, just in (("#", "right"), ("regimen", "left"), ("ORR (95 % CI)", "right"),
                       ("median PFS", "right"), ("grade \u2265 3 AE", "right"),
                       ("Pareto", "center")):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=just, overflow="fold")  # regimens wrap, never cut
     recs = list(summary.get("recommendations") or [])
     for k, r in enumerate(recs[:top], 1):
-        table.add_row(str(k), escape(str(r.get("regimen", "?"))),
+        table.add_row(str(k), escape(str(r.get("regimen", "?")).replace("+", " + ")),
                       pct_ci(r.get("orr"), r.get("orr_ci")), days(r.get("median_pfs_days")),
                       pct(r.get("ae_grade3plus_rate")), "\u2713" if r.get("regimen") in front
                       else "")
