@@ -109,7 +109,7 @@ BAD = [
     (["simulate", "depillis2005", "--days", "100", "--points-per-day", "100000"], "--days"),
     (["pk", "--carrier", "liposome", "--diameter", "100", "--dose", "5", "--days", "1e9"],
      "--days"),
-    (["pk", "--carrier", "liposome", "--diameter", "inf", "--dose", "5"], "--diameter"),
+    (["pk", "--carrier", "liposome", "--diameter", "inf", "--dose", "5"], "diameter"),
     (["trial", "--cohort", "melanoma", "--arm", "nivolumab", "--n", "2", "--days", "1e9"],
      "--days"),
     # 5: a local cluster of -1 workers

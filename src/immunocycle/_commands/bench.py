@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -23,7 +22,7 @@ def bench(
                                     help="Patients run with libroadrunner and SciPy (subset)."),
     days: float = typer.Option(365.0, "--days", min=1.0),
     out: Path = typer.Option(Path("results/bench"), "--out", help="Output folder for bench.json."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
 ) -> None:
@@ -31,9 +30,12 @@ def bench(
 
     Example: immunocycle bench --case startup --json
     """
-    from immunocycle._provenance import write_json
+    from immunocycle._provenance import dumps_json, write_json
 
     try:
+        from immunocycle._inputs import check_time_grid
+
+        days = check_time_grid(days)
         if case == "startup":
             from immunocycle._startup import bench_startup
 
@@ -55,7 +57,7 @@ def bench(
         _fail(exc)
     path = write_json(out / f"bench_{case}.json", result)
     if as_json:
-        typer.echo(json.dumps(result, indent=2, default=str))
+        typer.echo(dumps_json(result))
         console.print(f"[green]wrote[/] {path}")
     else:
         from immunocycle import _summaries

@@ -65,9 +65,9 @@ def cohort_show(name: str = typer.Argument(..., help="Cohort name or file."),
 def cohort_calibrate(
     name: str | None = typer.Argument(None, help="Cohort to calibrate (or --all)."),
     all_: bool = typer.Option(False, "--all", help="Calibrate every cohort with a target."),
-    n: int = typer.Option(1000, "--n", help="Patients of the final check."),
-    n_search: int = typer.Option(300, "--n-search", help="Patients while searching."),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed."),
+    n: int = typer.Option(1000, "--n", min=1, help="Patients of the final check."),
+    n_search: int = typer.Option(300, "--n-search", min=1, help="Patients while searching."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Sampling seed."),
     days: float = typer.Option(365.0, "--days", help="Follow-up (days)."),
     as_json: bool = typer.Option(False, "--json", help="Print the fitted values as JSON."),
 ) -> None:
@@ -81,13 +81,18 @@ def cohort_calibrate(
         _fail(ValueError("give a cohort NAME or --all"))
     log = None if as_json else (lambda msg: console.print(msg))
     try:
+        from immunocycle._inputs import check_time_grid
+
+        days = check_time_grid(days)
         result = (calibrate_all(n=n, n_search=n_search, seed=seed, days=days, log=log) if all_
                   else {name: calibrate_cohort(name, n=n, n_search=n_search, seed=seed,
                                                days=days, log=log)})
     except ValueError as exc:  # ModelError is a ValueError
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(result, indent=2, default=str))
+        from immunocycle._provenance import dumps_json
+
+        typer.echo(dumps_json(result))
         return
     from immunocycle import _summaries
 

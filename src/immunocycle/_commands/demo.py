@@ -11,7 +11,7 @@ from immunocycle._console import console, overwrite_option, writes_run
 
 @writes_run("demo")
 def demo(out: Path = typer.Option(Path("results/demo"), "--out", help="Output folder."),
-         seed: int = typer.Option(0, "--seed"),
+         seed: int = typer.Option(0, "--seed", min=0),
          overwrite: bool = overwrite_option()) -> None:
     """The main job: diagnose the immune-excluded cohort, design regimens, confirm them in a trial.
 

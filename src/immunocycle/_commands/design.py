@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -27,7 +26,7 @@ def design_command(
     budget: int = typer.Option(3, "--budget", min=1, help="Candidates kept after the screen."),
     n: int = typer.Option(20, "--n", min=1, help="Patients in the confirming trial."),
     out: Path = typer.Option(Path("results/design"), "--out", help="Output folder."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
 ) -> None:
@@ -37,7 +36,7 @@ def design_command(
 
     Example: immunocycle design --preset excluded --n 20
     """
-    from immunocycle._provenance import provenance, write_json
+    from immunocycle._provenance import dumps_json, provenance, write_json
     from immunocycle.design import design
     from immunocycle.report import render_report
 
@@ -45,6 +44,10 @@ def design_command(
         _fail("give exactly one of --preset or --cohort")
     ids = [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None
     try:
+        if ae_limit is not None:
+            from immunocycle._inputs import check_number
+
+            ae_limit = check_number(ae_limit, "--ae-limit", low=0.0, high=1.0)
         with console.status("designing (screen, then confirming trial)...", spinner="dots"):
             result = design(preset, cohort=cohort, max_agents=max_agents, ae_limit=ae_limit,
                             budget=budget, n=n, seed=seed, candidates=ids,
@@ -61,7 +64,7 @@ def design_command(
     report = render_report(out)
     summary = result.to_dict()
     if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
+        typer.echo(dumps_json(summary))
     else:
         from immunocycle import _summaries
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -20,7 +19,7 @@ def diagnose_command(
     tmb: float | None = typer.Option(None, "--tmb", help="Tumor mutational burden (mutations/Mb)."),
     n: int = typer.Option(20, "--n", help="Cohort patients sampled (unused for a preset)."),
     out: Path = typer.Option(Path("results/diagnose"), "--out", help="Output folder."),
-    seed: int = typer.Option(0, "--seed", help="Cohort sampling and global-sensitivity seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Cohort sampling and global-sensitivity seed."),
     global_analysis: bool | None = typer.Option(None, "--global/--local-only",
                                                 help="Morris + Sobol indices (default: cohorts)."),
     overwrite: bool = overwrite_option(),
@@ -32,7 +31,7 @@ def diagnose_command(
 
     Example: immunocycle diagnose --preset excluded
     """
-    from immunocycle._provenance import provenance, write_json
+    from immunocycle._provenance import dumps_json, provenance, write_json
     from immunocycle.design import diagnose
 
     if (preset is None) == (cohort is None):
@@ -40,6 +39,10 @@ def diagnose_command(
     if n < 1:
         _fail(f"--n must be a positive integer (got {n})")
     try:
+        if tmb is not None:
+            from immunocycle._inputs import check_number
+
+            tmb = check_number(tmb, "--tmb", low=0.0, strict_low=True)
         with console.status("diagnosing (batched sensitivity runs)...", spinner="dots"):
             result = diagnose(preset=preset, cohort=cohort, tmb=tmb, n=n, seed=seed,
                               global_analysis=global_analysis)
@@ -50,7 +53,7 @@ def diagnose_command(
                                                seed=seed, global_analysis=global_analysis))
     summary = result.to_dict()
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(dumps_json(summary))
         return
     from immunocycle import _summaries
 

@@ -3,7 +3,6 @@ cross-validation."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -30,7 +29,7 @@ def pk(
     days: float = typer.Option(7.0, "--days", min=0.1, help="Simulated days."),
     out: Path = typer.Option(Path("results/pk"), "--out", help="Output folder."),
     evaluate: bool = typer.Option(False, "--evaluate", help="Cross-validate the property model instead."),
-    seed: int = typer.Option(0, "--seed", help="Recorded for reproducibility."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Recorded for reproducibility."),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
 ) -> None:
@@ -43,6 +42,11 @@ def pk(
     from immunocycle._provenance import provenance, write_json
 
     try:
+        from immunocycle._inputs import check_number, check_time_grid
+
+        days = check_time_grid(days, 24.0)  # the PK grid is hourly
+        # the particle's numbers are checked by Particle (finite, positive); the release here
+        check_number(release_rate, "--release-rate", low=0.0)
         if evaluate:
             from immunocycle.pk import DeliveryModel, load_nanotumor
 
@@ -59,7 +63,9 @@ def pk(
         release_rate_per_h=release_rate, cancer_type=cancer_type, days=days, evaluate=evaluate,
         seed=seed))
     if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
+        from immunocycle._provenance import dumps_json
+
+        typer.echo(dumps_json(summary))
     else:
         from immunocycle import _summaries
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
 import typer
@@ -23,6 +23,8 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
             values[name.strip()] = float(text)
         except ValueError:
             raise InputError(f"--set {item!r}: {text!r} is not a number") from None
+        if not math.isfinite(values[name.strip()]):
+            raise InputError(f"--set {item!r}: the value must be a finite number")
     return values
 
 
@@ -40,7 +42,8 @@ def simulate(
                                help="Simulated days (default 100; with --preset, 84 days of treatment)."),
     points_per_day: int = typer.Option(1, "--points-per-day", min=1, help="Output grid density."),
     out: Path = typer.Option(Path("results/simulate"), "--out", help="Output folder."),
-    seed: int = typer.Option(0, "--seed", help="Recorded for reproducibility (deterministic model)."),
+    seed: int = typer.Option(0, "--seed", min=0,
+                             help="Recorded for reproducibility (deterministic model)."),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
 ) -> None:
@@ -55,7 +58,11 @@ def simulate(
     if (model is None) == (preset is None):
         _fail(ValueError("give either a MODEL argument or --preset"))
     try:
+        from immunocycle._inputs import check_time_grid
+
         values = parse_assignments(set_)
+        days = check_time_grid((84.0 if preset is not None else 100.0) if days is None else days,
+                               points_per_day)
         if preset is not None:
             summary = _simulate_preset(PRESET_ALIASES.get(preset, preset), therapy, values,
                                        84.0 if days is None else days, points_per_day, out, seed)
@@ -67,7 +74,9 @@ def simulate(
     except ValueError as exc:  # ModelError is a ValueError
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
+        from immunocycle._provenance import dumps_json
+
+        typer.echo(dumps_json(summary))
     else:
         from immunocycle import _summaries
 
@@ -77,13 +86,21 @@ def simulate(
 def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
     import numpy as np
 
+    from immunocycle._errors import SolverError
+    from immunocycle._inputs import check_overrides
     from immunocycle.engine import simulate as run
     from immunocycle.model import load_reference
     from immunocycle.report import write_simulation
 
-    m = load_reference(model).with_values(values, where="--set")
+    m = load_reference(model)
+    declared = {n: p.value for n, p in m.parameters.items()}
+    declared.update({n: s.initial for n, s in m.species.items() if not isinstance(s.initial, str)})
+    m = m.with_values(check_overrides(values, declared), where="--set")
     times = np.linspace(0.0, days, int(round(days * points_per_day)) + 1)
     result = run(m, times)
+    if result.status[0] != 0:  # nothing written: earlier results in --out stay as they were
+        raise SolverError("simulate", f"the solver stopped ({result.status_text()[0]}) before "
+                          f"day {days:g}; no results written", "check the --set values")
     paths = write_simulation(result, m, out, days=days, overrides=values, seed=seed)
     final = {n: float(v) for n, v in zip(result.names, np.concatenate(
         [result.states[0, -1], result.derived[0, -1]]), strict=True)}
@@ -92,10 +109,19 @@ def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
 
 
 def _simulate_preset(preset, therapies, values, days, points_per_day, out, seed) -> dict:
-    from immunocycle.cycle import simulate_cycle
+    from immunocycle._errors import SolverError
+    from immunocycle._inputs import check_overrides
+    from immunocycle.cycle import compiled_cycle_model, simulate_cycle
     from immunocycle.report import write_cycle_run
 
+    compiled = compiled_cycle_model(preset, therapies)
+    values = check_overrides(values, dict(zip(compiled.parameter_names,
+                                              compiled.default_parameters(), strict=True)))
     params = {k: [v] for k, v in values.items()} or None
     result = simulate_cycle(preset, therapies, days=days, parameters=params, step=1.0 / points_per_day)
+    status = result.result.status_text()[0]
+    if status != "ok" or not math.isfinite(result.summary()["diameter_mm_end"]):
+        raise SolverError("simulate", f"the solver stopped ({status}) or the tumor became "
+                          "non-finite; no results written", "check the --set values")
     paths = write_cycle_run(result, out, days=days, overrides=values, seed=seed)
     return {**result.summary(), "outputs": {k: str(v) for k, v in paths.items()}}

@@ -6,7 +6,6 @@ Top layer: the trial runs through :func:`immunocycle.trial.run_trial` and its fi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -20,15 +19,16 @@ def trial_command(
     cohort: str = typer.Option(..., "--cohort", help="Cohort name (immunocycle cohort list) or file."),
     arm: list[str] = typer.Option(..., "--arm", help="Regimen: therapy names joined by '+' "
                                   "(nivolumab, nivolumab+ipilimumab, untreated); repeat per arm."),
-    n: int = typer.Option(100, "--n", help="Virtual patients (each gets every arm)."),
-    seed: int = typer.Option(0, "--seed", help="Sampling and per-patient random seed."),
+    n: int = typer.Option(100, "--n", min=1, help="Virtual patients (each gets every arm)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Sampling and per-patient random seed."),
     out: Path = typer.Option(Path("results/trial"), "--out", help="Output folder."),
     tmb: float | None = typer.Option(None, "--tmb", help="Condition on a TMB (mutations/Mb)."),
     days: float = typer.Option(365.0, "--days", help="Treatment and follow-up (days)."),
-    chunk_size: int = typer.Option(250, "--chunk-size", help="Patients per chunk (memory only)."),
+    chunk_size: int = typer.Option(250, "--chunk-size", min=1,
+                                   help="Patients per chunk (memory only)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address, "
                                          "tcp://host:8786 (only a trusted one: Dask sends pickles)."),
-    local_cluster: int | None = typer.Option(None, "--local-cluster",
+    local_cluster: int | None = typer.Option(None, "--local-cluster", min=1,
                                              help="Start a local Dask cluster of K workers."),
     match_phenotypes: bool = typer.Option(False, "--match-phenotypes",
                                           help="Select patients to the cohort's phenotype mix."),
@@ -48,6 +48,11 @@ def trial_command(
     if scheduler and local_cluster:
         _fail(ValueError("--scheduler and --local-cluster exclude each other"))
     try:
+        from immunocycle._inputs import check_number, check_time_grid
+
+        days = check_time_grid(days)
+        if tmb is not None:
+            tmb = check_number(tmb, "--tmb", low=0.0, strict_low=True)
         summary = run_trial(cohort, arm, n, out, seed=seed, days=days, tmb=tmb,
                             chunk_size=chunk_size, scheduler=scheduler,
                             local_cluster=local_cluster, progress=not as_json,
@@ -55,7 +60,9 @@ def trial_command(
     except (ModelError, ValueError, RunConflictError) as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
+        from immunocycle._provenance import dumps_json
+
+        typer.echo(dumps_json(summary))
         return
     from immunocycle import _summaries
 

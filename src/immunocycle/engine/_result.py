@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from immunocycle._provenance import dumps_json
 from immunocycle.engine._rodas import STATUS_TEXT
 
 
@@ -85,7 +85,8 @@ class SimulationResult:
         import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(self.to_frame(), preserve_index=False)
-        meta = {**(table.schema.metadata or {}), b"immunocycle": json.dumps(self.provenance).encode()}
+        meta = {**(table.schema.metadata or {}),
+                b"immunocycle": dumps_json(self.provenance, indent=None).encode()}
         path = Path(path)
         pq.write_table(table.replace_schema_metadata(meta), path)
         return path

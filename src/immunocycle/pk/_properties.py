@@ -163,7 +163,8 @@ class Particle(BaseModel):
         Tumor weight at dosing, g; None uses the training median (flagged in ``domain_notes``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: diameters, charges, doses and weights must be finite numbers.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     carrier_class: Literal["Organic", "Inorganic", "Hybrid"]
     diameter_nm: float | None = Field(gt=0)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from immunocycle._errors import InputError
+from immunocycle.engine import STATUS_TEXT
 from immunocycle.model import ModelError
 from immunocycle.population import (
     Cohort,
@@ -277,6 +278,9 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
         rec["n_failed"] = int((sub["included"] & ~sub["evaluable"]).sum())
         rec["failed_status"] = sorted({int(s) for s in sub.loc[sub["included"]
                                                                 & ~sub["evaluable"], "status"]})
+        # the solver's status per included patient, by name ({"ok": 98, "too many steps": 2})
+        rec["solver_status"] = {STATUS_TEXT.get(int(s), f"status {s}"): int(c) for s, c in
+                                sorted(sub.loc[sub["included"], "status"].value_counts().items())}
         rec["irecist_orr"] = irecist.get(rec["name"])
     reasons = first.loc[~first["included"], "exclusion"].value_counts().to_dict()
     return {"n_sampled": int(len(first)), "n_included": int(len(included)),
