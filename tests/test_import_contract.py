@@ -100,7 +100,7 @@ def violations(root: Path = SRC) -> list[str]:
             if private and rel not in PRIVATE_OK:
                 out.append(f"{where}:{line}: private import immunocycle.{'.'.join(parts)}")
     out += [f"import circle: {' -> '.join(c)}" for c in _circles(edges)]
-    return out
+    return list(dict.fromkeys(out))  # one line per breach, not per imported name
 
 
 def _circles(edges: dict[str, set[str]]) -> list[list[str]]:

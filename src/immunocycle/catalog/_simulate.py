@@ -122,12 +122,12 @@ def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 4
     CatalogRun
     """
     from immunocycle.catalog._store import load_catalog
-    from immunocycle.cycle import build_cycle_model, resolve_preset, simulate_cycle
+    from immunocycle.cycle import build_cycle_model, preset_species, resolve_preset, simulate_cycle
 
     cat = catalog or load_catalog()
     entries = {t: cat.therapy(t) for t in (therapy_ids or cat.therapies)}
     entries.update(therapies or {})
-    species = "mouse" if preset == "mouse" else "human"
+    species = preset_species(preset)
     cycle = {tid: to_cycle_therapy(e, species, catalog=cat) for tid, e in entries.items()}
     # Slots come from the whole catalog, so any subset shares one compiled structure.
     universe = {tid: to_cycle_therapy(e, species, catalog=cat)

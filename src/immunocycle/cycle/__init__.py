@@ -30,7 +30,13 @@ from immunocycle.cycle._dendritic import dendritic_cells
 from immunocycle.cycle._effectors import effectors
 from immunocycle.cycle._figures import plot_cycle_diagram, plot_tumor_diameter
 from immunocycle.cycle._microenvironment import microenvironment
-from immunocycle.cycle._params import PRESETS, preset_path, resolve_preset
+from immunocycle.cycle._params import (
+    PRESETS,
+    preset_path,
+    preset_species,
+    resolve_preset,
+    species_of,
+)
 from immunocycle.cycle._pk import antibody_pk
 from immunocycle.cycle._pretreatment import Pretreatment, pretreatment_state
 from immunocycle.cycle._priming import priming
@@ -52,6 +58,7 @@ __all__ = [
     "available_therapies", "build_cycle_model", "cancer", "checkpoints", "compiled_cycle_model",
     "cycle_gain", "dendritic_cells", "effectors", "limiting_scores", "limiting_step",
     "load_therapy", "microenvironment", "phenotype", "plot_cycle_diagram", "plot_tumor_diameter",
-    "preset_path", "pretreatment_state", "priming", "reference_ratios", "resolve_preset",
-    "simulate_cycle", "step_leverage", "suppression", "transfer_ratios", "treat",
+    "preset_path", "preset_species", "pretreatment_state", "priming", "reference_ratios",
+    "resolve_preset", "simulate_cycle", "species_of", "step_leverage", "suppression",
+    "transfer_ratios", "treat",
 ]

@@ -11,7 +11,7 @@ from immunocycle.cycle._checkpoint import checkpoints
 from immunocycle.cycle._dendritic import dendritic_cells
 from immunocycle.cycle._effectors import effectors
 from immunocycle.cycle._microenvironment import microenvironment
-from immunocycle.cycle._params import add_parameters, resolve_preset
+from immunocycle.cycle._params import add_parameters, resolve_preset, species_of
 from immunocycle.cycle._priming import priming
 from immunocycle.cycle._suppression import suppression
 from immunocycle.cycle._therapy import Therapy, load_therapy
@@ -57,8 +57,7 @@ def build_cycle_model(preset: str | Path = "human", therapies: Iterable[str | Th
         Assignment("density_margin", "T_E_M / tumor_volume", "cell/mm**3",
                    "effector CD8 held at the margin, per tumor volume"),
     )
-    # Parameter sets carry no species tag; body weight tells them apart (a mouse is < 1 kg).
-    species = "mouse" if params["body_weight"].value < 1.0 else "human"
+    species = species_of(params)
     for therapy in loaded:
         if therapy.name in {t.name for t in loaded if t is not therapy}:
             raise ModelError(model.source, "therapies", f"{therapy.name!r} listed twice")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from immunocycle._paths import PACKAGE_DATA
 from immunocycle.model import (
@@ -17,12 +18,17 @@ from immunocycle.model import (
     ParameterSetFile,
     ParameterSpec,
     load_parameter_set,
+    ureg,
 )
 
 DATA_DIR = PACKAGE_DATA / "cycle"
 PRESETS = ("human", "mouse", "inflamed", "excluded", "desert")
 
 Params = Mapping[str, ParameterSpec]
+
+#: A parameter set is a mouse's when its body weight is below this (kg). Sets carry no species
+#: tag; the packaged mouse weighs 0.025 kg and the human 80 kg, so any value between separates them.
+MOUSE_BELOW_KG = 1.0
 
 
 def packaged_file(name: str | Path, folder: Path, kind: str, choices,
@@ -68,6 +74,21 @@ def resolve_preset(preset: str | Path) -> tuple[dict[str, ParameterSpec], list[P
     return merged, chain
 
 
+def species_of(params: Params) -> Literal["mouse", "human"]:
+    """The species of a resolved parameter set, told by its ``body_weight`` (mouse below 1 kg).
+
+    The one rule for every choice between mouse and human data (therapies, catalog PK, PBPK).
+    """
+    bw = params["body_weight"]
+    kg = ureg.Quantity(bw.value, bw.units).to("kg").magnitude
+    return "mouse" if kg < MOUSE_BELOW_KG else "human"
+
+
+def preset_species(preset: str | Path) -> Literal["mouse", "human"]:
+    """The species of a preset (name or parameter-set file): :func:`species_of` its parameters."""
+    return species_of(resolve_preset(preset)[0])
+
+
 def add_parameters(model: Model, params: Params, names: Iterable[str], module: str) -> None:
     """Add the named parameters (value, units, description, source from the set) to ``model``."""
     for name in names:
@@ -80,4 +101,5 @@ def add_parameters(model: Model, params: Params, names: Iterable[str], module: s
         model.add(Parameter(name, spec.value, spec.units, spec.description, spec.source))
 
 
-__all__ = ["DATA_DIR", "PRESETS", "Params", "add_parameters", "preset_path", "resolve_preset"]
+__all__ = ["DATA_DIR", "PRESETS", "Params", "add_parameters", "preset_path", "preset_species",
+           "resolve_preset", "species_of"]

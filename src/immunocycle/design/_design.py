@@ -188,7 +188,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         For a cohort, confirm the diagnosis with Morris then Sobol indices (adds ~600 runs).
     """
     from immunocycle.catalog import load_catalog, paired_free_therapy, to_cycle_therapy
-    from immunocycle.cycle import load_therapy
+    from immunocycle.cycle import load_therapy, preset_species
     from immunocycle.design._diagnose import diagnose, median_values
 
     if (preset is None) == (cohort is None):
@@ -222,7 +222,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     if not ids:
         raise InputError(f"no catalog therapy acts on step {diag.limiting_step} or on "
                          f"{present}")
-    species = "mouse" if sim_preset == "mouse" else "human"
+    species = preset_species(sim_preset)
     # Free counterparts of the nano-formulations (at the nano's dose) are padded with the
     # candidates: every arm of the confirming trial then reuses the screen's compiled structures.
     paired = {t: paired_free_therapy(t, catalog=cat) for t in ids if has_free_counterpart(cat, t)}
@@ -311,19 +311,20 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
         One row per patient and arm, and the per-arm summary (first arm: nivolumab alone).
     """
     from immunocycle.catalog import load_catalog, to_cycle_therapy
-    from immunocycle.cycle import load_therapy
+    from immunocycle.cycle import load_therapy, preset_species
+    from immunocycle.population import load_cohort
     from immunocycle.trial import run_chunked
 
     if n < 1 or top < 1:
         raise InputError("n and top must be >= 1")
     cat = load_catalog()
-    species = "mouse" if result.inputs.get("preset") == "mouse" else "human"
+    cohort = result.inputs["trial_cohort"]
+    species = preset_species(load_cohort(cohort).base)  # the arms treat this cohort's model
     regimens = [PD1] + [r["regimen"] for r in result.recommendations
                         if r["regimen"] != PD1][:top]
     arms = {reg: result.arm_therapies.get(reg) or
             [to_cycle_therapy(t, species, catalog=cat) if t in cat.therapies
              else load_therapy(t) for t in reg.split("+")] for reg in regimens}
-    cohort = result.inputs["trial_cohort"]
     days = float(result.inputs["days"])
     task = _task(cohort, arms, seed, days)
     if out is None:
@@ -366,8 +367,10 @@ def _summarize(frame: pd.DataFrame, arms: list[str]) -> list[dict]:
 
 
 def _responders(frame: pd.DataFrame, arm: str) -> np.ndarray:
+    from immunocycle.trial import is_response
+
     sub = frame[frame["arm"] == arm].sort_values("patient_id")
-    return sub["bor"].isin(["CR", "PR"]).to_numpy()
+    return is_response(sub["bor"])
 
 
 __all__ = ["Design", "confirm", "design"]

@@ -25,6 +25,7 @@ from matplotlib.patches import Patch
 
 from immunocycle._errors import InputError
 from immunocycle._plotstyle import legend_outside, series_style
+from immunocycle.trial import is_response, km_median
 
 __all__ = ["BOR_COLORS", "kaplan_meier", "response_by_phenotype", "spider", "trial_figures",
            "waterfall"]
@@ -286,13 +287,13 @@ def kaplan_meier(
         )
         style = series_style(i)  # colour and line style never repeat between arms
         color = style["color"]
-        median = float(kmf.median_survival_time_)
-        med_txt = f"{median:.0f} d" if np.isfinite(median) else "NR"
+        median = km_median(sub["pfs_days"], sub["pfs_event"])[0]
+        med_txt = "NR" if median is None else f"{median:.0f} d"
         kmf.plot_survival_function(
             ax=ax, ci_show=show_ci, color=color, linestyle=style["linestyle"],
             label=f"{arm} (n = {len(sub)}, median {med_txt})"
         )
-        if np.isfinite(median):
+        if median is not None:
             ax.plot([0, median], [0.5, 0.5], color=color, lw=0.8, ls=":")
             ax.plot([median, median], [0, 0.5], color=color, lw=0.8, ls=":")
     ax.set_ylim(0, 1.02)
@@ -359,7 +360,7 @@ def response_by_phenotype(
     for j, c in enumerate(cats):
         ax.bar(x, frac[:, j], bottom=bottom, color=BOR_COLORS.get(c, f"C{j % 10}"), label=c)
         bottom += frac[:, j]
-    responders = [c for c in cats if c in ("CR", "PR", "iCR", "iPR")]
+    responders = [c for c, r in zip(cats, is_response(cats), strict=True) if r]
     orr = table[responders].sum(axis=1).to_numpy(float) / np.where(n > 0, n, np.nan)
     for xi, ni, oi in zip(x, n, orr, strict=True):
         label = f"n = {int(ni)}" + (f"\nORR {100 * oi:.0f}%" if ni > 0 else "")

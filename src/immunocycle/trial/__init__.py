@@ -13,7 +13,7 @@ from immunocycle.trial._recist import (
     score_patients,
 )
 from immunocycle.trial._runner import RunConflictError, run_chunked
-from immunocycle.trial._statistics import orr_with_ci, summarize_arms
+from immunocycle.trial._statistics import is_response, km_median, orr_with_ci, summarize_arms
 from immunocycle.trial._toxicity import ae_probabilities, exposure_drivers, load_toxicity
 from immunocycle.trial._trial import (
     TrialTask,
@@ -27,8 +27,9 @@ from immunocycle.trial._trial import (
 __all__ = [
     "IRECIST_CATEGORIES", "RECIST_CATEGORIES", "best_overall_response",
     "irecist_best_overall_response", "irecist_progression_time", "irecist_timepoints",
-    "orr_with_ci", "progression_time", "recist_timepoints", "score_patients", "summarize_arms",
-    "RunConflictError", "TrialTask", "ae_probabilities", "bench_trial", "calibrate_all", "calibrate_cohort",
+    "is_response", "km_median", "orr_with_ci", "progression_time", "recist_timepoints",
+    "score_patients", "summarize_arms", "RunConflictError", "TrialTask", "ae_probabilities",
+    "bench_trial", "calibrate_all", "calibrate_cohort",
     "exposure_drivers", "load_toxicity", "make_task", "parse_regimen", "run_chunked", "run_trial",
     "summarize_trial",
 ]

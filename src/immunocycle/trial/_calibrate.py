@@ -38,8 +38,10 @@ def _run(task, n: int, chunk: int = 250) -> pd.DataFrame:
 
 
 def _orr(frame: pd.DataFrame) -> tuple[float, int, int]:
+    from immunocycle.trial._statistics import is_response
+
     ev = frame[frame["evaluable"]]
-    k = int(ev["bor"].isin(["CR", "PR"]).sum())
+    k = int(is_response(ev["bor"]).sum())
     return (k / len(ev) if len(ev) else math.nan), k, len(ev)
 
 
@@ -193,11 +195,9 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
 
 
 def _median_pfs(evaluable: pd.DataFrame) -> float | None:
-    from lifelines import KaplanMeierFitter
+    from immunocycle.trial._statistics import km_median
 
-    km = KaplanMeierFitter().fit(evaluable["pfs_days"], evaluable["pfs_event"].astype(bool))
-    value = float(km.median_survival_time_)
-    return value if math.isfinite(value) else None
+    return km_median(evaluable["pfs_days"], evaluable["pfs_event"])[0]
 
 
 def write_fitted(name: str, entry: dict[str, Any], path: Path | None = None) -> Path:

@@ -30,7 +30,8 @@ from immunocycle._errors import InputError
 # lifelines and scipy.stats are imported inside the functions: importing lifelines takes seconds,
 # and ``import immunocycle.trial`` should stay cheap.
 
-__all__ = ["PHENOTYPES", "orr_with_ci", "summarize_arms", "normalize_bor"]
+__all__ = ["PHENOTYPES", "is_response", "km_median", "normalize_bor", "orr_with_ci",
+           "summarize_arms"]
 
 #: Immune phenotypes reported by :func:`summarize_arms`, always present as keys.
 PHENOTYPES: tuple[str, ...] = ("inflamed", "excluded", "desert")
@@ -145,17 +146,50 @@ def normalize_bor(values: pd.Series) -> pd.Series:
     return mapped.astype(object)
 
 
+def is_response(bor) -> np.ndarray:
+    """Whether each best overall response is an objective response: the one definition of a
+    responder behind every ORR (trial summaries, calibration, synergy, figures).
+
+    Parameters
+    ----------
+    bor : sequence or Series of str
+        RECIST 1.1 or iRECIST best overall responses (case-insensitive).
+
+    Returns
+    -------
+    ndarray of bool
+        True for CR or PR (iCR or iPR); False for SD, PD, NE, iUPD, iCPD and anything else (such
+        as ``''`` for a patient who was not evaluable).
+    """
+    labels = pd.Series(np.asarray(bor, dtype=object)).astype("string").str.strip().str.upper()
+    return labels.map(_BOR_MAP).isin(["cr", "pr"]).to_numpy(bool)
+
+
 def _none_if_inf(x: float) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
 
 
-def _km_median(durations: np.ndarray, events: np.ndarray) -> tuple[float | None, list]:
+def km_median(durations, events) -> tuple[float | None, list[float | None]]:
+    """Kaplan-Meier median time to event and its 95 % interval (lifelines ``KaplanMeierFitter``).
+
+    Parameters
+    ----------
+    durations : array of float
+        Times (days) to the event or to censoring.
+    events : array of bool
+        True for an event (progression), False for censoring.
+
+    Returns
+    -------
+    (median, [lo, hi])
+        Days; ``None`` where not reached (the curve stays above 0.5).
+    """
     from lifelines import KaplanMeierFitter
     from lifelines.utils import median_survival_times
 
     kmf = KaplanMeierFitter()
-    kmf.fit(durations, events)
+    kmf.fit(np.asarray(durations, dtype=float), np.asarray(events, dtype=bool))
     median = _none_if_inf(kmf.median_survival_time_)
     ci = median_survival_times(kmf.confidence_interval_)
     lo, hi = (float(v) for v in np.asarray(ci, dtype=float).ravel()[:2])
@@ -304,9 +338,10 @@ def summarize_arms(
         sub = work.loc[work["arm"] == arm]
         n = len(sub)
         counts = {k: int((sub["_bor"] == k).sum()) for k in ("cr", "pr", "sd", "pd", "ne")}
-        n_resp = counts["cr"] + counts["pr"]
+        responder = is_response(sub[bor_col])
+        n_resp = int(responder.sum())
         orr, lo, hi = orr_with_ci(n_resp, n, method=ci_method)
-        median, median_ci = _km_median(
+        median, median_ci = km_median(
             sub["pfs_days"].to_numpy(float), sub["pfs_event"].to_numpy(bool)
         )
         if i == 0:
@@ -338,7 +373,6 @@ def summarize_arms(
             phen = sub["phenotype"].astype("string")
             names = list(PHENOTYPES) + sorted(set(phen.dropna()) - set(PHENOTYPES))
             rec["phenotype_counts"] = {p_: int((phen == p_).sum()) for p_ in names}
-            responder = sub["_bor"].isin(["cr", "pr"]).to_numpy(bool)
             orr_ph: dict[str, float | None] = {}
             for p_ in names:
                 mask = (phen == p_).fillna(False).to_numpy(bool)
