@@ -114,3 +114,21 @@ def test_cohort_list_and_show_tables():
     data = json.loads(runner.invoke(app, ["cohort", "show", "melanoma", "--json"]).stdout)
     assert shown.exit_code == 0 and data["tmb"]["units"] in shown.stdout
     assert "mutations/Mb" in shown.stdout and "k_C_growth" in shown.stdout
+
+
+def test_demo_prints_the_design_and_trial_it_wrote(tmp_path, capsys):
+    from immunocycle._commands.demo import _show_results
+
+    (tmp_path / "trial").mkdir()
+    (tmp_path / "design.json").write_text(json.dumps({
+        "target": "cohort:excluded", "limiting_step": 5, "pareto": ["x+nivolumab"],
+        "recommendations": [{"regimen": "x+nivolumab", "orr": 0.25, "orr_ci": [0.1, 0.4],
+                             "median_pfs_days": 120.0, "ae_grade3plus_rate": 0.05}]}))
+    (tmp_path / "trial" / "summary.json").write_text(json.dumps({"arms": [
+        {"name": "nivolumab", "n": 50, "orr": 0.08, "orr_ci": [0.03, 0.19],
+         "median_pfs_days": 61.0, "hr_vs_first": 1.0, "ae_grade3plus_rate": 0.02}]}))
+    _show_results(tmp_path, tmp_path / "report.html")
+    out = " ".join(capsys.readouterr().out.split())
+    for shown in ("x + nivolumab", "25 % (10\u201340 %)", "120 d", "8 % (3\u201319 %)", "61 d",
+                  "report.html"):
+        assert shown in out, (shown, out)

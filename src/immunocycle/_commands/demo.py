@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console, overwrite_option, writes_run
+from immunocycle._console import overwrite_option, writes_run
 
 
 @writes_run("demo")
@@ -22,4 +22,18 @@ def demo(out: Path = typer.Option(Path("results/demo"), "--out", help="Output fo
     from immunocycle._demo import run_demo
 
     report = run_demo(out, seed=seed)
-    console.print(f"[green]demo written[/] to {out}: open {report}")
+    _show_results(out, report)
+
+
+def _show_results(out: Path, report: Path) -> None:
+    """The design's ranked regimens and the confirmatory trial, from the files just written."""
+    import json
+
+    from immunocycle import _summaries
+
+    design, trial = out / "design.json", out / "trial" / "summary.json"
+    if design.exists():
+        _summaries.show(_summaries.design(json.loads(design.read_text())))
+    if trial.exists():
+        _summaries.show(_summaries.trial(json.loads(trial.read_text())))
+    _summaries.show("[bold]open the report:[/]", [report, out])
