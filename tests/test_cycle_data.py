@@ -12,7 +12,7 @@ from immunocycle.model._units import parse_units
 
 DATA = PACKAGE_DATA / "cycle"
 SETS = sorted(DATA.glob("*.yaml"))
-SETS = [p for p in SETS if p.stem != "analysis"]
+SETS = [p for p in SETS if p.stem not in ("analysis", "step_leverage")]  # settings, not parameters
 THERAPIES = sorted((DATA / "therapies").glob("*.yaml"))
 GOOD_SOURCE = ("via", "doi", "PMID", "assumption", "calibrated", "definition", "label", "20", "19")
 
