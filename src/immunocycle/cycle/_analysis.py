@@ -1,9 +1,9 @@
 """Reading the cycle: transfer ratios, the rate-limiting step, the cycle gain, the phenotype.
 
 Settings (thresholds with their rationale, loop time, reference ratios, deficit tolerance) live
-in ``data/cycle/analysis.yaml``; the per-phenotype step leverage in ``data/cycle/step_leverage.yaml``
-(written by ``python -m immunocycle.design._leverage``); the reference ratios are derived again
-by ``python -m immunocycle.cycle._reference``.
+in ``data/cycle/analysis.yaml``; the per-phenotype step leverage in
+``data/cycle/step_leverage.yaml`` (written by ``python -m immunocycle.design._leverage``); the
+reference ratios are derived again by ``python -m immunocycle.cycle._reference``.
 """
 
 from __future__ import annotations
