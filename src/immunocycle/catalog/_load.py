@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from immunocycle._inputs import load_yaml, short
 from immunocycle._paths import PACKAGE_DATA
 from immunocycle.catalog._schema import KINDS, Therapy
 
@@ -96,7 +97,7 @@ def _pydantic_problems(exc: ValidationError, file: str, prefix: str) -> list[Pro
         loc = ".".join(str(p) for p in err["loc"])
         where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "(top level)")
         got = err.get("input")
-        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+        got_text = "" if isinstance(got, dict) else f" (got {short(got)})"
         out.append(Problem(file, where, f"{err['msg']}{got_text}"))
     return out
 
@@ -111,7 +112,7 @@ def read_catalog(path: str | Path | None = None) -> RawCatalog:
     pk_file = root / "pk.yaml"
     if pk_file.exists():
         try:
-            raw.pk = PKDefaults.model_validate(yaml.safe_load(pk_file.read_text()))
+            raw.pk = PKDefaults.model_validate(load_yaml(pk_file.read_text()))
         except ValidationError as exc:
             raw.problems += _pydantic_problems(exc, _rel(pk_file, root), "")
         except yaml.YAMLError as exc:
@@ -121,7 +122,7 @@ def read_catalog(path: str | Path | None = None) -> RawCatalog:
         for file in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
             rel = _rel(file, root)
             try:
-                doc = yaml.safe_load(file.read_text())
+                doc = load_yaml(file.read_text())  # capped alias expansion
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 line = f"line {mark.line + 1}: " if mark else ""

@@ -18,10 +18,10 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pint
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
+from immunocycle._inputs import load_yaml
 from immunocycle._paths import PACKAGE_DATA
 from immunocycle.model import ModelError, read_yaml, ureg
 
@@ -301,7 +301,7 @@ def fitted_path() -> Path:
 
 @lru_cache(maxsize=8)
 def _read_fitted(path: str, mtime: float) -> dict:
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+    raw = load_yaml(Path(path).read_text()) or {}
     if not isinstance(raw, dict):
         raise ModelError(path, "(top level)", "expected a mapping of cohort name -> fitted values")
     return raw
