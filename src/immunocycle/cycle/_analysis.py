@@ -209,6 +209,7 @@ def cycle_gain(times: np.ndarray, J1: np.ndarray, J7: np.ndarray, antigenicity: 
     return gain
 
 
-__all__ = ["FLUXES", "LIMITING_STEP_METHOD", "PHENOTYPES", "cycle_gain", "limiting_scores", "limiting_step", "phenotype",
-           "reference_ratios", "settings", "step_leverage", "transfer_ratios"]
+__all__ = ["FLUXES", "LIMITING_STEP_METHOD", "PHENOTYPES", "cycle_gain", "limiting_scores",
+           "limiting_step", "phenotype", "reference_ratios", "settings", "step_leverage",
+           "transfer_ratios"]
 

@@ -37,8 +37,9 @@ class CycleResult:
         Growth to diagnosis; ``pretreatment.reached`` flags patients that never got there.
     frame : DataFrame
         One row per patient and time: tumor volume (mm3) and diameter (mm), fluxes J1-J7
-        (cells or events per day), viable cancer cells, PD-1 occupancy and engagement, effector densities
-        (cells/mm3), phenotype, cycle gain, limiting step.
+        (cells or events per day), viable cancer cells, PD-1 occupancy and engagement, effector
+        densities (cells/mm3), phenotype, cycle gain, limiting step
+        (:func:`~immunocycle.cycle.limiting_step` at every time).
     preset : str
     therapies : list of str
     """

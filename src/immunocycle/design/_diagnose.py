@@ -17,8 +17,9 @@ is ``max(0, -d e_p)`` (how much ln G falls when the barrier moves ``p`` its way,
 its presence is ``max(0, d ln(p / p_ref))`` (how far this tumor's value sits from the reference
 in the barrier's direction). Barriers present in the tumor rank first, by
 ``sum_p harm_p * presence_p`` (each term halved when the parameter's own step is not one of the
-barrier's steps, and the sum halved when the barrier does not act at the limiting step); then barriers that act at the
-limiting step rank by ``sum_p harm_p`` (the emergent limitations, e.g. adaptive PD-L1).
+barrier's steps, and the sum halved when the barrier does not act at the limiting step); then
+barriers that act at the limiting step rank by ``sum_p harm_p`` (the emergent limitations, e.g.
+adaptive PD-L1).
 """
 
 from __future__ import annotations

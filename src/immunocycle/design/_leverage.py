@@ -50,8 +50,9 @@ def write_step_leverage(path: str | Path = LEVERAGE_FILE) -> Path:
         "leverage": {name: {k: round(float(v), 6) for k, v in zip(STEPS, lev, strict=True)}
                      for name, lev in table.items()},
     }
-    header = ("# Leverage of each step of the cancer-immunity cycle on the mean ln cycle gain, per\n"
-              "# immune phenotype (rows sum to 1): the weights of immunocycle.cycle.limiting_step.\n"
+    header = ("# Leverage of each step of the cancer-immunity cycle on the mean ln cycle gain,\n"
+              "# per immune phenotype (rows sum to 1): the weights of\n"
+              "# immunocycle.cycle.limiting_step.\n"
               f"# Generated; do not edit. Regenerate with `{COMMAND}`.\n")
     path = Path(path)
     path.write_text(header + yaml.safe_dump(body, sort_keys=False, width=100))
