@@ -183,6 +183,7 @@ def test_corrupt_parquet_names_the_file(run_dir, tmp_path):
     folder = tmp_path / "run"
     shutil.copytree(run_dir, folder)
     (folder / "trial" / "patients.parquet").write_bytes(b"not parquet at all")
+    (folder / "trial" / "run.json").unlink()  # no checksum: the Parquet reader finds it corrupt
     result = runner.invoke(_cli(), [str(folder)])
     assert result.exit_code == 2
     assert f"error: {folder / 'trial' / 'patients.parquet'}: not a readable Parquet" in \
