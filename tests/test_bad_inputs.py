@@ -101,6 +101,7 @@ BAD = [
     (["simulate", "--preset", "inflamed", "--set", "k_C_growth=inf", "--days", "1"], "--set"),
     (["simulate", "depillis2005", "--set", "zzz=1", "--days", "1"], "zzz"),
     (["simulate", "depillis2005", "--set", "a=-1", "--days", "1"], "--set a"),
+    (["simulate", "depillis2005", "--set", "a=2 mg", "--days", "1"], "--set a"),
     # 3: a therapy dose of .inf
     (["simulate", "--preset", "inflamed", "--therapy", "{inputs}/inf_dose.yaml", "--days", "1"],
      "dosing.amount"),
@@ -144,6 +145,21 @@ def test_bad_input_exit_2_names_the_field_and_keeps_earlier_results(args, field,
     res = runner.invoke(app, [*args, "--out", str(out)])
     assert res.exit_code == 2, res.output
     assert _digest(out) == digest
+
+
+def test_set_values_with_units_are_converted(tmp_path):
+    finals = []
+    for value in ("a=0.5/hour", "a=12"):  # depillis2005 declares a in 1/day
+        res = runner.invoke(app, ["simulate", "depillis2005", "--days", "3", "--set", value,
+                                  "--json", "--out", str(tmp_path / value.replace("/", "_"))])
+        assert res.exit_code == 0, res.output
+        finals.append(json.loads(res.stdout)["final"])
+    assert finals[0] == pytest.approx(finals[1], rel=1e-12)
+
+
+def test_engine_refuses_an_unbounded_grid():
+    with pytest.raises(ValueError, match="times"):
+        simulate(_blow_up_model(), np.arange(2e6))
 
 
 def test_solver_failure_exits_2_and_writes_nothing(files, tmp_path):

@@ -12,9 +12,13 @@ from immunocycle._console import overwrite_option, writes_run
 from immunocycle._errors import InputError
 
 
-def parse_assignments(items: list[str]) -> dict[str, float]:
-    """Parse ``name=value`` pairs from ``--set``; errors name the offending item."""
-    values: dict[str, float] = {}
+def parse_assignments(items: list[str]) -> dict[str, float | str]:
+    """Parse ``name=value`` pairs from ``--set``; errors name the offending item.
+
+    A value is a number in the parameter's declared units, or a quantity with its units
+    (``k_C_growth=0.001/hour``), kept as text here and converted by :func:`in_declared_units`.
+    """
+    values: dict[str, float | str] = {}
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
@@ -22,10 +26,36 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
         try:
             values[name.strip()] = float(text)
         except ValueError:
-            raise InputError(f"--set {item!r}: {text!r} is not a number") from None
+            values[name.strip()] = text.strip()  # a quantity with units (or an error, later)
+            continue
         if not math.isfinite(values[name.strip()]):
             raise InputError(f"--set {item!r}: the value must be a finite number")
     return values
+
+
+def in_declared_units(values: dict[str, float | str], units: dict[str, str]) -> dict:
+    """``--set`` values with units (``"0.001/hour"``) converted (pint) to the declared
+    ``units``; plain numbers and unknown names pass through (checked next)."""
+    import pint
+
+    from immunocycle.model import ureg
+
+    out: dict = {}
+    for name, value in values.items():
+        if isinstance(value, float) or name not in units:
+            out[name] = value
+            continue
+        try:
+            quantity = ureg.Quantity(value)
+            out[name] = float(quantity.to(units[name]).magnitude)
+        except pint.errors.DimensionalityError:
+            raise InputError(f"--set {name}", f"{value!r} cannot be converted to the declared "
+                             f"units {units[name]!r}") from None
+        except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError,
+                SyntaxError, ArithmeticError) as exc:
+            raise InputError(f"--set {name}", f"{value!r} is not a number (nor a quantity "
+                             f"with units: {type(exc).__name__})") from None
+    return out
 
 
 PRESET_ALIASES = {"mouse-mc38": "mouse"}
@@ -37,7 +67,8 @@ def simulate(
     preset: str = typer.Option(None, "--preset",
                                help="Cycle-model preset: human, mouse-mc38, inflamed, excluded, desert."),
     therapy: list[str] = typer.Option([], "--therapy", help="Therapy to give (repeatable), e.g. nivolumab."),
-    set_: list[str] = typer.Option([], "--set", help="Override a parameter: NAME=VALUE (declared units)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a parameter: NAME=VALUE in its "
+                                   "declared units, or with units (k_C_growth=0.001/hour)."),
     days: float = typer.Option(None, "--days", min=0.0,
                                help="Simulated days (default 100; with --preset, 84 days of treatment)."),
     points_per_day: int = typer.Option(1, "--points-per-day", min=1, help="Output grid density."),
@@ -95,7 +126,9 @@ def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
     m = load_reference(model)
     declared = {n: p.value for n, p in m.parameters.items()}
     declared.update({n: s.initial for n, s in m.species.items() if not isinstance(s.initial, str)})
-    m = m.with_values(check_overrides(values, declared), where="--set")
+    units = {n: p.units for n, p in m.symbols().items() if n in declared}
+    values = check_overrides(in_declared_units(values, units), declared)
+    m = m.with_values(values, where="--set")
     times = np.linspace(0.0, days, int(round(days * points_per_day)) + 1)
     result = run(m, times)
     if result.status[0] != 0:  # nothing written: earlier results in --out stay as they were
@@ -115,8 +148,10 @@ def _simulate_preset(preset, therapies, values, days, points_per_day, out, seed)
     from immunocycle.report import write_cycle_run
 
     compiled = compiled_cycle_model(preset, therapies)
-    values = check_overrides(values, dict(zip(compiled.parameter_names,
-                                              compiled.default_parameters(), strict=True)))
+    units = {n: p.units for n, p in compiled.model.parameters.items()}
+    values = check_overrides(in_declared_units(values, units),
+                             dict(zip(compiled.parameter_names, compiled.default_parameters(),
+                                      strict=True)))
     params = {k: [v] for k, v in values.items()} or None
     result = simulate_cycle(preset, therapies, days=days, parameters=params, step=1.0 / points_per_day)
     status = result.result.status_text()[0]

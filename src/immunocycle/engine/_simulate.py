@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from immunocycle._errors import InputError
+from immunocycle._inputs import limits
 from immunocycle.engine._codegen import CompiledModel, compile_model, dose_amounts
 from immunocycle.engine._result import SimulationResult
 from immunocycle.engine._rodas import derived_batch, init_batch, solve_batch
@@ -89,6 +90,12 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     times = np.ascontiguousarray(np.asarray(times, dtype=float))
     if times.ndim != 1 or times.size < 1 or np.any(np.diff(times) <= 0):
         raise InputError("times must be a 1-d, strictly increasing array")
+    if not np.all(np.isfinite(times)):
+        raise InputError("times", "must be finite")
+    max_points = int(limits()["time_grid"]["max_points"])
+    if times.size > max_points:  # the output alone would take N x points x states x 8 bytes
+        raise InputError("times", f"{times.size:,} output times, more than the limit of "
+                         f"{max_points:,} (data/limits.yaml)", "use a coarser grid")
     P, frame = parameter_matrix(compiled, parameters)
     n = P.shape[0]
     Y0 = np.zeros((n, compiled.n_states))
