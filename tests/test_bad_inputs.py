@@ -224,6 +224,17 @@ def test_cohort_units_are_converted(files):
     assert per_hour.sigma == per_day.sigma  # a log-scale spread has no units
 
 
+def test_cohort_cannot_sample_a_rate_below_zero(files, tmp_path):
+    text = (files / "cohort_hour.yaml").read_text().replace(
+        "kind: lognormal, median: 0.02, sigma: 0.3, low: 0.006,", "kind: normal, median: 0.02, "
+        "sigma: 0.01, low: -0.01,")
+    assert "low: -0.01" in text
+    (tmp_path / "negative.yaml").write_text(text)
+    with pytest.raises(ModelError, match="low >= 0") as info:
+        load_cohort(tmp_path / "negative.yaml")
+    assert info.value.field == "parameters.k_C_growth.low"
+
+
 def _refuse(token: str):
     raise ValueError(f"non-standard JSON token {token}")
 

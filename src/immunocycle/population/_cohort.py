@@ -281,10 +281,17 @@ def _check_against_preset(cohort: Cohort, where: str) -> None:
         params = _preset(cohort.base)
     except ModelError as exc:
         raise ModelError(where, "base", exc.problem) from None
-    for key in cohort.parameters:
+    for key, dist in cohort.parameters.items():
         if key not in params:
             raise ModelError(where, f"parameters.{key}",
                              f"the cycle model has no parameter {key!r} (preset {cohort.base!r})")
+        # Sign: a parameter that is not negative in the preset (a rate, count, volume or
+        # concentration) may not be sampled below zero.
+        if params[key] >= 0 and dist.kind in ("normal", "uniform") and not (
+                dist.low is not None and dist.low >= 0):
+            raise ModelError(where, f"parameters.{key}.low", f"{key} is not negative (preset "
+                             f"value {params[key]:g}): a {dist.kind} distribution of it needs "
+                             "low >= 0")
     if cohort.calibration is not None and cohort.calibration.parameter not in cohort.parameters:
         raise ModelError(where, "calibration.parameter",
                          f"{cohort.calibration.parameter!r} must be one of the cohort's parameters")
