@@ -41,3 +41,18 @@ def test_trial_summaries_use_these_definitions():
     (arm,) = summarize_arms(df, ["a"])
     assert arm["orr"] == pytest.approx(is_response(df["bor"]).mean())
     assert arm["median_pfs_days"] == km_median(df["pfs_days"], df["pfs_event"])[0]
+
+
+def test_allometric_scaling_reads_its_exponents_from_one_data_file():
+    from immunocycle.pk import allometric_exponents
+    from immunocycle.pk._data import payload_parameters, scaled_payload, species_parameters
+
+    b = allometric_exponents()
+    ref = payload_parameters("nivolumab")
+    scaled = scaled_payload("nivolumab", 2.0 * ref["reference_BW"].value)
+    assert scaled["CL_f"] == pytest.approx(ref["CL"].value * 2.0 ** b["clearance"])
+    assert scaled["V1_f"] == pytest.approx(ref["V1"].value * 2.0 ** b["volume"])
+    assert scaled["ka_sc_f"] == pytest.approx(ref["ka_sc"].value * 2.0 ** b["rate"])
+    mouse, human = species_parameters("mouse"), species_parameters("human")
+    ratio = human["BW"].value / mouse["BW"].value
+    assert human["KTRESmax"].value == pytest.approx(mouse["KTRESmax"].value * ratio ** b["rate"])

@@ -58,15 +58,18 @@ AGENT_PK_KEYS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "ga
 _UNITS = {"k_cl": "L/day", "q_P": "L/day", "q_T": "L/day", "q_LN": "L/day", "q_LD": "1/day",
           "gamma_C": "dimensionless", "gamma_P": "dimensionless", "gamma_T": "dimensionless",
           "gamma_LN": "dimensionless", "MW": "mg/nmol"}
-# A peripheral share that keeps P / (gamma_P * V_P) finite when an agent has no peripheral
-# compartment (q_P = 0 then leaves P at zero).
-_NO_PERIPHERAL = 0.01
-# Linked AUC ratios: identity up to _KNEE / gamma_C, then compressed smoothly towards
-# _CEILING / gamma_C (1 / gamma_C is reached only with an infinite exchange flow).
-_KNEE, _CEILING = 0.5, 0.95
-# Node exchange flow when the PBPK node ratio is at or below the tumor's (the node then sees the
-# tumor's lymph only), as a fraction of the class default.
-_Q_FLOOR = 1e-3
+
+
+@functools.cache
+def _link_settings() -> dict[str, float]:
+    """``data/catalog/pk_link.yaml``: the knee and ceiling of the AUC-ratio compression (fractions
+    of the cap 1 / gamma_C), the node-flow floor (fraction of the class q_LN) and the peripheral
+    share of an agent without a peripheral compartment."""
+    from immunocycle._paths import PACKAGE_DATA
+    from immunocycle.model import load_parameter_set
+
+    pset = load_parameter_set(PACKAGE_DATA / "catalog" / "pk_link.yaml")
+    return {k: float(p.value) for k, p in pset.parameters.items()}
 
 
 def _preset_value(species: str, name: str) -> float:
@@ -90,11 +93,13 @@ def _start_tumor_volume_l(species: str) -> float:
 
 
 def _compress(r: float, cap: float) -> float:
-    """Identity up to ``_KNEE * cap``; above, ``knee + w x / (1 + x)`` with
-    ``x = ln(r / knee) knee / w`` and ``w = (_CEILING - _KNEE) cap``: continuous with a continuous
-    slope at the knee, increasing, below ``_CEILING * cap``, logarithmic in ``r`` so that ratios
-    orders of magnitude above the cap (s.c. depots) keep their order visibly."""
-    knee, w = _KNEE * cap, (_CEILING - _KNEE) * cap
+    """Identity up to ``knee = knee_fraction * cap``; above, ``knee + w x / (1 + x)`` with
+    ``x = ln(r / knee) knee / w`` and ``w = (ceiling_fraction - knee_fraction) cap``
+    (``pk_link.yaml``): continuous with a continuous slope at the knee, increasing, below
+    ``ceiling_fraction * cap``, logarithmic in ``r`` so that ratios orders of magnitude above the
+    cap (s.c. depots) keep their order visibly."""
+    s = _link_settings()
+    knee, w = s["knee_fraction"] * cap, (s["ceiling_fraction"] - s["knee_fraction"]) * cap
     if r <= knee:
         return r
     x = math.log(r / knee) * knee / w
@@ -136,15 +141,18 @@ def pk_link(entry: Therapy, agent: Agent, formulation: Formulation, pk: PKDefaul
         return None, None, f"the PBPK run failed ({exc})"
     cls = pk.classes["nanoparticle"]
     flows = linked_flows(exp, _nano_gamma_c(agent, formulation, pk, species), cls.q_LD,
-                         _start_tumor_volume_l(species), _Q_FLOOR * cls.q_LN)
+                         _start_tumor_volume_l(species),
+                         _link_settings()["node_flow_floor"] * cls.q_LN)
     return exp, flows, None
 
 
 def _nano_gamma_c(agent: Agent, formulation: Formulation, pk: PKDefaults, species: str) -> float:
     """The carrier's central volume over the blood volume (volumes scale with body weight when
     the agent has no PK of its own in ``species``, as in :func:`cycle_pk`)."""
+    from immunocycle.pk import allometric_exponents
+
     bw_ratio = pk.body_weight_kg[species] / pk.body_weight_kg["human"]
-    v_scale = 1.0 if agent.pk.get(species) else bw_ratio
+    v_scale = 1.0 if agent.pk.get(species) else bw_ratio ** allometric_exponents()["volume"]
     return formulation.carrier_pk.v1_l * v_scale / _preset_value(species, "V_blood")
 
 
@@ -159,10 +167,14 @@ def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: 
     """
     v_blood, v_p = _preset_value(species, "V_blood"), _preset_value(species, "V_P")
     bw_ratio = pk.body_weight_kg[species] / pk.body_weight_kg["human"]
-    # Clearances scale with body weight^0.75 and volumes with body weight (allometry) when the
-    # agent has no PK of its own in this species.
+    # Clearances and volumes scale allometrically (pk.allometric_exponents: BW^0.75, BW^1) when
+    # the agent has no PK of its own in this species.
+    from immunocycle.pk import allometric_exponents
+
+    b = allometric_exponents()
     own = agent.pk.get(species)
-    cl_scale, v_scale = (1.0, 1.0) if own else (bw_ratio ** 0.75, bw_ratio)
+    cl_scale, v_scale = (1.0, 1.0) if own else (bw_ratio ** b["clearance"],
+                                                bw_ratio ** b["volume"])
     apk = own or agent.pk["human"]
     route = pk.routes.get(entry.route)
     if formulation is None:
@@ -201,7 +213,7 @@ def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: 
         "q_LN": _spec("q_LN", cls.q_LN * f_qLN * tissue, "blood-lymph node flow", cls_src),
         "q_LD": _spec("q_LD", cls.q_LD, "lymph flow per tumor volume", cls_src),
         "gamma_C": _spec("gamma_C", v1 / v_blood, "central volume / blood volume", src),
-        "gamma_P": _spec("gamma_P", v2 / v_p if v2 > 0 else _NO_PERIPHERAL,
+        "gamma_P": _spec("gamma_P", v2 / v_p if v2 > 0 else _link_settings()["no_peripheral_share"],
                          "peripheral volume / V_P", src),
         "gamma_T": _spec("gamma_T", cls.gamma_T * f_gT, "available share of tumor volume",
                          cls_src),
@@ -242,7 +254,8 @@ def _linked(cl: float, v1: float, v_blood: float, cls, exp: PBPKExposure, flows:
         "q_LD": _spec("q_LD", cls.q_LD, "lymph flow per tumor volume",
                       f"nanoparticle class default (pk.yaml: {cls.source})"),
         "gamma_C": _spec("gamma_C", gamma_c, "central volume / blood volume", src),
-        "gamma_P": _spec("gamma_P", _NO_PERIPHERAL, "peripheral volume / V_P", src),
+        "gamma_P": _spec("gamma_P", _link_settings()["no_peripheral_share"], "peripheral volume / V_P",
+                         src),
         "gamma_T": _spec("gamma_T", cls.gamma_T, "available share of tumor volume", gamma_src),
         "gamma_LN": _spec("gamma_LN", cls.gamma_LN, "available share of node volume", gamma_src),
         "MW": _spec("MW", agent.mw_kda * 1e-3, "molecular weight (kDa / 1000)", "agent file"),

@@ -4,6 +4,7 @@ and the particle-property -> tumor-delivery model.
 Public names are re-exported here; the implementation lives in ``_``-prefixed modules.
 """
 
+from immunocycle.pk._data import allometric_exponents
 from immunocycle.pk._formulation import (
     TUMOR_PARAMETERS,
     Release,
@@ -28,7 +29,8 @@ from immunocycle.pk._run import (
 
 __all__ = [
     "DeliveryModel", "OutOfDomainWarning", "PKResult", "Particle", "ROUTES", "Release",
-    "Reproduction", "SUMMARY_KEYS", "TUMOR_PARAMETERS", "blood_absorption", "build_free_pk",
+    "Reproduction", "SUMMARY_KEYS", "TUMOR_PARAMETERS", "allometric_exponents", "blood_absorption",
+    "build_free_pk",
     "build_pbpk", "default_model", "load_nanotumor", "lymph_drainage", "plot_organ_distribution",
     "plot_tumor_ln_blood", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",
     "tumor_parameters",

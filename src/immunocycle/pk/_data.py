@@ -41,6 +41,21 @@ def _read(name: str) -> dict[str, Value]:
 
 
 @functools.cache
+def allometric_exponents() -> dict[str, float]:
+    """Exponents ``b`` of simple allometry, ``y = y_ref (BW / BW_ref)^b`` (``allometry.yaml``).
+
+    Returns
+    -------
+    dict
+        ``rate`` (first-order rate constants, -0.25), ``clearance`` (clearances and flows, 0.75)
+        and ``volume`` (distribution volumes, 1), dimensionless.
+    """
+    p = _read("allometry")
+    return {"rate": p["rate_exponent"].value, "clearance": p["clearance_exponent"].value,
+            "volume": p["volume_exponent"].value}
+
+
+@functools.cache
 def species_parameters(species: str) -> dict[str, Value]:
     """Physiology and particle kinetics of ``species`` ("mouse" or "human").
 
@@ -61,7 +76,7 @@ def species_parameters(species: str) -> dict[str, Value]:
     if species == "mouse":
         return mouse
     human = _read("human")
-    b = _read("allometry")["rate_exponent"].value
+    b = allometric_exponents()["rate"]
     ratio = human["BW"].value / mouse["BW"].value
     out = dict(mouse)
     for name, v in mouse.items():
@@ -89,12 +104,13 @@ def payload_parameters(name: str) -> dict[str, Value]:
 def scaled_payload(name: str, body_weight_kg: float) -> dict[str, float]:
     """Payload CL, Q (L/h), V1, V2 (L) and ka_sc (1/h) scaled to a body weight.
 
-    Simple allometry from the reference weight of the source: clearances with exponent 0.75,
-    volumes with 1, the absorption rate constant with -0.25 (Anderson BJ, Holford NHG.
-    Annu Rev Pharmacol Toxicol 2008;48:303).
+    Simple allometry from the reference weight of the source (:func:`allometric_exponents`):
+    clearances with exponent 0.75, volumes with 1, the absorption rate constant with -0.25
+    (Anderson BJ, Holford NHG. Annu Rev Pharmacol Toxicol 2008;48:303).
     """
     p = payload_parameters(name)
     r = body_weight_kg / p["reference_BW"].value
-    return {"CL_f": p["CL"].value * r ** 0.75, "Q_f": p["Q"].value * r ** 0.75,
-            "V1_f": p["V1"].value * r, "V2_f": p["V2"].value * r,
-            "ka_sc_f": p["ka_sc"].value * r ** -0.25}
+    b = allometric_exponents()
+    cl, v, rate = r ** b["clearance"], r ** b["volume"], r ** b["rate"]
+    return {"CL_f": p["CL"].value * cl, "Q_f": p["Q"].value * cl, "V1_f": p["V1"].value * v,
+            "V2_f": p["V2"].value * v, "ka_sc_f": p["ka_sc"].value * rate}

@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from immunocycle._errors import InputError
-from immunocycle.pk._data import PAYLOADS, scaled_payload, species_parameters
+from immunocycle.pk._data import (
+    PAYLOADS,
+    allometric_exponents,
+    scaled_payload,
+    species_parameters,
+)
 from immunocycle.pk._pbpk import ROUTES
 from immunocycle.pk._properties import PARAM_COLUMNS, RENAL_CUTOFF_NM, Particle, default_model
 
@@ -125,7 +130,7 @@ def tumor_parameters(particle: Particle | None, species: str,
         if species == "human":
             mouse, human = species_parameters("mouse"), species_parameters("human")
             ratio = human["BW"].value / mouse["BW"].value
-            b = -0.25
+            b = allometric_exponents()["rate"]
             values["KTRESrelease"] *= ratio ** b
             values["KTRESmax"] *= ratio ** b
         elif particle.tumor_weight_g is not None:
