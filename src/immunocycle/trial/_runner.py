@@ -225,16 +225,20 @@ def _execute(task: ChunkTask, todo, scheduler, local_cluster):
         return
     from distributed import Client, LocalCluster, as_completed
 
-    cluster = LocalCluster(n_workers=local_cluster, threads_per_worker=1, processes=True,
-                           dashboard_address=None) if scheduler is None else None
+    cluster = None
     try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=local_cluster, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         client = Client(scheduler or cluster)
-    except (OSError, ValueError) as exc:  # refused, timed out, or an unusable address
+    except (OSError, ValueError) as exc:  # refused, timed out, an unusable address, no ports
         if cluster is not None:
             cluster.close()
-        raise ClusterError("scheduler", f"cannot connect to {scheduler}: "
-                           f"{' '.join(str(exc).split())[:200]}", "check the address and that "
-                           "the scheduler is running (dask scheduler)") from None
+        what = f"cannot connect to {scheduler}" if scheduler else "cannot start a local cluster"
+        raise ClusterError("scheduler" if scheduler else "local_cluster",
+                           f"{what}: {' '.join(str(exc).split())[:200]}",
+                           "check the address and that a trusted `dask scheduler` runs there"
+                           if scheduler else "try fewer workers") from None
     with client:
         futures = {client.submit(task, start, count, pure=False): k for k, start, count in todo}
         for future in as_completed(futures):
