@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from immunocycle._errors import InputError
+from immunocycle._errors import InputError, SolverError
 from immunocycle.engine import (
     CompiledModel,
     SimulationResult,
@@ -250,7 +250,7 @@ def run_pk(particle: Particle | None = None, payload: str | None = None,
     opts = options or SolverOptions(rtol=1e-7, atol=1e-12 * scale)
     sim = simulate(compiled, times, params, options=opts)
     if sim.status[0] != 0:
-        raise RuntimeError(f"PBPK integration failed: {sim.status_text()[0]}")
+        raise SolverError(f"PBPK integration failed: {sim.status_text()[0]}")
     return _metrics(sim, values, ood, notes, carrier_dose, payload_dose, infusion_h)
 
 
