@@ -46,6 +46,7 @@ def test_to_dict_contract(excluded):
         assert 0.0 <= lo <= r["orr"] <= hi <= 1.0
         assert 0.0 <= r["ae_grade3plus_rate"] <= 1.0
         assert "vs_free" in r and "synergy_hsa" in r
+        assert sum(r["solver_status"].values()) >= r["n"]  # every included patient's status
         if len(r["therapies"]) >= 2:
             for s in (r["synergy_bliss"], r["synergy_hsa"]):
                 assert s["ci"][0] <= s["excess"] + 1e-12 and s["excess"] <= s["ci"][1] + 1e-12

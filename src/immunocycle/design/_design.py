@@ -45,6 +45,7 @@ from immunocycle.design._screen import (
     triplets,
 )
 from immunocycle.design._synergy import synergy
+from immunocycle.engine import STATUS_TEXT
 
 #: Presets whose archetype cohort has their own name; others use this cohort.
 DEFAULT_COHORT = "melanoma"
@@ -267,7 +268,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                      "steps": _steps(reg, cat), "n": a["n"], "orr": a["orr"],
                      "orr_ci": a["orr_ci"], "median_pfs_days": a["median_pfs_days"],
                      "ae_grade3plus_rate": a["ae_grade3plus_rate"],
-                     "hr_vs_pd1": a["hr_vs_first"],
+                     "hr_vs_pd1": a["hr_vs_first"], "solver_status": a["solver_status"],
                      "synergy_bliss": syn.bliss.to_dict() if syn else None,
                      "synergy_hsa": ({**syn.hsa.to_dict(), "best_single":
                                       reg[int(np.argmax(syn.singles))]} if syn else None),
@@ -363,7 +364,12 @@ def _summarize(frame: pd.DataFrame, arms: list[str]) -> list[dict]:
     work = _evaluable(frame)
     cols = ["arm", "bor", "pfs_days", "pfs_event", "phenotype",
             *[c for c in work.columns if c.startswith("ae_")]]
-    return summarize_arms(work[cols].reset_index(drop=True), arms)
+    summaries = summarize_arms(work[cols].reset_index(drop=True), arms)
+    for rec in summaries:  # the solver's status of every included patient, by name
+        sub = frame[(frame["arm"] == rec["name"]) & frame["included"]]
+        rec["solver_status"] = {STATUS_TEXT.get(int(s), f"status {s}"): int(c)
+                                for s, c in sorted(sub["status"].value_counts().items())}
+    return summaries
 
 
 def _responders(frame: pd.DataFrame, arm: str) -> np.ndarray:
