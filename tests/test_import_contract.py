@@ -14,8 +14,9 @@ The rules (read from the source with :mod:`ast`, lazy imports inside functions i
    (``__version__``). They sit below ``model``.
 3. Across units only public names: no ``immunocycle.X._private`` module and no ``_name`` of
    another unit is imported, except by ``cli.py``.
-4. No import circle between units (implied by 1 and 2, checked on its own so the message names
-   the circle).
+4. No import circle: between units (implied by 1 and 2, checked on its own so the message names
+   the circle), nor between the modules of one unit, imports inside functions included (a
+   package's ``__init__`` only re-exports, so importing it is no edge).
 """
 
 from __future__ import annotations
@@ -82,12 +83,18 @@ def violations(root: Path = SRC) -> list[str]:
     """Every breach of the contract under ``root`` (an immunocycle source tree)."""
     out = []
     edges: dict[str, set[str]] = {}
+    modules: dict[str, set[str]] = {}  # module -> modules of its own unit it imports
+    files = {p.relative_to(root).with_suffix("").parts for p in root.rglob("*.py")}
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).with_suffix("").parts
         here = _unit(rel)
         where = f"{path.relative_to(root)}"
         for line, parts in _imports(path, root):
             there = _unit(parts)
+            if there == here and parts:
+                target = _module(parts, files)
+                if target and target != rel and rel[-1] != "__init__":
+                    modules.setdefault(".".join(rel), set()).add(".".join(target))
             if there == here or not parts:
                 continue
             edges.setdefault(here, set()).add(there)
@@ -99,8 +106,17 @@ def violations(root: Path = SRC) -> list[str]:
             private = [p for p in parts[1:] if p.startswith("_") and not p.startswith("__")]
             if private and rel not in PRIVATE_OK:
                 out.append(f"{where}:{line}: private import immunocycle.{'.'.join(parts)}")
-    out += [f"import circle: {' -> '.join(c)}" for c in _circles(edges)]
+    out += [f"import circle: {' -> '.join(c)}" for c in _circles(edges) + _circles(modules)]
     return list(dict.fromkeys(out))  # one line per breach, not per imported name
+
+
+def _module(parts: tuple[str, ...], files: set[tuple[str, ...]]) -> tuple[str, ...] | None:
+    """The module file an import reaches (the longest prefix of ``parts`` that is one), or None
+    for a name of a package's ``__init__``."""
+    for k in range(len(parts), 0, -1):
+        if parts[:k] in files:
+            return parts[:k]
+    return None
 
 
 def _circles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -154,6 +170,11 @@ def test_the_check_finds_each_kind_of_breach(tmp_path, name, text, expected):
     assert violations(_tree(tmp_path, CLEAN)) == []
     root = _tree(tmp_path, {name: text})
     assert any(expected in v for v in violations(root)), violations(root)
+
+
+def test_the_check_finds_a_circle_inside_a_package(tmp_path):
+    root = _tree(tmp_path, {**CLEAN, "cycle/_d.py": "def f():\n    from immunocycle.cycle._c import x\n"})
+    assert violations(root) == ["import circle: cycle._c -> cycle._d -> cycle._c"]
 
 
 def test_the_check_names_a_circle():
