@@ -247,3 +247,14 @@ def test_json_is_strict_with_nan_as_null(tmp_path):
     assert parsed == {"a": None, "b": [None, 1.5], "c": [None, 2.0], "d": 3, "e": str(tmp_path)}
     path = write_json(tmp_path / "x.json", data)
     assert json.loads(path.read_text(), parse_constant=_refuse) == parsed
+
+
+def test_trial_summary_is_strict_json_with_the_solver_status(tmp_path):
+    res = runner.invoke(app, ["trial", "--cohort", "melanoma", "--arm", "nivolumab", "--n", "3",
+                              "--days", "84", "--json", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout, parse_constant=_refuse)  # no NaN token
+    arm = summary["arms"][0]
+    assert sum(arm["solver_status"].values()) == summary["n_included"]
+    assert arm["median_pfs_days"] is None or arm["median_pfs_days"] > 0
+    assert json.loads((tmp_path / "summary.json").read_text(), parse_constant=_refuse)
