@@ -24,7 +24,6 @@ adaptive PD-L1).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from immunocycle._errors import InputError
+from immunocycle._provenance import write_json
 from immunocycle.cycle import (
     FLUXES,
     LIMITING_STEP_METHOD,
@@ -246,7 +246,7 @@ class Diagnosis:
         paths = {"json": out / "diagnosis.json", "steps": out / "steps.csv",
                  "elasticities": out / "elasticities.csv", "barriers": out / "barriers.csv",
                  "radar": out / "step_scores.png", "elasticity_bars": out / "elasticities.png"}
-        paths["json"].write_text(json.dumps(self.to_dict(), indent=2))
+        write_json(paths["json"], self.to_dict())  # strict JSON: NaN as null
         self.steps.to_csv(paths["steps"])
         self.elasticities.table.to_csv(paths["elasticities"])
         b = self.barriers.copy()
