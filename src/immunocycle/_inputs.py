@@ -27,9 +27,10 @@ def limits() -> dict:
     return yaml.safe_load(LIMITS_FILE.read_text())
 
 
-def short(value: Any) -> str:
-    """``repr(value)``, shortened so that a huge input cannot flood an error message."""
-    size = int(limits()["messages"]["max_value_chars"])
+def short(value: Any, size: int | None = None) -> str:
+    """``repr(value)``, shortened (to ``size`` characters, by default ``messages.max_value_chars``
+    of ``data/limits.yaml``) so that a huge input cannot flood an error message."""
+    size = int(size or limits()["messages"]["max_value_chars"])
     r = reprlib.Repr()
     r.maxstring = r.maxother = r.maxlong = size
     r.maxlist = r.maxtuple = r.maxdict = r.maxset = 6

@@ -16,6 +16,8 @@ from immunocycle._inputs import limits, short
 from immunocycle.model._errors import ModelError
 from immunocycle.model._units import ureg
 
+#: Characters of an expression quoted in a message (a longer one is shortened).
+_EXPR_CHARS = 200
 FUNCTIONS = ("exp", "log", "sqrt", "abs", "min", "max", "pow")
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _ALLOWED_NODES = (ast.Expression, ast.Call, ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant,
@@ -39,18 +41,18 @@ def parse(text: str, where: str, field: str) -> ast.Expression:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ModelError(where, field, f"cannot parse {text!r}: {exc.msg}") from None
+        raise ModelError(where, field, f"cannot parse {short(text, _EXPR_CHARS)}: {exc.msg}") from None
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS) or node.keywords:
                 raise ModelError(where, field,
-                                 f"in {text!r}: only the functions {', '.join(FUNCTIONS)} are allowed")
+                                 f"in {short(text, _EXPR_CHARS)}: only the functions {', '.join(FUNCTIONS)} are allowed")
         elif isinstance(node, ast.BinOp) and not isinstance(node.op, _BINOPS):
-            raise ModelError(where, field, f"in {text!r}: operator {type(node.op).__name__} not allowed")
+            raise ModelError(where, field, f"in {short(text, _EXPR_CHARS)}: operator {type(node.op).__name__} not allowed")
         elif isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
-            raise ModelError(where, field, f"in {text!r}: constant {node.value!r} is not a number")
+            raise ModelError(where, field, f"in {short(text, _EXPR_CHARS)}: constant {short(node.value)} is not a number")
         elif not isinstance(node, _ALLOWED_NODES):
-            raise ModelError(where, field, f"in {text!r}: {type(node).__name__} is not allowed")
+            raise ModelError(where, field, f"in {short(text, _EXPR_CHARS)}: {type(node).__name__} is not allowed")
     for node in ast.walk(tree):
         exponent = (node.right if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
                     else node.args[1] if isinstance(node, ast.Call) and node.func.id == "pow"
@@ -136,9 +138,9 @@ def result_units(tree: ast.Expression, text: str, symbol_units: Mapping[str, pin
     try:
         result = evaluate(tree, values)
     except pint.errors.DimensionalityError as exc:
-        raise ModelError(where, field, f"inconsistent units in {text!r}: {exc}") from None
+        raise ModelError(where, field, f"inconsistent units in {short(text, _EXPR_CHARS)}: {exc}") from None
     except (ZeroDivisionError, OverflowError, ValueError) as exc:
-        raise ModelError(where, field, f"cannot check units of {text!r}: {exc}") from None
+        raise ModelError(where, field, f"cannot check units of {short(text, _EXPR_CHARS)}: {exc}") from None
     if not isinstance(result, pint.Quantity):
         return ureg.dimensionless
     # Float exponents (L**lam / L**lam) leave round-off such as cell**1.0000000000000002.

@@ -255,7 +255,8 @@ class Model:
             unknown = names - known
             if unknown:
                 raise ModelError(self.source, field,
-                                 f"unknown name(s) {', '.join(sorted(unknown))} in {text!r}")
+                                 f"unknown name(s) {short(', '.join(sorted(unknown)), 200)} in "
+                                 f"{short(text, 200)}")
             # Units depend only on the text and the units (and, for exponents, the values) of
             # its names: models rebuilt with other values or therapies reuse the checks.
             key = (text, tuple(sorted((n, str(units[n]), dimless.get(n)) for n in names)))
@@ -268,10 +269,10 @@ class Model:
             try:
                 factor = conversion_factor(got, expected, self.source, field)
             except ModelError:
-                raise ModelError(self.source, field, f"{text!r} has units {got:~} but "
+                raise ModelError(self.source, field, f"{short(text, 200)} has units {got:~} but "
                                  f"{expected:~} are required") from None
             if abs(factor - 1.0) > 1e-9:
-                raise ModelError(self.source, field, f"{text!r} has units {got:~}, which differ from "
+                raise ModelError(self.source, field, f"{short(text, 200)} has units {got:~}, which differ from "
                                  f"the required {expected:~} by a factor {factor:g}: convert the "
                                  "parameter or declare it in consistent units")
 

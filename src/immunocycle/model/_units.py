@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pint
 
+from immunocycle._inputs import short
 from immunocycle.model._errors import ModelError
 
 ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
@@ -20,7 +21,7 @@ def parse_units(text: str, where: str, field: str) -> pint.Unit:
         return ureg.Unit(text if text.strip() else "dimensionless")
     except (pint.errors.UndefinedUnitError, AttributeError, TypeError, ValueError,
             AssertionError) as exc:
-        raise ModelError(where, field, f"unknown units {text!r} ({exc})") from None
+        raise ModelError(where, field, f"unknown units {short(text)} ({short(str(exc), 200)})") from None
 
 
 def conversion_factor(source: pint.Unit, target: pint.Unit, where: str, field: str) -> float:
