@@ -255,7 +255,7 @@ class Model:
             unknown = names - known
             if unknown:
                 raise ModelError(self.source, field,
-                                 f"unknown name(s) {short(', '.join(sorted(unknown)), 200)} in "
+                                 f"unknown name(s) {_first(sorted(unknown))} in "
                                  f"{short(text, 200)}")
             # Units depend only on the text and the units (and, for exponents, the values) of
             # its names: models rebuilt with other values or therapies reuse the checks.
@@ -300,6 +300,12 @@ class Model:
         return (f"Model({self.name!r}: {len(self.species)} species, {len(self.parameters)} parameters, "
                 f"{len(self.reactions)} reactions, {len(self.rate_rules)} rate rules, "
                 f"{len(self.assignments)} assignments, {len(self.doses)} doses)")
+
+
+def _first(names: list[str], count: int = 10) -> str:
+    """The first ``count`` names, comma-separated, and how many more there are."""
+    more = f" and {len(names) - count} more" if len(names) > count else ""
+    return ", ".join(short(n, 60).strip("'") for n in names[:count]) + more
 
 
 def _kind(part: Part) -> str:
