@@ -241,3 +241,42 @@ def test_bad_arguments_write_nothing(tmp_path):
                               "--days", "42", "--out", str(out)])
     _one_error_line(res, "--days")
     assert not out.exists()
+
+
+def _failures():
+    import distributed
+    import pyarrow as pa
+
+    return [
+        (MemoryError(), "out of memory"),
+        (pa.lib.ArrowInvalid("Parquet magic bytes not found"), "Parquet/Arrow: Parquet magic"),
+        (distributed.comm.CommClosedError("in <TCP>: Stream is closed"), "Dask: in <TCP>"),
+        (InputError("chunk_size", "must be >= 1, got 0"), "--chunk-size: must be >= 1, got 0"),
+        (InputError("tmb must be >= 0, got -1"), "--tmb must be >= 0"),
+        (PermissionError(13, "Permission denied", "/data/run"), "/data/run: permission denied"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_the_cli_handler_turns_failures_into_one_line(tmp_path, monkeypatch, index):
+    import immunocycle.trial
+
+    exc, expected = _failures()[index]
+
+    def fails(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(immunocycle.trial, "run_trial", fails)
+    res = runner.invoke(app, [*TRIAL, "--out", str(tmp_path / "x")])
+    _one_error_line(res, expected)
+
+
+def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
+    import immunocycle.trial
+
+    def buggy(*args, **kwargs):
+        return {}["arms"]
+
+    monkeypatch.setattr(immunocycle.trial, "run_trial", buggy)
+    res = runner.invoke(app, [*TRIAL, "--out", str(tmp_path / "x")])
+    assert res.exit_code == 1 and isinstance(res.exception, KeyError)

@@ -80,9 +80,9 @@ def describe(exc: BaseException, flags: dict[str, str] | None = None) -> str:
     if isinstance(exc, MemoryError):
         return ("out of memory (run fewer patients or days at once: a smaller --n, --days or "
                 "--chunk-size)")
-    if isinstance(exc, OSError):
-        return _one_line(_describe_os(exc))
     origin = _module_of(exc)
+    if isinstance(exc, OSError) and origin not in ("distributed", "dask"):
+        return _one_line(_describe_os(exc))
     if origin == "pydantic" or origin == "pydantic_core":
         errors = exc.errors() if hasattr(exc, "errors") else []
         if errors:
