@@ -1,6 +1,7 @@
 """Virtual trials: response criteria (RECIST 1.1, iRECIST), endpoints and per-arm statistics."""
 
 from immunocycle.trial._calibrate import calibrate_all, calibrate_cohort
+from immunocycle.trial._lesions import LesionSite, lesion_sites, record_lesions
 from immunocycle.trial._recist import (
     IRECIST_CATEGORIES,
     RECIST_CATEGORIES,
@@ -31,5 +32,5 @@ __all__ = [
     "score_patients", "summarize_arms", "RunConflictError", "TrialTask", "ae_probabilities",
     "bench_trial", "calibrate_all", "calibrate_cohort",
     "exposure_drivers", "load_toxicity", "make_task", "parse_regimen", "run_chunked", "run_trial",
-    "summarize_trial",
+    "summarize_trial", "LesionSite", "lesion_sites", "record_lesions",
 ]

@@ -27,15 +27,17 @@ New lesions
     at a confirming assessment confirms it (iCPD: "increase in number of new lesions"). Because only
     appearance is recorded, an iUPD episode opened by new lesions alone is reset when the next
     assessment shows no further new lesion and target disease is not progressing.
-CR detection floor (``cr_floor_mm``, default 1.0 mm)
-    RECIST 1.1 CR is the disappearance of all target lesions (sum 0 mm). A simulated tumour shrinks
-    asymptotically and never reaches exactly 0, so a timepoint is CR when the sum is at or below
-    ``cr_floor_mm``. 1 mm lies at the in-plane resolution of clinical CT (pixels of about 0.6-0.8 mm,
-    5 mm slices), so a sum of diameters below it would be read as "disappeared". The RECIST 1.1 default
-    of 5 mm is for lesions a reader still *sees* but cannot measure, so those are not CR and 5 mm would
-    overstate CR. With a baseline of at least 10 mm (RECIST measurability) the floor only moves
-    patients between CR and PR; it cannot change the objective response rate. Set ``cr_floor_mm=0`` for
-    the literal rule.
+Recorded sums and complete response (``target_gone``, ``cr_floor_mm``)
+    The sums are what a radiologist records, not the simulated sizes:
+    :func:`immunocycle.trial.record_lesions` records a non-nodal lesion under its site's CT
+    detection limit (5 mm, ``data/trial/recist.yaml``) as 0 mm (disappeared) and a lymph node at
+    its short axis, normal below 10 mm. RECIST 1.1 CR is the disappearance of every non-nodal
+    target lesion with every target node normal: ``target_gone[i]`` (from
+    :func:`~immunocycle.trial.record_lesions`) when given, otherwise a recorded sum at or below
+    ``cr_floor_mm`` (default 1.0 mm; recorded sums of disappeared non-nodal lesions are 0 mm). A
+    lesion that regrows to its detection limit is recorded again and scored against the nadir of
+    the recorded sum, so it is PD once the sum is >= 20 % and >= 5 mm above that nadir. RECIST 1.1
+    and iRECIST use the same recorded values.
 SD minimum duration (``min_sd_days``, default 42 d)
     RECIST 1.1 (section 4.4) requires SD criteria to be met at least once after study entry at a
     minimum interval "in general not less than 6-8 weeks" defined by the protocol. We use 6 weeks,
@@ -126,7 +128,8 @@ def _as_float_1d(values, name: str) -> np.ndarray:
     return arr
 
 
-def _validate(times_d, sums_mm, new_lesion, cr_floor_mm: float, pd_abs_mm: float):
+def _validate(times_d, sums_mm, new_lesion, cr_floor_mm: float, pd_abs_mm: float,
+              target_gone=None):
     t = _as_float_1d(times_d, "times_d")
     s = _as_float_1d(sums_mm, "sums_mm")
     if s.size != t.size:
@@ -146,10 +149,11 @@ def _validate(times_d, sums_mm, new_lesion, cr_floor_mm: float, pd_abs_mm: float
         raise InputError(f"cr_floor_mm must be a finite number >= 0, got {cr_floor_mm!r}")
     if not (math.isfinite(pd_abs_mm) and pd_abs_mm > 0):
         raise InputError(f"pd_abs_mm must be a finite number > 0, got {pd_abs_mm!r}")
-    if s[0] <= cr_floor_mm:
+    gone = _gone(target_gone, s, cr_floor_mm)
+    if gone[0]:
         raise InputError(
             f"sums_mm[0] (baseline sum, {s[0]!r} mm) must exceed cr_floor_mm ({cr_floor_mm!r} mm): "
-            "RECIST 1.1 requires measurable disease at baseline"
+            "RECIST 1.1 requires measurable disease at baseline (target lesions not gone)"
         )
     if new_lesion is None:
         nl = np.zeros(t.size, dtype=bool)
@@ -178,7 +182,20 @@ def _validate(times_d, sums_mm, new_lesion, cr_floor_mm: float, pd_abs_mm: float
             raise InputError(
                 "new_lesion[0] must be False: a lesion present at baseline is not a new lesion"
             )
-    return t, s, nl
+    return t, s, nl, gone
+
+
+def _gone(target_gone, s: np.ndarray, cr_floor_mm: float) -> np.ndarray:
+    """Per assessment: every target lesion gone (``target_gone``, else sum <= ``cr_floor_mm``)."""
+    if target_gone is None:
+        return s <= cr_floor_mm
+    raw = np.asarray(target_gone)
+    if raw.shape != s.shape:
+        raise InputError(f"target_gone has shape {raw.shape} but sums_mm has {s.shape}; "
+                         "give one flag per assessment")
+    if raw.dtype != bool and not np.all(np.isin(raw, (0, 1))):
+        raise InputError("target_gone must contain booleans (True: every target lesion gone)")
+    return raw.astype(bool)
 
 
 def _check_days(value, name: str, allow_none: bool = False) -> float | None:
@@ -209,8 +226,8 @@ def _is_pr(value: float, baseline: float) -> bool:
     return value - baseline <= -PR_DECREASE * baseline * (1.0 - _REL_TOL)
 
 
-def _non_pd_grade(value: float, baseline: float, cr_floor_mm: float) -> str:
-    if value <= cr_floor_mm:
+def _non_pd_grade(value: float, baseline: float, gone: bool) -> str:
+    if gone:
         return "CR"
     if _is_pr(value, baseline):
         return "PR"
@@ -218,7 +235,7 @@ def _non_pd_grade(value: float, baseline: float, cr_floor_mm: float) -> str:
 
 
 def _recist_kernel(
-    s: np.ndarray, nl: np.ndarray, cr_floor_mm: float, pd_abs_mm: float
+    s: np.ndarray, nl: np.ndarray, gone: np.ndarray, pd_abs_mm: float
 ) -> list[str]:
     sums = s.tolist()
     base = sums[0]
@@ -229,7 +246,7 @@ def _recist_kernel(
         if nl[i] or _is_pd(v, nadir, pd_abs_mm):
             labels.append("PD")
         else:
-            labels.append(_non_pd_grade(v, base, cr_floor_mm))
+            labels.append(_non_pd_grade(v, base, bool(gone[i])))
         nadir = min(nadir, v)
     return labels
 
@@ -238,7 +255,7 @@ def _irecist_kernel(
     t: np.ndarray,
     s: np.ndarray,
     nl: np.ndarray,
-    cr_floor_mm: float,
+    gone: np.ndarray,
     pd_abs_mm: float,
     icpd_growth_mm: float,
     confirm_min_days: float,
@@ -269,13 +286,13 @@ def _irecist_kernel(
                     labels.append("iUPD")
                 else:  # reset: the bar is lowered again (Seymour 2017)
                     in_upd = False
-                    labels.append("i" + _non_pd_grade(v, base, cr_floor_mm))
+                    labels.append("i" + _non_pd_grade(v, base, bool(gone[i])))
             elif target_pd or new:
                 labels.append("iUPD")
                 in_upd = True
                 upd_t, upd_ref, upd_by_target = times[i], v, target_pd
             else:
-                labels.append("i" + _non_pd_grade(v, base, cr_floor_mm))
+                labels.append("i" + _non_pd_grade(v, base, bool(gone[i])))
         nadir = min(nadir, v)
     return labels
 
@@ -329,6 +346,7 @@ def recist_timepoints(
     *,
     cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
     pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+    target_gone: Sequence[bool] | None = None,
 ) -> list[str]:
     """RECIST 1.1 timepoint response at each assessment.
 
@@ -344,20 +362,24 @@ def recist_timepoints(
         True where an unequivocal new lesion appears at that assessment (``new_lesion[0]`` must be
         False). Default: no new lesions.
     cr_floor_mm : float, default 1.0
-        Detection floor (mm): a sum at or below it counts as "all target lesions disappeared" (CR).
-        Virtual tumours never reach exactly 0 mm; 1 mm is at the in-plane resolution of clinical CT.
-        Use 0.0 for the literal RECIST rule.
+        Without ``target_gone``: a recorded sum at or below it (mm) counts as "all target lesions
+        disappeared" (CR). Recorded sums (:func:`immunocycle.trial.record_lesions`) are 0 mm once
+        every non-nodal lesion is under its detection limit.
     pd_abs_mm : float, default 5.0
         Minimum absolute increase over the nadir (mm) required for PD, besides the 20 % relative
         increase. Only change it together with a change of length unit.
+    target_gone : sequence of bool, optional
+        Per assessment, True when every target lesion is gone (non-nodal lesions under their
+        detection limit, nodes normal): the ``gone`` of :func:`immunocycle.trial.record_lesions`.
+        Needed when lymph nodes are targets (a normal node keeps its size in the sum).
 
     Returns
     -------
     list of str
         ``"BL"`` for the baseline, then one of ``"CR"``, ``"PR"``, ``"SD"``, ``"PD"`` per follow-up:
         PD if a new lesion appears or the sum is >= 20 % and >= ``pd_abs_mm`` above the nadir (the
-        smallest sum at any earlier assessment, baseline included); else CR if the sum is
-        <= ``cr_floor_mm``; else PR if the sum is >= 30 % below baseline; else SD.
+        smallest sum at any earlier assessment, baseline included); else CR if every target lesion
+        is gone (``target_gone``, or the sum <= ``cr_floor_mm``); else PR if the sum is >= 30 % below baseline; else SD.
 
     Raises
     ------
@@ -376,8 +398,8 @@ def recist_timepoints(
     >>> recist_timepoints([0, 56, 112], [100.0, 70.0, 71.0])
     ['BL', 'PR', 'SD']
     """
-    _, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
-    return _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
+    _, s, nl, gone = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm, target_gone)
+    return _recist_kernel(s, nl, gone, float(pd_abs_mm))
 
 
 def best_overall_response(
@@ -423,10 +445,10 @@ def best_overall_response(
     >>> best_overall_response([0, 56, 70], [100.0, 65.0, 66.0])
     'SD'
     """
-    t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    t, s, nl, gone = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
     cd = _check_days(confirm_days, "confirm_days", allow_none=True)
     sd_days = _check_days(min_sd_days, "min_sd_days")
-    labels = _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
+    labels = _recist_kernel(s, nl, gone, float(pd_abs_mm))
     best = _bor_kernel(t.tolist(), labels, "PD", "CR", "PR", "SD", cd, sd_days)
     if best is not None:
         return best
@@ -461,8 +483,8 @@ def progression_time(
     >>> progression_time([0, 42, 84], [50.0, 48.0, 62.0])
     (84.0, True)
     """
-    t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
-    labels = _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
+    t, s, nl, gone = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    labels = _recist_kernel(s, nl, gone, float(pd_abs_mm))
     for i, lab in enumerate(labels):
         if lab == "PD":
             return float(t[i]), True
@@ -483,12 +505,13 @@ def irecist_timepoints(
     icpd_growth_mm: float = _DEFAULT_PD_ABS_MM,
     cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
     pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+    target_gone: Sequence[bool] | None = None,
 ) -> list[str]:
     """iRECIST timepoint response at each assessment.
 
     Parameters
     ----------
-    times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm
+    times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm, target_gone
         As in :func:`recist_timepoints` (days, mm).
     confirm_min_days : float, default 28
         Earliest time after the iUPD assessment (days) at which progression can be confirmed (the
@@ -531,13 +554,11 @@ def irecist_timepoints(
     >>> irecist_timepoints([0, 42, 84, 126], [50.0, 40.0, 50.0, 56.0])
     ['BL', 'iSD', 'iUPD', 'iCPD']
     """
-    t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    t, s, nl, gone = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm, target_gone)
     cmin = _check_days(confirm_min_days, "confirm_min_days")
     if not (math.isfinite(icpd_growth_mm) and icpd_growth_mm > 0):
         raise InputError(f"icpd_growth_mm must be a finite number > 0, got {icpd_growth_mm!r}")
-    return _irecist_kernel(
-        t, s, nl, float(cr_floor_mm), float(pd_abs_mm), float(icpd_growth_mm), cmin
-    )
+    return _irecist_kernel(t, s, nl, gone, float(pd_abs_mm), float(icpd_growth_mm), cmin)
 
 
 def irecist_best_overall_response(
@@ -580,7 +601,7 @@ def irecist_best_overall_response(
     >>> irecist_best_overall_response([0, 42, 70, 112, 154], [50.0, 62.0, 40.0, 30.0, 31.0])
     'iPR'
     """
-    t, s, nl = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
+    t, s, nl, _ = _validate(times_d, sums_mm, new_lesion, cr_floor_mm, pd_abs_mm)
     cd = _check_days(confirm_days, "confirm_days", allow_none=True)
     sd_days = _check_days(min_sd_days, "min_sd_days")
     labels = irecist_timepoints(
@@ -681,7 +702,9 @@ def score_patients(
     ----------
     df : pandas.DataFrame
         One row per assessment with columns ``patient_id``, ``time_d`` (days since randomisation) and
-        ``sum_mm`` (sum of target-lesion diameters, mm), and optionally ``new_lesion`` (bool). Rows
+        ``sum_mm`` (recorded sum of target-lesion diameters, mm), and optionally ``new_lesion``
+        (bool) and ``target_gone`` (bool, every target lesion gone: see
+        :func:`immunocycle.trial.record_lesions`; default: ``sum_mm <= cr_floor_mm``). Rows
         may be in any order; they are sorted by time within each patient, and a patient's earliest
         row is the baseline.
     confirm_days, min_sd_days, cr_floor_mm, pd_abs_mm
@@ -699,8 +722,10 @@ def score_patients(
         ``carry`` columns, ``bor`` (RECIST 1.1), ``irecist_bor``, ``pfs_days`` and ``pfs_event``
         (:func:`progression_time`), ``ipfs_days`` and ``ipfs_event``
         (:func:`irecist_progression_time`), ``best_pct_change`` (smallest percentage change of the
-        sum from baseline over all follow-up assessments, %; NaN with a baseline only) and
-        ``n_assessments``.
+        sum from baseline over all follow-up assessments, %; NaN with a baseline only; -100 % once
+        every non-nodal lesion has disappeared), ``response_start_days`` and ``cr_start_days``
+        (first assessment scored CR or PR, and CR, before the first PD; NaN if none: the start of
+        a response, for swimmer plots) and ``n_assessments``.
 
     Raises
     ------
@@ -713,6 +738,7 @@ def score_patients(
     if missing:
         raise InputError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
     has_new = "new_lesion" in df.columns
+    has_gone = "target_gone" in df.columns
     cd = _check_days(confirm_days, "confirm_days", allow_none=True)
     sd_days = _check_days(min_sd_days, "min_sd_days")
     cmin = _check_days(irecist_confirm_min_days, "irecist_confirm_min_days")
@@ -727,6 +753,7 @@ def score_patients(
     times_all = df["time_d"].to_numpy(dtype=float)[order]
     sums_all = df["sum_mm"].to_numpy(dtype=float)[order]
     new_all = df["new_lesion"].to_numpy()[order] if has_new else None
+    gone_all = df["target_gone"].to_numpy()[order] if has_gone else None
     bounds = np.flatnonzero(np.diff(codes_sorted)) + 1
     starts = np.concatenate(([0], bounds))
     ends = np.concatenate((bounds, [codes_sorted.size]))
@@ -735,23 +762,22 @@ def score_patients(
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
         pid = uniques[k]
         try:
-            t, s, nl = _validate(
+            t, s, nl, gone = _validate(
                 times_all[a:b],
                 sums_all[a:b],
                 None if new_all is None else new_all[a:b],
                 cr_floor_mm,
                 pd_abs_mm,
+                None if gone_all is None else gone_all[a:b],
             )
         except ValueError as exc:
             raise InputError(f"patient_id={pid!r}: {exc}") from None
         tl = t.tolist()
-        rec = _recist_kernel(s, nl, float(cr_floor_mm), float(pd_abs_mm))
+        rec = _recist_kernel(s, nl, gone, float(pd_abs_mm))
         bor = _bor_kernel(tl, rec, "PD", "CR", "PR", "SD", cd, sd_days)
         if bor is None:
             bor = "PD" if "PD" in rec else "NE"
-        irec = _irecist_kernel(
-            t, s, nl, float(cr_floor_mm), float(pd_abs_mm), float(icpd_growth_mm), cmin
-        )
+        irec = _irecist_kernel(t, s, nl, gone, float(pd_abs_mm), float(icpd_growth_mm), cmin)
         if "PD" in rec:
             i_pd = rec.index("PD")
             pfs = (tl[i_pd], True)
@@ -769,6 +795,8 @@ def score_patients(
                 "ipfs_days": float(ipfs[0]),
                 "ipfs_event": bool(ipfs[1]),
                 "best_pct_change": best_pct,
+                "response_start_days": _first_before_pd(tl, rec, ("CR", "PR")),
+                "cr_start_days": _first_before_pd(tl, rec, ("CR",)),
                 "n_assessments": int(b - a),
             }
         )
@@ -781,6 +809,8 @@ def score_patients(
         "ipfs_days",
         "ipfs_event",
         "best_pct_change",
+        "response_start_days",
+        "cr_start_days",
         "n_assessments",
     ]
     out = pd.DataFrame(rows, columns=columns)
@@ -791,3 +821,13 @@ def score_patients(
     out["pfs_event"] = out["pfs_event"].astype(bool)
     out["ipfs_event"] = out["ipfs_event"].astype(bool)
     return out
+
+
+def _first_before_pd(times: list[float], labels: list[str], levels: tuple[str, ...]) -> float:
+    """Time of the first assessment labelled one of ``levels`` before the first PD (NaN if none)."""
+    for time_d, label in zip(times, labels, strict=True):
+        if label == "PD":
+            break
+        if label in levels:
+            return float(time_d)
+    return math.nan

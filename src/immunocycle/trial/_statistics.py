@@ -291,6 +291,9 @@ def summarize_arms(
             Objective response rate (CR + PR) / n and its 95 % interval ``[lo, hi]`` (fractions).
         ``cr``, ``pr``, ``sd``, ``pd``, ``ne``
             Counts by best overall response.
+        ``cr_rate``, ``cr_rate_ci``
+            Complete response rate CR / n and its 95 % interval ``[lo, hi]`` (fractions), by the
+            same :func:`orr_with_ci` as the ORR.
         ``dcr``
             Disease control rate (CR + PR + SD) / n.
         ``median_pfs_days``, ``median_pfs_ci_days``
@@ -341,6 +344,7 @@ def summarize_arms(
         responder = is_response(sub[bor_col])
         n_resp = int(responder.sum())
         orr, lo, hi = orr_with_ci(n_resp, n, method=ci_method)
+        cr_rate, cr_lo, cr_hi = orr_with_ci(counts["cr"], n, method=ci_method)
         median, median_ci = km_median(
             sub["pfs_days"].to_numpy(float), sub["pfs_event"].to_numpy(bool)
         )
@@ -354,6 +358,8 @@ def summarize_arms(
             "orr": orr,
             "orr_ci": [lo, hi],
             **counts,
+            "cr_rate": cr_rate,
+            "cr_rate_ci": [cr_lo, cr_hi],
             "dcr": (n_resp + counts["sd"]) / n,
             "median_pfs_days": median,
             "median_pfs_ci_days": median_ci,

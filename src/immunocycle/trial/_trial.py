@@ -123,6 +123,7 @@ class TrialTask:
 
     def __call__(self, start: int, count: int) -> pd.DataFrame:
         from immunocycle.cycle import load_therapy, phenotype, treat
+        from immunocycle.trial._lesions import record_lesions
         from immunocycle.trial._recist import score_patients
         from immunocycle.trial._toxicity import ae_columns, ae_uniforms
 
@@ -160,14 +161,18 @@ class TrialTask:
             frame["phenotype_on_treatment"] = phenotype(
                 res["density_parenchyma"][:, assess[min(1, assess.size - 1)]],
                 res["density_margin"][:, assess[min(1, assess.size - 1)]]).astype(object)
-            sums = res["tumor_diameter"][:, assess]
-            ok_series = res.ok & np.all(np.isfinite(sums) & (sums > 0), axis=1)
+            diameters = res["tumor_diameter"][:, assess]
+            ok_series = res.ok & np.all(np.isfinite(diameters) & (diameters > 0), axis=1)
+            # What a radiologist records: the lumped lesion at the default site, 0 mm under its
+            # CT detection limit (data/trial/recist.yaml).
+            sums, gone = record_lesions(np.where(ok_series[:, None], diameters, 0.0)[..., None])
             included = frame["exclusion"].to_numpy() == ""
             frame["included"] = included
             frame["evaluable"] = included & ok_series
             frame["time_d"] = [times[assess].tolist()] * count
             frame["sum_mm"] = [s.tolist() for s in sums]
-            frame = pd.concat([frame, _score(frame, times[assess], sums, score_patients)], axis=1)
+            frame = pd.concat([frame, _score(frame, times[assess], sums, gone, score_patients)],
+                              axis=1)
             ae = ae_columns(res, therapies, ids, self.seed, step=self.step,
                             offset=self.ae_offset, uniforms=uniforms)
             frames.append(pd.concat([frame, ae.reset_index(drop=True)], axis=1))
@@ -198,18 +203,21 @@ def _limiting_step_at(res, k: int) -> np.ndarray:
     return limiting_step({name: res[name][:, k] for name in names})
 
 
-def _score(frame: pd.DataFrame, times: np.ndarray, sums: np.ndarray, score_patients) -> pd.DataFrame:
+def _score(frame: pd.DataFrame, times: np.ndarray, sums: np.ndarray, gone: np.ndarray,
+           score_patients) -> pd.DataFrame:
     """RECIST 1.1 / iRECIST columns for the evaluable patients ('' / NaN for the others)."""
     n = len(frame)
     out = pd.DataFrame({"bor": [""] * n, "irecist_bor": [""] * n,
                         "pfs_days": np.full(n, np.nan), "pfs_event": np.zeros(n, bool),
                         "ipfs_days": np.full(n, np.nan), "ipfs_event": np.zeros(n, bool),
-                        "best_pct_change": np.full(n, np.nan)})
+                        "best_pct_change": np.full(n, np.nan),
+                        "response_start_days": np.full(n, np.nan),
+                        "cr_start_days": np.full(n, np.nan)})
     rows = np.flatnonzero(frame["evaluable"].to_numpy())
     if rows.size:
         long = pd.DataFrame({"patient_id": np.repeat(rows, times.size),
                              "time_d": np.tile(times, rows.size),
-                             "sum_mm": sums[rows].ravel()})
+                             "sum_mm": sums[rows].ravel(), "target_gone": gone[rows].ravel()})
         scored = score_patients(long).set_index("patient_id")
         for col in out.columns:
             out.loc[rows, col] = scored.loc[rows, col].to_numpy()
