@@ -164,21 +164,29 @@ def _warnings_as_lines() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def guarded(flags: dict[str, str] | Callable[[], dict[str, str]]) -> Iterator[None]:
+    """The one error handler: a handled exception (:func:`handled`) becomes ``error: ...`` and
+    exit code 2 (:func:`fail`); warnings print as one line. ``flags`` maps parameter names to
+    the command's flags (or is a function that returns the map, called only on an error)."""
+    with _warnings_as_lines():
+        try:
+            yield
+        except (typer.Exit, typer.Abort, typer.TyperException):  # typer's own exits
+            raise
+        except Exception as exc:
+            if not handled(exc):
+                raise
+            fail(describe(exc, flags() if callable(flags) else flags))
+
+
 class GuardedGroup(TyperGroup):
-    """The root command group: every command runs inside the one error handler."""
+    """The root command group: every command runs inside the one error handler (a command
+    that writes a folder also has it through :func:`writes_run`, when mounted elsewhere)."""
 
     def invoke(self, ctx: Any) -> Any:
-        with _warnings_as_lines():
-            try:
-                return super().invoke(ctx)
-            except (typer.Exit, typer.Abort, typer.TyperException):  # typer's own exits
-                raise
-            except Exception as exc:
-                if not handled(exc):
-                    raise
-                fail(describe(exc, _flags(self)))
-            except MemoryError as exc:
-                fail(describe(exc))
+        with guarded(lambda: _flags(self)):
+            return super().invoke(ctx)
 
 
 def overwrite_option() -> Any:
@@ -213,10 +221,11 @@ def writes_run(command: str, *, accumulates: bool = False) -> Callable:
                       for k, v in bound.arguments.items()}
             record = {flags[k]: (str(v) if isinstance(v, Path) else v)
                       for k, v in values.items() if k not in PRESENTATION}
-            with run_folder(Path(values["out"]), command, record,
-                            overwrite=bool(values.get("overwrite", False)),
-                            accumulates=accumulates):
-                return func(*args, **kwargs)
+            with guarded(flags):
+                with run_folder(Path(values["out"]), command, record,
+                                overwrite=bool(values.get("overwrite", False)),
+                                accumulates=accumulates):
+                    return func(*args, **kwargs)
 
         return run
 

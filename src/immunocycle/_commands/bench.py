@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from immunocycle._console import console, overwrite_option, writes_run
-from immunocycle._console import fail as _fail
 
 
 @writes_run("bench", accumulates=True)
@@ -30,31 +29,27 @@ def bench(
 
     Example: immunocycle bench --case startup --json
     """
+    from immunocycle._inputs import check_time_grid
     from immunocycle._provenance import dumps_json, write_json
 
-    try:
-        from immunocycle._inputs import check_time_grid
+    days = check_time_grid(days)
+    if case == "startup":
+        from immunocycle._startup import bench_startup
 
-        days = check_time_grid(days)
-        if case == "startup":
-            from immunocycle._startup import bench_startup
+        result = bench_startup()
+    elif case == "trial":
+        from immunocycle.trial import bench_trial
 
-            result = bench_startup()
-        elif case == "trial":
-            from immunocycle.trial import bench_trial
+        sizes = (1000, 10_000) if n == 10_000 else (max(1, n // 10), n)
+        result = bench_trial(sizes, arms=2, days=days, seed=seed, out=out / "trial_runs")
+    elif case == "design":
+        from immunocycle.design import bench_screen
 
-            sizes = (1000, 10_000) if n == 10_000 else (max(1, n // 10), n)
-            result = bench_trial(sizes, arms=2, days=days, seed=seed, out=out / "trial_runs")
-        elif case == "design":
-            from immunocycle.design import bench_screen
+        result = bench_screen()
+    else:
+        from immunocycle._bench import run_bench
 
-            result = bench_screen()
-        else:
-            from immunocycle._bench import run_bench
-
-            result = run_bench(case, n=n, n_reference=n_reference, days=days, seed=seed)
-    except ValueError as exc:  # ModelError is a ValueError
-        _fail(exc)
+        result = run_bench(case, n=n, n_reference=n_reference, days=days, seed=seed)
     path = write_json(out / f"bench_{case}.json", result)
     if as_json:
         typer.echo(dumps_json(result))

@@ -43,17 +43,14 @@ def design_command(
     if (preset is None) == (cohort is None):
         _fail("give exactly one of --preset or --cohort")
     ids = [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None
-    try:
-        if ae_limit is not None:
-            from immunocycle._inputs import check_number
+    if ae_limit is not None:
+        from immunocycle._inputs import check_number
 
-            ae_limit = check_number(ae_limit, "--ae-limit", low=0.0, high=1.0)
-        with console.status("designing (screen, then confirming trial)...", spinner="dots"):
-            result = design(preset, cohort=cohort, max_agents=max_agents, ae_limit=ae_limit,
-                            budget=budget, n=n, seed=seed, candidates=ids,
-                            trial_cohort=trial_cohort)
-    except (ValueError, FileNotFoundError) as exc:
-        _fail(exc)
+        ae_limit = check_number(ae_limit, "--ae-limit", low=0.0, high=1.0)
+    with console.status("designing (screen, then confirming trial)...", spinner="dots"):
+        result = design(preset, cohort=cohort, max_agents=max_agents, ae_limit=ae_limit,
+                        budget=budget, n=n, seed=seed, candidates=ids,
+                        trial_cohort=trial_cohort)
     result.write(out)
     write_json(out / "inputs.json", provenance(
         preset=preset, cohort=cohort, trial_cohort=trial_cohort, candidates=ids,

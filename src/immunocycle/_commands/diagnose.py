@@ -38,16 +38,13 @@ def diagnose_command(
         _fail("give exactly one of --preset or --cohort")
     if n < 1:
         _fail(f"--n must be a positive integer (got {n})")
-    try:
-        if tmb is not None:
-            from immunocycle._inputs import check_number
+    if tmb is not None:
+        from immunocycle._inputs import check_number
 
-            tmb = check_number(tmb, "--tmb", low=0.0, strict_low=True)
-        with console.status("diagnosing (batched sensitivity runs)...", spinner="dots"):
-            result = diagnose(preset=preset, cohort=cohort, tmb=tmb, n=n, seed=seed,
-                              global_analysis=global_analysis)
-    except (ValueError, FileNotFoundError) as exc:
-        _fail(exc)
+        tmb = check_number(tmb, "--tmb", low=0.0, strict_low=True)
+    with console.status("diagnosing (batched sensitivity runs)...", spinner="dots"):
+        result = diagnose(preset=preset, cohort=cohort, tmb=tmb, n=n, seed=seed,
+                          global_analysis=global_analysis)
     paths = result.write(out)
     write_json(out / "inputs.json", provenance(preset=preset, cohort=cohort, tmb=tmb, n=n,
                                                seed=seed, global_analysis=global_analysis))

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from immunocycle._console import console, overwrite_option, writes_run
-from immunocycle._console import fail as _fail
 from immunocycle._errors import InputError
 
 
@@ -39,23 +38,19 @@ def pk(
 
     Example: immunocycle pk --carrier liposome --diameter 100 --dose 5 --route iv
     """
+    from immunocycle._inputs import check_number, check_time_grid
     from immunocycle._provenance import provenance, write_json
 
-    try:
-        from immunocycle._inputs import check_number, check_time_grid
+    days = check_time_grid(days, 24.0)  # the PK grid is hourly
+    # the particle's numbers are checked by Particle (finite, positive); the release here
+    check_number(release_rate, "--release-rate", low=0.0)
+    if evaluate:
+        from immunocycle.pk import DeliveryModel, load_nanotumor
 
-        days = check_time_grid(days, 24.0)  # the PK grid is hourly
-        # the particle's numbers are checked by Particle (finite, positive); the release here
-        check_number(release_rate, "--release-rate", low=0.0)
-        if evaluate:
-            from immunocycle.pk import DeliveryModel, load_nanotumor
-
-            summary = DeliveryModel().evaluate(load_nanotumor())
-        else:
-            summary = _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payload,
-                              release_rate, cancer_type, days, out)
-    except ValueError as exc:  # ModelError is a ValueError
-        _fail(exc)
+        summary = DeliveryModel().evaluate(load_nanotumor())
+    else:
+        summary = _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payload,
+                          release_rate, cancer_type, days, out)
     write_json(out / ("evaluation.json" if evaluate else "summary.json"), summary)
     write_json(out / "inputs.json", provenance(
         carrier=carrier, diameter_nm=diameter, zeta_mv=zeta, shape=shape, targeted=targeted,

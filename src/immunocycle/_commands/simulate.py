@@ -88,22 +88,19 @@ def simulate(
     """
     if (model is None) == (preset is None):
         _fail(ValueError("give either a MODEL argument or --preset"))
-    try:
-        from immunocycle._inputs import check_time_grid
+    from immunocycle._inputs import check_time_grid
 
-        values = parse_assignments(set_)
-        days = check_time_grid((84.0 if preset is not None else 100.0) if days is None else days,
-                               points_per_day)
-        if preset is not None:
-            summary = _simulate_preset(PRESET_ALIASES.get(preset, preset), therapy, values,
-                                       84.0 if days is None else days, points_per_day, out, seed)
-        else:
-            if therapy:
-                raise InputError("--therapy needs --preset (therapies act on the cycle model)")
-            summary = _simulate_model(model, values, 100.0 if days is None else days,
-                                      points_per_day, out, seed)
-    except ValueError as exc:  # ModelError is a ValueError
-        _fail(exc)
+    values = parse_assignments(set_)
+    days = check_time_grid((84.0 if preset is not None else 100.0) if days is None else days,
+                           points_per_day)
+    if preset is not None:
+        summary = _simulate_preset(PRESET_ALIASES.get(preset, preset), therapy, values,
+                                   84.0 if days is None else days, points_per_day, out, seed)
+    else:
+        if therapy:
+            raise InputError("--therapy needs --preset (therapies act on the cycle model)")
+        summary = _simulate_model(model, values, 100.0 if days is None else days,
+                                  points_per_day, out, seed)
     if as_json:
         from immunocycle._provenance import dumps_json
 

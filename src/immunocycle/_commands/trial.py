@@ -41,24 +41,20 @@ def trial_command(
 
     Example: immunocycle trial --cohort melanoma --arm nivolumab --arm nivolumab+ipilimumab
     """
-    from immunocycle.model import ModelError
     from immunocycle.report import trial_figures
-    from immunocycle.trial import RunConflictError, run_trial
+    from immunocycle.trial import run_trial
 
     if scheduler and local_cluster:
         _fail(ValueError("--scheduler and --local-cluster exclude each other"))
-    try:
-        from immunocycle._inputs import check_number, check_time_grid
+    from immunocycle._inputs import check_number, check_time_grid
 
-        days = check_time_grid(days)
-        if tmb is not None:
-            tmb = check_number(tmb, "--tmb", low=0.0, strict_low=True)
-        summary = run_trial(cohort, arm, n, out, seed=seed, days=days, tmb=tmb,
-                            chunk_size=chunk_size, scheduler=scheduler,
-                            local_cluster=local_cluster, progress=not as_json,
-                            match_phenotypes=match_phenotypes, figures=trial_figures)
-    except (ModelError, ValueError, RunConflictError) as exc:
-        _fail(exc)
+    days = check_time_grid(days)
+    if tmb is not None:
+        tmb = check_number(tmb, "--tmb", low=0.0, strict_low=True)
+    summary = run_trial(cohort, arm, n, out, seed=seed, days=days, tmb=tmb,
+                        chunk_size=chunk_size, scheduler=scheduler,
+                        local_cluster=local_cluster, progress=not as_json,
+                        match_phenotypes=match_phenotypes, figures=trial_figures)
     if as_json:
         from immunocycle._provenance import dumps_json
 
