@@ -189,6 +189,23 @@ class GuardedGroup(TyperGroup):
             return super().invoke(ctx)
 
 
+def _signature_flags(func: Callable) -> dict[str, str]:
+    return {n: _declared_flag(n, p.default) for n, p in inspect.signature(func).parameters.items()}
+
+
+def guard(func: Callable) -> Callable:
+    """Decorate a command so it runs inside the one error handler (:func:`guarded`) wherever it
+    is mounted; messages name its flags."""
+    flags = _signature_flags(func)
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with guarded(flags):
+            return func(*args, **kwargs)
+
+    return run
+
+
 def overwrite_option() -> Any:
     """The ``--overwrite`` option of every command that writes a folder."""
     return typer.Option(False, "--overwrite", help="Write into --out even if it holds a run of "
@@ -211,7 +228,7 @@ def writes_run(command: str, *, accumulates: bool = False) -> Callable:
 
     def decorate(func: Callable) -> Callable:
         signature = inspect.signature(func)
-        flags = {n: _declared_flag(n, p.default) for n, p in signature.parameters.items()}
+        flags = _signature_flags(func)
 
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
@@ -232,4 +249,5 @@ def writes_run(command: str, *, accumulates: bool = False) -> Callable:
     return decorate
 
 
-__all__ = ["GuardedGroup", "console", "describe", "fail", "overwrite_option", "writes_run"]
+__all__ = ["GuardedGroup", "console", "describe", "fail", "guard", "guarded", "overwrite_option",
+           "writes_run"]

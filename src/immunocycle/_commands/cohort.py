@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from immunocycle._console import console
+from immunocycle._console import console, guard
 from immunocycle._console import fail as _fail
 
 cohort_app = typer.Typer(help="Virtual-patient cohorts: list, show, calibrate.\n\n"
@@ -38,19 +38,16 @@ def cohort_list(as_json: bool = typer.Option(False, "--json", help="Print as JSO
 
 
 @cohort_app.command("show")
+@guard
 def cohort_show(name: str = typer.Argument(..., help="Cohort name or file."),
                 as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """One cohort: distributions, TMB, diagnosis size, targets and fitted values.
 
     Example: immunocycle cohort show melanoma
     """
-    from immunocycle.model import ModelError
     from immunocycle.population import fitted_values, load_cohort
 
-    try:
-        c = load_cohort(name)
-    except ModelError as exc:
-        _fail(exc)
+    c = load_cohort(name)
     data = c.model_dump(mode="json")
     data["fitted"] = fitted_values(c.name).model_dump(mode="json")
     if as_json:
@@ -62,6 +59,7 @@ def cohort_show(name: str = typer.Argument(..., help="Cohort name or file."),
 
 
 @cohort_app.command("calibrate")
+@guard
 def cohort_calibrate(
     name: str | None = typer.Argument(None, help="Cohort to calibrate (or --all)."),
     all_: bool = typer.Option(False, "--all", help="Calibrate every cohort with a target."),
@@ -80,15 +78,12 @@ def cohort_calibrate(
     if not all_ and not name:
         _fail(ValueError("give a cohort NAME or --all"))
     log = None if as_json else (lambda msg: console.print(msg))
-    try:
-        from immunocycle._inputs import check_time_grid
+    from immunocycle._inputs import check_time_grid
 
-        days = check_time_grid(days)
-        result = (calibrate_all(n=n, n_search=n_search, seed=seed, days=days, log=log) if all_
-                  else {name: calibrate_cohort(name, n=n, n_search=n_search, seed=seed,
-                                               days=days, log=log)})
-    except ValueError as exc:  # ModelError is a ValueError
-        _fail(exc)
+    days = check_time_grid(days)
+    result = (calibrate_all(n=n, n_search=n_search, seed=seed, days=days, log=log) if all_
+              else {name: calibrate_cohort(name, n=n, n_search=n_search, seed=seed,
+                                           days=days, log=log)})
     if as_json:
         from immunocycle._provenance import dumps_json
 

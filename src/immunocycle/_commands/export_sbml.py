@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
-from immunocycle._console import fail as _fail
+from immunocycle._console import console, guard
 
 
+@guard
 def export_sbml(
     model: str = typer.Argument(..., help="Reference model name or model YAML file."),
     out: Path = typer.Option(None, "--out", help="SBML file to write (default: stdout)."),
@@ -21,10 +21,7 @@ def export_sbml(
     from immunocycle.model import load_reference
     from immunocycle.sbml import to_sbml
 
-    try:
-        text = to_sbml(load_reference(model))
-    except ValueError as exc:  # ModelError is a ValueError
-        _fail(exc)
+    text = to_sbml(load_reference(model))
     if out is None:
         typer.echo(text)
     else:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from immunocycle._console import console
-from immunocycle._console import fail as _fail
+from immunocycle._console import console, guard
 
 
+@guard
 def report_command(
     run_dir: Path = typer.Argument(..., help="Run folder (holding inputs.json, diagnosis/, "
                                    "design.json and/or trial/patients.parquet)."),
@@ -24,11 +24,8 @@ def report_command(
     """
     from immunocycle.report import render_report
 
-    try:
-        with console.status("rendering the report...", spinner="dots"):
-            path = render_report(run_dir, out)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
-        _fail(exc)
+    with console.status("rendering the report...", spinner="dots"):
+        path = render_report(run_dir, out)
     console.print(f"wrote {path}")
 
 
