@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from immunocycle._commands.cohort import cohort_app
 from immunocycle._commands.trial import trial_command
+from immunocycle._errors import ImmunocycleError
 from immunocycle.engine import SolverOptions
 from immunocycle.model import ModelError
 from immunocycle.report import trial_figures
@@ -120,9 +121,9 @@ def test_a_failing_patient_is_recorded_not_fatal():
 def test_regimens_parse_and_unknown_therapies_are_named():
     assert parse_regimen("nivolumab+ipilimumab") == ("nivolumab", "ipilimumab")
     assert parse_regimen("untreated") == ()
-    with pytest.raises(ModelError, match=r"--arm.*unknown therapy 'nivolumabb'.*nivolumab"):
+    with pytest.raises(ImmunocycleError, match=r"--arm.*unknown therapy 'nivolumabb'.*nivolumab"):
         parse_regimen("nivolumabb")
-    with pytest.raises(ModelError, match="empty therapy"):
+    with pytest.raises(ImmunocycleError, match="empty therapy"):
         parse_regimen("nivolumab+")
 
 

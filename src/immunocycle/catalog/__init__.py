@@ -5,8 +5,10 @@ validated data, an embedded DuckDB store to query them, and the link to the cycl
     cat = load_catalog()
     cat.search(step=7, carrier="cyclodextrin_np")
     therapy = to_cycle_therapy("cdnp_r848")          # an immunocycle.cycle.Therapy
+    arm = resolve_arm("doxil@40mg/m2:q28d+nivolumab")  # any name, dose and schedule
 """
 
+from immunocycle.catalog._arm import resolve_arm, resolve_therapy, therapy_names
 from immunocycle.catalog._convert import (
     cycle_pk,
     dose_in,
@@ -14,6 +16,7 @@ from immunocycle.catalog._convert import (
     paired_free_therapy,
     to_cycle_therapy,
 )
+from immunocycle.catalog._dose import ArmItem, parse_dose, parse_item, parse_schedule
 from immunocycle.catalog._load import DATA_DIR, Problem, validate
 from immunocycle.catalog._regimen import regimen_therapies
 from immunocycle.catalog._schema import (
@@ -36,9 +39,10 @@ from immunocycle.catalog._simulate import (
 from immunocycle.catalog._store import Catalog, CatalogError, load_catalog
 
 __all__ = [
-    "DATA_DIR", "Agent", "Barrier", "Catalog", "CatalogError", "CatalogRun", "Evidence",
-    "Formulation", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano", "cycle_pk",
-    "dose_in", "effect_slots", "free_counterpart", "load_catalog", "padded_therapy",
-    "paired_free_therapy", "regimen_therapies", "schedule_key", "simulate_catalog",
-    "to_cycle_therapy", "validate",
+    "Agent", "ArmItem", "Barrier", "Catalog", "CatalogError", "CatalogRun", "DATA_DIR",
+    "Evidence", "Formulation", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano",
+    "cycle_pk", "dose_in", "effect_slots", "free_counterpart", "load_catalog",
+    "padded_therapy", "paired_free_therapy", "parse_dose", "parse_item", "parse_schedule",
+    "regimen_therapies", "resolve_arm", "resolve_therapy", "schedule_key", "simulate_catalog",
+    "therapy_names", "to_cycle_therapy", "validate",
 ]

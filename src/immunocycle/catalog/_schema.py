@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from immunocycle.catalog._dose import parse_dose
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Source = Annotated[str, Field(min_length=3)]
@@ -272,9 +274,22 @@ class Therapy(_Entry):
 
 
 class RegimenItem(_Entry):
+    """A therapy of a regimen with, optionally, its own dose (``"1mg/kg"``, the arm syntax's
+    units), schedule, loading-dose factor and a ``phase`` suffix naming a second course of the
+    same therapy (``maintenance``: the model tracks it as ``<id>_maintenance``)."""
+
     therapy: Id
+    dose: str | None = None
     schedule: Schedule | None = None
     loading_dose_factor: Annotated[float, Field(gt=0)] | None = None
+    phase: Id | None = None
+
+    @field_validator("dose")
+    @classmethod
+    def _dose_units(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_dose(value, where="dose")
+        return value
 
 
 class Regimen(_Entry):

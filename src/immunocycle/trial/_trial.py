@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from immunocycle._errors import InputError
+from immunocycle.catalog import resolve_arm
 from immunocycle.engine import STATUS_TEXT
-from immunocycle.model import ModelError
 from immunocycle.population import (
     Cohort,
     fitted_values,
@@ -48,31 +48,22 @@ STEP_DAYS = 3.5
 FLUXES = ("J1", "J2", "J3", "J4", "J5", "J6", "J7")
 
 
-def parse_regimen(regimen: str) -> tuple[str, ...]:
-    """Therapy names of a regimen ``"nivolumab+ipilimumab"`` (``"untreated"``: none).
+def parse_regimen(regimen: str, species: str = "human") -> tuple[str, ...]:
+    """Model names of the therapies of an arm (``"untreated"``: none), checked by
+    :func:`immunocycle.catalog.resolve_arm` (cycle antibodies, catalog therapies and regimens,
+    each with an optional ``@dose:schedule``).
 
     Raises
     ------
-    ModelError
-        For an empty or unknown therapy, naming the arm and the therapy.
+    InputError
+        Naming ``--arm`` and the item: unknown name (with close matches), bad dose or schedule.
     """
-    from immunocycle.cycle import load_therapy
+    return tuple(t.name for t in resolve_arm(regimen, species))
 
-    text = str(regimen).strip()
-    if text == UNTREATED:
-        return ()
-    names = tuple(part.strip() for part in text.split("+"))
-    for name in names:
-        if not name:
-            raise ModelError("--arm", text, "empty therapy name; join therapies with '+', "
-                             "e.g. nivolumab+ipilimumab")
-        try:
-            load_therapy(name)
-        except ModelError as exc:
-            raise ModelError("--arm", text, f"unknown therapy {name!r}: {exc.problem}") from None
-    if len(set(names)) != len(names):
-        raise ModelError("--arm", text, "a therapy is listed twice")
-    return names
+
+def resolve_arms(arms: Sequence[str], species: str = "human") -> tuple[tuple, ...]:
+    """Per arm, its cycle-model therapies (:func:`immunocycle.catalog.resolve_arm`)."""
+    return tuple(tuple(resolve_arm(arm, species)) for arm in arms)
 
 
 @dataclass(frozen=True)
@@ -122,7 +113,7 @@ class TrialTask:
     arm_therapies: tuple = ()
 
     def __call__(self, start: int, count: int) -> pd.DataFrame:
-        from immunocycle.cycle import load_therapy, phenotype, treat
+        from immunocycle.cycle import phenotype, preset_species, treat
         from immunocycle.trial._lesions import record_lesions
         from immunocycle.trial._recist import score_patients
         from immunocycle.trial._toxicity import ae_columns, ae_uniforms
@@ -131,11 +122,9 @@ class TrialTask:
         patients = sample_cohort(self.cohort, start, count, self.seed, tmb=self.tmb,
                                  multipliers=mult)
         ids = patients.index.to_numpy()
-        if self.arm_therapies:  # Therapy objects given (e.g. catalog therapies): no lookup
-            arm_names = arm_therapies = [list(t) for t in self.arm_therapies]
-        else:
-            arm_names = [parse_regimen(arm) for arm in self.arms]
-            arm_therapies = [[load_therapy(t) for t in names] for names in arm_names]
+        therapies_given = self.arm_therapies or resolve_arms(
+            self.arms, preset_species(self.cohort.base))
+        arm_names = arm_therapies = [list(t) for t in therapies_given]
         # Grown to diagnosis once; every arm treats the same state there.
         treated = treat(self.cohort.base, arm_names, days=self.days, step=self.step,
                         parameters=patients.drop(columns=["tmb", "diagnosis_sum_mm"]),
@@ -235,8 +224,9 @@ def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0
         raise InputError("--arm: give at least one regimen (e.g. --arm nivolumab)")
     if len(set(arms)) != len(arms):
         raise InputError(f"--arm: the same regimen is given twice ({list(arms)})")
-    for arm in arms:
-        parse_regimen(arm)
+    from immunocycle.cycle import preset_species
+
+    arm_therapies = resolve_arms(arms, preset_species(c.base))
     if not (isinstance(days, int | float) and math.isfinite(days) and days >= 2 * ASSESSMENT_DAYS):
         raise InputError(f"--days: must be >= {2 * ASSESSMENT_DAYS:g} (two assessments), got {days}")
     if tmb is not None and not (math.isfinite(tmb) and tmb >= 0):
@@ -247,7 +237,8 @@ def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0
     return TrialTask(cohort=c, arms=tuple(arms), seed=int(seed), days=float(days), tmb=tmb,
                      multiplier=fitted.multiplier if multiplier is None else float(multiplier),
                      parameter=parameter,
-                     ae_offset=(fitted.ae_offset or 0.0) if ae_offset is None else float(ae_offset))
+                     ae_offset=(fitted.ae_offset or 0.0) if ae_offset is None else float(ae_offset),
+                     arm_therapies=arm_therapies)
 
 
 def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 0,
@@ -422,4 +413,4 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
 
 
 __all__ = ["ASSESSMENT_DAYS", "UNTREATED", "TrialTask", "bench_trial", "make_task",
-           "parse_regimen", "run_trial", "summarize_trial"]
+           "parse_regimen", "resolve_arms", "run_trial", "summarize_trial"]
