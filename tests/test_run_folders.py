@@ -158,6 +158,7 @@ def test_the_conflict_message_names_the_differing_argument(trial_copy):
 
 def test_a_failed_cli_run_does_not_block_the_next(tmp_path, monkeypatch):
     import dask
+    import distributed  # noqa: F401 - its defaults must be in dask's config before set() below
 
     out = tmp_path / "run"
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
