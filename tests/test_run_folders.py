@@ -281,3 +281,12 @@ def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
     monkeypatch.setattr(immunocycle.trial, "run_trial", buggy)
     res = runner.invoke(app, [*TRIAL, "--out", str(tmp_path / "x")])
     assert res.exit_code == 1 and isinstance(res.exception, KeyError)
+
+
+def test_an_unreadable_manifest_is_named_and_replaced_with_overwrite(tmp_path):
+    from immunocycle._manifest import claim
+
+    (tmp_path / MANIFEST).write_text('{"command": "pk", "status": "comp')  # cut by a kill
+    with pytest.raises(RunFolderError, match=r"manifest.json: unreadable .*--overwrite"):
+        claim(tmp_path, "trial", {"--n": 4})
+    assert claim(tmp_path, "trial", {"--n": 4}, overwrite=True) is None

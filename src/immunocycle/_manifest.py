@@ -124,7 +124,12 @@ def claim(out: str | Path, command: str, arguments: Mapping[str, Any], *,
     """
     out = Path(out)
     check_out(out)
-    previous = read_json(out / MANIFEST) if out.is_dir() else None
+    try:
+        previous = read_json(out / MANIFEST) if out.is_dir() else None
+    except RunFolderError:
+        if not overwrite:
+            raise
+        previous = None  # an unreadable manifest is replaced, as asked
     if previous is None:
         if overwrite:
             _remove_runner_state(out)
