@@ -146,7 +146,8 @@ def pk(summary: Mapping) -> RenderableType:
 
 # --------------------------------------------------------------------------- trial
 def trial(summary: Mapping) -> RenderableType:
-    """``immunocycle trial``: per arm ORR with its 95 % CI, median PFS, HR, grade >= 3 AE."""
+    """``immunocycle trial``: per arm ORR with its 95 % CI, median PFS, HR, grade >= 3 AE; the
+    complete-response rates with their 95 % CIs under the table."""
     table = Table(title="Virtual trial", title_justify="left")
     for col, just in (("arm", "left"), ("n", "right"), ("ORR (95 % CI)", "right"),
                       ("median PFS", "right"), ("HR vs first", "right"),
@@ -158,8 +159,12 @@ def trial(summary: Mapping) -> RenderableType:
                       num(a.get("hr_vs_first"), ".2f"), pct(a.get("ae_grade3plus_rate")))
     counts = [f"{k.split('_')[1]} {summary[k]}" for k in ("n_sampled", "n_included",
                                                           "n_selected") if k in summary]
-    if counts:
-        table.caption = "patients: " + ", ".join(counts)
+    crs = [f"{escape(str(a.get('name', '?')))} {pct_ci(a.get('cr_rate'), a.get('cr_rate_ci'))}"
+           for a in summary.get("arms", []) if "cr_rate" in a]
+    lines = (["patients: " + ", ".join(counts)] if counts else []) + (
+        ["complete response (95 % CI): " + ", ".join(crs)] if crs else [])
+    if lines:
+        table.caption = "\n".join(lines)
         table.caption_justify = "left"
     return table
 

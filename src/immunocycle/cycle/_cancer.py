@@ -4,7 +4,10 @@ Follows the cancer module of QSP-IO (Sove et al. 2020, CPT Pharmacometrics Syst 
 doi 10.1002/psp4.12546; Wang et al. 2019; Jafarnejad et al. 2019, AAPS J,
 doi 10.1208/s12248-019-0350-x): viable cells ``C`` grow logistically to a carrying capacity and die
 naturally or by T cells (``J7``, from the effector module) into a dead-cell pool ``C_dead`` that is
-cleared over days; the tumor volume follows the cells.
+cleared over days; the tumor volume follows the cells. Growth is multiplied by a steep switch
+``(C/C_extinct)^h / (1 + (C/C_extinct)^h)`` (``C_extinct`` = 1 cell): a tumor killed below about
+one cell is eradicated and does not regrow from a fraction of a cell (the continuous growth law
+means nothing there; small populations go extinct, Kendall 1948).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from immunocycle.cycle._params import Params, add_parameters
 from immunocycle.model import Assignment, Compartment, Model, Reaction, Species
 
 PARAMETERS = ("k_C_growth", "C_max", "k_C_death", "k_cell_clear", "V_cell", "phi_C", "V_Tmin",
-              "mm3_per_L", "C_0")
+              "mm3_per_L", "C_0", "C_extinct", "h_extinct")
 
 
 def cancer(model: Model, *, params: Params) -> None:
@@ -38,8 +41,11 @@ def cancer(model: Model, *, params: Params) -> None:
         Assignment("tumor_volume", "tumor * mm3_per_L", "mm**3", "tumor volume"),
         Assignment("tumor_diameter", "(6 * tumor_volume / 3.141592653589793) ** (1 / 3)", "mm",
                    "diameter of a sphere of the tumor volume"),
-        Reaction("C_growth", "k_C_growth * C * (1 - C / C_max)", {"C": 1},
-                 "logistic growth (Sove 2020, cancer module)"),
+        # Eradication: growth fades below about one cell (C_extinct), so a tumor killed to a
+        # fraction of a cell decays to zero instead of regrowing from it.
+        Reaction("C_growth", "k_C_growth * C * (1 - C / C_max) * (C / C_extinct) ** h_extinct"
+                 " / (1 + (C / C_extinct) ** h_extinct)", {"C": 1},
+                 "logistic growth (Sove 2020, cancer module), switched off below about one cell"),
         Reaction("C_death", "cancer_deaths_natural", {"C": -1, "C_dead": 1}, "natural death"),
         Reaction("C_kill", "J7", {"C": -1, "C_dead": 1}, "killing by effector T cells (step 7)"),
         Reaction("C_clear", "k_cell_clear * C_dead", {"C_dead": -1}, "clearance of dead cells"),

@@ -130,7 +130,9 @@ class CalibrationTarget(_Strict):
 
     ``orr`` is the published objective response rate (fraction) of ``regimen``; ``n_trial`` the
     trial arm's size, used only for its 95 % interval; ``ae_grade3plus`` the monotherapy grade
-    >= 3 treatment-related adverse-event rate (fraction), or None where none is given.
+    >= 3 treatment-related adverse-event rate (fraction), or None where none is given; ``cr`` the
+    published complete-response rate (fraction) of ``regimen``, or None (calibration reports the
+    achieved CR rate beside it).
     """
 
     parameter: str
@@ -138,6 +140,7 @@ class CalibrationTarget(_Strict):
     orr: Annotated[float, Field(ge=0, le=1)]
     n_trial: Annotated[int, Field(ge=1)]
     ae_grade3plus: Annotated[float, Field(gt=0, lt=1)] | None = None
+    cr: Annotated[float, Field(ge=0, le=1)] | None = None
     source: Annotated[str, Field(min_length=3)]
 
 

@@ -9,10 +9,11 @@ from immunocycle.report._trial_figures import (
     kaplan_meier,
     response_by_phenotype,
     spider,
+    swimmer,
     trial_figures,
     waterfall,
 )
 
 __all__ = ["kaplan_meier", "plot_pareto", "plot_timecourses", "plot_vs_free", "render_report",
-           "response_by_phenotype", "spider", "trial_figures", "waterfall", "write_cycle_run",
+           "response_by_phenotype", "spider", "swimmer", "trial_figures", "waterfall", "write_cycle_run",
            "write_simulation"]

@@ -408,7 +408,8 @@ def _vs_free_html(recs: Sequence[Mapping]) -> str:
 
 # --------------------------------------------------------------------------- trial
 def _trial_sections(path: Path, design: Mapping | None) -> list[tuple[str, str]]:
-    from immunocycle.report._trial_figures import kaplan_meier, waterfall
+    from immunocycle.report._trial_figures import kaplan_meier, swimmer, waterfall
+    from immunocycle.trial import is_response
 
     frame = _read_parquet(path, ("arm", "bor", "best_pct_change", "pfs_days", "pfs_event"))
     if "patient_id" in frame.columns:
@@ -432,7 +433,14 @@ def _trial_sections(path: Path, design: Mapping | None) -> list[tuple[str, str]]
         sub = frame[frame["arm"] == arm]
         fig = waterfall(sub, title=f"{arm} (n = {len(sub)})")
         tags.append(_fig(fig, f"Waterfall, {arm}: best change in target-lesion sum (%) by "
-                         "RECIST 1.1 response", "waterfall", width=480))
+                         "RECIST 1.1 response (complete responses at -100 %)", "waterfall",
+                         width=480))
+        if {"response_start_days", "cr_start_days"} <= set(sub.columns) and \
+                is_response(sub["bor"]).any():
+            tags.append(_fig(swimmer(sub, title=f"{arm}: responders"),
+                             f"Swimmer plot, {arm}: each responder's time on study (days), "
+                             "response and complete-response starts, progression or ongoing "
+                             "response", "swimmer", width=560))
     km = kaplan_meier(frame, arms)
     tags.append(_fig(km, "Kaplan-Meier progression-free survival (days) of "
                      + ", ".join(arms) + " (95 % bands; dashed: medians)", "km", width=600))

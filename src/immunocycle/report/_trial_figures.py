@@ -1,4 +1,5 @@
-"""Standard figures of a (virtual) clinical trial: waterfall, spider, Kaplan-Meier, phenotype bars.
+"""Standard figures of a (virtual) clinical trial: waterfall, spider, swimmer, Kaplan-Meier,
+phenotype bars.
 
 Every function builds a :class:`matplotlib.figure.Figure` directly (no :mod:`matplotlib.pyplot`
 state, rendered by the Agg canvas), returns it, and writes a PNG when ``path`` is given.
@@ -24,11 +25,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from immunocycle._errors import InputError
-from immunocycle._plotstyle import legend_outside, series_style
+from immunocycle._plotstyle import PALETTE, label_axes, legend_outside, series_style
 from immunocycle.trial import is_response, km_median
 
-__all__ = ["BOR_COLORS", "kaplan_meier", "response_by_phenotype", "spider", "trial_figures",
-           "waterfall"]
+__all__ = ["BOR_COLORS", "kaplan_meier", "response_by_phenotype", "spider", "swimmer",
+           "trial_figures", "waterfall"]
 
 #: Colour per best-overall-response category (iRECIST labels share the RECIST colour; iUPD is
 #: drawn as a lighter PD).
@@ -108,7 +109,9 @@ def waterfall(
     -------
     matplotlib.figure.Figure
         Bars sorted from largest increase to largest decrease, coloured by best overall response,
-        with dashed (-30 %, PR) and dotted (+20 %, PD) reference lines.
+        with dashed (-30 %, PR) and dotted (+20 %, PD) reference lines. A complete response (CR,
+        iCR) is drawn at -100 %, the convention of published waterfalls (every target lesion gone;
+        a normal lymph node keeps its size in the RECIST sum but is drawn at -100 % too).
 
     Raises
     ------
@@ -121,6 +124,7 @@ def waterfall(
     if not keep.any():
         raise InputError(f"df[{pct_col!r}] has no finite values to plot")
     data = pd.DataFrame({"pct": pct[keep].to_numpy(float), "bor": df[bor_col][keep].astype(str)})
+    data.loc[data["bor"].isin(["CR", "iCR"]), "pct"] = -100.0  # CR marked at -100 %
     data = data.sort_values("pct", ascending=False, kind="stable").reset_index(drop=True)
     colors = [BOR_COLORS.get(b, "#6a51a3") for b in data["bor"]]
 
@@ -374,8 +378,91 @@ def response_by_phenotype(
     return _finish(fig, path, dpi)
 
 
+def swimmer(
+    df: pd.DataFrame,
+    path: str | os.PathLike | None = None,
+    *,
+    bor_col: str = "bor",
+    max_patients: int = 50,
+    title: str | None = "Responders: time on study",
+    dpi: int = 120,
+) -> Figure:
+    """Swimmer plot of the responders: how long each response lasts.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per patient with ``bor_col`` (best overall response), ``pfs_days`` (days to
+        progression or to the last assessment), ``pfs_event`` (True: progressed) and
+        ``response_start_days`` / ``cr_start_days`` (first assessment scored CR or PR / CR, days;
+        NaN if none), as :func:`immunocycle.trial.score_patients` writes them.
+    path : str or path-like, optional
+        Where to write the PNG.
+    bor_col : str
+        Best-overall-response column; patients with CR or PR (iCR, iPR) are drawn.
+    max_patients : int, default 50
+        Most patients drawn: complete responders first, then the longest responses.
+    title : str or None
+    dpi : int, default 120
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bar per responder from day 0 to progression or last assessment, coloured by best
+        response; markers at the start of the response and of the complete response; a cross where
+        the patient progressed, an arrow where the response is still ongoing at the last
+        assessment (a durable response).
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or no patient is a responder.
+    """
+    _require(df, (bor_col, "pfs_days", "pfs_event", "response_start_days", "cr_start_days"),
+             "df")
+    data = df[is_response(df[bor_col])].copy()
+    if data.empty:
+        raise InputError(f"df has no responder (CR or PR in {bor_col!r}) to draw")
+    data["_end"] = pd.to_numeric(data["pfs_days"], errors="coerce").astype(float)
+    data["_start"] = pd.to_numeric(data["response_start_days"], errors="coerce").astype(float)
+    data["_cr"] = pd.to_numeric(data["cr_start_days"], errors="coerce").astype(float)
+    data["_dur"] = data["_end"] - data["_start"].fillna(0.0)
+    data["_is_cr"] = data[bor_col].astype(str).isin(["CR", "iCR"])
+    data = data.sort_values(["_is_cr", "_dur"], kind="stable")  # CRs, then the longest, on top
+    data = data.tail(int(max_patients)).reset_index(drop=True)
+
+    fig = _new_figure((7.5, max(3.0, min(12.0, 0.18 * len(data) + 1.5))))
+    ax = fig.add_subplot()
+    y = np.arange(len(data))
+    colors = [BOR_COLORS.get(b, "#6a51a3") for b in data[bor_col].astype(str)]
+    ax.barh(y, data["_end"], height=0.7, color=colors, linewidth=0, alpha=0.85)
+    ax.plot(data["_start"], y, ls="none", marker=">", color=PALETTE[4], ms=5)
+    ax.plot(data["_cr"], y, ls="none", marker="D", color=PALETTE[2], ms=5)
+    ended = data["pfs_event"].astype(bool).to_numpy()
+    ax.plot(data["_end"][ended], y[ended], ls="none", marker="x", color="k", ms=6)
+    span = float(np.nanmax(data["_end"])) if len(data) else 1.0
+    for yi in y[~ended]:
+        ax.annotate("", xy=(data["_end"][yi] + 0.06 * span, yi), xytext=(data["_end"][yi], yi),
+                    arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.0})
+    ax.set_yticks([])
+    ax.set_ylim(-1, len(data))
+    ax.set_xlim(0, 1.1 * span)
+    label_axes(ax, "time since start of treatment (days)", "responders (patients)")
+    present = [b for b in _BOR_ORDER if b in set(data[bor_col].astype(str))]
+    handles = [Patch(color=BOR_COLORS.get(b, "#6a51a3"), label=b) for b in present]
+    handles += [Line2D([], [], ls="none", marker=">", color=PALETTE[4], label="response starts"),
+                Line2D([], [], ls="none", marker="D", color=PALETTE[2], label="complete response"),
+                Line2D([], [], ls="none", marker="x", color="k", label="progression"),
+                Line2D([], [], ls="-", color="k", marker=">", label="ongoing at last scan")]
+    legend_outside(ax, title="best response", handles=handles)
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path, dpi)
+
+
 def trial_figures(patients: pd.DataFrame, arms: Sequence[str], out: Path) -> dict[str, Path]:
-    """Write a trial's figures: waterfall, spider and response by phenotype per arm, and the
+    """Write a trial's figures: waterfall, spider, swimmer (when an arm has responders) and
+    response by phenotype per arm, and the
     Kaplan-Meier curves of all arms (PNG files in ``out``).
 
     Parameters
@@ -409,6 +496,9 @@ def trial_figures(patients: pd.DataFrame, arms: Sequence[str], out: Path) -> dic
         long = long.astype({"time_d": float, "sum_mm": float})
         paths[f"spider_{tag}"] = out / f"spider_{tag}.png"
         spider(long, paths[f"spider_{tag}"], color_by="bor", title=f"Target-lesion sum, {arm}")
+        if "response_start_days" in sub.columns and is_response(sub["bor"]).any():
+            paths[f"swimmer_{tag}"] = out / f"swimmer_{tag}.png"
+            swimmer(sub, paths[f"swimmer_{tag}"], title=f"Responders, {arm}")
         paths[f"response_by_phenotype_{tag}"] = out / f"response_by_phenotype_{tag}.png"
         response_by_phenotype(sub, paths[f"response_by_phenotype_{tag}"],
                               title=f"Response by baseline phenotype, {arm}")

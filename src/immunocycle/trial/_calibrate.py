@@ -6,6 +6,9 @@ published grade 3-4 AE rate (``calibration_targets.md``, nothing else).
    bisection in ``log m`` on ``n_search`` patients, then refined on ``n`` patients until the
    target lies inside the simulated ORR's 95 % Wilson interval. The same patients (same seed) are
    used at every ``m``, so ORR(m) is a deterministic, near-monotone step function.
+   Where the target has a published complete-response rate (``cr``), the achieved CR rate and
+   its interval are recorded beside it; nothing is fitted to it (issue #20: the spread of this
+   parameter does not move the CR rate at a fixed ORR, see ``fit``).
 2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
    solved (Brent) so that the mean probability of any grade >= 3 AE in the monotherapy arm equals
    the target; the realized rate (common random numbers) is reported beside it.
@@ -174,6 +177,7 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         "n_sampled": n, "n_evaluable": ev, "seed": seed, "days": days,
         "target_source": target.source,
         "median_pfs_days": _median_pfs(evaluable),
+        "achieved_cr": round(_cr(frame)[0], 4),
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     ae_offset = None
@@ -184,6 +188,12 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         fit["target_ae_grade3plus"] = target.ae_grade3plus
         fit["achieved_ae_expected"] = round(float(np.mean(any_ae_probability(drivers, ae_offset))), 4)
         fit["achieved_ae_realized"] = round(float(flags.any(axis=1).mean()), 4)
+    if target.cr is not None:
+        _, k_cr, _ = _cr(frame)
+        _, cr_lo, cr_hi = orr_with_ci(k_cr, ev)
+        fit["target_cr"] = target.cr
+        fit["achieved_cr_ci"] = [round(cr_lo, 4), round(cr_hi, 4)]
+        fit["complete_responders"] = k_cr
     entry = {"parameter": target.parameter, "multiplier": float(f"{m:.6g}"),
              "ae_offset": None if ae_offset is None else float(f"{ae_offset:.6g}"), "fit": fit,
              "command": f"immunocycle cohort calibrate {name} --n {n} --seed {seed} --days {days:g}"}
@@ -192,6 +202,13 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     if write:
         write_fitted(name, entry, fitted_file)
     return entry
+
+
+def _cr(frame: pd.DataFrame) -> tuple[float, int, int]:
+    """Complete-response rate (RECIST 1.1 BOR CR) of the evaluable patients, with its counts."""
+    ev = frame[frame["evaluable"]]
+    k = int((ev["bor"] == "CR").sum())
+    return (k / len(ev) if len(ev) else math.nan), k, len(ev)
 
 
 def _median_pfs(evaluable: pd.DataFrame) -> float | None:
