@@ -25,7 +25,6 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 from typer.models import ParameterInfo
 
@@ -165,16 +164,6 @@ def _warnings_as_lines() -> Iterator[None]:
         yield
 
 
-def _usage_line(exc: UsageError) -> str:
-    """``--seed: Input should be ... (see 'immunocycle trial --help')`` for a click usage error."""
-    param = getattr(exc, "param", None)
-    where = _flag(param) if param is not None else (getattr(exc, "param_hint", None) or "")
-    text = exc.message if hasattr(exc, "message") else str(exc)
-    ctx = getattr(exc, "ctx", None)
-    fix = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    return _one_line(f"{where}: {text}{fix}" if where else f"{text}{fix}")
-
-
 @contextmanager
 def guarded(flags: dict[str, str] | Callable[[], dict[str, str]]) -> Iterator[None]:
     """The one error handler: a handled exception (:func:`handled`) becomes ``error: ...`` and
@@ -183,8 +172,6 @@ def guarded(flags: dict[str, str] | Callable[[], dict[str, str]]) -> Iterator[No
     with _warnings_as_lines():
         try:
             yield
-        except UsageError as exc:  # a bad flag value: one line too, not click's framed box
-            fail(_usage_line(exc))
         except (typer.Exit, typer.Abort, typer.TyperException):  # typer's own exits
             raise
         except Exception as exc:

@@ -170,6 +170,30 @@ def trial(summary: Mapping) -> RenderableType:
 
 
 # --------------------------------------------------------------------------- simulate
+def study(summary: Mapping) -> RenderableType:
+    """``immunocycle study``: per group complete regressions, TGI, median survival to the
+    endpoint and log-rank p versus the first arm; model, phenotype and growth under the table."""
+    table = Table(title=f"Virtual mouse study: {escape(str(summary.get('model', '?')))}",
+                  title_justify="left")
+    for col in ("arm", "mice", "CR", "TGI", "median survival", "log-rank p", "doubling time"):
+        table.add_column(col, justify="left" if col == "arm" else "right", overflow="fold")
+    for name, a in (summary.get("per_arm") or {}).items():
+        table.add_row(escape(str(name)), num(a.get("mice"), ".0f"), pct(a.get("cr_fraction")),
+                      num(a.get("tgi_pct"), ".0f", "%"), days(a.get("median_survival_days")),
+                      num(a.get("p_logrank"), ".2g"), num(a.get("doubling_time_days"), ".2g", "d"))
+    first = next(iter((summary.get("per_arm") or {}).values()), {})
+    shares = ", ".join(f"{k} {pct(v)}" for k, v in (first.get("phenotype_at_start") or {}).items())
+    table.caption = (
+        f"start {num(summary.get('start_volume_mm3'), '.0f')} mm\u00b3, endpoint "
+        f"{num(summary.get('endpoint_volume_mm3'), '.0f')} mm\u00b3, {num(summary.get('days'), '.0f')}"
+        f" days; TGI on day {num(summary.get('last_common_day'), '.0f')} vs "
+        f"{escape(str(summary.get('reference_arm', '?')))}\n"
+        f"phenotype at start: {shares or DASH} (published: {summary.get('expected_phenotype', DASH)}); "
+        f"cited doubling time {num(summary.get('cited_doubling_time_days'), '.2g', 'd')}")
+    table.caption_justify = "left"
+    return table
+
+
 def simulate(summary: Mapping) -> RenderableType:
     """``immunocycle simulate``: phenotype, limiting step, diameters (preset); status, final
     values (model)."""
@@ -356,7 +380,6 @@ def catalog_entry(entry: Mapping) -> RenderableType:
         ("route", escape(str(entry.get("route", DASH)))),
         ("dose and schedule", escape("; ".join(doses)) or DASH),
         ("dose source", escape(str(dose.get("source", DASH)))),
-        ("in a trial arm", escape("; ".join(entry.get("default_dosing") or [])) or DASH),
         ("cycle steps", ", ".join(step(s) for s in entry.get("steps") or []) or DASH),
         ("barriers", escape("; ".join(f"{b} ({barrier_names[b]})" if b in barrier_names else b
                                       for b in entry.get("barriers") or [])) or DASH),

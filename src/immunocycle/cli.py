@@ -47,13 +47,14 @@ def _mount() -> None:
     from immunocycle._commands.pk import pk
     from immunocycle._commands.report import report_command
     from immunocycle._commands.simulate import simulate
+    from immunocycle._commands.study import study_command
     from immunocycle._commands.trial import trial_command
 
     run, inspect, interchange, tools = PANELS
-    # Commands not written yet (study, validate, sbml-test-suite, app) keep their place in PANELS.
+    # Commands not written yet (validate, sbml-test-suite, app) keep their place in PANELS.
     for name, command in (("demo", demo), ("diagnose", diagnose_command),
-                          ("design", design_command), ("trial", trial_command), ("pk", pk),
-                          ("simulate", simulate)):
+                          ("design", design_command), ("trial", trial_command),
+                          ("study", study_command), ("pk", pk), ("simulate", simulate)):
         app.command(name, rich_help_panel=run)(command)
     app.add_typer(catalog_app, name="catalog", rich_help_panel=inspect)
     app.add_typer(cohort_app, name="cohort", rich_help_panel=inspect)

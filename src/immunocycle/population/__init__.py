@@ -13,6 +13,14 @@ from immunocycle.population._cohort import (
     fitted_values,
     load_cohort,
 )
+from immunocycle.population._mouse import (
+    MouseModel,
+    available_mouse_models,
+    load_mouse_model,
+    median_mouse,
+    sample_mice,
+    study_settings,
+)
 from immunocycle.population._patients import (
     EXCLUSIONS,
     median_patient,
@@ -27,5 +35,6 @@ __all__ = [
     "EXCLUSIONS", "CalibrationTarget", "Cohort", "Distribution", "FittedValues",
     "ParameterDistribution", "PhenotypeMix", "TMBDistribution", "available_cohorts", "cohort_path",
     "fitted_values", "load_cohort", "median_patient", "neoantigen_load_from_tmb", "plausibility",
-    "sample_cohort", "sample_patients", "select_to_mix", "fitted_path",
+    "sample_cohort", "sample_patients", "select_to_mix", "fitted_path", "MouseModel",
+    "available_mouse_models", "load_mouse_model", "median_mouse", "sample_mice", "study_settings",
 ]

@@ -33,6 +33,7 @@ from immunocycle._errors import RunFolderError
 from immunocycle._manifest import refresh, verify
 from immunocycle.report._design_figures import plot_pareto, plot_vs_free
 from immunocycle.report._html import figure_tag, table_tag, write_html
+from immunocycle.report._study import is_study_folder, study_sections
 
 __all__ = ["ReportInputError", "render_report"]
 
@@ -553,6 +554,8 @@ def render_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             title_bits.append(target)
     if trial_path.is_file():
         sections += _trial_sections(trial_path, design)
+    if is_study_folder(run_dir):  # immunocycle study --out DIR
+        sections += study_sections(run_dir)
     if design is not None and (extra := _design_inputs(design)):
         sections.append(extra)
     if inputs_path.is_file():

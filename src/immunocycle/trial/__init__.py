@@ -15,6 +15,7 @@ from immunocycle.trial._recist import (
 )
 from immunocycle.trial._runner import RunConflictError, run_chunked
 from immunocycle.trial._statistics import is_response, km_median, orr_with_ci, summarize_arms
+from immunocycle.trial._study import StudyResult, resolve_mouse_arm, run_study, tgi_pct
 from immunocycle.trial._toxicity import ae_probabilities, exposure_drivers, load_toxicity
 from immunocycle.trial._trial import (
     TrialTask,
@@ -32,5 +33,6 @@ __all__ = [
     "score_patients", "summarize_arms", "RunConflictError", "TrialTask", "ae_probabilities",
     "bench_trial", "calibrate_all", "calibrate_cohort",
     "exposure_drivers", "load_toxicity", "make_task", "parse_regimen", "run_chunked", "run_trial",
-    "summarize_trial", "LesionSite", "lesion_sites", "record_lesions",
+    "summarize_trial", "StudyResult", "resolve_mouse_arm", "run_study", "tgi_pct",
+    "LesionSite", "lesion_sites", "record_lesions",
 ]
