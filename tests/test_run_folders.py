@@ -141,11 +141,19 @@ def test_a_pk_folder_is_refused_without_overwrite(tmp_path):
     res = runner.invoke(app, [*TRIAL, "--out", str(out)])
     _one_error_line(res, "--out", "holds a `pk` run", "--overwrite")
     assert (out / "summary.json").read_bytes() == before
+    # --overwrite with a run that fails (an unknown arm) puts the pk run back as it was
+    pk_manifest = (out / MANIFEST).read_bytes()
+    bad = [a if a != "nivolumab" else "no_such_therapy" for a in TRIAL]
+    res = runner.invoke(app, [*bad, "--out", str(out), "--overwrite"])
+    assert res.exit_code == 2, res.output
+    assert (out / "summary.json").read_bytes() == before
+    assert (out / MANIFEST).read_bytes() == pk_manifest and verify(out) > 0
+    assert not (out / ".replaced").exists()
     res = runner.invoke(app, [*TRIAL, "--out", str(out), "--overwrite"])
     assert res.exit_code == 0, res.output
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["command"] == "trial" and "pct_id_by_organ.csv" not in manifest["files"]
-    assert not (out / "pct_id_by_organ.csv").exists()
+    assert not (out / "pct_id_by_organ.csv").exists() and not (out / ".replaced").exists()
 
 
 def test_the_conflict_message_names_the_differing_argument(trial_copy):
@@ -290,3 +298,21 @@ def test_an_unreadable_manifest_is_named_and_replaced_with_overwrite(tmp_path):
     with pytest.raises(RunFolderError, match=r"manifest.json: unreadable .*--overwrite"):
         claim(tmp_path, "trial", {"--n": 4})
     assert claim(tmp_path, "trial", {"--n": 4}, overwrite=True) is None
+
+
+def test_overwrite_puts_the_replaced_run_back_when_the_new_run_fails(tmp_path):
+    from immunocycle._manifest import run_folder
+
+    with run_folder(tmp_path, "pk", {"--dose": 5}):
+        (tmp_path / "summary.json").write_text('{"de24": 0.7}')
+    before = (tmp_path / MANIFEST).read_bytes()
+    with pytest.raises(InputError), run_folder(tmp_path, "trial", {"--n": 4}, overwrite=True):
+        assert not (tmp_path / "summary.json").exists()  # set aside while the new run works
+        (tmp_path / "summary.json").write_text("half-written")
+        raise InputError("--arm", "unknown therapy")
+    assert (tmp_path / "summary.json").read_text() == '{"de24": 0.7}'
+    assert (tmp_path / MANIFEST).read_bytes() == before and verify(tmp_path) == 1
+    with run_folder(tmp_path, "trial", {"--n": 4}, overwrite=True):
+        (tmp_path / "patients.csv").write_text("id\n0\n")
+    assert not (tmp_path / "summary.json").exists() and not (tmp_path / ".replaced").exists()
+    assert json.loads((tmp_path / MANIFEST).read_text())["command"] == "trial"

@@ -25,6 +25,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 from typer.models import ParameterInfo
 
@@ -164,6 +165,16 @@ def _warnings_as_lines() -> Iterator[None]:
         yield
 
 
+def _usage_line(exc: UsageError) -> str:
+    """``--seed: Input should be ... (see 'immunocycle trial --help')`` for a click usage error."""
+    param = getattr(exc, "param", None)
+    where = _flag(param) if param is not None else (getattr(exc, "param_hint", None) or "")
+    text = exc.message if hasattr(exc, "message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    fix = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return _one_line(f"{where}: {text}{fix}" if where else f"{text}{fix}")
+
+
 @contextmanager
 def guarded(flags: dict[str, str] | Callable[[], dict[str, str]]) -> Iterator[None]:
     """The one error handler: a handled exception (:func:`handled`) becomes ``error: ...`` and
@@ -172,6 +183,8 @@ def guarded(flags: dict[str, str] | Callable[[], dict[str, str]]) -> Iterator[No
     with _warnings_as_lines():
         try:
             yield
+        except UsageError as exc:  # a bad flag value: one line too, not click's framed box
+            fail(_usage_line(exc))
         except (typer.Exit, typer.Abort, typer.TyperException):  # typer's own exits
             raise
         except Exception as exc:
@@ -209,7 +222,8 @@ def guard(func: Callable) -> Callable:
 def overwrite_option() -> Any:
     """The ``--overwrite`` option of every command that writes a folder."""
     return typer.Option(False, "--overwrite", help="Write into --out even if it holds a run of "
-                        "another command or with other arguments (that run's files are removed).")
+                        "another command or with other arguments (that run's files are replaced once this run "
+                        "completes, and kept if it fails).")
 
 
 def _declared_flag(name: str, default: Any) -> str:

@@ -9,8 +9,9 @@ Every command that writes a folder records ``manifest.json`` there::
      "files": {"patients.parquet": {"sha256": "...", "bytes": 123}, ...}}
 
 A folder holding a *complete* run of another command, or of the same command with other
-arguments, is refused unless ``overwrite`` is given (then the files of that run are removed
-first); the same command with the same arguments resumes or rewrites it, as before. A failed or
+arguments, is refused unless ``overwrite`` is given (then the files of that run are set aside
+in ``.replaced/``, deleted when the new run completes and put back if it fails, so a mistyped
+command with ``--overwrite`` costs nothing); the same command with the same arguments resumes or rewrites it, as before. A failed or
 interrupted run blocks nothing. The chunked trial runner keeps its own resume state in
 ``run.json`` with the same ``files`` table (each chunk and ``patients.parquet``).
 :func:`verify` checks every checksum recorded under a folder; ``immunocycle report`` runs it
@@ -31,8 +32,10 @@ from typing import Any
 from immunocycle._errors import RunFolderError
 
 MANIFEST = "manifest.json"
-#: The chunked runner's resume state (chunk checksums), also removed by ``overwrite``.
+#: The chunked runner's resume state (chunk checksums), also set aside by ``overwrite``.
 RUNNER_STATE = "run.json"
+#: Where ``overwrite`` keeps the replaced run's files until the new run completes.
+REPLACED = ".replaced"
 FORMAT = "immunocycle-run/1"
 _SHOWN = 40  # characters of an argument value shown in a conflict message
 
@@ -106,7 +109,8 @@ def claim(out: str | Path, command: str, arguments: Mapping[str, Any], *,
     arguments : mapping
         What defines its results (flag -> value); compared with the folder's run.
     overwrite : bool
-        Replace a conflicting run: its recorded files (and the runner's state) are removed.
+        Replace a conflicting run: its recorded files (and the runner's state) are moved to
+        ``out/.replaced/`` (:func:`run_folder` deletes or restores them).
     accumulates : bool
         Runs of this command with other arguments add to the folder (``bench`` writes one file
         per case) instead of conflicting.
@@ -132,7 +136,7 @@ def claim(out: str | Path, command: str, arguments: Mapping[str, Any], *,
         previous = None  # an unreadable manifest is replaced, as asked
     if previous is None:
         if overwrite:
-            _remove_runner_state(out)
+            _set_aside(out, [])
         return None
     same = previous.get("command") == command
     diffs = [] if (same and accumulates) else differences(previous.get("arguments", {}), arguments)
@@ -145,17 +149,41 @@ def claim(out: str | Path, command: str, arguments: Mapping[str, Any], *,
                                  + "; ".join(diffs), "rerun with the same arguments, use another "
                                  "--out, or --overwrite to replace it")
     if overwrite and not (same and not diffs):
-        for name in previous.get("files", {}):
-            (out / name).unlink(missing_ok=True)
-        _remove_runner_state(out)
+        _set_aside(out, [*previous.get("files", {}), MANIFEST])
     return previous
 
 
-def _remove_runner_state(out: Path) -> None:
-    if out.is_dir():
-        (out / RUNNER_STATE).unlink(missing_ok=True)
-        for chunk in (out / "chunks").glob("part-*.parquet"):
-            chunk.unlink()
+def _set_aside(out: Path, names: list[str]) -> None:
+    """Move a replaced run's files (and the runner's state) to ``out/.replaced/``."""
+    if not out.is_dir():
+        return
+    _discard(out)  # what an earlier interrupted replacement left
+    names = [*names, RUNNER_STATE, *(c.relative_to(out).as_posix()
+                                     for c in (out / "chunks").glob("part-*.parquet"))]
+    for name in dict.fromkeys(names):
+        source = out / name
+        if source.is_file():
+            target = out / REPLACED / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+
+
+def _restore(out: Path) -> None:
+    """Put a replaced run's files back (the replacing run failed)."""
+    stash = out / REPLACED
+    if not stash.is_dir():
+        return
+    for path in sorted(p for p in stash.rglob("*") if p.is_file()):
+        target = out / path.relative_to(stash)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+    _discard(out)
+
+
+def _discard(out: Path) -> None:
+    import shutil
+
+    shutil.rmtree(out / REPLACED, ignore_errors=True)
 
 
 def _now() -> str:
@@ -168,7 +196,7 @@ def listing(out: Path) -> dict[str, dict[str, Any]]:
     files = {}
     for p in sorted(out.rglob("*")):
         if p.is_file() and p.name != MANIFEST and not p.name.endswith(".tmp") \
-                and ".tmp" not in p.suffixes:
+                and ".tmp" not in p.suffixes and p.relative_to(out).parts[0] != REPLACED:
             files[p.relative_to(out).as_posix()] = file_record(p)
     return files
 
@@ -195,8 +223,10 @@ def run_folder(out: str | Path, command: str, arguments: Mapping[str, Any], *,
     """Claim ``out`` for ``command`` (:func:`claim`), run the body, then record the manifest.
 
     Nothing is written before the body runs. On success the manifest lists every file with its
-    sha256 (status ``complete``); if the body raises and the folder exists, the manifest says
-    ``failed`` (with the error) or ``interrupted``, which blocks no later run.
+    sha256 (status ``complete``) and a run replaced by ``overwrite`` is deleted; if the body
+    raises, a replaced run is put back, and where the body wrote nothing the earlier manifest
+    stands, otherwise it says ``failed`` (with the error) or ``interrupted``, which blocks no
+    later run.
     """
     out = Path(out)
     previous = claim(out, command, arguments, overwrite=overwrite, accumulates=accumulates)
@@ -208,14 +238,18 @@ def run_folder(out: str | Path, command: str, arguments: Mapping[str, Any], *,
     except Exception as exc:
         if getattr(exc, "exit_code", None) == 0:  # typer.Exit(0): a normal early end
             finish(out, command, arguments, status="complete", started=started)
+            _discard(out)
             raise
+        _restore(out)
         _record_end(out, command, arguments, started, "failed", str(exc) or type(exc).__name__,
                     previous)
         raise
     except BaseException:
+        _restore(out)
         _record_end(out, command, arguments, started, "interrupted", None, previous)
         raise
     finish(out, command, arguments, status="complete", started=started)
+    _discard(out)
 
 
 def _untouched(out: Path, previous: Mapping[str, Any] | None) -> bool:
