@@ -406,6 +406,7 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
             tracemalloc.stop()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         results.append({"n": int(n), "seconds": seconds, "seconds_per_patient": seconds / n,
+    import shutil
                         "seconds_per_patient_arm": seconds / (n * len(regimens)),
                         "peak_python_mb": peak / 2**20, "max_rss_mb": rss})
     return {"case": "trial", "cohort": cohort, "arms": regimens, "days": days,
@@ -414,3 +415,7 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
 
 __all__ = ["ASSESSMENT_DAYS", "UNTREATED", "TrialTask", "bench_trial", "make_task",
            "parse_regimen", "resolve_arms", "run_trial", "summarize_trial"]
+            # A finished run left by an earlier bench would be resumed, timing nothing.
+            shutil.rmtree(folder / "chunks", ignore_errors=True)
+            for name in ("run.json", "patients.parquet"):
+                (folder / name).unlink(missing_ok=True)
