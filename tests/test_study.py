@@ -77,6 +77,26 @@ def test_same_seed_same_study_other_seed_other_mice():
     assert not np.allclose(a.mice["k_C_growth"], c.mice["k_C_growth"])
 
 
+def test_a_longer_study_measures_the_same_mice_alike_on_the_common_days():
+    short = run_study("mc38", ["isotype"], mice=3, days=7, seed=2).measurements
+    long = run_study("mc38", ["isotype"], mice=3, days=14, seed=2).measurements
+    both = short.merge(long, on=["arm", "mouse", "day"])
+    assert len(both) == len(short)
+    np.testing.assert_allclose(both["volume_mm3_x"], both["volume_mm3_y"], rtol=1e-6)
+
+
+def test_catalog_therapies_join_mouse_arms_with_mouse_exposure():
+    from immunocycle.trial import resolve_mouse_arm
+
+    therapies = resolve_mouse_arm("doxil+anti_pd1_mouse")
+    assert [t.name for t in therapies] == ["doxil", "anti_pd1_mouse"]
+    assert {t.species for t in therapies} == {"mouse"}
+    s = run_study("ct26", ["isotype", "doxil+anti_pd1_mouse"], mice=2, days=3, seed=0)
+    assert s.summary["per_arm"]["doxil+anti_pd1_mouse"]["solver_failures"] == 0
+    with pytest.raises(ValueError, match="human"):
+        resolve_mouse_arm("nivolumab")
+
+
 def test_groups_are_different_mice():
     s = run_study("emt6", ["isotype", "untreated"], mice=3, days=3, seed=0)
     g = s.mice.set_index(["arm", "mouse"])["k_C_growth"]

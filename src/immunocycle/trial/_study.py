@@ -217,8 +217,10 @@ def _run_group(model, k: int, arm: str, therapies: list, n: int, start: float, d
     times = res.times
     at = np.searchsorted(times, grid)
     true = np.asarray(res["tumor_volume"], float)[:, at]
-    rng = np.random.default_rng([seed, k])
-    measured = caliper(true, float(conf["caliper"]["cv"]), rng)
+    # One stream per mouse: its day-d error does not depend on the study length or group size.
+    cv = float(conf["caliper"]["cv"])
+    measured = np.vstack([caliper(true[m], cv, np.random.default_rng([seed, k, m]))
+                          for m in range(n)])
     # A mouse leaves the study at its first measurement at or above the endpoint volume.
     over = np.nan_to_num(measured, nan=0.0) >= endpoint
     first = np.where(over.any(axis=1), over.argmax(axis=1), -1)
