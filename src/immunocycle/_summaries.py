@@ -175,30 +175,6 @@ def study(summary: Mapping) -> RenderableType:
     endpoint and log-rank p versus the first arm; model, phenotype and growth under the table."""
     table = Table(title=f"Virtual mouse study: {escape(str(summary.get('model', '?')))}",
                   title_justify="left")
-    for col in ("arm", "mice", "CR", "TGI", "median survival", "log-rank p", "doubling time"):
-        table.add_column(col, justify="left" if col == "arm" else "right", overflow="fold")
-    for name, a in (summary.get("per_arm") or {}).items():
-        table.add_row(escape(str(name)), num(a.get("mice"), ".0f"), pct(a.get("cr_fraction")),
-                      num(a.get("tgi_pct"), ".0f", "%"), days(a.get("median_survival_days")),
-                      num(a.get("p_logrank"), ".2g"), num(a.get("doubling_time_days"), ".2g", "d"))
-    first = next(iter((summary.get("per_arm") or {}).values()), {})
-    shares = ", ".join(f"{k} {pct(v)}" for k, v in (first.get("phenotype_at_start") or {}).items())
-    table.caption = (
-        f"start {num(summary.get('start_volume_mm3'), '.0f')} mm\u00b3, endpoint "
-        f"{num(summary.get('endpoint_volume_mm3'), '.0f')} mm\u00b3, {num(summary.get('days'), '.0f')}"
-        f" days; TGI on day {num(summary.get('last_common_day'), '.0f')} vs "
-        f"{escape(str(summary.get('reference_arm', '?')))}\n"
-        f"phenotype at start: {shares or DASH} (published: {summary.get('expected_phenotype', DASH)}); "
-        f"cited doubling time {num(summary.get('cited_doubling_time_days'), '.2g', 'd')}")
-    table.caption_justify = "left"
-    return table
-
-
-def study(summary: Mapping) -> RenderableType:
-    """``immunocycle study``: per group complete regressions, TGI, median survival to the
-    endpoint and log-rank p versus the first arm; model, phenotype and growth under the table."""
-    table = Table(title=f"Virtual mouse study: {escape(str(summary.get('model', '?')))}",
-                  title_justify="left")
     width = min(16, max((len(str(a)) for a in summary.get("per_arm") or {}), default=3))
     table.add_column("arm", min_width=width, overflow="fold")  # names wrap, never cut
     for col in ("mice", "CR", "TGI", "median surv.", "log-rank p", "Td"):
