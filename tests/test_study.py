@@ -158,7 +158,8 @@ def test_cr_fraction_survival_and_logrank_on_a_known_study():
 
 @pytest.mark.parametrize("args, words", [
     (["--model", "emt7"], ["unknown mouse model", "emt6"]),
-    (["--model", "emt6", "--mice", "0"], ["--mice", "at least 1"]),
+    (["--model", "emt6", "--mice", "0"], ["--mice", "between 1 and"]),
+    (["--model", "emt6", "--mice", "1000000"], ["--mice", "between 1 and"]),
     (["--model", "emt6", "--start-volume", "200", "--endpoint-volume", "150"],
      ["endpoint", "start volume"]),
     (["--model", "emt6", "--arm", "anti_pdl1_mous"], ["unknown therapy", "anti_pdl1_mouse"]),

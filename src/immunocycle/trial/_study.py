@@ -166,9 +166,11 @@ def run_study(model: str, arms: Sequence[str], *, mice: int = 10,
     from immunocycle.population import load_mouse_model, study_settings
 
     mouse_model = load_mouse_model(model)
+    conf = study_settings()
     mice = int(mice)
-    if mice < 1:
-        raise InputError("mice", f"must be at least 1 (got {mice})")
+    top = int(conf["limits"]["max_mice_per_group"])
+    if not 1 <= mice <= top:
+        raise InputError("mice", f"must be between 1 and {top} per group (got {mice})")
     start = float(mouse_model.start_volume.value if start_volume is None else start_volume)
     start = check_number(start, "start_volume", low=0.0, strict_low=True)
     endpoint = check_number(float(endpoint_volume), "endpoint_volume", low=0.0, strict_low=True)
@@ -185,7 +187,6 @@ def run_study(model: str, arms: Sequence[str], *, mice: int = 10,
         raise InputError("--arm", "an arm is given twice", "give each arm once")
     therapies = [resolve_mouse_arm(a) for a in arms]
 
-    conf = study_settings()
     grid = measurement_days(days, conf["measurement"]["weekdays"])
     per_mouse, per_day = [], []
     for k, (arm, arm_therapies) in enumerate(zip(arms, therapies, strict=True)):
