@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from immunocycle.trial import (
     best_overall_response,
@@ -148,3 +149,18 @@ def test_waterfall_marks_cr_at_minus_100_and_swimmer_draws_responders():
     assert sorted(p.get_width() for p in bars) == [168.0, 365.0]  # the SD patient is not drawn
     with pytest.raises(ValueError, match="responder"):
         swimmer(df[df["bor"] == "SD"])
+
+
+def test_cr_multiplier_scales_the_cr_parameter_and_is_checked(tmp_path):
+    from immunocycle.population import load_cohort
+    from immunocycle.trial import make_task
+
+    task = make_task("melanoma", ["nivolumab"], cr_multiplier=0.5)
+    assert task.cohort.calibration.cr_parameter == "k_TE_death"
+    assert task.cohort.parameters["k_TE_death"].median == pytest.approx(0.05)
+    raw = load_cohort("melanoma").model_dump(mode="json")
+    raw["calibration"]["cr_parameter"] = "not_a_parameter"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match="cr_parameter"):
+        load_cohort(bad)

@@ -131,8 +131,9 @@ class CalibrationTarget(_Strict):
     ``orr`` is the published objective response rate (fraction) of ``regimen``; ``n_trial`` the
     trial arm's size, used only for its 95 % interval; ``ae_grade3plus`` the monotherapy grade
     >= 3 treatment-related adverse-event rate (fraction), or None where none is given; ``cr`` the
-    published complete-response rate (fraction) of ``regimen``, or None (calibration reports the
-    achieved CR rate beside it).
+    published complete-response rate (fraction) of ``regimen``, or None; ``cr_parameter`` the
+    cohort parameter whose median is fitted to ``cr`` (with ``parameter`` refitted to ``orr``), or
+    None (the achieved CR rate is only reported).
     """
 
     parameter: str
@@ -141,6 +142,7 @@ class CalibrationTarget(_Strict):
     n_trial: Annotated[int, Field(ge=1)]
     ae_grade3plus: Annotated[float, Field(gt=0, lt=1)] | None = None
     cr: Annotated[float, Field(ge=0, le=1)] | None = None
+    cr_parameter: str | None = None
     source: Annotated[str, Field(min_length=3)]
 
 
@@ -180,10 +182,14 @@ class Cohort(_Strict):
 
 
 class FittedValues(_Strict):
-    """Cohort-level values fitted by calibration (one entry of ``fitted.yaml``)."""
+    """Cohort-level values fitted by calibration (one entry of ``fitted.yaml``): ``multiplier``
+    on the median of ``parameter`` (fitted to the ORR) and ``cr_multiplier`` on the median of
+    ``cr_parameter`` (fitted to the complete-response rate, where the cohort has one)."""
 
     parameter: str = "T_N0"
     multiplier: Annotated[float, Field(gt=0)] = 1.0
+    cr_parameter: str | None = None
+    cr_multiplier: Annotated[float, Field(gt=0)] = 1.0
     ae_offset: float | None = 0.0
     fit: dict = {}
     command: str = ""
@@ -298,6 +304,10 @@ def _check_against_preset(cohort: Cohort, where: str) -> None:
     if cohort.calibration is not None and cohort.calibration.parameter not in cohort.parameters:
         raise ModelError(where, "calibration.parameter",
                          f"{cohort.calibration.parameter!r} must be one of the cohort's parameters")
+    cr_parameter = cohort.calibration.cr_parameter if cohort.calibration else None
+    if cr_parameter is not None and cr_parameter not in cohort.parameters:
+        raise ModelError(where, "calibration.cr_parameter",
+                         f"{cr_parameter!r} must be one of the cohort's parameters")
 
 
 def preset_values(cohort: Cohort) -> dict[str, float]:

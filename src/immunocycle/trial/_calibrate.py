@@ -6,9 +6,11 @@ published grade 3-4 AE rate (``calibration_targets.md``, nothing else).
    bisection in ``log m`` on ``n_search`` patients, then refined on ``n`` patients until the
    target lies inside the simulated ORR's 95 % Wilson interval. The same patients (same seed) are
    used at every ``m``, so ORR(m) is a deterministic, near-monotone step function.
-   Where the target has a published complete-response rate (``cr``), the achieved CR rate and
-   its interval are recorded beside it; nothing is fitted to it (issue #20: the spread of this
-   parameter does not move the CR rate at a fixed ORR, see ``fit``).
+1b. CR (a target with a published complete-response rate ``cr`` and a ``cr_parameter``): before
+   step 1, a multiplier on the median of ``cr_parameter`` is found by bisection in its log so
+   that, with ``m`` refitted to the ORR at each value (``n_search`` patients), the CR rate
+   matches the target; step 1 then runs at that value. Without ``cr_parameter`` the achieved CR
+   rate is only reported.
 2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
    solved (Brent) so that the mean probability of any grade >= 3 AE in the monotherapy arm equals
    the target; the realized rate (common random numbers) is reported beside it.
@@ -100,12 +102,16 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     # An ORR of 0 (KEYNOTE-016, 0/18) cannot be hit from inside: aim at 1 %, well within its CI.
     aim = max(target.orr, 0.01)
     cache: dict[tuple[float, int], pd.DataFrame] = {}
+    cr_multiplier, start = 1.0, 1.0
+    if target.cr is not None and target.cr_parameter is not None and multiplier is None:
+        cr_multiplier, start = _fit_cr(cohort, target, aim, n_search=n_search, seed=seed,
+                                       days=days, say=say)
 
     def evaluate(m: float, size: int) -> float:
         key = (round(m, 10), size)
         if key not in cache:
             task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=m,
-                             ae_offset=0.0)
+                             ae_offset=0.0, cr_multiplier=cr_multiplier)
             cache[key] = _run(task, size)
             orr, k, ev = _orr(cache[key])
             say(f"  {name}: multiplier {m:.4g}, n {size}: ORR {orr:.3f} ({k}/{ev})")
@@ -132,7 +138,7 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     if multiplier is not None:
         max_evaluations = 0
     # Bracket: ORR rises with the precursor pool; grow or shrink by 3x until the aim is crossed.
-    m0 = 1.0 if multiplier is None else float(multiplier)
+    m0 = start if multiplier is None else float(multiplier)
     f0 = evaluate(m0, n_search) if multiplier is None else aim
     evaluations += 1
     lo = hi = m0
@@ -196,6 +202,8 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         fit["complete_responders"] = k_cr
     entry = {"parameter": target.parameter, "multiplier": float(f"{m:.6g}"),
              "ae_offset": None if ae_offset is None else float(f"{ae_offset:.6g}"), "fit": fit,
+             **({"cr_parameter": target.cr_parameter, "cr_multiplier": float(f"{cr_multiplier:.6g}")}
+                if target.cr_parameter is not None else {}),
              "command": f"immunocycle cohort calibrate {name} --n {n} --seed {seed} --days {days:g}"}
     say(f"{name}: multiplier {m:.4g} ORR {orr:.3f} [{ci_lo:.3f}, {ci_hi:.3f}] (target "
         f"{target.orr:.3f}); AE offset {ae_offset}")
@@ -209,6 +217,49 @@ def _cr(frame: pd.DataFrame) -> tuple[float, int, int]:
     ev = frame[frame["evaluable"]]
     k = int((ev["bor"] == "CR").sum())
     return (k / len(ev) if len(ev) else math.nan), k, len(ev)
+
+
+def _fit_cr(cohort, target, aim: float, *, n_search: int, seed: int, days: float, say,
+            low: float = 0.1, high: float = 3.0, max_steps: int = 7,
+            tolerance: float = 0.01) -> tuple[float, float]:
+    """Multiplier on the median of ``target.cr_parameter`` whose CR rate matches ``target.cr``
+    once the ORR multiplier is refitted at that value; returns ``(cr_multiplier, multiplier)``.
+
+    The CR rate falls as the multiplier rises (for ``k_TE_death``: effectors that die sooner
+    stop killing sooner, so responses relapse before every lesion is gone)."""
+    from immunocycle.population import fitted_values
+    from immunocycle.trial._trial import make_task
+
+    def orr_cr(c_m: float, m: float) -> tuple[float, float]:
+        frame = _run(make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=m,
+                               ae_offset=0.0, cr_multiplier=c_m), n_search)
+        return _orr(frame)[0], _cr(frame)[0]
+
+    def fit_m(c_m: float, m: float) -> tuple[float, float]:
+        # ORR rises with m: double or halve until bracketed, then bisect in log m.
+        orr, cr = orr_cr(c_m, m)
+        lo = hi = None
+        for _ in range(10):
+            if abs(orr - aim) <= SEARCH_TOLERANCE or (lo and hi and hi / lo <= 1.02):
+                break
+            lo, hi = (m, hi) if orr < aim else (lo, m)
+            m = m * 2.0 if hi is None else m / 2.0 if lo is None else math.sqrt(lo * hi)
+            orr, cr = orr_cr(c_m, m)
+        say(f"  {cohort.name}: {target.cr_parameter} x {c_m:.4g}, multiplier {m:.4g}: "
+            f"ORR {orr:.3f}, CR {cr:.3f}")
+        return m, cr
+
+    previous = fitted_values(cohort.name)
+    c_m = previous.cr_multiplier if previous.cr_parameter == target.cr_parameter else 1.0
+    m, cr = fit_m(c_m, previous.multiplier)
+    lo, hi = low, high
+    for _ in range(max_steps):
+        if abs(cr - target.cr) <= tolerance:
+            break
+        lo, hi = (lo, c_m) if cr < target.cr else (c_m, hi)
+        c_m = math.sqrt(lo * hi)
+        m, cr = fit_m(c_m, m)
+    return c_m, m
 
 
 def _median_pfs(evaluable: pd.DataFrame) -> float | None:

@@ -217,8 +217,12 @@ def _score(frame: pd.DataFrame, times: np.ndarray, sums: np.ndarray, gone: np.nd
 
 def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0,
               days: float = 365.0, tmb: float | None = None, multiplier: float | None = None,
-              ae_offset: float | None = None) -> TrialTask:
-    """A :class:`TrialTask` with the cohort's fitted values (unless overridden), inputs checked."""
+              ae_offset: float | None = None, cr_multiplier: float | None = None) -> TrialTask:
+    """A :class:`TrialTask` with the cohort's fitted values (unless overridden), inputs checked.
+
+    ``cr_multiplier`` scales the median of the cohort's ``calibration.cr_parameter`` (default:
+    the value fitted to the complete-response rate).
+    """
     c = load_cohort(cohort)
     if not arms:
         raise InputError("--arm: give at least one regimen (e.g. --arm nivolumab)")
@@ -234,11 +238,25 @@ def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0
     fitted = fitted_values(c.name)
     parameter = c.calibration.parameter if c.calibration else (
         fitted.parameter if fitted.parameter in c.parameters else None)
+    c = _with_cr_multiplier(c, fitted.cr_multiplier if cr_multiplier is None else cr_multiplier)
     return TrialTask(cohort=c, arms=tuple(arms), seed=int(seed), days=float(days), tmb=tmb,
                      multiplier=fitted.multiplier if multiplier is None else float(multiplier),
                      parameter=parameter,
                      ae_offset=(fitted.ae_offset or 0.0) if ae_offset is None else float(ae_offset),
                      arm_therapies=arm_therapies)
+
+
+def _with_cr_multiplier(c: Cohort, factor: float) -> Cohort:
+    """The cohort with the median of its ``calibration.cr_parameter`` scaled by ``factor``."""
+    name = c.calibration.cr_parameter if c.calibration else None
+    if name is None or float(factor) == 1.0:
+        return c
+    dist = c.parameters[name]
+    if dist.median is None:
+        raise InputError(f"cohort {c.name!r}: parameters.{name}.median: give the median of the "
+                         "parameter fitted to the complete-response rate")
+    scaled = dist.model_copy(update={"median": dist.median * float(factor)})
+    return c.model_copy(update={"parameters": {**c.parameters, name: scaled}})
 
 
 def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 0,
@@ -388,6 +406,7 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
         (:mod:`resource`), which includes numba's compiled code and never decreases.
     """
     import resource
+    import shutil
     import tempfile
 
     regimens = ["nivolumab", "nivolumab+ipilimumab", UNTREATED][:max(1, arms)]
@@ -397,6 +416,10 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
     for n in n_values:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(out) / f"n{n}" if out else Path(tmp)
+            # A finished run left by an earlier bench would be resumed, timing nothing.
+            shutil.rmtree(folder / "chunks", ignore_errors=True)
+            for name in ("run.json", "patients.parquet"):
+                (folder / name).unlink(missing_ok=True)
             tracemalloc.start()
             t0 = time.perf_counter()
             run_trial(cohort, regimens, int(n), folder, seed=seed, days=days,
@@ -406,7 +429,6 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
             tracemalloc.stop()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         results.append({"n": int(n), "seconds": seconds, "seconds_per_patient": seconds / n,
-    import shutil
                         "seconds_per_patient_arm": seconds / (n * len(regimens)),
                         "peak_python_mb": peak / 2**20, "max_rss_mb": rss})
     return {"case": "trial", "cohort": cohort, "arms": regimens, "days": days,
@@ -415,7 +437,3 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
 
 __all__ = ["ASSESSMENT_DAYS", "UNTREATED", "TrialTask", "bench_trial", "make_task",
            "parse_regimen", "resolve_arms", "run_trial", "summarize_trial"]
-            # A finished run left by an earlier bench would be resumed, timing nothing.
-            shutil.rmtree(folder / "chunks", ignore_errors=True)
-            for name in ("run.json", "patients.parquet"):
-                (folder / name).unlink(missing_ok=True)
