@@ -163,6 +163,7 @@ def test_cr_fraction_survival_and_logrank_on_a_known_study():
     (["--model", "emt6", "--start-volume", "200", "--endpoint-volume", "150"],
      ["endpoint", "start volume"]),
     (["--model", "emt6", "--arm", "anti_pdl1_mous"], ["unknown therapy", "anti_pdl1_mouse"]),
+    (["--model", "emt6", "--arm", "anti_pd1_mouse@5"], ["--arm", "no units"]),
 ])
 def test_bad_input_is_one_line_with_exit_2(tmp_path, args, words):
     argv = ["study", *args, "--out", str(tmp_path / "s")]

@@ -11,7 +11,6 @@ endpoint volume (Kaplan-Meier median, log-rank p versus the first arm).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,45 +59,18 @@ class StudyResult:
 def resolve_mouse_arm(text: str) -> list:
     """The mouse therapies of an arm ``"anti_pdl1_mouse+anti_tgfb_mouse"``.
 
-    Uses the catalog's arm lookup (every cycle antibody, catalog therapy and regimen, with
-    ``@dose:schedule`` overrides) when present; otherwise cycle antibodies and catalog therapy
-    ids joined by ``+``. ``untreated`` is no therapy.
+    The catalog's one lookup (:func:`immunocycle.catalog.resolve_arm`) for mice: cycle
+    antibodies, catalog therapies (their exposure from the mouse PBPK) and regimens, joined by
+    ``+``, each with an optional ``@dose:schedule``; ``untreated`` is no therapy.
 
     Raises
     ------
     InputError
-        For an unknown name (with close matches) or a human-only therapy.
+        For an unknown name (with close matches), a human-only antibody, a bad dose or schedule.
     """
-    from immunocycle import catalog
+    from immunocycle.catalog import resolve_arm
 
-    raw = str(text).strip()
-    if raw == UNTREATED:
-        return []
-    resolve = getattr(catalog, "resolve_arm", None)
-    if resolve is not None:  # the shared lookup (dose and schedule syntax, regimens)
-        return resolve(raw, "mouse", where="--arm")
-    return [_resolve_name(name.strip()) for name in raw.split("+")]
-
-
-def _resolve_name(name: str):
-    from immunocycle.catalog import load_catalog, to_cycle_therapy
-    from immunocycle.cycle import available_therapies, load_therapy
-
-    if name in available_therapies():
-        therapy = load_therapy(name)
-        if therapy.species != "mouse":
-            raise InputError("--arm", f"{name!r} is a {therapy.species} therapy, not mouse",
-                             "use the mouse antibodies (anti_pd1_mouse, anti_pdl1_mouse, "
-                             "anti_ctla4_mouse, anti_tgfb_mouse, isotype) or a catalog therapy")
-        return therapy
-    cat = load_catalog()
-    if name in cat.therapies:
-        return to_cycle_therapy(cat.therapies[name], "mouse", catalog=cat)
-    names = [*available_therapies(), *cat.therapies]
-    close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
-    raise InputError("--arm", f"unknown therapy {name!r}",
-                     f"did you mean {', '.join(close)}?" if close else
-                     "see immunocycle catalog list")
+    return resolve_arm(str(text).strip(), "mouse", where="--arm")
 
 
 def measurement_days(days: float, weekdays: Sequence[int]) -> np.ndarray:
