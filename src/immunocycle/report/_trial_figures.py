@@ -401,7 +401,8 @@ def swimmer(
     bor_col : str
         Best-overall-response column; patients with CR or PR (iCR, iPR) are drawn.
     max_patients : int, default 50
-        Most patients drawn: complete responders first, then the longest responses.
+        Most patients drawn: complete responders (up to half the rows, or more when there are
+        few other responders) and the longest other responses.
     title : str or None
     dpi : int, default 120
 
@@ -428,8 +429,14 @@ def swimmer(
     data["_cr"] = pd.to_numeric(data["cr_start_days"], errors="coerce").astype(float)
     data["_dur"] = data["_end"] - data["_start"].fillna(0.0)
     data["_is_cr"] = data[bor_col].astype(str).isin(["CR", "iCR"])
-    data = data.sort_values(["_is_cr", "_dur"], kind="stable")  # CRs, then the longest, on top
-    data = data.tail(int(max_patients)).reset_index(drop=True)
+    # At most half the rows for complete responders (the rest: the longest other responses),
+    # so that both kinds stay visible in a large arm; CRs on top.
+    data = data.sort_values(["_is_cr", "_dur"], kind="stable")
+    n_max = int(max_patients)
+    n_other = int((~data["_is_cr"]).sum())
+    n_cr = min(int(data["_is_cr"].sum()), max(n_max // 2, n_max - n_other))
+    keep = pd.concat([data[~data["_is_cr"]].tail(n_max - n_cr), data[data["_is_cr"]].tail(n_cr)])
+    data = keep.reset_index(drop=True)
 
     fig = _new_figure((7.5, max(3.0, min(12.0, 0.18 * len(data) + 1.5))))
     ax = fig.add_subplot()
