@@ -66,8 +66,9 @@ def test_toxicity_uses_common_random_numbers_and_exposure():
     assert (mono["p_ae_immune_ctla4"] == 0).all() and (combo["p_ae_immune_ctla4"] > 0.05).all()
     for t in ("immune_pd1", "immune_ctla4", "other"):
         p_mono, p_combo = mono[f"p_ae_{t}"].to_numpy(), combo[f"p_ae_{t}"].to_numpy()
-        assert np.all(p_combo >= p_mono - 1e-12)
-        assert np.all(p_mono >= none[f"p_ae_{t}"].to_numpy() - 1e-12)
+        # equal up to the solver's tolerance where the extra agent changes nothing
+        assert np.all(p_combo >= p_mono * (1 - 1e-6) - 1e-12)
+        assert np.all(p_mono >= none[f"p_ae_{t}"].to_numpy() * (1 - 1e-6) - 1e-12)
         # Same uniform in every arm: an AE under the lower risk is an AE under the higher one.
         assert np.all(combo[f"ae_{t}"] | ~mono[f"ae_{t}"])
 
