@@ -109,7 +109,11 @@ def test_cli_search_and_show():
     assert {r["id"] for r in json.loads(result.output)} >= {"bevacizumab_free", "losartan_free"}
     shown = json.loads(runner.invoke(catalog_app, ["show", "cdnp_r848", "--json"]).output)
     assert shown["carrier"] == "cyclodextrin_np" and shown["free_counterpart"] == "resiquimod_free"
-    assert runner.invoke(catalog_app, ["show", "no_such_id"]).exit_code == 1
+    from immunocycle.cli import app
+
+    bad = runner.invoke(app, ["catalog", "show", "doxl"])  # bad input: exit 2, close ids named
+    assert bad.exit_code == 2 and "did you mean doxil" in bad.output
+    assert "Traceback" not in bad.output
 
 
 def test_free_counterpart_and_regimens(cat):
@@ -122,4 +126,8 @@ def test_free_counterpart_and_regimens(cat):
         free_counterpart("doxorubicin_free")
     names = [t.name for t in regimen_therapies("pembrolizumab_loading_q6w")]
     assert names == ["pembrolizumab_free", "pembrolizumab_free_loading"]
-    assert len(regimen_therapies("nivolumab_ipilimumab")) == 2
+    combo = {t.name: t.dosing for t in regimen_therapies("nivolumab_ipilimumab")}
+    # CheckMate 067: nivolumab 1 mg/kg + ipilimumab 3 mg/kg Q3W x4, then nivolumab 3 mg/kg Q2W
+    assert (combo["nivolumab_free"].amount, combo["nivolumab_free"].count) == (1.0, 4)
+    assert (combo["ipilimumab_free"].amount, combo["ipilimumab_free"].units) == (3.0, "mg/kg")
+    assert combo["nivolumab_free_maintenance"].start == 84.0

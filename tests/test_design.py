@@ -196,7 +196,7 @@ def test_design_for_a_cohort():
     assert {r["regimen"] for r in d.confirmed} >= {"nivolumab"}
     with pytest.raises(ValueError, match="exactly one"):
         design("excluded", cohort="excluded")
-    with pytest.raises(ValueError, match="unknown catalog"):
+    with pytest.raises(ValueError, match="unknown therapy .no_such_therapy."):
         design("excluded", candidates=["no_such_therapy"])
 
 

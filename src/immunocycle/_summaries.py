@@ -383,6 +383,7 @@ def catalog_entry(entry: Mapping) -> RenderableType:
         ("route", escape(str(entry.get("route", DASH)))),
         ("dose and schedule", escape("; ".join(doses)) or DASH),
         ("dose source", escape(str(dose.get("source", DASH)))),
+        ("in a trial arm", escape("; ".join(entry.get("default_dosing") or [])) or DASH),
         ("cycle steps", ", ".join(step(s) for s in entry.get("steps") or []) or DASH),
         ("barriers", escape("; ".join(f"{b} ({barrier_names[b]})" if b in barrier_names else b
                                       for b in entry.get("barriers") or [])) or DASH),

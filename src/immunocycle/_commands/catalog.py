@@ -81,17 +81,42 @@ def show(entry_id: str = typer.Argument(..., help="Therapy, agent, formulation, 
 
     Example: immunocycle catalog show doxil
     """
-    try:
-        entry = _load().show(entry_id)
-    except KeyError as exc:
-        typer.echo(f"error: {exc.args[0]}", err=True)
-        raise typer.Exit(code=1) from None
+    entry = _entry(entry_id)
     if as_json:
         typer.echo(json.dumps(entry, indent=1, default=str))
     else:
         from immunocycle import _summaries
 
         _summaries.show(_summaries.catalog_entry(entry))
+
+
+def _entry(entry_id: str) -> dict:
+    """A catalog entry (or a cycle-model antibody) with, for a therapy or regimen, the doses and
+    schedules it gives in a trial arm by default; an unknown id is named with close ids."""
+    import difflib
+
+    from immunocycle._errors import InputError
+    from immunocycle.catalog import default_dosing
+    from immunocycle.cycle import available_therapies, load_therapy
+
+    cat = _load()
+    try:
+        entry = cat.show(entry_id)
+    except KeyError:
+        if entry_id not in available_therapies():
+            ids = [*cat.therapies, *cat.regimens, *cat.agents, *cat.formulations, *cat.barriers,
+                   *cat.evidence, *available_therapies()]
+            close = difflib.get_close_matches(entry_id, ids, n=5, cutoff=0.6)
+            raise InputError("catalog show", f"no entry with id {entry_id!r}",
+                             f"did you mean {', '.join(close)}?" if close
+                             else "see immunocycle catalog list") from None
+        t = load_therapy(entry_id)
+        entry = {"kind": "cycle therapy (data/cycle/therapies)", "id": t.name,
+                 "name": t.description or t.name, "target": t.target, "species": t.species}
+    if entry["kind"] in ("therapy", "regimen") or entry["kind"].startswith("cycle therapy"):
+        species = entry.get("species", "human")
+        entry["default_dosing"] = default_dosing(entry_id, species, catalog=cat)
+    return entry
 
 
 @catalog_app.command()

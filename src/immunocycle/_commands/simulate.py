@@ -66,7 +66,9 @@ def simulate(
     model: str = typer.Argument(None, help="Reference model name or model YAML file (or use --preset)."),
     preset: str = typer.Option(None, "--preset",
                                help="Cycle-model preset: human, mouse-mc38, inflamed, excluded, desert."),
-    therapy: list[str] = typer.Option([], "--therapy", help="Therapy to give (repeatable), e.g. nivolumab."),
+    therapy: list[str] = typer.Option([], "--therapy", help="Therapy to give (repeatable): a cycle "
+                                      "antibody, catalog therapy or regimen, with an optional "
+                                      "@dose:schedule (doxil@40mg/m2:q28d), or a therapy file."),
     set_: list[str] = typer.Option([], "--set", help="Override a parameter: NAME=VALUE in its "
                                    "declared units, or with units (k_C_growth=0.001/hour)."),
     days: float = typer.Option(None, "--days", min=0.0,
@@ -138,12 +140,23 @@ def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
             "outputs": {k: str(v) for k, v in paths.items()}}
 
 
+def _resolve(preset, names: list[str]) -> list:
+    """The cycle-model therapies of ``--therapy`` items (the one catalog lookup; files as is)."""
+    from immunocycle.catalog import resolve_arm
+    from immunocycle.cycle import preset_species
+
+    species = preset_species(preset) if names else "human"
+    return [t for name in names for t in ([name] if Path(name).suffix in (".yaml", ".yml")
+                                          else resolve_arm(name, species, where="--therapy"))]
+
+
 def _simulate_preset(preset, therapies, values, days, points_per_day, out, seed) -> dict:
     from immunocycle._errors import SolverError
     from immunocycle._inputs import check_overrides
     from immunocycle.cycle import compiled_cycle_model, simulate_cycle
     from immunocycle.report import write_cycle_run
 
+    therapies = _resolve(preset, therapies)
     compiled = compiled_cycle_model(preset, therapies)
     units = {n: p.units for n, p in compiled.model.parameters.items()}
     values = check_overrides(in_declared_units(values, units),

@@ -8,7 +8,13 @@ validated data, an embedded DuckDB store to query them, and the link to the cycl
     arm = resolve_arm("doxil@40mg/m2:q28d+nivolumab")  # any name, dose and schedule
 """
 
-from immunocycle.catalog._arm import resolve_arm, resolve_therapy, therapy_names
+from immunocycle.catalog._arm import (
+    default_dosing,
+    dosing_text,
+    resolve_arm,
+    resolve_therapy,
+    therapy_names,
+)
 from immunocycle.catalog._convert import (
     cycle_pk,
     dose_in,
@@ -41,8 +47,8 @@ from immunocycle.catalog._store import Catalog, CatalogError, load_catalog
 __all__ = [
     "Agent", "ArmItem", "Barrier", "Catalog", "CatalogError", "CatalogRun", "DATA_DIR",
     "Evidence", "Formulation", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano",
-    "cycle_pk", "dose_in", "effect_slots", "free_counterpart", "load_catalog",
-    "padded_therapy", "paired_free_therapy", "parse_dose", "parse_item", "parse_schedule",
-    "regimen_therapies", "resolve_arm", "resolve_therapy", "schedule_key", "simulate_catalog",
-    "therapy_names", "to_cycle_therapy", "validate",
+    "cycle_pk", "default_dosing", "dose_in", "dosing_text", "effect_slots", "free_counterpart",
+    "load_catalog", "padded_therapy", "paired_free_therapy", "parse_dose", "parse_item",
+    "parse_schedule", "regimen_therapies", "resolve_arm", "resolve_therapy", "schedule_key",
+    "simulate_catalog", "therapy_names", "to_cycle_therapy", "validate",
 ]

@@ -89,6 +89,20 @@ def km_factor(species: str, *, catalog=None) -> float:
     return float((catalog or load_catalog()).pk.km[species])
 
 
+def dosing_text(therapy) -> str:
+    """A cycle-model therapy's dose and schedule in words: ``"nivolumab_free 1 mg/kg every
+    21 d x 4 from day 0"``."""
+    d = therapy.dosing
+    return (f"{therapy.name} {d.amount:.4g} {d.units} every {d.every:g} d x {d.count} "
+            f"from day {d.start:g}")
+
+
+def default_dosing(name: str, species: str = "human", *, catalog=None) -> list[str]:
+    """The doses and schedules an arm ``name`` gives by default (:func:`dosing_text` of each
+    therapy of :func:`resolve_arm`; a dose in mg/m2 shown per kg, as simulated)."""
+    return [dosing_text(t) for t in resolve_arm(name, species, catalog=catalog)]
+
+
 def resolve_arm(text: str, species: str = "human", *, catalog=None, where: str = "--arm") -> list:
     """The cycle-model therapies of an arm ``"doxil@40mg/m2:q28d+nivolumab"``.
 
@@ -140,4 +154,5 @@ def resolve_arm(text: str, species: str = "human", *, catalog=None, where: str =
     return out
 
 
-__all__ = ["UNTREATED", "km_factor", "resolve_arm", "resolve_therapy", "therapy_names"]
+__all__ = ["UNTREATED", "default_dosing", "dosing_text", "km_factor", "resolve_arm",
+           "resolve_therapy", "therapy_names"]

@@ -177,12 +177,18 @@ def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: 
                                                 bw_ratio ** b["volume"])
     apk = own or agent.pk["human"]
     route = pk.routes.get(entry.route)
-    if formulation is None:
+    if formulation is None or dissolves(formulation):
         cls = pk.classes[agent.molecule]
         cl, v1 = apk.cl_l_per_h * cl_scale, apk.v1_l * v_scale
         q, v2 = apk.q_l_per_h * cl_scale, apk.v2_l * v_scale
         f_qT = f_gT = f_qLN = f_gLN = 1.0
         src = f"{agent.id} PK: {apk.source}" + (" (assumption in part)" if apk.assumption else "")
+        if formulation is not None:  # dissolved in minutes: the payload's own plasma PK as given
+            c = formulation.carrier_pk
+            cl, v1 = c.cl_l_per_h * cl_scale, c.v1_l * v_scale
+            src = (f"{formulation.id} dissolves in plasma within minutes (release "
+                   f"{formulation.release.k_blood_per_h:g}/h): the payload's clearance and central "
+                   f"volume as given ({c.source}); peripheral distribution: {src}")
         cls_src = f"{agent.molecule} class default (pk.yaml): {cls.source}"
     else:
         cls = pk.classes["nanoparticle"]
@@ -310,16 +316,20 @@ def to_cycle_therapy(entry: Therapy | str, species: str = "human", *, catalog=No
                     + ("" if route == t.route else f" (route {t.route} emulated, see pk.yaml)"))
     units_of = cycle_names(species)[2]
     effects = []
+    # Only unbound drug acts: an unbound-drug EC50 applies to total drug divided by fu.
+    fu = t.unbound.fraction if t.unbound else 1.0
     for e in t.effects:
         ratio = 1.0 if e.agent == t.agents[0] else t.dose.co_loading[e.agent]
         effects.append(Effect(
             parameter=e.parameter, law="emax", mode=e.mode, emax=e.emax,
             emax_units=units_of.get(e.parameter, "dimensionless") if e.mode == "add"
             else "dimensionless",
-            ec50=e.ec50_nmol_per_l / ratio, ec50_units="nmol/L", hill=e.hill,
+            ec50=e.ec50_nmol_per_l / ratio / fu, ec50_units="nmol/L", hill=e.hill,
             concentration=e.site,
             source=(e.source + (" (assumption)" if e.assumption else "")
-                    + ("" if ratio == 1.0 else f"; EC50 / co-loading ratio {ratio:g}"))))
+                    + ("" if ratio == 1.0 else f"; EC50 / co-loading ratio {ratio:g}")
+                    + ("" if fu == 1.0 else f"; unbound EC50 / unbound fraction {fu:g} "
+                       f"({t.unbound.source})"))))
     targets = ", ".join(dict.fromkeys(cat.agents[a].target for a in t.agents))
     return CycleTherapy(name=t.id, description=t.name, target=targets, species=species, pk=pk,
                         dosing=dosing, effects=effects)
@@ -355,6 +365,14 @@ def paired_free_therapy(therapy_id: str, *, catalog=None) -> Therapy:
                                    "schedule": nano.schedule, "route": nano.route})
 
 
+def dissolves(formulation: Formulation) -> bool:
+    """True for a carrier that releases its payload in blood within minutes (albumin-bound
+    particles): faster than ``pk_link.yaml`` ``dissolving_release_per_h``. Its payload then
+    distributes as the free agent (its molecule class's tissue access), with the plasma
+    clearance and central volume measured after giving the formulation (``carrier_pk``)."""
+    return formulation.release.k_blood_per_h >= _link_settings()["dissolving_release_per_h"]
+
+
 def release_per_day(entry: Therapy, catalog) -> float:
     """First-order release of payload from its carrier in blood (1/day; 0 for a free drug)."""
     if entry.is_free:
@@ -362,5 +380,5 @@ def release_per_day(entry: Therapy, catalog) -> float:
     return catalog.formulations[entry.formulation].release.k_blood_per_h * 24.0
 
 
-__all__ = ["AGENT_PK_KEYS", "cycle_pk", "dose_in", "free_counterpart", "paired_free_therapy",
+__all__ = ["AGENT_PK_KEYS", "cycle_pk", "dissolves", "dose_in", "free_counterpart", "paired_free_therapy",
            "release_per_day", "to_cycle_therapy"]

@@ -18,6 +18,7 @@ from immunocycle._errors import InputError
 
 _ITEM = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_]*)(?:@(?P<dose>[^:]*))?(?::(?P<sched>.*))?$")
 _SCHEDULE = re.compile(r"^q(?P<n>\d+(?:\.\d+)?)(?P<unit>[dw])(?:\*(?P<count>\d+))?$", re.I)
+_AMOUNT = re.compile(r"^[+-]?(\d|\.\d)")
 _AREA = re.compile(r"(?<=[a-zA-Z])([23])\b")  # m2 -> m**2, cm2 -> cm**2
 
 
@@ -59,6 +60,8 @@ def parse_dose(text: str, *, where: str = "--arm", item: str = "") -> tuple[floa
     label = f"{item}: " if item else ""
     raw = text.strip()
     example = "write e.g. 40mg/m2, 3mg/kg or 240mg"
+    if not _AMOUNT.match(raw):
+        raise InputError(where, f"{label}the dose {raw!r} has no amount", example)
     try:
         q = ureg.Quantity(_AREA.sub(r"**\1", raw.replace(" ", "")))
     except Exception:  # pint raises several types (undefined unit, syntax, tokenizer)

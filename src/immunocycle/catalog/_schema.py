@@ -225,6 +225,15 @@ class Liability(_Entry):
     source: Source
 
 
+class Unbound(_Entry):
+    """The payload's unbound fraction in plasma as given (formulation-dependent: Cremophor EL
+    micelles trap paclitaxel, albumin-bound particles do not). Only unbound drug acts, so the
+    therapy's EC50s are unbound-drug potencies (IC50s), applied to total drug divided by this."""
+
+    fraction: Annotated[float, Field(gt=0, le=1)]
+    source: Source
+
+
 class Therapy(_Entry):
     """A therapy: agents in one formulation (or free), route, dose, schedule, effects, claims.
 
@@ -246,6 +255,7 @@ class Therapy(_Entry):
     toxicity: list[Liability] = Field(default_factory=list)
     evidence: list[Id] = Field(min_length=1)
     free_counterpart: Id | None = None
+    unbound: Unbound | None = None
     assumptions: str = ""
 
     @property
@@ -310,4 +320,4 @@ KINDS: dict[str, type[_Entry]] = {
 
 __all__ = ["KINDS", "Agent", "AgentPK", "Barrier", "BarrierParameter", "CarrierPK", "Claim",
            "DoseSpec", "Evidence", "Formulation", "Liability", "Loading", "Regimen",
-           "RegimenItem", "Release", "Schedule", "Step", "Therapy", "TherapyEffect"]
+           "RegimenItem", "Release", "Schedule", "Step", "Therapy", "TherapyEffect", "Unbound"]

@@ -23,7 +23,7 @@ def antigen(model: Model, *, params: Params) -> None:
         Species("DAMP", "tumor", 0.0, "cell", description="danger signals, cell-equivalents"),
         Assignment("antigenicity", "neoantigen_load / (neoantigen_load + K_neo)", "dimensionless",
                    "share of dying-cell antigen that T cells can recognize"),
-        Assignment("cancer_deaths", "cancer_deaths_natural + J7", "cell/day",
+        Assignment("cancer_deaths", "cancer_deaths_natural + J7 + cancer_deaths_chemo", "cell/day",
                    "all cancer-cell deaths"),
         Assignment("J1", "antigenicity * cancer_deaths", "cell/day",
                    "step 1: antigen-weighted cancer-cell death"),

@@ -8,6 +8,7 @@ from pathlib import Path
 from immunocycle.cycle._antigen import antigen
 from immunocycle.cycle._cancer import cancer
 from immunocycle.cycle._checkpoint import checkpoints
+from immunocycle.cycle._chemo import chemotherapy
 from immunocycle.cycle._dendritic import dendritic_cells
 from immunocycle.cycle._effectors import effectors
 from immunocycle.cycle._microenvironment import microenvironment
@@ -18,7 +19,7 @@ from immunocycle.cycle._therapy import Therapy, load_therapy
 from immunocycle.model import Assignment, Model, ModelError
 
 MODULES = (cancer, antigen, dendritic_cells, priming, effectors, suppression, microenvironment,
-           checkpoints)
+           checkpoints, chemotherapy)
 
 
 def build_cycle_model(preset: str | Path = "human", therapies: Iterable[str | Therapy] = (),

@@ -43,8 +43,10 @@ def cancer(model: Model, *, params: Params) -> None:
                    "diameter of a sphere of the tumor volume"),
         # Eradication: growth fades below about one cell (C_extinct), so a tumor killed to a
         # fraction of a cell decays to zero instead of regrowing from it.
-        Reaction("C_growth", "k_C_growth * C * (1 - C / C_max) * (C / C_extinct) ** h_extinct"
-                 " / (1 + (C / C_extinct) ** h_extinct)", {"C": 1},
+        Assignment("proliferation", "k_C_growth * C * (1 - C / C_max) * (C / C_extinct) ** "
+                   "h_extinct / (1 + (C / C_extinct) ** h_extinct)", "cell/day",
+                   "cancer cells made by division (cycling cells; chemotherapy kills a multiple)"),
+        Reaction("C_growth", "proliferation", {"C": 1},
                  "logistic growth (Sove 2020, cancer module), switched off below about one cell"),
         Reaction("C_death", "cancer_deaths_natural", {"C": -1, "C_dead": 1}, "natural death"),
         Reaction("C_kill", "J7", {"C": -1, "C_dead": 1}, "killing by effector T cells (step 7)"),

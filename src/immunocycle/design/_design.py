@@ -188,7 +188,12 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     global_analysis : bool
         For a cohort, confirm the diagnosis with Morris then Sobol indices (adds ~600 runs).
     """
-    from immunocycle.catalog import load_catalog, paired_free_therapy, to_cycle_therapy
+    from immunocycle.catalog import (
+        load_catalog,
+        paired_free_therapy,
+        resolve_therapy,
+        to_cycle_therapy,
+    )
     from immunocycle.cycle import load_therapy, preset_species
     from immunocycle.design._diagnose import diagnose, median_values
 
@@ -217,9 +222,11 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     present = [b for b in diag.barriers.index if diag.barriers.loc[b, "tier"] == 1]
     ids = list(candidates) if candidates is not None else candidate_therapies(
         diag.limiting_step, present, catalog=cat)
-    unknown = [t for t in ids if t not in cat.therapies]
-    if unknown:
-        raise InputError(f"candidates: unknown catalog therapies {unknown}")
+    for t in ids:  # the one lookup: an unknown name is named with its close matches
+        if t not in cat.therapies:
+            resolve_therapy(t, catalog=cat, where="candidates")
+            raise InputError("candidates", f"{t!r} is not a catalog therapy",
+                             "give catalog therapy ids (immunocycle catalog list)")
     if not ids:
         raise InputError(f"no catalog therapy acts on step {diag.limiting_step} or on "
                          f"{present}")
@@ -311,8 +318,8 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
     (DataFrame, list of dict)
         One row per patient and arm, and the per-arm summary (first arm: nivolumab alone).
     """
-    from immunocycle.catalog import load_catalog, to_cycle_therapy
-    from immunocycle.cycle import load_therapy, preset_species
+    from immunocycle.catalog import load_catalog, resolve_arm
+    from immunocycle.cycle import preset_species
     from immunocycle.population import load_cohort
     from immunocycle.trial import run_chunked
 
@@ -323,9 +330,8 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
     species = preset_species(load_cohort(cohort).base)  # the arms treat this cohort's model
     regimens = [PD1] + [r["regimen"] for r in result.recommendations
                         if r["regimen"] != PD1][:top]
-    arms = {reg: result.arm_therapies.get(reg) or
-            [to_cycle_therapy(t, species, catalog=cat) if t in cat.therapies
-             else load_therapy(t) for t in reg.split("+")] for reg in regimens}
+    arms = {reg: result.arm_therapies.get(reg) or resolve_arm(reg, species, catalog=cat)
+            for reg in regimens}
     days = float(result.inputs["days"])
     task = _task(cohort, arms, seed, days)
     if out is None:

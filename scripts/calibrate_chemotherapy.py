@@ -1,0 +1,69 @@
+"""Fit the tumor-kill Emax of a chemotherapy agent to published objective response rates.
+
+One Emax per agent (the ``chemo_kill`` effect of every catalog therapy of that agent), its EC50
+kept at the literature IC50; each arm's exposure (dose, schedule, clearance, unbound fraction)
+is the catalog's, so differences between formulations of one agent are predictions of their PK,
+not fitted. A grid over log(Emax), then the grid point of least squared ORR error is reported.
+
+    python scripts/calibrate_chemotherapy.py paclitaxel --cohort breast \\
+        --arm paclitaxel=0.19 --arm nab_paclitaxel=0.33 --n 300 --seed 0
+    python scripts/calibrate_chemotherapy.py docetaxel --cohort nsclc --arm docetaxel=0.09
+
+Targets: shared/data/calibration_targets.md (Gradishar 2005; CheckMate 017 docetaxel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+import numpy as np
+
+
+def _with_emax(therapy, emax: float):
+    effects = [e.model_copy(update={"emax": emax}) if e.parameter == "chemo_kill" else e
+               for e in therapy.effects]
+    return therapy.model_copy(update={"effects": effects})
+
+
+def orr_at(task, agent_therapies: set[str], emax: float, n: int) -> dict[str, float]:
+    """ORR per arm with the agent's chemo_kill Emax set to ``emax``."""
+    from immunocycle.trial import summarize_trial
+
+    arms = tuple(tuple(_with_emax(t, emax) if t.name in agent_therapies else t for t in arm)
+                 for arm in task.arm_therapies)
+    frame = dataclasses.replace(task, arm_therapies=arms)(0, n)
+    return {a["name"]: float(a["orr"]) for a in summarize_trial(frame, task.arms)["arms"]}
+
+
+def main() -> None:
+    from immunocycle.catalog import load_catalog
+    from immunocycle.trial import make_task
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("agent")
+    p.add_argument("--cohort", required=True)
+    p.add_argument("--arm", action="append", required=True, help="ARM=ORR")
+    p.add_argument("--n", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--grid", default="5,10,20,40,80,160")
+    args = p.parse_args()
+    targets = dict((a.split("=")[0], float(a.split("=")[1])) for a in args.arm)
+    cat = load_catalog()
+    mine = {tid for tid, t in cat.therapies.items() if t.agents[0] == args.agent}
+    task = make_task(args.cohort, list(targets), seed=args.seed)
+    rows = []
+    for emax in (float(x) for x in args.grid.split(",")):
+        orr = orr_at(task, mine, emax, args.n)
+        sse = sum((orr[a] - t) ** 2 for a, t in targets.items())
+        rows.append({"emax": emax, "orr": orr, "sse": sse})
+        print(json.dumps(rows[-1]), flush=True)
+    best = min(rows, key=lambda r: r["sse"])
+    print(json.dumps({"agent": args.agent, "cohort": args.cohort, "targets": targets,
+                      "n": args.n, "seed": args.seed, "best": best,
+                      "rmse": float(np.sqrt(best["sse"] / len(targets)))}))
+
+
+if __name__ == "__main__":
+    main()
