@@ -17,8 +17,10 @@ from immunocycle._console import overwrite_option, writes_run
 @writes_run("trial")
 def trial_command(
     cohort: str = typer.Option(..., "--cohort", help="Cohort name (immunocycle cohort list) or file."),
-    arm: list[str] = typer.Option(..., "--arm", help="Regimen: therapy names joined by '+' "
-                                  "(nivolumab, nivolumab+ipilimumab, untreated); repeat per arm."),
+    arm: list[str] = typer.Option(..., "--arm", help="Regimen: cycle antibodies, catalog "
+                                  "therapies or regimens joined by '+', each with an optional "
+                                  "@dose:schedule (nivolumab, nivolumab_ipilimumab, "
+                                  "doxil@40mg/m2:q28d+nivolumab, untreated); repeat per arm."),
     n: int = typer.Option(100, "--n", min=1, help="Virtual patients (each gets every arm)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Sampling and per-patient random seed."),
     out: Path = typer.Option(Path("results/trial"), "--out", help="Output folder."),
