@@ -295,7 +295,8 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
                       write: bool = True) -> dict[str, dict]:
     """Values for tumor-type cohorts without a published target (none is invented).
 
-    A cohort without an ORR target gets the geometric mean of the calibrated multipliers, and
+    A cohort without an ORR target gets the geometric mean of the calibrated multipliers (of the
+    cohorts without a CR fit, whose other parameters are the preset's, where there are any), and
     one without an AE target the mean calibrated AE offset; the entry says so. ``results``
     defaults to the calibrated entries in ``fitted.yaml``.
     """
@@ -306,7 +307,10 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
     results = dict(results)
     offsets = [r["ae_offset"] for k, r in results.items()
                if load_cohort(k).calibration and load_cohort(k).calibration.ae_grade3plus]
-    multipliers = [r["multiplier"] for r in results.values()]
+    # Cohorts whose CR fit changed another parameter (cr_multiplier) have multipliers for a
+    # different model; the uncalibrated ones keep the preset, so they average the others.
+    multipliers = [r["multiplier"] for r in results.values() if "cr_multiplier" not in r] or [
+        r["multiplier"] for r in results.values()]
     mean_offset = float(f"{np.mean(offsets):.6g}") if offsets else 0.0
     mean_mult = float(f"{np.exp(np.mean(np.log(multipliers))):.6g}") if multipliers else 1.0
     for name in available_cohorts():
