@@ -26,8 +26,9 @@ PAIRS = ["doxil", "cdnp_r848", "sting_nanoparticle_cgamp", "oxaliplatin_indoximo
 
 @pytest.fixture(scope="module")
 def run():
-    # One compiled structure for the whole catalog; 42 days on a 1-day grid.
-    return simulate_catalog(days=42.0, step=1.0, catalog=CAT)
+    # One compiled structure for the whole catalog; 42 days on a 0.1-day grid (a cytotoxic's kill
+    # burst lasts about a day after each dose: a daily grid would miss it).
+    return simulate_catalog(days=42.0, step=0.1, catalog=CAT)
 
 
 @pytest.mark.parametrize("therapy, flux, direction", CLAIMS)
