@@ -114,3 +114,16 @@ def test_the_trial_command_refuses_bad_arms_in_one_line(arm, match, tmp_path):
     assert res.exit_code == 2
     assert match in res.output and "Traceback" not in res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_catalog_show_prints_the_default_dose_and_schedule():
+    import json
+
+    from immunocycle.cli import app
+
+    shown = json.loads(runner.invoke(app, ["catalog", "show", "nivolumab_ipilimumab", "--json"])
+                       .stdout)
+    assert "nivolumab_free 1 mg/kg every 21 d x 4 from day 0" in shown["default_dosing"]
+    card = runner.invoke(app, ["catalog", "show", "paclitaxel"], env={"COLUMNS": "200"}).stdout
+    assert "paclitaxel 4.73 mg/kg every 21 d x 17 from day 0" in card  # 175 mg/m2 / Km 37
+    assert "unbound fraction" in card and "0.024" in card

@@ -384,6 +384,9 @@ def catalog_entry(entry: Mapping) -> RenderableType:
         ("dose and schedule", escape("; ".join(doses)) or DASH),
         ("dose source", escape(str(dose.get("source", DASH)))),
         ("in a trial arm", escape("; ".join(entry.get("default_dosing") or [])) or DASH),
+        ("unbound fraction", escape(f"{(entry.get('unbound') or {}).get('fraction')} "
+                                    f"({(entry.get('unbound') or {}).get('source')})")
+         if entry.get("unbound") else DASH),
         ("cycle steps", ", ".join(step(s) for s in entry.get("steps") or []) or DASH),
         ("barriers", escape("; ".join(f"{b} ({barrier_names[b]})" if b in barrier_names else b
                                       for b in entry.get("barriers") or [])) or DASH),
