@@ -103,13 +103,23 @@ def default_dosing(name: str, species: str = "human", *, catalog=None) -> list[s
     return [dosing_text(t) for t in resolve_arm(name, species, catalog=catalog)]
 
 
+def _therapy_file(path: str, species: str, where: str):
+    from immunocycle.cycle import load_therapy
+
+    therapy = load_therapy(path)
+    if therapy.species != species:
+        raise InputError(where, f"{path}: a {therapy.species} therapy, not {species}")
+    return therapy
+
+
 def resolve_arm(text: str, species: str = "human", *, catalog=None, where: str = "--arm") -> list:
     """The cycle-model therapies of an arm ``"doxil@40mg/m2:q28d+nivolumab"``.
 
     Parameters
     ----------
     text : str
-        Items joined by ``+`` (see the module docstring); ``"untreated"`` gives no therapy.
+        Items joined by ``+`` (see the module docstring); ``"untreated"`` gives no therapy. An
+        item ending in ``.yaml`` is a therapy file (:func:`immunocycle.cycle.load_therapy`).
         A regimen takes no dose or schedule of its own (list its therapies instead).
     species : {"human", "mouse"}
     catalog : Catalog, optional
@@ -137,6 +147,9 @@ def resolve_arm(text: str, species: str = "human", *, catalog=None, where: str =
                          "join items with '+', e.g. doxil+nivolumab")
     out = []
     for part in parts:
+        if part.strip().endswith((".yaml", ".yml")):  # a therapy file (cycle-model schema)
+            out.append(_therapy_file(part.strip(), species, where))
+            continue
         item = parse_item(part, where=where)
         if item.name in cat.regimens:
             if item.dose is not None or item.every is not None:
