@@ -139,6 +139,9 @@ def test_bad_input_exit_2_names_the_field_and_keeps_earlier_results(args, field,
     assert isinstance(res.exception, SystemExit)
     assert "Traceback" not in res.output
     assert field in res.output
+    errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and field in errors[0], res.output  # one line naming the field
+    assert "\u256d" not in res.output  # not click's framed usage box
     assert len(res.output) < 2000  # shortened: no input dumped into the message
     assert not list((tmp_path / "fresh").glob("*.parquet"))  # no results written
     out, digest = earlier
