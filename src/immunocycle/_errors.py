@@ -78,5 +78,10 @@ class SolverError(ImmunocycleError):
     """A simulation cannot be set up or did not finish (non-finite values, step limit)."""
 
 
+class SBMLError(InputError):
+    """An SBML file is missing or malformed, or uses a construct immunocycle cannot simulate
+    (the message names the element and its id)."""
+
+
 __all__ = ["ClusterError", "DataError", "ImmunocycleError", "InputError", "ParameterError",
-           "RunFolderError", "SolverError"]
+           "RunFolderError", "SBMLError", "SolverError"]

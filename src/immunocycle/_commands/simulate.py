@@ -63,7 +63,8 @@ PRESET_ALIASES = {"mouse-mc38": "mouse"}
 
 @writes_run("simulate")
 def simulate(
-    model: str = typer.Argument(None, help="Reference model name or model YAML file (or use --preset)."),
+    model: str = typer.Argument(None, help="Reference model name, model YAML file or SBML file "
+                                "(.xml, imported; or use --preset)."),
     preset: str = typer.Option(None, "--preset",
                                help="Cycle-model preset: human, mouse-mc38, inflamed, excluded, desert."),
     therapy: list[str] = typer.Option([], "--therapy", help="Therapy to give (repeatable): a cycle "
@@ -122,7 +123,12 @@ def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
     from immunocycle.model import load_reference
     from immunocycle.report import write_simulation
 
-    m = load_reference(model)
+    if Path(model).suffix.lower() in (".xml", ".sbml"):  # an SBML file: imported (sbml layer)
+        from immunocycle.sbml import read_sbml
+
+        m = read_sbml(model)
+    else:
+        m = load_reference(model)
     declared = {n: p.value for n, p in m.parameters.items()}
     declared.update({n: s.initial for n, s in m.species.items() if not isinstance(s.initial, str)})
     units = {n: p.units for n, p in m.symbols().items() if n in declared}
