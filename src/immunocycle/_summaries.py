@@ -18,8 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-#: Human output goes to stdout (messages and errors go to stderr, see ``immunocycle._console``).
-_out = Console()
+# Human output goes to stdout (messages and errors go to stderr, see ``immunocycle._console``).
 
 #: Names of the seven steps of the cancer-immunity cycle (Chen & Mellman 2013).
 STEPS = ("antigen release", "antigen presentation", "priming & activation", "trafficking",
@@ -112,10 +111,11 @@ def files(paths: Iterable | Mapping | str | Path | None) -> Text | None:
 
 def show(renderable: RenderableType, paths=None) -> None:
     """Print a summary on stdout, then where its files are."""
-    _out.print(renderable)
+    out = Console()  # made per call: Rich reads the terminal width (COLUMNS) when it is made
+    out.print(renderable)
     where = files(paths)
     if where is not None:
-        _out.print(where, soft_wrap=True)
+        out.print(where, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- pk
