@@ -97,6 +97,15 @@ def test_pareto_front_synthetic():
     assert [r["regimen"] for r in ranked] == ["a"] and front == ["a"]
 
 
+def test_equal_outcomes_rank_the_regimen_with_fewer_agents_first():
+    same = {"orr": 0.21, "ae_grade3plus_rate": 0.03, "median_pfs_days": 84.0}
+    rows = [{"regimen": "a+z_np+nivolumab", "therapies": ["a", "z_np", "nivolumab"], **same},
+            {"regimen": "a+nivolumab", "therapies": ["a", "nivolumab"], **same},
+            {"regimen": "nivolumab", "therapies": ["nivolumab"], **same, "orr": 0.06}]
+    ranked, _ = rank(rows)
+    assert [r["regimen"] for r in ranked] == ["a+nivolumab", "a+z_np+nivolumab", "nivolumab"]
+
+
 def test_bliss_zero_for_independent_agents():
     rng = np.random.default_rng(1)
     n = 4000

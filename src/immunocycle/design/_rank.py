@@ -18,14 +18,15 @@ def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
 
 def rank(arms: list[dict], ae_limit: float | None = None) -> tuple[list[dict], list[str]]:
     """Arms within ``ae_limit`` ranked by ORR, then median PFS (not reached = longest), then
-    lower AE rate, and the ORR / AE Pareto front among them."""
+    lower AE rate, then fewer agents (an agent that adds nothing measurable is not recommended
+    above the regimen without it), and the ORR / AE Pareto front among them."""
     allowed = [dict(a) for a in arms
                if ae_limit is None or (a["ae_grade3plus_rate"] or 0.0) <= ae_limit + 1e-12]
 
     def key(a):
         pfs = a["median_pfs_days"]
         return (-a["orr"], -(np.inf if pfs is None else pfs), a["ae_grade3plus_rate"] or 0.0,
-                a["regimen"])
+                len(a.get("therapies") or a["regimen"].split("+")), a["regimen"])
 
     ranked = sorted(allowed, key=key)
     front = pareto_front([(a["regimen"], a["orr"], a["ae_grade3plus_rate"] or 0.0)
