@@ -46,12 +46,13 @@ def _mount() -> None:
     from immunocycle._commands.export_sbml import export_sbml
     from immunocycle._commands.pk import pk
     from immunocycle._commands.report import report_command
+    from immunocycle._commands.sbml_test_suite import sbml_test_suite
     from immunocycle._commands.simulate import simulate
     from immunocycle._commands.study import study_command
     from immunocycle._commands.trial import trial_command
 
     run, inspect, interchange, tools = PANELS
-    # Commands not written yet (validate, sbml-test-suite, app) keep their place in PANELS.
+    # Commands not written yet (validate, app) keep their place in PANELS.
     for name, command in (("demo", demo), ("diagnose", diagnose_command),
                           ("design", design_command), ("trial", trial_command),
                           ("study", study_command), ("pk", pk), ("simulate", simulate)):
@@ -60,6 +61,7 @@ def _mount() -> None:
     app.add_typer(cohort_app, name="cohort", rich_help_panel=inspect)
     app.command("report", rich_help_panel=inspect)(report_command)
     app.command("export-sbml", rich_help_panel=interchange)(export_sbml)
+    app.command("sbml-test-suite", rich_help_panel=interchange)(sbml_test_suite)
     app.command("bench", rich_help_panel=tools)(bench)
     app.add_typer(data_app, name="data", rich_help_panel=tools)
 

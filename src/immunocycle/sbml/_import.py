@@ -5,11 +5,14 @@ Mapping:
 * compartments, species (amount or concentration: ``hasOnlySubstanceUnits``; boundary and
   constant species are not changed by reactions), parameters;
 * reactions with kinetic laws; local parameters become global parameters ``<reaction>_<id>``;
-* assignment rules become assignments (or expression compartment sizes), rate rules become rate
-  rules (a parameter with a rate rule becomes an amount species in a unit compartment);
+* assignment rules become assignments (or expression compartment sizes; one of parameters only
+  is computed at import), rate rules become rate rules (a parameter with a rate rule becomes an
+  amount species in a unit compartment);
 * initial assignments: of a species, its initial expression; of a parameter or compartment, the
   value computed from the other values (so it follows them only at import);
 * function definitions are expanded (libsbml's ``expandFunctionDefinitions`` converter);
+* a model whose values are all set by rules gets one constant placeholder state
+  (``sbml_placeholder_state``), since the engine integrates at least one state;
 * events that dose: trigger ``time >= c`` (or ``>``) with assignments ``S = S + a`` become
   boluses; pairs of events raising and lowering a parameter that feeds a species additively
   (an input reaction or a rate-rule term, as :func:`to_sbml` writes infusions) become infusions;
@@ -47,6 +50,7 @@ from immunocycle.model import (
     Reaction,
     Species,
     evaluate_expression,
+    expression_names,
     parse_expression,
     ureg,
 )
@@ -63,6 +67,7 @@ _FUNCTIONS = {libsbml.AST_FUNCTION_EXP: "exp", libsbml.AST_FUNCTION_LN: "log",
               libsbml.AST_FUNCTION_ABS: "abs"}
 _RELATIONS = {libsbml.AST_RELATIONAL_GEQ, libsbml.AST_RELATIONAL_GT}
 _UNIT_COMPARTMENT = "sbml_unit_compartment"
+_PLACEHOLDER = "sbml_placeholder_state"
 
 
 class _NoUnits(Exception):
@@ -310,18 +315,10 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
     model = Model(name, time_units, source=str(path), description=m.getName())
     rules = {m.getRule(i).getVariable(): m.getRule(i) for i in range(m.getNumRules())}
     initial = {ia.getSymbol(): ia for ia in m.getListOfInitialAssignments()}
-    values: dict[str, float] = {}  # numeric values of parameters and compartments
+    values = _initial_values(reader, initial, str(path))  # parameters and compartments
 
     def value_of(sid: str, default: float, field: str) -> float:
-        if sid not in initial:
-            return default
-        text = reader.expr(initial[sid].getMath(), f"initialAssignment {sid!r}")
-        try:
-            return float(evaluate_expression(parse_expression(text, str(path), field),
-                                             {n(k): v for k, v in values.items()}))
-        except (KeyError, ArithmeticError, ValueError, TypeError) as exc:
-            raise reader.fail(f"initialAssignment {sid!r}", f"cannot be computed from constant "
-                              f"values ({type(exc).__name__}: {exc})") from None
+        return values[sid] if sid in initial else default
 
     def u(unit_id, element, field, fallback=""):
         return reader.units(unit_id, element, field) or reader.units(fallback, None, field) \
@@ -337,7 +334,6 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
             model.add(Assignment(n(sid), reader.expr(rule.getMath(), field), units, p.getName()))
             continue
         value = value_of(sid, p.getValue() if p.isSetValue() else math.nan, field)
-        values[sid] = value
         if rule is not None and rule.isRate():
             rate_params.append((sid, value, units, p.getName()))
             continue
@@ -358,9 +354,13 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
             raise reader.fail(field, "a rate rule on a compartment size is not supported")
         if rule is not None:
             size: float | str = reader.expr(rule.getMath(), field)
+            if _symbols(size, model) <= set(model.parameters):
+                # constant in time: a number, so concentration species may live in it (it
+                # follows its parameters at import, as an initial assignment does)
+                size = _constant(size, model, values, reader)
+                values[sid] = size  # species amounts convert with this size
         else:
             size = value_of(sid, c.getSize() if c.isSetSize() else 1.0, field)
-            values[sid] = size
         model.add(Compartment(n(sid), size, units, c.getName()))
     if rate_params:
         model.add(Compartment(_UNIT_COMPARTMENT, 1.0, "dimensionless"))
@@ -392,6 +392,7 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
         if isinstance(start, str):
             start = _constant(start, model, values, reader) if sid not in initial else start
         model.add(Species(n(sid), n(comp.getId()), start, substance, bool(amount), s.getName()))
+    _species_in_initials(reader, model)
     for sid, value, units, label in rate_params:
         model.add(Species(n(sid), _UNIT_COMPARTMENT, value, units, True, label))
     # rate rules
@@ -417,8 +418,84 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
                 stoichiometry[key] = stoichiometry.get(key, 0.0) + sign * coef
         model.add(Reaction(n(rx.getId()), rate, stoichiometry, rx.getName()))
     _events(reader, model)
+    if not model.species:
+        # Every value is set by rules: one constant placeholder state lets the engine step
+        # through time and evaluate them (it integrates at least one state).
+        if _UNIT_COMPARTMENT not in model.compartments:
+            model.add(Compartment(_UNIT_COMPARTMENT, 1.0, "dimensionless"))
+        model.add(Species(_PLACEHOLDER, _UNIT_COMPARTMENT, 0.0, "dimensionless", True,
+                          "placeholder state: every value of the SBML model is set by rules"))
     model.check()
     return model
+
+
+def _initial_values(reader: _Reader, initial: dict, where: str) -> dict[str, float]:
+    """Start values of parameters, compartments and species (SBML's meaning), the initial
+    assignments of parameters and compartments computed in the order they depend on each other."""
+    m, n = reader.sbml, reader.name
+    values: dict[str, float] = {}
+    for p in m.getListOfParameters():
+        values[p.getId()] = p.getValue() if p.isSetValue() else math.nan
+    for c in m.getListOfCompartments():
+        values[c.getId()] = c.getSize() if c.isSetSize() else 1.0
+    for s in m.getListOfSpecies():
+        size = values.get(s.getCompartment(), 1.0)
+        if s.isSetInitialAmount():
+            amount = s.getInitialAmount()
+            values[s.getId()] = amount if s.getHasOnlySubstanceUnits() else amount / size
+        else:
+            conc = s.getInitialConcentration() if s.isSetInitialConcentration() else 0.0
+            values[s.getId()] = conc * size if s.getHasOnlySubstanceUnits() else conc
+    pending = {sid: reader.expr(ia.getMath(), f"initialAssignment {sid!r}")
+               for sid, ia in initial.items()
+               if m.getParameter(sid) is not None or m.getCompartment(sid) is not None}
+    reverse = {n(k): k for k in values}
+    while pending:
+        done = []
+        for sid, text in pending.items():
+            tree = parse_expression(text, where, f"initialAssignment {sid!r}")
+            if any(reverse.get(x) in pending for x in expression_names(tree)):
+                continue
+            try:
+                values[sid] = float(evaluate_expression(tree, {n(k): v for k, v in values.items()}))
+            except (KeyError, ArithmeticError, ValueError, TypeError) as exc:
+                raise reader.fail(f"initialAssignment {sid!r}", f"cannot be computed from the "
+                                  f"model's values ({type(exc).__name__}: {exc})") from None
+            done.append(sid)
+        if not done:
+            raise reader.fail("initialAssignment", f"circular: {', '.join(sorted(pending))}")
+        for sid in done:
+            del pending[sid]
+    return values
+
+
+def _species_in_initials(reader: _Reader, model: Model) -> None:
+    """Initial expressions that use other species or rule-defined values get those values (or
+    expressions) written in: the engine evaluates initial values from parameters only."""
+    for _ in range(len(model.species) + 1):
+        changed = False
+        for sp in list(model.species.values()):
+            if not isinstance(sp.initial, str):
+                continue
+            derived = {a.name: a.expression for a in model.assignments.values()}
+            derived.update({c.name: c.size for c in model.compartments.values()
+                            if isinstance(c.size, str)})
+            used = _symbols(sp.initial, model) & (set(model.species) | set(derived))
+            text = sp.initial
+            for other in used:
+                value = model.species[other].initial if other in model.species \
+                    else derived[other]
+                text = re.sub(rf"\b{re.escape(other)}\b", f"({value})", text)
+            if "t" in _symbols(text, model):  # an initial value is the value at time 0
+                text, used = re.sub(r"\bt\b", "0.0", text), used | {"t"}
+            if used:
+                model.species[sp.name] = Species(sp.name, sp.compartment, text, sp.units,
+                                                 sp.amount, sp.description)
+                changed = True
+        if not changed:
+            return
+    raise reader.fail("initialAssignment", "species initial values depend on each other in a "
+                      "circle")
 
 
 def _constant(text: str, model: Model, values: dict, reader: _Reader) -> float:
@@ -568,8 +645,6 @@ def _check_additive(reader, model: Model, text: str, name: str, target: str, lab
 
 
 def _symbols(text: str, model: Model) -> set[str]:
-    from immunocycle.model import expression_names
-
     return expression_names(parse_expression(text, model.source, "expression"))
 
 
