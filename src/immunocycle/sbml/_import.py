@@ -97,11 +97,14 @@ class _Reader:
             self.names[sid] = name
         return self.names[sid]
 
-    def expr(self, node: libsbml.ASTNode | None, element: str, local: dict | None = None) -> str:
-        """The math as a model expression (Python syntax)."""
+    def expr(self, node: libsbml.ASTNode | None, element: str, local: dict | None = None,
+             allow: bool = False) -> str:
+        """The math as a model expression (Python syntax); ``allow``: species reference ids
+        may appear (initial values computed at import)."""
         if node is None:
             raise self.fail(element, "no math")
-        return self._render(node, element, local or {})
+        refs = {r: self.name(r) for r in self.references} if allow else {}
+        return self._render(node, element, {**refs, **(local or {})})
 
     def _render(self, node, element: str, local: dict) -> str:  # noqa: C901 - one case per node
         kind = node.getType()
@@ -256,7 +259,8 @@ def _refuse_unsupported(reader: _Reader) -> None:
                 raise reader.fail(f"reaction {rx.getId()!r}", "stoichiometryMath is not "
                                   "supported")
             if ref.isSetId() and (m.getRule(ref.getId()) is not None
-                                  or m.getInitialAssignment(ref.getId()) is not None):
+                                  or (m.getInitialAssignment(ref.getId()) is not None
+                                      and not ref.getConstant())):
                 raise reader.fail(f"reaction {rx.getId()!r}", f"variable stoichiometry "
                                   f"{ref.getId()!r} is not supported")
     if m.getNumConstraints():
@@ -414,6 +418,8 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
                     continue
                 coef = ref.getStoichiometry() if ref.isSetStoichiometry() or \
                     m.getLevel() < 3 else 1.0
+                if ref.isSetId() and ref.getId() in initial:
+                    coef = values[ref.getId()]  # a constant computed by its initial assignment
                 key = n(ref.getSpecies())
                 stoichiometry[key] = stoichiometry.get(key, 0.0) + sign * coef
         model.add(Reaction(n(rx.getId()), rate, stoichiometry, rx.getName()))
@@ -446,9 +452,14 @@ def _initial_values(reader: _Reader, initial: dict, where: str) -> dict[str, flo
         else:
             conc = s.getInitialConcentration() if s.isSetInitialConcentration() else 0.0
             values[s.getId()] = conc * size if s.getHasOnlySubstanceUnits() else conc
-    pending = {sid: reader.expr(ia.getMath(), f"initialAssignment {sid!r}")
+    for rx in m.getListOfReactions():  # constant stoichiometries (an initial assignment may
+        for ref in (*rx.getListOfReactants(), *rx.getListOfProducts()):  # compute them)
+            if ref.isSetId():
+                values[ref.getId()] = ref.getStoichiometry() if ref.isSetStoichiometry() else 1.0
+    pending = {sid: reader.expr(ia.getMath(), f"initialAssignment {sid!r}", allow=True)
                for sid, ia in initial.items()
-               if m.getParameter(sid) is not None or m.getCompartment(sid) is not None}
+               if m.getParameter(sid) is not None or m.getCompartment(sid) is not None
+               or sid in reader.references}
     reverse = {n(k): k for k in values}
     while pending:
         done = []
