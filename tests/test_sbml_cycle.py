@@ -73,3 +73,18 @@ def test_preset_and_model_argument_are_exclusive(tmp_path):
     assert out.exit_code == 2 and "--therapy needs --preset" in out.output
     out = CliRunner().invoke(app, ["export-sbml", "--preset", "inflamed", "--therapy", "nivolumabb"])
     assert out.exit_code == 2 and "unknown therapy" in out.output and "Traceback" not in out.output
+
+
+def test_exports_carry_sbo_terms_and_miriam_references():
+    from immunocycle.model import load_reference
+    from immunocycle.sbml import to_sbml_document
+
+    model = to_sbml_document(load_reference("kuznetsov1994")).getModel()
+    assert model.getSBOTermID() == "SBO:0000062"  # an ODE model
+    resources = [model.getCVTerm(i).getResourceURI(j) for i in range(model.getNumCVTerms())
+                 for j in range(model.getCVTerm(i).getNumResources())]
+    assert resources == ["https://identifiers.org/biomodels.db:BIOMD0000000762"]
+    assert model.getCVTerm(0).getModelQualifierType() == libsbml.BQM_IS_DERIVED_FROM
+    assert {p.getSBOTermID() for p in model.getListOfParameters()} == {"SBO:0000002"}
+    assert {s.getSBOTermID() for s in model.getListOfSpecies()} == {"SBO:0000240"}
+    assert model.getCompartment(0).getSBOTermID() == "SBO:0000290"

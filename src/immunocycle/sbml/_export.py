@@ -59,6 +59,9 @@ _BASE_KINDS = {"meter": libsbml.UNIT_KIND_METRE, "kilogram": libsbml.UNIT_KIND_K
                "cell": libsbml.UNIT_KIND_ITEM, "kelvin": libsbml.UNIT_KIND_KELVIN,
                "ampere": libsbml.UNIT_KIND_AMPERE, "candela": libsbml.UNIT_KIND_CANDELA}
 _TIME_NAMES = {"second", "minute", "hour", "day", "week", "year", "month"}
+# SBO terms: ordinary differential equation model, quantitative systems description parameter,
+# physical compartment, material entity, process.
+_SBO_MODEL, _SBO_PARAMETER, _SBO_COMPARTMENT, _SBO_SPECIES, _SBO_PROCESS = 62, 2, 290, 240, 375
 
 
 # --------------------------------------------------------------------------------- formulas
@@ -210,6 +213,35 @@ class _Writer:
             self.check(element.setNotes(f'<body xmlns="{_XHTML}">{"".join(lines)}</body>'),
                        f"{field} (notes)")
 
+    def annotate(self, element, field: str, sbo: int, source: str = "") -> None:
+        """An SBO term, and MIRIAM references (identifiers.org) for the DOIs and BioModels ids
+        named in ``source``: ``bqmodel:isDescribedBy`` / ``isDerivedFrom`` on the model,
+        ``bqbiol:isDescribedBy`` on other elements."""
+        self.check(element.setSBOTerm(sbo), f"{field} (sboTerm)")
+        dois = sorted(set(re.findall(r"\b(10\.\d{4,9}/[^\s;,()]+[^\s;,().])", source)))
+        models = sorted(set(re.findall(r"\b(BIOMD\d{10})\b", source)))
+        if not dois and not models:
+            return
+        if not element.isSetMetaId():
+            self.check(element.setMetaId(f"meta_{element.getId()}"), f"{field} (metaid)")
+        is_model = isinstance(element, libsbml.Model)
+        for qualifier, urls in (
+                (libsbml.BQM_IS_DESCRIBED_BY if is_model else libsbml.BQB_IS_DESCRIBED_BY,
+                 [f"https://identifiers.org/doi:{d}" for d in dois]),
+                (libsbml.BQM_IS_DERIVED_FROM if is_model else libsbml.BQB_IS_DESCRIBED_BY,
+                 [f"https://identifiers.org/biomodels.db:{b}" for b in models])):
+            if not urls:
+                continue
+            term = libsbml.CVTerm(libsbml.MODEL_QUALIFIER if is_model
+                                  else libsbml.BIOLOGICAL_QUALIFIER)
+            if is_model:
+                term.setModelQualifierType(qualifier)
+            else:
+                term.setBiologicalQualifierType(qualifier)
+            for url in urls:
+                term.addResource(url)
+            self.check(element.addCVTerm(term), f"{field} (annotation)")
+
     def unit_id(self, units: str | pint.Unit, field: str) -> str | None:
         """Id of a unit definition for ``units`` (made on first use); None if not expressible."""
         unit = parse_units(units, self.where, field) if isinstance(units, str) else units
@@ -257,6 +289,11 @@ class _Writer:
         m.setId(model_id if not model_id[0].isdigit() else f"m_{model_id}")
         m.setName(model.name)
         self.notes(m, "model", description=model.description.strip(), source=model.source.strip())
+        # the model's citations: its own text and the BioModels entries its parameters cite
+        cited = " ".join([model.description, model.source,
+                          *(b for p in model.parameters.values()
+                            for b in re.findall(r"BIOMD\d{10}", p.source))])
+        self.annotate(m, "model", _SBO_MODEL, cited)
         self.set_units(m, model.time_units, "time_units", "setTimeUnits")
         self.time_unit = self.unit_id(model.time_units, "time_units") or "dimensionless"
         amount_units = {str(model.amount_units(s)) for s in model.species}
@@ -314,6 +351,7 @@ class _Writer:
         par.setValue(float(p.value))
         par.setConstant(True)
         self.set_units(par, p.units, f"parameters.{name}.units")
+        self.annotate(par, f"parameters.{name}", _SBO_PARAMETER, p.source)
         self.notes(par, f"parameters.{name}", units=p.units, description=p.description,
                    source=p.source)
 
@@ -329,6 +367,7 @@ class _Writer:
             comp.setSize(float(c.size))
             comp.setConstant(True)
         self.set_units(comp, unit, f"compartments.{name}.units")
+        self.annotate(comp, f"compartments.{name}", _SBO_COMPARTMENT)
         self.notes(comp, f"compartments.{name}", units=c.units, description=c.description,
                    size=c.size if isinstance(c.size, str) else "")
 
@@ -346,6 +385,7 @@ class _Writer:
                 sp.setInitialConcentration(float(s.initial))
         self.set_units(sp, self.model.amount_units(name), f"species.{name}.units",
                        "setSubstanceUnits")
+        self.annotate(sp, f"species.{name}", _SBO_SPECIES)
         self.notes(sp, f"species.{name}", units=s.units,
                    quantity="amount" if s.amount else "concentration",
                    description=s.description)
@@ -368,6 +408,7 @@ class _Writer:
                 rx.createModifier().setSpecies(sym)
         law = rx.createKineticLaw()
         self.set_math(law, r.rate, f"{field}.rate")
+        self.annotate(rx, field, _SBO_PROCESS)
         self.notes(rx, field, description=r.description)
 
     # ---------------------------------------------------------------- doses
