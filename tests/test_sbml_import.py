@@ -55,8 +55,8 @@ def test_export_then_import_reproduces_the_reference_models(name, tmp_path):
 
 
 # A model written by hand (SBML L2V4): a function definition, a local parameter, an initial
-# assignment, an assignment rule, a rate rule on a parameter, a concentration species in a 2 L
-# compartment and a bolus event.
+# assignment, an assignment rule using the (constant) compartment size, a rate rule on a
+# parameter, a concentration species in a 2 L compartment and a bolus event.
 HAND = """<?xml version="1.0" encoding="UTF-8"?>
 <sbml xmlns="http://www.sbml.org/sbml/level2/version4" level="2" version="4">
  <model id="hand">
@@ -81,7 +81,8 @@ HAND = """<?xml version="1.0" encoding="UTF-8"?>
   </listOfInitialAssignments>
   <listOfRules>
    <assignmentRule variable="total"><math xmlns="http://www.w3.org/1998/Math/MathML">
-    <apply><plus/><ci>S</ci><ci>P</ci></apply></math></assignmentRule>
+    <apply><times/><ci>cell</ci><apply><plus/><ci>S</ci><ci>P</ci></apply></apply></math>
+   </assignmentRule>
    <rateRule variable="g"><math xmlns="http://www.w3.org/1998/Math/MathML">
     <apply><times/><cn>-0.1</cn><ci>g</ci></apply></math></rateRule>
   </listOfRules>

@@ -125,10 +125,11 @@ def compile_model(model: Model) -> CompiledModel:
 
     derived_src = {a.name: a.expression for a in model.assignments.values()}
     derived_src.update({c.name: c.size for c in model.compartments.values() if isinstance(c.size, str)})
-    derived = {n: to_sympy(derived_src[n], f"assignments.{n}") for n in order}
     const_comps = {c.name: float(c.size) for c in model.compartments.values() if not isinstance(c.size, str)}
     for name, size in const_comps.items():
         symbols[name] = sympy.Float(size)
+    # after the constant volumes, so that an assignment may use one (imported SBML models do)
+    derived = {n: to_sympy(derived_src[n], f"assignments.{n}") for n in order}
 
     def resolve(expr: sympy.Expr) -> sympy.Expr:
         return expr.xreplace({symbols[n]: v for n, v in const_comps.items()})
