@@ -6,8 +6,9 @@ Mapping:
   constant species are not changed by reactions), parameters;
 * reactions with kinetic laws; local parameters become global parameters ``<reaction>_<id>``;
 * assignment rules become assignments (or expression compartment sizes; one of parameters only
-  is computed at import), rate rules become rate rules (a parameter with a rate rule becomes an
-  amount species in a unit compartment);
+  is computed at import), rate rules become rate rules (a parameter or compartment size with a
+  rate rule becomes an amount species in a unit compartment; its compartment is then
+  ``<id>_size``, sized by that state, and may hold amount species only);
 * initial assignments: of a species, its initial expression; of a parameter or compartment, the
   value computed from the other values (so it follows them only at import);
 * function definitions are expanded (libsbml's ``expandFunctionDefinitions`` converter);
@@ -349,13 +350,20 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
             model.add(Parameter(n(f"{rx.getId()}_{lp.getId()}"), lp.getValue(),
                                 u(lp.getUnits(), lp, field), lp.getName(), _source(lp)))
     # compartments
+    volumes: dict[str, str] = {}  # compartments whose size has a rate rule -> model name
     for c in m.getListOfCompartments():
         sid, field = c.getId(), f"compartment {c.getId()!r}"
         units = u(c.getUnits(), c, field, m.getVolumeUnits() if c.getSpatialDimensions() == 3
                   else "")
         rule = rules.get(sid)
         if rule is not None and rule.isRate():
-            raise reader.fail(field, "a rate rule on a compartment size is not supported")
+            # the size is a state (an amount species in the unit compartment, named as the
+            # compartment) and the compartment ``<id>_size`` follows it
+            size = value_of(sid, c.getSize() if c.isSetSize() else 1.0, field)
+            rate_params.append((sid, size, units, c.getName()))
+            volumes[sid] = f"{n(sid)}_size"
+            model.add(Compartment(volumes[sid], n(sid), units, c.getName()))
+            continue
         if rule is not None:
             size: float | str = reader.expr(rule.getMath(), field)
             if _symbols(size, model) <= set(model.parameters):
@@ -375,7 +383,7 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
         amount = s.getHasOnlySubstanceUnits() or comp.getSpatialDimensions() == 0
         substance = u(s.getSubstanceUnits(), s, field, m.getSubstanceUnits())
         if not amount:
-            volume = model.compartments[n(comp.getId())].units
+            volume = model.compartments[volumes.get(comp.getId(), n(comp.getId()))].units
             substance = f"({substance}) / ({volume})"
         rule = rules.get(sid)
         if rule is not None and rule.isAssignment():
@@ -395,13 +403,14 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
                 start = f"{start!r} / {n(comp.getId())}"
         if isinstance(start, str):
             start = _constant(start, model, values, reader) if sid not in initial else start
-        model.add(Species(n(sid), n(comp.getId()), start, substance, bool(amount), s.getName()))
+        model.add(Species(n(sid), volumes.get(comp.getId(), n(comp.getId())), start, substance,
+                          bool(amount), s.getName()))
     _species_in_initials(reader, model)
     for sid, value, units, label in rate_params:
         model.add(Species(n(sid), _UNIT_COMPARTMENT, value, units, True, label))
     # rate rules
     for target, rule in rules.items():
-        if rule.isRate() and m.getCompartment(target) is None:
+        if rule.isRate():
             model.add(RateRule(n(target), reader.expr(rule.getMath(), f"rateRule {target!r}")))
     # reactions
     fixed = {s.getId() for s in m.getListOfSpecies()
