@@ -135,6 +135,8 @@ class _Reader:
             return repr(math.e)
         if kind == libsbml.AST_CONSTANT_PI:
             return repr(math.pi)
+        if kind == libsbml.AST_NAME_AVOGADRO:
+            return "6.02214179e+23"  # the value SBML Level 3 fixes for its avogadro csymbol
         if kind == libsbml.AST_PLUS:
             return " + ".join(r(a) for a in args) if args else "0.0"
         if kind == libsbml.AST_TIMES:
