@@ -247,6 +247,8 @@ def _document(path: Path) -> libsbml.SBMLDocument:
 
 def _refuse_unsupported(reader: _Reader) -> None:
     m = reader.sbml
+    event_set = {ea.getVariable() for ev in m.getListOfEvents()
+                 for ea in ev.getListOfEventAssignments()}
     for i in range(m.getNumRules()):
         rule = m.getRule(i)
         if rule.isAlgebraic():
@@ -262,8 +264,7 @@ def _refuse_unsupported(reader: _Reader) -> None:
                 raise reader.fail(f"reaction {rx.getId()!r}", "stoichiometryMath is not "
                                   "supported")
             if ref.isSetId() and (m.getRule(ref.getId()) is not None
-                                  or (m.getInitialAssignment(ref.getId()) is not None
-                                      and not ref.getConstant())):
+                                  or ref.getId() in event_set):
                 raise reader.fail(f"reaction {rx.getId()!r}", f"variable stoichiometry "
                                   f"{ref.getId()!r} is not supported")
     if m.getNumConstraints():
