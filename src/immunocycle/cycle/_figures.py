@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure  # object API: no pyplot state, no backend switch on import
 
 STEP_NAMES = ("1 antigen release", "2 antigen presentation", "3 priming & activation",
               "4 trafficking", "5 infiltration", "6 recognition", "7 killing")
@@ -31,7 +27,8 @@ def plot_tumor_diameter(arms: Mapping[str, object], path: str | Path | None = No
     """
     from immunocycle._plotstyle import label_axes, legend_outside, use_series_cycle
 
-    fig, ax = plt.subplots(figsize=(7.6, 4.2), layout="constrained")
+    fig = Figure(figsize=(7.6, 4.2), layout="constrained")
+    ax = fig.subplots()
     use_series_cycle(ax, len(arms))  # one (colour, line style) pair per arm
     for label, res in arms.items():
         df = res.frame
@@ -65,7 +62,8 @@ def plot_cycle_diagram(summary: Mapping, path: str | Path | None = None, title: 
     fluxes = summary["fluxes"]
     step = summary["limiting_step"]
     limiting = int(step["at_diagnosis"] if isinstance(step, Mapping) else step)
-    fig, ax = plt.subplots(figsize=(6.4, 6.4), layout="constrained")
+    fig = Figure(figsize=(6.4, 6.4), layout="constrained")
+    ax = fig.subplots()
     angles = np.pi / 2 - 2 * np.pi * np.arange(7) / 7
     x, y = np.cos(angles), np.sin(angles)
     for k in range(7):

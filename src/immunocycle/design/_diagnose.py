@@ -264,9 +264,6 @@ class Diagnosis:
         plot_step_scores(self.step_scores, title=self.source,
                          limiting=self.limiting_step).savefig(paths["radar"], dpi=120)
         plot_elasticities(self.elasticities.table).savefig(paths["elasticity_bars"], dpi=120)
-        import matplotlib.pyplot as plt
-
-        plt.close("all")
         return paths
 
 

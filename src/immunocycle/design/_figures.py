@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure  # object API: no pyplot state, no backend switch on import
 
 STEP_NAMES = ("1 antigen release", "2 presentation", "3 priming", "4 trafficking",
               "5 infiltration", "6 recognition", "7 killing")
@@ -21,8 +18,8 @@ def plot_step_scores(scores: Sequence[float], *, title: str = "", limiting: int 
     angles = np.linspace(0, 2 * np.pi, 7, endpoint=False)
     from immunocycle._plotstyle import NEUTRAL, legend_outside, series_style
 
-    fig, ax = plt.subplots(figsize=(7.0, 5.5), subplot_kw={"polar": True},
-                           layout="constrained")
+    fig = Figure(figsize=(7.0, 5.5), layout="constrained")
+    ax = fig.subplots(subplot_kw={"polar": True})
     tumor, hot = series_style(0), series_style(1)
     ax.plot(np.append(angles, angles[0]), np.full(8, 0.5), color=NEUTRAL, ls="--", lw=0.8,
             label="reference tumor (0.5)")
@@ -52,7 +49,8 @@ def plot_elasticities(table: pd.DataFrame, column: str = "e_gain", per_step: int
     sel = pd.concat(parts)
     from immunocycle._plotstyle import PALETTE
 
-    fig, ax = plt.subplots(figsize=(7, max(3.0, 0.22 * len(sel) + 1)))
+    fig = Figure(figsize=(7, max(3.0, 0.22 * len(sel) + 1)))
+    ax = fig.subplots()
     y = np.arange(len(sel))[::-1]
     colors = [PALETTE[(int(s) - 1) % len(PALETTE)] for s in sel["step"]]  # one colour per step
     ax.barh(y, sel[column], color=colors)

@@ -310,14 +310,12 @@ def plot_organ_distribution(result: PKResult, path: str | Path | None = None):
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # object API: the caller's pyplot backend is untouched
 
     from immunocycle._plotstyle import label_axes, legend_outside, use_series_cycle
 
-    fig, ax = plt.subplots(figsize=(8.5, 4.5), layout="constrained")
+    fig = Figure(figsize=(8.5, 4.5), layout="constrained")
+    ax = fig.subplots()
     df = result.pct_id.iloc[1:]
     shown = [col for col in df.columns if df[col].max() >= 0.05]
     use_series_cycle(ax, len(shown))  # one (colour, line style) pair per organ, none repeated
@@ -339,14 +337,12 @@ def plot_tumor_ln_blood(result: PKResult, path: str | Path | None = None):
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # object API: the caller's pyplot backend is untouched
 
     from immunocycle._plotstyle import label_axes, legend_outside, series_style
 
-    fig, ax = plt.subplots(figsize=(7.5, 4), layout="constrained")
+    fig = Figure(figsize=(7.5, 4), layout="constrained")
+    ax = fig.subplots()
     df = result.pct_id
     for k, col in enumerate(("blood", "tumor", "lymph_node")):
         ax.plot(df.index, df[col], label=col.replace("_", " "), **series_style(k))

@@ -11,7 +11,6 @@ import html
 import json
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from immunocycle._errors import RunFolderError
@@ -28,10 +27,7 @@ def is_study_folder(folder: str | Path) -> bool:
 
 
 def _embed(fig, caption: str, key: str) -> str:
-    try:
-        return figure_tag(fig, caption, width=620, key=key)
-    finally:
-        plt.close(fig)
+    return figure_tag(fig, caption, width=620, key=key)
 
 
 def study_sections(folder: str | Path) -> list[tuple[str, str]]:

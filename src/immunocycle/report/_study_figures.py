@@ -32,13 +32,13 @@ def plot_study_curves(measurements: pd.DataFrame, arms: Sequence[str],
     -------
     matplotlib Figure
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     n = len(arms)
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 3.2 * rows), sharey=True,
-                             squeeze=False, layout="constrained")
+    fig = Figure(figsize=(4.0 * cols, 3.2 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False)
     top = float(np.nanmax(measurements["volume_mm3"])) if len(measurements) else 1.0
     for k, arm in enumerate(arms):
         ax = axes.flat[k]
@@ -73,10 +73,11 @@ def plot_study_survival(mice: pd.DataFrame, arms: Sequence[str]):
     -------
     matplotlib Figure
     """
-    import matplotlib.pyplot as plt
     from lifelines import KaplanMeierFitter
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
+    fig = Figure(figsize=(6.0, 3.6), layout="constrained")
+    ax = fig.subplots()
     for k, arm in enumerate(arms):
         g = mice[mice["arm"] == arm]
         event = g["endpoint_day"].notna().to_numpy()
@@ -98,8 +99,6 @@ def study_figures(result, out: str | Path) -> dict[str, Path]:
     -------
     dict of name -> Path
     """
-    import matplotlib.pyplot as plt
-
     out = Path(out)
     paths = {}
     endpoint = result.summary.get("endpoint_volume_mm3") if result.summary else None
@@ -107,7 +106,6 @@ def study_figures(result, out: str | Path) -> dict[str, Path]:
                       ("survival", plot_study_survival(result.mice, result.arms))):
         paths[name] = out / f"{name}.png"
         fig.savefig(paths[name], dpi=110)
-        plt.close(fig)
     return paths
 
 
