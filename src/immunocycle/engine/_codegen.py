@@ -9,6 +9,7 @@ the second build of the same model nearly free.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import os
@@ -28,6 +29,43 @@ from immunocycle.model import Model, evaluate_expression, expression_names, pars
 CODEGEN_VERSION = "11"
 _FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
           "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow}
+
+
+def _piecewise(*args) -> sympy.Expr:
+    """``piecewise(v1, c1, ..., otherwise)`` as a sympy Piecewise (NaN when nothing holds)."""
+    pieces = list(zip(args[0::2], args[1::2], strict=False))
+    otherwise = args[-1] if len(args) % 2 == 1 else sympy.nan
+    return sympy.Piecewise(*pieces, (otherwise, True))
+
+
+_CONDITIONS = {"piecewise": _piecewise, "_and": sympy.And, "_or": sympy.Or, "_not": sympy.Not,
+               "_lt": sympy.Lt, "_le": sympy.Le, "_gt": sympy.Gt, "_ge": sympy.Ge,
+               "_eq": sympy.Eq, "_ne": sympy.Ne}
+_COMPARE_NAMES = {ast.Lt: "_lt", ast.LtE: "_le", ast.Gt: "_gt", ast.GtE: "_ge", ast.Eq: "_eq",
+                  ast.NotEq: "_ne"}
+
+
+class _Conditions(ast.NodeTransformer):
+    """Comparisons and and/or/not as calls of :data:`_CONDITIONS` (a chain ``a < b < c`` is
+    ``_and(_lt(a, b), _lt(b, c))``)."""
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        operands = [node.left, *node.comparators]
+        calls = [ast.Call(ast.Name(_COMPARE_NAMES[type(op)], ast.Load()), [a, b], [])
+                 for op, a, b in zip(node.ops, operands, operands[1:], strict=False)]
+        return calls[0] if len(calls) == 1 else ast.Call(ast.Name("_and", ast.Load()), calls, [])
+
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        name = "_and" if isinstance(node.op, ast.And) else "_or"
+        return ast.Call(ast.Name(name, ast.Load()), node.values, [])
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            return ast.Call(ast.Name("_not", ast.Load()), [node.operand], [])
+        return node
 
 
 class _Printer(PythonCodePrinter):
@@ -120,6 +158,11 @@ def compile_model(model: Model) -> CompiledModel:
             return sympy.Float(text)
         tree = parse_expression(text, model.source, field)
         local = {n: symbols[n] for n in expression_names(tree)}
+        if any(isinstance(n, ast.Call) and n.func.id == "piecewise" for n in ast.walk(tree)):
+            # sympify cannot read Python's and/or/not or ==; conditions become calls first
+            # (only here, so the code of models without piecewise stays as it was)
+            text = ast.unparse(_Conditions().visit(tree))
+            local.update(_CONDITIONS)
         return sympy.sympify(text.strip(), locals={**local, **_FUNCS},
                              rational=False)
 

@@ -2,14 +2,21 @@
 
 An expression is a string such as ``"k_kill * T * C / (K_C + C)"``. Allowed: numbers, names of
 model symbols, ``+ - * / **``, unary minus, and the functions in :data:`FUNCTIONS`.
+
+``piecewise(v1, c1, v2, c2, ..., otherwise)`` takes the first value whose condition holds (the
+order of MathML's ``piecewise``; without ``otherwise`` the value is NaN when no condition
+holds). Conditions are comparisons (``< <= > >= == !=``) joined by ``and``, ``or``, ``not``;
+they may appear only as conditions of a piecewise, and a piecewise's value is never a condition.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import operator
 from collections.abc import Mapping
 
+import numpy as np
 import pint
 
 from immunocycle._inputs import limits, short
@@ -18,10 +25,12 @@ from immunocycle.model._units import ureg
 
 #: Characters of an expression quoted in a message (a longer one is shortened).
 _EXPR_CHARS = 200
-FUNCTIONS = ("exp", "log", "sqrt", "abs", "min", "max", "pow")
+FUNCTIONS = ("exp", "log", "sqrt", "abs", "min", "max", "pow", "piecewise")
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_COMPARE = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 _ALLOWED_NODES = (ast.Expression, ast.Call, ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant,
-                  ast.Load, ast.USub, ast.UAdd, *_BINOPS)
+                  ast.Load, ast.USub, ast.UAdd, *_BINOPS, ast.Compare, *_COMPARE, ast.BoolOp,
+                  ast.And, ast.Or, ast.Not)
 
 
 def parse(text: str, where: str, field: str) -> ast.Expression:
@@ -53,6 +62,7 @@ def parse(text: str, where: str, field: str) -> ast.Expression:
             raise ModelError(where, field, f"in {short(text, _EXPR_CHARS)}: constant {short(node.value)} is not a number")
         elif not isinstance(node, _ALLOWED_NODES):
             raise ModelError(where, field, f"in {short(text, _EXPR_CHARS)}: {type(node).__name__} is not allowed")
+    _check_kinds(tree.body, False, text, where, field)
     for node in ast.walk(tree):
         exponent = (node.right if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
                     else node.args[1] if isinstance(node, ast.Call) and node.func.id == "pow"
@@ -60,6 +70,43 @@ def parse(text: str, where: str, field: str) -> ast.Expression:
         if exponent is not None and not names(ast.Expression(exponent)):
             _check_exponent(exponent, text, where, field)
     return tree
+
+
+def _is_condition(node: ast.expr) -> bool:
+    return isinstance(node, ast.Compare | ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
+
+
+def _check_kinds(node: ast.expr, condition: bool, text: str, where: str, field: str) -> None:
+    """Conditions only where a piecewise expects one, numbers everywhere else."""
+    def fail(message: str) -> ModelError:
+        return ModelError(where, field, f"in {short(text, _EXPR_CHARS)}: {message}")
+
+    if _is_condition(node) != condition:
+        raise fail(f"{ast.unparse(node)!r} is a condition where a number is required"
+                   if condition is False else
+                   f"{ast.unparse(node)!r} is not a condition (a comparison such as x > 0)")
+    if isinstance(node, ast.Compare):
+        for operand in [node.left, *node.comparators]:
+            _check_kinds(operand, False, text, where, field)
+    elif isinstance(node, ast.BoolOp):
+        for operand in node.values:
+            _check_kinds(operand, True, text, where, field)
+    elif isinstance(node, ast.UnaryOp):
+        _check_kinds(node.operand, condition, text, where, field)
+    elif isinstance(node, ast.BinOp):
+        _check_kinds(node.left, False, text, where, field)
+        _check_kinds(node.right, False, text, where, field)
+    elif isinstance(node, ast.Call):
+        if node.func.id == "piecewise":
+            if not node.args:
+                raise fail("piecewise() needs at least one value")
+            for k, arg in enumerate(node.args):
+                # value, condition, value, condition, ..., [otherwise]
+                _check_kinds(arg, k % 2 == 1, text, where, field)
+        else:
+            for arg in node.args:
+                _check_kinds(arg, False, text, where, field)
 
 
 def _check_exponent(node: ast.expr, text: str, where: str, field: str) -> None:
@@ -95,8 +142,20 @@ def evaluate(tree: ast.Expression, values: Mapping[str, object]):
         if isinstance(node, ast.Name):
             return values[node.id]
         if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return np.logical_not(ev(node.operand))
             return -ev(node.operand) if isinstance(node.op, ast.USub) else ev(node.operand)
+        if isinstance(node, ast.Compare):
+            return _compare(node, ev)
+        if isinstance(node, ast.BoolOp):
+            join = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+            out = ev(node.values[0])
+            for v in node.values[1:]:
+                out = join(out, ev(v))
+            return out
         if isinstance(node, ast.Call):
+            if node.func.id == "piecewise":
+                return _piecewise([ev(a) for a in node.args])
             return funcs[node.func.id](*[ev(a) for a in node.args])
         left, right = ev(node.left), ev(node.right)
         op = type(node.op)
@@ -111,6 +170,57 @@ def evaluate(tree: ast.Expression, values: Mapping[str, object]):
         return left ** right
 
     return ev(tree)
+
+
+_COMPARE_FUNCS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+                  ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne}
+
+
+def _compare(node: ast.Compare, ev):
+    """A (chained) comparison; quantities of different dimensions raise DimensionalityError."""
+    out, left = True, ev(node.left)
+    for op, comparator in zip(node.ops, node.comparators, strict=True):
+        right = ev(comparator)
+        if isinstance(left, pint.Quantity) or isinstance(right, pint.Quantity):
+            # a condition compares like with like; a bare zero goes with any units (as in pint)
+            lu, ru = (x.units if isinstance(x, pint.Quantity) else None for x in (left, right))
+            if None not in (lu, ru) and lu.dimensionality != ru.dimensionality or \
+                    (lu is None and not _zero(left) and not ru.dimensionless) or \
+                    (ru is None and not _zero(right) and not lu.dimensionless):
+                raise pint.errors.DimensionalityError(lu or ureg.dimensionless, ru or ureg.dimensionless,
+                                                      extra_msg=" in a comparison")
+        out = np.logical_and(out, _COMPARE_FUNCS[type(op)](left, right))
+        left = right
+    return out
+
+
+def _zero(value) -> bool:
+    """A bare 0 or NaN, which pint lets stand for any units (``x + 0``, ``x > 0``)."""
+    return not isinstance(value, pint.Quantity) and (value == 0 or value != value)
+
+
+def _piecewise(args: list):
+    """First value whose condition holds (elementwise for arrays); NaN when none does.
+
+    Quantities: every branch must have the same units (the piecewise's units).
+    """
+    values = args[0::2]
+    conds = args[1::2]
+    otherwise = values.pop() if len(args) % 2 == 1 else math.nan
+    quantities = [v for v in [*values, otherwise] if isinstance(v, pint.Quantity)]
+    if quantities:
+        unit = quantities[0].units
+        for v in [*values, otherwise]:
+            if isinstance(v, pint.Quantity):
+                v.to(unit)  # raises DimensionalityError for a branch in other units
+            elif not _zero(v) and not unit.dimensionless:
+                raise pint.errors.DimensionalityError(ureg.dimensionless, unit,
+                                                      extra_msg=" between piecewise branches")
+        return quantities[0]
+    out = otherwise
+    for value, cond in zip(reversed(values), reversed(conds), strict=True):
+        out = np.where(cond, value, out) if np.ndim(cond) else (value if cond else out)
+    return out
 
 
 def _unitless(fn):

@@ -22,7 +22,7 @@ Mapping:
   declared units are not consistent, the model is imported without units (a warning says why).
 
 Anything else (algebraic rules, delays, fast reactions, other events or event assignments,
-piecewise and other functions outside the model's expression language, reaction ids in math,
+functions outside the model's expression language, reaction ids in math,
 stoichiometry math) raises :class:`~immunocycle._errors.SBMLError` naming the element and id.
 Expressions are written in the model's Python syntax (``^`` becomes ``**``, ``ln`` ``log``,
 ``time`` ``t``); an SBML id that is reserved in the model (``t``, ``exp``, a Python keyword)
@@ -66,6 +66,9 @@ _PREFIX = {-15: "femto", -12: "pico", -9: "nano", -6: "micro", -3: "milli", -2: 
 _TIMES = {60.0: "minute", 3600.0: "hour", 86400.0: "day", 604800.0: "week"}
 _FUNCTIONS = {libsbml.AST_FUNCTION_EXP: "exp", libsbml.AST_FUNCTION_LN: "log",
               libsbml.AST_FUNCTION_ABS: "abs"}
+_COMPARISONS = {libsbml.AST_RELATIONAL_LT: "<", libsbml.AST_RELATIONAL_LEQ: "<=",
+                libsbml.AST_RELATIONAL_GT: ">", libsbml.AST_RELATIONAL_GEQ: ">=",
+                libsbml.AST_RELATIONAL_EQ: "==", libsbml.AST_RELATIONAL_NEQ: "!="}
 _RELATIONS = {libsbml.AST_RELATIONAL_GEQ, libsbml.AST_RELATIONAL_GT}
 _UNIT_COMPARTMENT = "sbml_unit_compartment"
 _PLACEHOLDER = "sbml_placeholder_state"
@@ -161,9 +164,33 @@ class _Reader:
             for a in args[1:]:
                 text = f"{fn}({text}, {self._render(a, element, local)})"
             return text
+        if kind == libsbml.AST_FUNCTION_PIECEWISE and args:
+            # libsbml flattens piece(value, condition)... otherwise(value) into that order,
+            # which is the model's piecewise(v1, c1, ..., otherwise)
+            return f"piecewise({', '.join(self._render(a, element, local) for a in args)})"
+        if kind in _COMPARISONS and len(args) >= 2:
+            op = _COMPARISONS[kind]
+            return " and ".join(f"{r(a)} {op} {r(b)}" for a, b in zip(args, args[1:], strict=False))
+        # true and false as conditions (the model has no boolean constants)
+        true, false = "0.0 == 0.0", "0.0 != 0.0"
+        if kind in (libsbml.AST_LOGICAL_AND, libsbml.AST_LOGICAL_OR):
+            op = " and " if kind == libsbml.AST_LOGICAL_AND else " or "
+            empty = true if kind == libsbml.AST_LOGICAL_AND else false  # MathML's empty and/or
+            return op.join(r(a) for a in args) if args else empty
+        if kind == libsbml.AST_LOGICAL_NOT and len(args) == 1:
+            return f"not {r(args[0])}"
+        if kind == libsbml.AST_LOGICAL_XOR:
+            # an odd number of true arguments, spelled out pairwise
+            text = r(args[0]) if args else false
+            for a in args[1:]:
+                text = f"(({text}) and not {r(a)}) or (not ({text}) and {r(a)})"
+            return text
+        if kind in (libsbml.AST_CONSTANT_TRUE, libsbml.AST_CONSTANT_FALSE):
+            return true if kind == libsbml.AST_CONSTANT_TRUE else false
         what = node.getName() or libsbml.formulaToL3String(node)
         raise self.fail(element, f"the math construct {what!r} is not supported (the model's "
-                        "expressions allow + - * / ^, exp, ln, log, root, abs, min, max)")
+                        "expressions allow + - * / ^, exp, ln, log, root, abs, min, max, "
+                        "piecewise, comparisons, and, or, not, xor)")
 
     # ----------------------------------------------------------------- units
     def units(self, unit_id: str, element, field: str) -> str:
