@@ -140,3 +140,28 @@ def test_schedule():
     with pytest.raises(ValueError):
         schedule(0, 14, 0)
     assert Dose("A", 1.0, schedule(0, 21, 4)).times[-1] == 63.0
+
+
+PIECEWISE = GOOD.replace("  k: {value", "  A_low: {value: 1.0, units: mg, source: test}\n  k: {value")
+
+
+@pytest.mark.parametrize(("rate", "match"), [
+    ('"piecewise(-k * A, A > A_low, -k * A_low)"', None),
+    ('"piecewise(-k * A, A > A_low and t < 3 * k * t / k or not A < 0, 0)"', None),
+    ('"piecewise(-k * A, A > A_low, -k)"', "inconsistent units"),       # a branch in 1/day
+    ('"piecewise(-k * A, A > k, -k * A_low)"', "inconsistent units"),   # mg compared with 1/day
+    ('"piecewise(-k * A, A > A_low)"', None),                           # NaN when A <= A_low
+    ('"piecewise(-k * A, A_low, 0)"', "is not a condition"),
+    ('"-k * A * (A > A_low)"', "is a condition where a number is required"),
+    ('"piecewise()"', "needs at least one value"),
+])
+def test_piecewise_units_are_its_branches_and_conditions_compare_like_with_like(
+        tmp_path, rate, match):
+    text = PIECEWISE.replace('"-k * A"', rate)
+    if match is None:
+        model = load_model(write(tmp_path, text))
+        assert "piecewise" in model.rate_rules["A"].expression
+        return
+    with pytest.raises(ModelError) as err:
+        load_model(write(tmp_path, text))
+    assert "rate_rules.A" in str(err.value) and match in str(err.value)

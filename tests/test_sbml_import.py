@@ -134,16 +134,50 @@ ALGEBRAIC = HAND.replace("<rateRule variable=\"g\">", "<algebraicRule>").replace
     "<apply><minus/><ci>g</ci><cn>1</cn></apply></math></algebraicRule>")
 DELAY = HAND.replace("</trigger>", "</trigger><delay><math xmlns="
                      "\"http://www.w3.org/1998/Math/MathML\"><cn>1</cn></math></delay>")
-PIECEWISE = HAND.replace("<apply><times/><cn>-0.1</cn><ci>g</ci></apply>",
-                         "<piecewise><piece><cn>1</cn><apply><lt/><ci>g</ci><cn>2</cn></apply>"
-                         "</piece><otherwise><cn>0</cn></otherwise></piecewise>")
+FACTORIAL = HAND.replace("<apply><times/><cn>-0.1</cn><ci>g</ci></apply>",
+                         "<apply><factorial/><ci>g</ci></apply>")
+# g' = -0.1 g while t < 4 and g > 0.5 (g = e^(-0.1 t)), then -0.3 g: g(4) e^(-0.3 (t - 4))
+PIECEWISE = HAND.replace(
+    "<apply><times/><cn>-0.1</cn><ci>g</ci></apply>",
+    "<piecewise><piece><apply><times/><cn>-0.1</cn><ci>g</ci></apply><apply><and/>"
+    "<apply><lt/><csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/symbols/"
+    "time\">t</csymbol><cn>4</cn></apply><apply><not/><apply><leq/><ci>g</ci><cn>0.5</cn>"
+    "</apply></apply></apply></piece><otherwise><apply><times/><cn>-0.3</cn><ci>g</ci></apply>"
+    "</otherwise></piecewise>")
+
+
+def test_piecewise_runs_as_in_roadrunner_and_exports_back(tmp_path):
+    roadrunner = pytest.importorskip("roadrunner")
+    path = tmp_path / "piecewise.xml"
+    path.write_text(PIECEWISE)
+    model = read_sbml(path)
+    assert "piecewise(" in model.rate_rules["g"].expression
+    times = np.linspace(0.0, 10.0, 41)
+    ours = simulate(model, times, options=ENGINE)
+    exact = np.where(times < 4.0, np.exp(-0.1 * times),
+                     np.exp(-0.4) * np.exp(-0.3 * (times - 4.0)))
+    np.testing.assert_allclose(ours["g"][0], exact, rtol=1e-7)
+    rr = roadrunner.RoadRunner(str(path))
+    rr.timeCourseSelections = ["time", "[S]", "[P]", "g"]
+    rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-10, 1e-12
+    ref = np.asarray(rr.simulate(times=times))
+    for k, name in enumerate(["S", "P", "g"], start=1):
+        assert np.allclose(ours[name][0], ref[:, k], rtol=1e-6, atol=1e-9), name
+    # g's piecewise exported as MathML and read back (the dose left out: an imported bolus into
+    # a concentration species of a 2 L compartment does not survive the round trip yet,
+    # piecewise or not; nor do S and P, compared above with libroadrunner instead)
+    plain = model.with_doses([])
+    text = write_sbml(plain, tmp_path / "again.xml").read_text()
+    assert "<piecewise>" in text and "<leq/>" in text and "<not/>" in text
+    again = read_sbml(tmp_path / "again.xml")
+    np.testing.assert_allclose(simulate(again, times, options=ENGINE)["g"][0], exact, rtol=1e-7)
 SETS_RATE = HAND.replace("<apply><plus/><ci>S</ci><cn>4</cn></apply>", "<cn>4</cn>")
 
 
 @pytest.mark.parametrize(("text", "match"), [
     (ALGEBRAIC, "algebraicRule: algebraic rules are not supported"),
     (DELAY, "event 'dose': event delays are not supported"),
-    (PIECEWISE, "'piecewise' is not supported"),
+    (FACTORIAL, "'factorial' is not supported"),
     (SETS_RATE, "event 'dose': the assignment to 'S' is not a dose"),
     ("<sbml><model", "not a valid SBML file"),
 ])

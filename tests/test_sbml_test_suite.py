@@ -18,9 +18,10 @@ from immunocycle.sbml import write_sbml
 
 #: Cases that pass: basic reactions, boundary species, non-unity compartments and stoichiometry,
 #: local parameters, function definitions, initial assignments, assignment and rate rules, a
-#: stoichiometry set by an initial assignment, a compartment size with a rate rule.
+#: stoichiometry set by an initial assignment, a compartment size with a rate rule, piecewise
+#: kinetic laws with relational conditions.
 PASSING = ["00001", "00007", "00021", "00027", "00034", "00037", "00057", "00067", "00078",
-           "01064", "00905"]
+           "01064", "00905", "00190", "00270"]
 #: A case that uses factorial (outside the model's expression language).
 UNSUPPORTED = "00028"
 

@@ -42,6 +42,7 @@ from immunocycle.model import (
 LEVEL, VERSION = 3, 2
 _XHTML = "http://www.w3.org/1999/xhtml"
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "^"}
+_L3_COMPARE = {ast.Lt: "lt", ast.LtE: "leq", ast.Gt: "gt", ast.GtE: "geq", ast.Eq: "eq", ast.NotEq: "neq"}
 # Dimension -> SBML base unit kind and the pint unit whose multiple it is.
 _KINDS = (
     ("second", libsbml.UNIT_KIND_SECOND),
@@ -110,6 +111,8 @@ def _render(node: ast.AST) -> str:
     if isinstance(node, ast.Name):
         return "time" if node.id == "t" else node.id
     if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.Not):
+            return f"not({_render(node.operand)})"
         inner = _wrap(node.operand)
         return f"-{inner}" if isinstance(node.op, ast.USub) else inner
     if isinstance(node, ast.BinOp):
@@ -122,6 +125,14 @@ def _render(node: ast.AST) -> str:
             # Python's log(x) is natural, L3's log(x) is base 10; log(x, b) is log base b.
             return f"ln({args[0]})" if len(args) == 1 else f"(ln({args[0]}) / ln({args[1]}))"
         return f"{name}({', '.join(args)})"
+    if isinstance(node, ast.Compare):  # a chain a < b < c is and(lt(a, b), lt(b, c))
+        operands = [node.left, *node.comparators]
+        parts = [f"{_L3_COMPARE[type(op)]}({_render(a)}, {_render(b)})"
+                 for op, a, b in zip(node.ops, operands, operands[1:], strict=False)]
+        return parts[0] if len(parts) == 1 else f"and({', '.join(parts)})"
+    if isinstance(node, ast.BoolOp):
+        name = "and" if isinstance(node.op, ast.And) else "or"
+        return f"{name}({', '.join(_render(v) for v in node.values)})"
     raise TypeError(f"unexpected expression node {type(node).__name__}")  # parse_expression forbids it
 
 
