@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from immunocycle._provenance import dumps_json
 
 catalog_app = typer.Typer(help="The knowledge base: steps, barriers, therapies, evidence.\n\n"
                           "Example: immunocycle catalog show doxil",
@@ -25,7 +26,7 @@ def _records(frame) -> list[dict]:
 def _print(frame, as_json: bool) -> None:
     rows = _records(frame)
     if as_json:
-        typer.echo(json.dumps(rows, indent=1, default=str))
+        typer.echo(dumps_json(rows, indent=1))
         return
     table = Table("id", "formulation", "route", "steps", "barriers", "agents")
     for r in rows:
@@ -83,7 +84,7 @@ def show(entry_id: str = typer.Argument(..., help="Therapy, agent, formulation, 
     """
     entry = _entry(entry_id)
     if as_json:
-        typer.echo(json.dumps(entry, indent=1, default=str))
+        typer.echo(dumps_json(entry, indent=1))
     else:
         from immunocycle import _summaries
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from immunocycle._console import console, guard
 from immunocycle._console import fail as _fail
+from immunocycle._provenance import dumps_json
 
 cohort_app = typer.Typer(help="Virtual-patient cohorts: list, show, calibrate.\n\n"
                          "Example: immunocycle cohort show melanoma",
@@ -30,7 +29,7 @@ def cohort_list(as_json: bool = typer.Option(False, "--json", help="Print as JSO
                      "multiplier": f.multiplier, "ae_offset": f.ae_offset,
                      "achieved_orr": f.fit.get("achieved_orr")})
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(dumps_json(rows))
         return
     from immunocycle import _summaries
 
@@ -51,7 +50,7 @@ def cohort_show(name: str = typer.Argument(..., help="Cohort name or file."),
     data = c.model_dump(mode="json")
     data["fitted"] = fitted_values(c.name).model_dump(mode="json")
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(dumps_json(data))
         return
     from immunocycle import _summaries
 
@@ -85,8 +84,6 @@ def cohort_calibrate(
               else {name: calibrate_cohort(name, n=n, n_search=n_search, seed=seed,
                                            days=days, log=log)})
     if as_json:
-        from immunocycle._provenance import dumps_json
-
         typer.echo(dumps_json(result))
         return
     from immunocycle import _summaries
