@@ -155,10 +155,15 @@ def test_cr_multiplier_scales_the_cr_parameter_and_is_checked(tmp_path):
     from immunocycle.population import load_cohort
     from immunocycle.trial import make_task
 
-    task = make_task("melanoma", ["nivolumab"], cr_multiplier=0.5)
+    # No packaged cohort fits a CR rate (CR rates are not calibration targets): a cohort file
+    # that declares one exercises the machinery.
+    raw = load_cohort("melanoma").model_dump(mode="json")
+    raw["calibration"].update(cr_parameter="k_TE_death", cr=0.076)
+    declared = tmp_path / "melanoma_cr.yaml"
+    declared.write_text(yaml.safe_dump(raw))
+    task = make_task(declared, ["nivolumab"], cr_multiplier=0.5)
     assert task.cohort.calibration.cr_parameter == "k_TE_death"
     assert task.cohort.parameters["k_TE_death"].median == pytest.approx(0.05)
-    raw = load_cohort("melanoma").model_dump(mode="json")
     raw["calibration"]["cr_parameter"] = "not_a_parameter"
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(raw))
