@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from immunocycle._errors import RunFolderError
+from immunocycle._inputs import short
 
 MANIFEST = "manifest.json"
 #: The chunked runner's resume state (chunk checksums), also set aside by ``overwrite``.
@@ -82,17 +83,11 @@ def check_out(out: Path, where: str = "--out") -> None:
             return
 
 
-def short(value: Any) -> str:
-    """A value for a one-line message: JSON, cut to a few dozen characters."""
-    text = json.dumps(value, default=str)
-    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
-
-
 def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     """``"<name>: <old> there, <new> here"`` for each argument that differs."""
     norm = lambda d: json.loads(json.dumps(d, default=str))  # noqa: E731 - lists vs tuples, paths
     a, b = norm(dict(before)), norm(dict(now))
-    return [f"{k}: {short(a.get(k))} there, {short(b.get(k))} here"
+    return [f"{k}: {short(a.get(k), _SHOWN)} there, {short(b.get(k), _SHOWN)} here"
             for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
