@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from immunocycle._datasets import datasets
 from immunocycle._paths import dataset_dir
 
 
@@ -26,7 +27,8 @@ def shared_data() -> Callable[[str], Path]:
         except FileNotFoundError as exc:
             if os.environ.get("CI"):
                 pytest.fail(f"CI is set but the shared data set {name!r} is missing: {exc}")
-            pytest.skip(f"needs the shared data set {name!r}: run `immunocycle data fetch "
-                        f"{name}` or set IMMUNOCYCLE_SHARED_DATA to a folder holding {name}/")
+            fetch = (f"run `immunocycle data fetch {name}` or " if name in datasets() else "")
+            pytest.skip(f"needs the shared data set {name!r}: {fetch}set "
+                        f"IMMUNOCYCLE_SHARED_DATA to a folder holding {name}/")
 
     return get
