@@ -26,6 +26,7 @@ from immunocycle.catalog._dose import ArmItem, parse_dose, parse_item, parse_sch
 from immunocycle.catalog._load import DATA_DIR, Problem, validate
 from immunocycle.catalog._regimen import regimen_therapies
 from immunocycle.catalog._schema import (
+    GRADES,
     Agent,
     Barrier,
     Evidence,
@@ -45,7 +46,7 @@ from immunocycle.catalog._simulate import (
 from immunocycle.catalog._store import Catalog, CatalogError, load_catalog
 
 __all__ = [
-    "Agent", "ArmItem", "Barrier", "Catalog", "CatalogError", "CatalogRun", "DATA_DIR",
+    "GRADES", "Agent", "ArmItem", "Barrier", "Catalog", "CatalogError", "CatalogRun", "DATA_DIR",
     "Evidence", "Formulation", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano",
     "cycle_pk", "default_dosing", "dose_in", "dosing_text", "effect_slots", "free_counterpart",
     "load_catalog", "padded_therapy", "paired_free_therapy", "parse_dose", "parse_item",

@@ -27,6 +27,10 @@ CARRIERS = ("liposome", "polymeric_np", "lipid_np", "nanodisc", "nanogel", "mice
 Carrier = Literal[CARRIERS]  # type: ignore[valid-type]
 Route = Literal["iv", "sc", "id", "it", "ip", "oral", "intranodal", "peritumoral"]
 Site = Literal["tumor", "lymph_node", "central"]
+#: Evidence grades of an effect size, strongest first (``data/trial/uncertainty.yaml`` gives the
+#: prior width of each).
+GRADES = ("measured_human", "measured_mouse", "inferred", "assumption")
+Grade = Literal[GRADES]  # type: ignore[valid-type]
 
 
 class _Entry(BaseModel):
@@ -204,6 +208,22 @@ class TherapyEffect(_Entry):
     site: Site = "tumor"
     source: Source
     assumption: bool = False
+    grade: Grade | None = None
+
+    @model_validator(mode="after")
+    def _grade(self) -> TherapyEffect:
+        if self.assumption and self.grade in ("measured_human", "measured_mouse"):
+            raise ValueError(f"grade {self.grade!r} contradicts assumption: true (use inferred "
+                             "or assumption)")
+        return self
+
+    @property
+    def evidence_grade(self) -> str:
+        """The effect's grade: as given, else ``assumption`` (the widest prior) for an
+        assumption and ``inferred`` for anything else."""
+        if self.grade is not None:
+            return self.grade
+        return "assumption" if self.assumption else "inferred"
 
 
 class Claim(_Entry):
@@ -318,6 +338,6 @@ KINDS: dict[str, type[_Entry]] = {
     "therapies": Therapy, "evidence": Evidence, "regimens": Regimen,
 }
 
-__all__ = ["KINDS", "Agent", "AgentPK", "Barrier", "BarrierParameter", "CarrierPK", "Claim",
+__all__ = ["GRADES", "KINDS", "Agent", "AgentPK", "Barrier", "BarrierParameter", "CarrierPK", "Claim",
            "DoseSpec", "Evidence", "Formulation", "Liability", "Loading", "Regimen",
            "RegimenItem", "Release", "Schedule", "Step", "Therapy", "TherapyEffect", "Unbound"]

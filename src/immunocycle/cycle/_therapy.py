@@ -53,6 +53,9 @@ class Effect(_Frozen):
     hill: Annotated[float, Field(gt=0)] = 1.0
     concentration: Literal["tumor", "lymph_node", "central"] = "tumor"
     source: Annotated[str, Field(min_length=3)]
+    #: Evidence grade of the effect size (measured_human, measured_mouse, inferred, assumption;
+    #: None counts as assumption): the width of its prior in the trials' replicates.
+    grade: Literal["measured_human", "measured_mouse", "inferred", "assumption"] | None = None
 
 
 class Dosing(_Frozen):
