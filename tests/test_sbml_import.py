@@ -227,3 +227,40 @@ def test_imported_kuznetsov_runs_a_1000_patient_batch(tmp_path):
     assert relative(reference.states, batch.states) <= 1e-6
     # per-patient parameters act: the tumor at day 30 spreads over the batch
     assert np.std(np.log(batch["T"][:, -1])) > 0.05
+
+
+def test_cli_runs_an_imported_model_as_a_population_with_set_distributions(tmp_path):
+    """``simulate model.xml --n 1000 --set a=lognormal(...)``: one batched solve; the draws
+    follow the distribution, reach the model, and the same seed gives the same numbers."""
+    path = write_sbml(load_reference("kuznetsov1994"), tmp_path / "k.xml")
+    args = ["simulate", str(path), "--days", "30", "--n", "1000", "--json",
+            "--set", "a=lognormal(0.18,0.3)", "--set", "p=uniform(0.1,0.15)"]
+    first = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "one")])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output[first.output.index("{"):])
+    patients = pd.read_parquet(tmp_path / "one" / "patients.parquet")
+    assert len(patients) == 1000 and (patients["status"] == "ok").all()
+    assert np.median(patients["a"]) == pytest.approx(0.18, rel=0.02)
+    assert np.std(np.log(patients["a"])) == pytest.approx(0.3, rel=0.05)
+    assert patients["p"].between(0.1, 0.15).all()
+    low, high = summary["final_p5_p95"]["T"]
+    assert low < summary["final"]["T"] < high  # the growth rate spreads the tumors
+    again = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "two")])
+    assert json.loads(again.output[again.output.index("{"):])["final"] == summary["final"]
+    other = CliRunner().invoke(app, [*args, "--seed", "1", "--out", str(tmp_path / "three")])
+    assert json.loads(other.output[other.output.index("{"):])["final"] != summary["final"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--set", "a=lognormal(-1,0.2)"], "first argument must be > 0"),
+    (["--set", "a=normal(0.18,1)"], "negative values"),
+    (["--set", "a=uniform(0.3,0.1)"], "must exceed low"),
+    (["--set", "zz=normal(1,0.1)"], "unknown parameter"),
+    (["--set", "a=lognormal(x,0.1)"], "must be numbers"),
+    ([], "copies of one patient"),
+])
+def test_population_inputs_are_checked(extra, message, tmp_path):
+    out = CliRunner().invoke(app, ["simulate", "kuznetsov1994", "--n", "5", "--days", "2",
+                                   *extra, "--out", str(tmp_path / "run")])
+    assert out.exit_code == 2 and message in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "run").exists()

@@ -220,7 +220,15 @@ def simulate(summary: Mapping) -> RenderableType:
             ("status", escape(str(summary.get("status", DASH)))),
             ("simulated", num(summary.get("days"), ".4g", unit="days"))]
     final = summary.get("final") or {}
-    rows += [(f"{name} at the end", num(v, ".4g")) for name, v in list(final.items())[:12]]
+    band = summary.get("final_p5_p95")
+    if band is not None:  # a population (--n, --set distributions): medians with 5-95 %
+        rows.append(("patients", f"{summary.get('n')} ({len(summary.get('failed_patients', []))}"
+                                 " failed)"))
+        rows += [(f"{name} at the end, median [5-95 %]",
+                  f"{num(v, '.4g')} [{num(band[name][0], '.3g')}, {num(band[name][1], '.3g')}]")
+                 for name, v in list(final.items())[:12]]
+    else:
+        rows += [(f"{name} at the end", num(v, ".4g")) for name, v in list(final.items())[:12]]
     caption = f"{len(final) - 12} more values in --json" if len(final) > 12 else None
     return _quantities("Simulation", rows, caption)
 

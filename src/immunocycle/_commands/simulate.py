@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import typer
@@ -10,6 +11,48 @@ import typer
 from immunocycle._console import fail as _fail
 from immunocycle._console import overwrite_option, writes_run
 from immunocycle._errors import InputError
+
+#: ``--set NAME=KIND(A,B)``: a population distribution (immunocycle.population.Distribution).
+_DISTRIBUTION = re.compile(r"^\s*(lognormal|normal|uniform|loguniform)\s*\(\s*([^,()]+?)\s*,"
+                           r"\s*([^,()]+?)\s*\)\s*$")
+
+
+def parse_distributions(items: list[str]) -> tuple[list[str], dict]:
+    """Split ``--set`` items into plain assignments and population distributions.
+
+    ``NAME=lognormal(MEDIAN,SIGMA)``, ``normal(MEAN,SD)``, ``uniform(LOW,HIGH)`` and
+    ``loguniform(LOW,HIGH)`` (arguments in the parameter's declared units; sigma on the log
+    scale) become :class:`immunocycle.population.Distribution`; the rest is returned unchanged
+    for :func:`parse_assignments`.
+    """
+    from immunocycle.population import Distribution
+
+    plain: list[str] = []
+    dists: dict = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        match = _DISTRIBUTION.match(text) if sep else None
+        if match is None:
+            plain.append(item)
+            continue
+        kind, a, b = match.groups()
+        args = []
+        for arg in (a, b):
+            try:
+                args.append(float(arg))
+            except ValueError:
+                raise InputError(f"--set {name.strip()}", f"{kind}({a}, {b}): the arguments must "
+                                 "be numbers in the parameter's declared units") from None
+            if not math.isfinite(args[-1]):
+                raise InputError(f"--set {name.strip()}", f"{kind}({a}, {b}): the arguments "
+                                 "must be finite")
+        if kind in ("lognormal", "loguniform") and args[0] <= 0:
+            raise InputError(f"--set {name.strip()}", f"{kind}: the first argument must be > 0")
+        try:
+            dists[name.strip()] = Distribution(kind, args[0], args[1])
+        except InputError as exc:
+            raise InputError(f"--set {name.strip()}", str(exc)) from None
+    return plain, dists
 
 
 def parse_assignments(items: list[str]) -> dict[str, float | str]:
@@ -71,13 +114,18 @@ def simulate(
                                       "antibody, catalog therapy or regimen, with an optional "
                                       "@dose:schedule (doxil@40mg/m2:q28d), or a therapy file."),
     set_: list[str] = typer.Option([], "--set", help="Override a parameter: NAME=VALUE in its "
-                                   "declared units, or with units (k_C_growth=0.001/hour)."),
+                                   "declared units, or with units (k_C_growth=0.001/hour); or "
+                                   "give it a population distribution, NAME=lognormal(MEDIAN,"
+                                   "SIGMA) | normal(MEAN,SD) | uniform(LOW,HIGH) | "
+                                   "loguniform(LOW,HIGH), in declared units (model files)."),
+    n: int = typer.Option(1, "--n", min=1, help="Virtual patients (model files): each draws its "
+                          "--set distributions (seeded Sobol); failures are recorded, not fatal."),
     days: float = typer.Option(None, "--days", min=0.0,
                                help="Simulated days (default 100; with --preset, 84 days of treatment)."),
     points_per_day: int = typer.Option(1, "--points-per-day", min=1, help="Output grid density."),
     out: Path = typer.Option(Path("results/simulate"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", min=0,
-                             help="Recorded for reproducibility (deterministic model)."),
+                             help="Seed of the --set distributions (recorded for reproducibility)."),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
 ) -> None:
@@ -93,7 +141,11 @@ def simulate(
         _fail(ValueError("give either a MODEL argument or --preset"))
     from immunocycle._inputs import check_time_grid
 
-    values = parse_assignments(set_)
+    plain, dists = parse_distributions(set_)
+    values = parse_assignments(plain)
+    if preset is not None and (dists or n > 1):
+        raise InputError("--set distributions and --n apply to model files; for populations of "
+                         "the cycle model use `immunocycle trial --cohort`")
     days = check_time_grid((84.0 if preset is not None else 100.0) if days is None else days,
                            points_per_day)
     if preset is not None:
@@ -103,7 +155,7 @@ def simulate(
         if therapy:
             raise InputError("--therapy needs --preset (therapies act on the cycle model)")
         summary = _simulate_model(model, values, 100.0 if days is None else days,
-                                  points_per_day, out, seed)
+                                  points_per_day, out, seed, dists, n)
     if as_json:
         from immunocycle._provenance import dumps_json
 
@@ -114,7 +166,7 @@ def simulate(
         _summaries.show(_summaries.simulate(summary), summary["outputs"])
 
 
-def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
+def _simulate_model(model, values, days, points_per_day, out, seed, dists=None, n=1) -> dict:
     import numpy as np
 
     from immunocycle._errors import SolverError
@@ -135,6 +187,8 @@ def _simulate_model(model, values, days, points_per_day, out, seed) -> dict:
     values = check_overrides(in_declared_units(values, units), declared)
     m = m.with_values(values, where="--set")
     times = np.linspace(0.0, days, int(round(days * points_per_day)) + 1)
+    if dists or n > 1:
+        return _simulate_population(m, declared, dists or {}, n, times, days, values, out, seed)
     result = run(m, times)
     if result.status[0] != 0:  # nothing written: earlier results in --out stay as they were
         raise SolverError("simulate", f"the solver stopped ({result.status_text()[0]}) before "
@@ -176,3 +230,53 @@ def _simulate_preset(preset, therapies, values, days, points_per_day, out, seed)
                           "non-finite; no results written", "check the --set values")
     paths = write_cycle_run(result, out, days=days, overrides=values, seed=seed)
     return {**result.summary(), "outputs": {k: str(v) for k, v in paths.items()}}
+
+
+def _simulate_population(m, declared, dists, n, times, days, values, out, seed) -> dict:
+    """``n`` patients of a model file, parameters drawn from ``dists`` (seeded Sobol): one
+    batched solve; a patient whose integration fails is recorded in ``patients.parquet`` and the
+    summary, not fatal (unless every patient fails: then nothing is written)."""
+    import numpy as np
+
+    from immunocycle._errors import SolverError
+    from immunocycle._inputs import check_number, check_overrides
+    from immunocycle.engine import simulate as run
+    from immunocycle.population import sample_patients
+    from immunocycle.report import write_simulation
+
+    check_number(n, "--n", low=1, high=1_000_000)
+    if not dists:
+        raise InputError("--n", f"{n} patients with no --set distribution would be {n} copies "
+                         "of one patient", "give a parameter a distribution, e.g. "
+                         "--set k=lognormal(0.1,0.3)")
+    check_overrides({k: 1.0 for k in dists}, {k: abs(v) for k, v in declared.items()})
+    patients = sample_patients(dists, 0, n, seed)
+    for name in dists:  # rates, counts and volumes keep their sign
+        if declared[name] >= 0 and (patients[name] < 0).any():
+            raise InputError(f"--set {name}", f"the distribution gives negative values "
+                             f"(min {patients[name].min():.3g}) for a parameter declared >= 0",
+                             "use lognormal or loguniform")
+    initial_names = [k for k in dists if k in m.species]
+    result = run(m, times, parameters=patients.drop(columns=initial_names),
+                 initial=patients[initial_names] if initial_names else None)
+    status = np.asarray(result.status_text())
+    failed = [int(i) for i in np.flatnonzero(status != "ok")]
+    if len(failed) == n:
+        raise SolverError("simulate", f"the solver failed for all {n} patients "
+                          f"({status[0]}); no results written", "check the --set values")
+    paths = write_simulation(result, m, out, days=days, overrides=values, seed=seed, n=n,
+                             distributions={k: {"kind": d.kind, "a": d.a, "b": d.b}
+                                            for k, d in dists.items()})
+    table = patients.assign(status=status)
+    paths["patients"] = Path(out) / "patients.parquet"
+    table.to_parquet(paths["patients"])
+    last = np.concatenate([result.states[:, -1], result.derived[:, -1]], axis=1)
+    ok = last[status == "ok"]
+    final = {name: float(v) for name, v in zip(result.names, np.median(ok, axis=0), strict=True)}
+    band = {name: [float(a), float(b)] for name, a, b in zip(
+        result.names, *np.percentile(ok, [5, 95], axis=0), strict=True)}
+    return {"model": m.name, "days": days, "n": n, "seed": seed,
+            "status": "ok" if not failed else f"{len(failed)} of {n} patients failed",
+            "failed_patients": failed, "final": final, "final_p5_p95": band,
+            "distributions": {k: {"kind": d.kind, "a": d.a, "b": d.b} for k, d in dists.items()},
+            "outputs": {k: str(v) for k, v in paths.items()}}
