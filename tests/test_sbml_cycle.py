@@ -68,7 +68,7 @@ def test_roadrunner_reproduces_the_treatment_phase(exported):
 
 def test_preset_and_model_argument_are_exclusive(tmp_path):
     out = CliRunner().invoke(app, ["export-sbml", "kuznetsov1994", "--preset", "inflamed"])
-    assert out.exit_code == 2 and "either a MODEL argument or --preset" in out.output
+    assert out.exit_code == 2 and "one of a MODEL argument, --preset or --cohort" in out.output
     out = CliRunner().invoke(app, ["export-sbml", "kuznetsov1994", "--therapy", "nivolumab"])
     assert out.exit_code == 2 and "--therapy needs --preset" in out.output
     out = CliRunner().invoke(app, ["export-sbml", "--preset", "inflamed", "--therapy", "nivolumabb"])
@@ -88,3 +88,41 @@ def test_exports_carry_sbo_terms_and_miriam_references():
     assert {p.getSBOTermID() for p in model.getListOfParameters()} == {"SBO:0000002"}
     assert {s.getSBOTermID() for s in model.getListOfSpecies()} == {"SBO:0000240"}
     assert model.getCompartment(0).getSBOTermID() == "SBO:0000290"
+
+
+def test_a_cohort_patient_exports_as_the_trial_simulates_it(tmp_path):
+    """``export-sbml --cohort melanoma --patient K``: patient K of ``trial --cohort melanoma``
+    (sampled parameters with the cohort's fitted values, grown to its own diagnosis size);
+    libroadrunner on the file reproduces the engine's treatment phase of that patient."""
+    roadrunner = pytest.importorskip("roadrunner")
+    from immunocycle.population import sample_cohort
+    from immunocycle.trial import make_task
+
+    paths = {}
+    for k in (3, 4):
+        paths[k] = tmp_path / f"p{k}.xml"
+        out = CliRunner().invoke(app, ["export-sbml", "--cohort", "melanoma", "--patient", str(k),
+                                       "--therapy", "nivolumab", "--out", str(paths[k])])
+        assert out.exit_code == 0, out.output
+    task = make_task("melanoma", ["nivolumab"], seed=0)
+    row = sample_cohort(task.cohort, 3, 1, 0, multipliers={task.parameter: task.multiplier})
+    treated = treat(task.cohort.base, [resolve_arm("nivolumab", "human", where="--therapy")],
+                    days=DAYS, parameters=row.drop(columns=["tmb", "diagnosis_sum_mm"]),
+                    diagnosis_diameter_mm=row["diagnosis_sum_mm"].to_numpy(), options=ENGINE)
+    states = treated.arms[0].states[0]
+    doc = libsbml.readSBMLFromFile(str(paths[3])).getModel()
+    species = [doc.getSpecies(i) for i in range(doc.getNumSpecies())]
+    assert [s.getId() for s in species] == treated.arms[0].state_names
+    finals = {}
+    for k, path in paths.items():
+        rr = roadrunner.RoadRunner(str(path))
+        rr.timeCourseSelections = ["time", *(s.getId() if s.getHasOnlySubstanceUnits()
+                                             else f"[{s.getId()}]" for s in species)]
+        rr.integrator.relative_tolerance = 1e-10
+        rr.integrator.absolute_tolerance = 1e-12
+        rr.integrator.stiff = True
+        finals[k] = np.asarray(rr.simulate(times=treated.times))[:, 1:]
+    compared = np.abs(states) > FLOOR * np.abs(states).max(axis=0)
+    assert (np.abs(finals[3] - states)[compared] / np.abs(states[compared])).max() <= 1e-4
+    # another patient is another tumor: the sampled parameters reached the file
+    assert not np.allclose(finals[3][0], finals[4][0], rtol=1e-3)
