@@ -163,14 +163,18 @@ def test_piecewise_runs_as_in_roadrunner_and_exports_back(tmp_path):
     ref = np.asarray(rr.simulate(times=times))
     for k, name in enumerate(["S", "P", "g"], start=1):
         assert np.allclose(ours[name][0], ref[:, k], rtol=1e-6, atol=1e-9), name
-    # g's piecewise exported as MathML and read back (the dose left out: an imported bolus into
-    # a concentration species of a 2 L compartment does not survive the round trip yet,
-    # piecewise or not; nor do S and P, compared above with libroadrunner instead)
-    plain = model.with_doses([])
-    text = write_sbml(plain, tmp_path / "again.xml").read_text()
+    # exported as MathML and read back: the piecewise, and the bolus into a concentration
+    # species of a 2 L compartment (an L3 compartment without spatialDimensions keeps its size)
+    text = write_sbml(model, tmp_path / "again.xml").read_text()
     assert "<piecewise>" in text and "<leq/>" in text and "<not/>" in text
     again = read_sbml(tmp_path / "again.xml")
-    np.testing.assert_allclose(simulate(again, times, options=ENGINE)["g"][0], exact, rtol=1e-7)
+    assert again.doses == model.doses and not again.species["S"].amount
+    rerun = simulate(again, times, options=ENGINE)
+    np.testing.assert_allclose(rerun["g"][0], exact, rtol=1e-7)
+    for name in ("S", "P"):
+        np.testing.assert_allclose(rerun[name][0], ours[name][0], rtol=1e-9, atol=1e-12)
+
+
 SETS_RATE = HAND.replace("<apply><plus/><ci>S</ci><cn>4</cn></apply>", "<cn>4</cn>")
 
 

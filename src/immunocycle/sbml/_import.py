@@ -410,7 +410,10 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
     for s in m.getListOfSpecies():
         sid, field = s.getId(), f"species {s.getId()!r}"
         comp = m.getCompartment(s.getCompartment())
-        amount = s.getHasOnlySubstanceUnits() or comp.getSpatialDimensions() == 0
+        # A 0-D compartment has no size to divide by; an L3 compartment whose spatialDimensions
+        # is unset (no value assumed, L3V2 4.5.2) still has one: its species are concentrations.
+        amount = s.getHasOnlySubstanceUnits() or (comp.isSetSpatialDimensions()
+                                                  and comp.getSpatialDimensions() == 0)
         substance = u(s.getSubstanceUnits(), s, field, m.getSubstanceUnits())
         if not amount:
             volume = model.compartments[volumes.get(comp.getId(), n(comp.getId()))].units
