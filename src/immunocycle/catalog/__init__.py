@@ -24,6 +24,7 @@ from immunocycle.catalog._convert import (
 )
 from immunocycle.catalog._dose import ArmItem, parse_dose, parse_item, parse_schedule
 from immunocycle.catalog._load import DATA_DIR, Problem, validate
+from immunocycle.catalog._organs import OrganFactors, organ_factors, organs
 from immunocycle.catalog._regimen import regimen_therapies
 from immunocycle.catalog._schema import (
     GRADES,
@@ -47,9 +48,9 @@ from immunocycle.catalog._store import Catalog, CatalogError, load_catalog
 
 __all__ = [
     "GRADES", "Agent", "ArmItem", "Barrier", "Catalog", "CatalogError", "CatalogRun", "DATA_DIR",
-    "Evidence", "Formulation", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano",
+    "Evidence", "Formulation", "OrganFactors", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano",
     "cycle_pk", "default_dosing", "dose_in", "dosing_text", "effect_slots", "free_counterpart",
-    "load_catalog", "padded_therapy", "paired_free_therapy", "parse_dose", "parse_item",
+    "load_catalog", "organ_factors", "organs", "padded_therapy", "paired_free_therapy", "parse_dose", "parse_item",
     "parse_schedule", "regimen_therapies", "resolve_arm", "resolve_therapy", "schedule_key",
     "simulate_catalog", "therapy_names", "to_cycle_therapy", "validate",
 ]

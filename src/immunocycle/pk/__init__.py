@@ -14,6 +14,7 @@ from immunocycle.pk._formulation import (
     tumor_parameters,
 )
 from immunocycle.pk._free import build_free_pk
+from immunocycle.pk._organs import ORGAN_ROWS, organ_exposure
 from immunocycle.pk._nanotumor import Reproduction, reproduce_nanotumor
 from immunocycle.pk._pbpk import ROUTES
 from immunocycle.pk._properties import DeliveryModel, Particle, default_model, load_nanotumor, refit
@@ -30,7 +31,7 @@ from immunocycle.pk._run import (
 __all__ = [
     "DeliveryModel", "OutOfDomainWarning", "PKResult", "Particle", "ROUTES", "Release",
     "Reproduction", "SUMMARY_KEYS", "TUMOR_PARAMETERS", "allometric_exponents", "blood_absorption",
-    "build_free_pk",
+    "ORGAN_ROWS", "build_free_pk", "organ_exposure",
     "build_pbpk", "default_model", "load_nanotumor", "lymph_drainage", "plot_organ_distribution",
     "plot_tumor_ln_blood", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",
     "tumor_parameters",
