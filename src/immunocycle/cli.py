@@ -36,6 +36,7 @@ app = typer.Typer(help="immunocycle: design nano-immunotherapies on the cancer-i
 
 
 def _mount() -> None:
+    from immunocycle._commands.app import app_command
     from immunocycle._commands.bench import bench
     from immunocycle._commands.catalog import catalog_app
     from immunocycle._commands.cohort import cohort_app
@@ -52,7 +53,7 @@ def _mount() -> None:
     from immunocycle._commands.trial import trial_command
 
     run, inspect, interchange, tools = PANELS
-    # Commands not written yet (validate, app) keep their place in PANELS.
+    # Commands not written yet (validate) keep their place in PANELS.
     for name, command in (("demo", demo), ("diagnose", diagnose_command),
                           ("design", design_command), ("trial", trial_command),
                           ("study", study_command), ("pk", pk), ("simulate", simulate)):
@@ -64,6 +65,7 @@ def _mount() -> None:
     app.command("sbml-test-suite", rich_help_panel=interchange)(sbml_test_suite)
     app.command("bench", rich_help_panel=tools)(bench)
     app.add_typer(data_app, name="data", rich_help_panel=tools)
+    app.command("app", rich_help_panel=tools)(app_command)
 
 
 def _version(value: bool) -> None:
