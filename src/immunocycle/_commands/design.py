@@ -21,8 +21,10 @@ def design_command(
     candidates: str = typer.Option(None, "--candidates",
                                    help="Comma-separated catalog therapy ids (default: from the diagnosis)."),
     max_agents: int = typer.Option(3, "--max-agents", min=1, help="Agents per regimen at most."),
-    ae_limit: float = typer.Option(None, "--ae-limit", min=0.0, max=1.0,
-                                   help="Largest grade >= 3 adverse-event rate allowed."),
+    ae_limit: str = typer.Option(None, "--ae-limit",
+                                 help="Largest grade >= 3 adverse-event rate allowed: a fraction "
+                                 "(all types), or TYPE=fraction per AE type, comma-separated "
+                                 "(hepatotoxicity=0.1,any=0.3)."),
     budget: int = typer.Option(3, "--budget", min=1, help="Candidates kept after the screen."),
     n: int = typer.Option(20, "--n", min=1, help="Patients in the confirming trial."),
     out: Path = typer.Option(Path("results/design"), "--out", help="Output folder."),
@@ -44,9 +46,7 @@ def design_command(
         _fail("give exactly one of --preset or --cohort")
     ids = [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None
     if ae_limit is not None:
-        from immunocycle._inputs import check_number
-
-        ae_limit = check_number(ae_limit, "--ae-limit", low=0.0, high=1.0)
+        ae_limit = _parse_ae_limit(ae_limit)
     with console.status("designing (screen, then confirming trial)...", spinner="dots"):
         result = design(preset, cohort=cohort, max_agents=max_agents, ae_limit=ae_limit,
                         budget=budget, n=n, seed=seed, candidates=ids,
@@ -75,3 +75,24 @@ def _design_command_line(**options) -> str:
         if value is not None:
             parts += [f"--{name.replace('_', '-')}", str(value)]
     return " ".join(parts)
+
+
+def _parse_ae_limit(text: str):
+    """``"0.3"`` -> 0.3; ``"hepatotoxicity=0.1,any=0.3"`` -> {type: fraction} (checked)."""
+    from immunocycle._inputs import check_number
+
+    if "=" not in text:
+        try:
+            value = float(text)
+        except ValueError:
+            _fail(f"--ae-limit: {text!r} is not a fraction or TYPE=fraction")
+        return check_number(value, "--ae-limit", low=0.0, high=1.0)
+    out = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        try:
+            out[key.strip()] = check_number(float(value), f"--ae-limit {key.strip()}", low=0.0,
+                                            high=1.0)
+        except ValueError:
+            _fail(f"--ae-limit: {part!r} is not TYPE=fraction")
+    return out

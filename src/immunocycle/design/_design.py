@@ -203,8 +203,16 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         raise InputError(f"max_agents must be >= 1 (got {max_agents})")
     if budget < 1 or n < 1:
         raise InputError("budget and n must be >= 1")
-    if ae_limit is not None and not 0 <= ae_limit <= 1:
-        raise InputError(f"ae_limit must be a fraction in [0, 1] (got {ae_limit})")
+    if ae_limit is not None:
+        from immunocycle.trial import ae_type_names
+
+        limits = ae_limit if isinstance(ae_limit, dict) else {"any": ae_limit}
+        for key, value in limits.items():
+            if key != "any" and key not in ae_type_names():
+                raise InputError(f"--ae-limit: unknown AE type {key!r}; choose any or one of "
+                                 f"{', '.join(ae_type_names())}")
+            if not 0 <= float(value) <= 1:
+                raise InputError(f"--ae-limit: {key} must be a fraction in [0, 1] (got {value})")
     cat = load_catalog()
     if cohort is not None:
         from immunocycle.population import load_cohort
@@ -275,6 +283,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                      "steps": _steps(reg, cat), "n": a["n"], "orr": a["orr"],
                      "orr_ci": a["orr_ci"], "median_pfs_days": a["median_pfs_days"],
                      "ae_grade3plus_rate": a["ae_grade3plus_rate"],
+                     "ae_by_type": a.get("ae_by_type") or {},
                      "hr_vs_pd1": a["hr_vs_first"], "solver_status": a["solver_status"],
                      "synergy_bliss": syn.bliss.to_dict() if syn else None,
                      "synergy_hsa": ({**syn.hsa.to_dict(), "best_single":

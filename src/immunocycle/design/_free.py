@@ -51,7 +51,31 @@ def vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, ..
             "free_orr": free_arm["orr"], "free_median_pfs_days": pf,
             "free_ae_grade3plus_rate": free_arm["ae_grade3plus_rate"],
             "exposure_ratio": by_nano[nanos[0]], "exposure_by_formulation": by_nano,
+            "d_ae_by_type": {k: (nano_row.get("ae_by_type") or {}).get(k, 0.0)
+                             - (free_arm.get("ae_by_type") or {}).get(k, 0.0)
+                             for k in sorted({*(nano_row.get("ae_by_type") or {}),
+                                              *(free_arm.get("ae_by_type") or {})})},
+            "organ_exposure_ratio": {x: organ_ratios(x, cat) for x in nanos},
             "why": " ".join(f"{x}: {_why(r)}{_extra_agents(cat, x)}." for x, r in by_nano.items())}
+
+
+def organ_ratios(nano: str, cat) -> dict[str, dict[str, float | None]]:
+    """Nano / free (same dose and schedule) organ AUC of free and of total (free + bound)
+    payload per organ in the reference patient (:func:`immunocycle.trial.organ_exposure_table`)."""
+    from immunocycle.catalog import paired_free_therapy, to_cycle_therapy
+    from immunocycle.trial import organ_exposure_table
+
+    days = 84.0
+    n = organ_exposure_table([to_cycle_therapy(nano, catalog=cat)], days)
+    f = organ_exposure_table([to_cycle_therapy(paired_free_therapy(nano, catalog=cat),
+                                               catalog=cat)], days)
+
+    def ratio(a: float, b: float) -> float | None:
+        return a / b if b > 0 else None
+
+    return {o: {"free": ratio(n[o]["free_auc"], f[o]["free_auc"]),
+                "total": ratio(n[o]["free_auc"] + n[o]["bound_auc"],
+                               f[o]["free_auc"] + f[o]["bound_auc"])} for o in n}
 
 
 def _extra_agents(cat, nano: str) -> str:

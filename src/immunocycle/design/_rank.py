@@ -16,12 +16,26 @@ def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
     return front
 
 
-def rank(arms: list[dict], ae_limit: float | None = None) -> tuple[list[dict], list[str]]:
-    """Arms within ``ae_limit`` ranked by ORR, then median PFS (not reached = longest), then
-    lower AE rate, then fewer agents (an agent that adds nothing measurable is not recommended
-    above the regimen without it), and the ORR / AE Pareto front among them."""
-    allowed = [dict(a) for a in arms
-               if ae_limit is None or (a["ae_grade3plus_rate"] or 0.0) <= ae_limit + 1e-12]
+def within_limits(arm: dict, ae_limit: float | dict | None) -> bool:
+    """True when the arm's grade >= 3 AE rate, overall (a number, or the key ``"any"``) and per
+    AE type (``{"hepatotoxicity": 0.1}``: the arm's ``ae_by_type``), is within the limits."""
+    if ae_limit is None:
+        return True
+    limits = ae_limit if isinstance(ae_limit, dict) else {"any": float(ae_limit)}
+    by_type = arm.get("ae_by_type") or {}
+    for key, limit in limits.items():
+        rate = arm["ae_grade3plus_rate"] if key == "any" else by_type.get(key, 0.0)
+        if (rate or 0.0) > float(limit) + 1e-12:
+            return False
+    return True
+
+
+def rank(arms: list[dict], ae_limit: float | dict | None = None) -> tuple[list[dict], list[str]]:
+    """Arms within ``ae_limit`` (:func:`within_limits`: overall and per AE type) ranked by ORR,
+    then median PFS (not reached = longest), then lower AE rate, then fewer agents (an agent that
+    adds nothing measurable is not recommended above the regimen without it), and the ORR / AE
+    Pareto front among them."""
+    allowed = [dict(a) for a in arms if within_limits(a, ae_limit)]
 
     def key(a):
         pfs = a["median_pfs_days"]
@@ -34,4 +48,4 @@ def rank(arms: list[dict], ae_limit: float | None = None) -> tuple[list[dict], l
     return ranked, front
 
 
-__all__ = ["pareto_front", "rank"]
+__all__ = ["pareto_front", "rank", "within_limits"]

@@ -2,6 +2,7 @@
 
 from immunocycle.trial._calibrate import calibrate_all, calibrate_cohort
 from immunocycle.trial._lesions import LesionSite, lesion_sites, record_lesions
+from immunocycle.trial._organ_toxicity import ae_type_names, organ_exposure_table, predict_ae
 from immunocycle.trial._recist import (
     IRECIST_CATEGORIES,
     RECIST_CATEGORIES,
@@ -25,6 +26,12 @@ from immunocycle.trial._trial import (
     run_trial,
     summarize_trial,
 )
+from immunocycle.trial._uncertainty import (
+    load_priors,
+    patients_per_replicate,
+    replicate_task,
+    uncertainty,
+)
 
 __all__ = [
     "IRECIST_CATEGORIES", "RECIST_CATEGORIES", "best_overall_response",
@@ -34,5 +41,7 @@ __all__ = [
     "bench_trial", "calibrate_all", "calibrate_cohort",
     "exposure_drivers", "load_toxicity", "make_task", "parse_regimen", "run_chunked", "run_trial",
     "summarize_trial", "StudyResult", "resolve_mouse_arm", "run_study", "tgi_pct",
-    "LesionSite", "lesion_sites", "record_lesions",
+    "LesionSite", "lesion_sites", "record_lesions", "ae_type_names", "organ_exposure_table",
+    "predict_ae",
+    "load_priors", "patients_per_replicate", "replicate_task", "uncertainty",
 ]

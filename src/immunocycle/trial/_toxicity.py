@@ -216,15 +216,25 @@ def ae_columns(result, therapies: Sequence, patient_ids: Sequence[int], seed: in
                step: float, offset: float = 0.0,
                uniforms: pd.DataFrame | None = None) -> pd.DataFrame:
     """Drivers, per-type probabilities and grade >= 3 flags of one arm's patients."""
+    from immunocycle.trial._organ_toxicity import organ_ae_columns
+
     drivers = exposure_drivers(result, therapies, step=step)
     probs = ae_probabilities(drivers, offset)
     u = ae_uniforms(patient_ids, seed) if uniforms is None else uniforms
-    return pd.concat([drivers, probs, ae_flags(probs, u)], axis=1)
+    flags = ae_flags(probs, u)
+    # organ laws by agent class, the checkpoint laws split by organ, onset times
+    organ = organ_ae_columns(result, therapies, patient_ids, seed, step=step, offset=offset,
+                             immune_flags=flags, immune_uniforms=u)
+    organ.index = probs.index
+    return pd.concat([drivers, probs, flags, organ], axis=1)
 
 
 def ae_types() -> list[str]:
-    """Names of the AE types (``summary`` keys, ``ae_<type>`` columns)."""
-    return list(load_toxicity().types)
+    """Names of the AE laws (``ae_<law>`` columns: the checkpoint laws of this module and the
+    organ laws of :mod:`immunocycle.trial._organ_toxicity`)."""
+    from immunocycle.trial._organ_toxicity import law_names
+
+    return [*load_toxicity().types, *law_names()]
 
 
 def mapping_summary(laws: ToxicityLaws | None = None) -> Mapping[str, dict]:
