@@ -51,6 +51,7 @@ def _mount() -> None:
     from immunocycle._commands.simulate import simulate
     from immunocycle._commands.study import study_command
     from immunocycle._commands.trial import trial_command
+    from immunocycle._commands.validate import validate_command
 
     run, inspect, interchange, tools = PANELS
     # Commands not written yet (validate) keep their place in PANELS.
@@ -61,6 +62,7 @@ def _mount() -> None:
     app.add_typer(catalog_app, name="catalog", rich_help_panel=inspect)
     app.add_typer(cohort_app, name="cohort", rich_help_panel=inspect)
     app.command("report", rich_help_panel=inspect)(report_command)
+    app.command("validate", rich_help_panel=inspect)(validate_command)
     app.command("export-sbml", rich_help_panel=interchange)(export_sbml)
     app.command("sbml-test-suite", rich_help_panel=interchange)(sbml_test_suite)
     app.command("bench", rich_help_panel=tools)(bench)

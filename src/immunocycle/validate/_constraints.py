@@ -1,0 +1,181 @@
+"""Model constraints over every catalog regimen in every human cohort.
+
+- ``peak_cd8_fraction``: the peak of tumor-specific effector CD8 in blood (``T_E_B``) over all
+  patients, regimens and days, as a fraction of the circulating CD8 pool;
+- ``loaded_dc_capacity``: the peak of mature antigen-loaded DCs in the node (``DC_LN``) over the
+  node's APC capacity parameter (not yet modelled while the model has no such parameter);
+- ``orr_gain_cap``: the largest ORR gain of a regimen over the cohort's PD-1 blocker alone.
+
+Regimens: every catalog therapy and regimen (``immunocycle catalog``), alone and with the
+cohort's PD-1 blocker; ``--quick`` takes the check's ``quick_regimens`` only. Patients: the
+cohort's own (fitted values, the first ``patients`` of the trial seed, implausible ones left
+out as the trial does).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from immunocycle.validate._registry import Measurement, NotModelled, arg, check_kind
+
+PD1_BLOCKERS = ("nivolumab", "pembrolizumab", "nivolumab_free", "pembrolizumab_free")
+
+
+def human_cohorts() -> list[str]:
+    """Cohorts whose base preset is a human one (tumor types and archetypes)."""
+    from immunocycle.cycle import preset_species
+    from immunocycle.population import available_cohorts, load_cohort
+
+    return [c for c in available_cohorts() if preset_species(load_cohort(c).base) == "human"]
+
+
+def pd1_blocker(cohort: str) -> str:
+    """The cohort's calibrated PD-1 blocker (nivolumab when it has none)."""
+    from immunocycle.population import load_cohort
+
+    cal = load_cohort(cohort).calibration
+    return cal.regimen if cal is not None and cal.regimen in PD1_BLOCKERS else "nivolumab"
+
+
+def catalog_regimens(check, ctx) -> list[str]:
+    """The regimens a constraint covers (quick: its ``quick_regimens``)."""
+    if ctx.quick:
+        return list(arg(check, "quick_regimens"))
+    from immunocycle.catalog import load_catalog
+
+    cat = load_catalog()
+    return [*cat.therapies, *cat.regimens]
+
+
+def cohorts_of(check, ctx) -> list[str]:
+    """The cohorts a constraint covers: every human cohort (quick: its ``quick_cohorts``)."""
+    if ctx.quick and "quick_cohorts" in check:
+        return list(check["quick_cohorts"])
+    return list(arg(check, "cohorts", None) or human_cohorts())
+
+
+def _arms(cohort: str, regimens: list[str]) -> list[str]:
+    """Each regimen alone and with the cohort's PD-1 blocker, the blocker alone first."""
+    pd1 = pd1_blocker(cohort)
+    out = [pd1]
+    for r in regimens:
+        for arm in (r, f"{r}+{pd1}"):
+            parts = arm.split("+")
+            if len(set(parts)) < len(parts) or (r in PD1_BLOCKERS and "+" in arm):
+                continue
+            if arm not in out:
+                out.append(arm)
+    return out
+
+
+def _time_courses(check, ctx, cohort: str) -> tuple[list[str], Any, np.ndarray]:
+    """Per arm, the treatment phase of the cohort's first patients (plausible ones only)."""
+    n = int(arg(check, "patients_quick", 3) if ctx.quick else arg(check, "patients", 8))
+    regimens = catalog_regimens(check, ctx)
+    key = ("courses", cohort, tuple(regimens), n)
+    if key not in ctx.cache:
+        from immunocycle.cycle import treat
+        from immunocycle.population import plausibility, sample_cohort
+        from immunocycle.trial import make_task
+
+        arms = _arms(cohort, regimens)
+        task = make_task(cohort, arms, seed=ctx.seed, days=ctx.days)
+        mult = {task.parameter: task.multiplier} if task.parameter else None
+        patients = sample_cohort(task.cohort, 0, n, ctx.seed, multipliers=mult)
+        ctx.say(f"constraints {cohort}: {len(arms)} arms x {n} patients")
+        treated = treat(task.cohort.base, [list(t) for t in task.arm_therapies], days=ctx.days,
+                        parameters=patients.drop(columns=["tmb", "diagnosis_sum_mm"]),
+                        diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy())
+        first, pre = treated.arms[0], treated.pretreatment
+        keep = plausibility(pre.reached, np.nan_to_num(pre.t_diagnosis, nan=-1.0),
+                            first["density_parenchyma"][:, 0], first["density_margin"][:, 0],
+                            first["T_E_P"][:, 0] + first["T_E_M"][:, 0], first["C"][:, 0]) == ""
+        ctx.cache[key] = (arms, treated, keep)
+    return ctx.cache[key]
+
+
+def _worst(check, ctx, quantity) -> Measurement:
+    """The largest ``quantity(result, cohort, keep)`` over cohorts and arms."""
+    worst, where, count = -math.inf, "", 0
+    for cohort in cohorts_of(check, ctx):
+        arms, treated, keep = _time_courses(check, ctx, cohort)
+        for arm, res in zip(arms, treated.arms, strict=True):
+            ok = keep & res.ok
+            if not ok.any():
+                continue
+            value = float(quantity(res, cohort)[ok].max())
+            count += 1
+            if value > worst:
+                worst, where = value, f"{cohort}: {arm}"
+    return Measurement(worst, None, count, f"worst: {where} ({count} cohort-regimen pairs)")
+
+
+@check_kind("peak_cd8_fraction")
+def peak_cd8_fraction(check, ctx) -> Measurement:
+    """Peak tumor-specific effector CD8 in blood / circulating CD8 pool (fraction)."""
+    from immunocycle.population import load_cohort, preset_values
+
+    name = arg(check, "pool_parameter", None)
+
+    def fraction(res, cohort):
+        values = preset_values(load_cohort(cohort))
+        pool = values[name] if name and name in values else float(arg(check, "pool_cells"))
+        return np.nanmax(res["T_E_B"], axis=1) / pool
+
+    return _worst(check, ctx, fraction)
+
+
+@check_kind("loaded_dc_capacity")
+def loaded_dc_capacity(check, ctx) -> Measurement:
+    """Peak loaded DCs in the node / the node's APC capacity (fraction)."""
+    from immunocycle.population import load_cohort, preset_values
+
+    name = arg(check, "capacity_parameter")
+    cohorts = cohorts_of(check, ctx)
+    if name not in preset_values(load_cohort(cohorts[0])):
+        raise NotModelled(f"the cycle model has no node APC capacity parameter {name!r} yet")
+    return _worst(check, ctx, lambda res, cohort: np.nanmax(res["DC_LN"], axis=1)
+                  / preset_values(load_cohort(cohort))[name])
+
+
+@check_kind("orr_gain_cap")
+def orr_gain_cap(check, ctx) -> Measurement:
+    """Largest ORR gain (fraction) of a catalog regimen over the cohort's PD-1 blocker alone,
+    on the cohort's patients (``n_quick``/``n`` per cohort); gains a cited human result shows
+    (``allowed: [{cohort, arm, source}]``) are left out."""
+    from immunocycle.trial import make_task, summarize_trial
+
+    n = int(arg(check, "n_quick", 40) if ctx.quick else arg(check, "n", 100))
+    allowed = {(a["cohort"], a["arm"]) for a in arg(check, "allowed", [])}
+    regimens = catalog_regimens(check, ctx)
+    worst, where, count = -math.inf, "", 0
+    import pandas as pd
+
+    for cohort in cohorts_of(check, ctx):
+        arms = _arms(cohort, regimens)
+        key = ("gain", cohort, tuple(arms), n)
+        if key not in ctx.cache:
+            ctx.say(f"ORR gain {cohort}: {len(arms)} arms x {n} patients")
+            task = make_task(cohort, arms, seed=ctx.seed, days=ctx.days)
+            frame = pd.concat([task(s, min(100, n - s)) for s in range(0, n, 100)],
+                              ignore_index=True)
+            ctx.cache[key] = summarize_trial(frame, arms, seed=ctx.seed)["arms"]
+        summary = ctx.cache[key]
+        if not summary:
+            continue
+        base = summary[0]["orr"]
+        for rec in summary[1:]:
+            if (cohort, rec["name"]) in allowed:
+                continue
+            count += 1
+            if rec["orr"] - base > worst:
+                worst, where = rec["orr"] - base, (f"{cohort}: {rec['name']} {rec['orr']:.0%} vs "
+                                                   f"{summary[0]['name']} {base:.0%}")
+    return Measurement(worst, None, count, f"worst: {where} ({count} cohort-regimen pairs, "
+                                           f"{n} patients each)")
+
+
+__all__ = ["PD1_BLOCKERS", "catalog_regimens", "cohorts_of", "human_cohorts", "pd1_blocker"]

@@ -1,0 +1,145 @@
+"""The validation scorecard: targets as data, check kinds, verdicts, the command's exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from immunocycle.cli import app
+from immunocycle.validate import (
+    KINDS,
+    Context,
+    Measurement,
+    Target,
+    evaluate,
+    load_targets,
+    run_validation,
+)
+
+runner = CliRunner()
+
+RENAL = {"id": "renal", "group": "delivery", "what": "renal cutoff (nm)", "source": "Choi 2007",
+         "doi": "10.1038/nbt1340", "value": 5.5, "units": "nm", "band": [5.0, 6.0],
+         "check": {"kind": "renal_cutoff"}}
+
+
+def _write(tmp_path, entries, name="t.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump({"targets": entries}))
+    return path
+
+
+def test_packaged_targets_load_and_name_known_kinds():
+    targets = load_targets()
+    assert len(targets) >= 60
+    assert len({t.id for t in targets}) == len(targets)
+    for t in targets:
+        assert t.source and (t.status != "active" or t.check["kind"] in KINDS), t.id
+        if t.status == "active":
+            lo, hi = t.interval()
+            assert lo <= hi
+    ids = {t.id for t in targets}
+    # the second round's figures are all there
+    for needed in ("keynote006_ipilimumab_orr", "atkins1999_il2_orr", "echo301_pfs_hr",
+                   "gradishar2005_nab_paclitaxel_orr", "checkmate017_docetaxel_orr",
+                   "constraint_peak_cd8_blood", "constraint_orr_gain", "mm302_human_tumor_deposition"):
+        assert needed in ids
+
+
+def test_renal_cutoff_kind_computes_the_half_filtration_diameter():
+    from immunocycle.pk import renal_sieving
+
+    m = KINDS["renal_cutoff"]({"kind": "renal_cutoff"}, Context(quick=True))
+    assert renal_sieving(m.value) == pytest.approx(0.5, abs=1e-9)
+    assert 5.0 <= m.value <= 6.0
+
+
+def test_lymph_drainage_ratio_falls_with_size():
+    m = KINDS["lymph_drainage_ratio"]({"kind": "lymph_drainage_ratio", "small": 30, "large": 200},
+                                      Context(quick=True))
+    assert m.value > 1.0
+
+
+def test_bands_and_verdicts():
+    assert Target(**{**RENAL, "band": {"wilson": [0, 18]}}).interval()[1] == pytest.approx(0.176, abs=1e-3)
+    assert Target(**{**RENAL, "band": {"relative": 0.25}}).interval() == pytest.approx((4.125, 6.875))
+    # a sampled value passes when its interval overlaps the band, a point value only inside it
+    KINDS["_test_point"] = lambda check, ctx: Measurement(0.30, None)
+    KINDS["_test_sampled"] = lambda check, ctx: Measurement(0.30, (0.25, 0.36))
+    try:
+        point = Target(**{**RENAL, "band": [0.33, 0.47], "check": {"kind": "_test_point"}})
+        sampled = Target(**{**RENAL, "band": [0.33, 0.47], "check": {"kind": "_test_sampled"}})
+        assert evaluate(point, Context())["status"] == "fail"
+        assert evaluate(sampled, Context())["status"] == "pass"
+        gap = Target(**{**RENAL, "band": [0.33, 0.47], "check": {"kind": "_test_point"},
+                        "known_gap": "issue 99"})
+        assert evaluate(gap, Context())["status"] == "known gap"
+    finally:
+        del KINDS["_test_point"], KINDS["_test_sampled"]
+
+
+def test_not_yet_modelled_is_shown_never_passed(tmp_path):
+    path = _write(tmp_path, [{**RENAL, "id": "x", "status": "not yet modelled",
+                              "reason": "issue 16", "check": {}}])
+    card = run_validation(load_targets([path]))
+    assert card.rows[0]["status"] == "not yet modelled" and card.rows[0]["pass"] is None
+    assert not card.failed
+
+
+def test_json_shape_and_exit_0(tmp_path):
+    path = _write(tmp_path, [RENAL, {**RENAL, "id": "later", "status": "not yet modelled",
+                                     "reason": "issue 15"}])
+    res = runner.invoke(app, ["validate", "--targets", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert [r["target"] for r in rows] == ["renal", "later"]
+    for key in ("target", "source", "model", "band", "pass"):
+        assert all(key in r for r in rows)
+    assert rows[0]["pass"] is True and rows[0]["band"] == [5.0, 6.0]
+    assert rows[0]["model"] == pytest.approx(5.5, rel=1e-6)
+    assert rows[1]["pass"] is None
+
+
+def test_broken_band_fails_with_exit_1_and_writes_the_scorecard(tmp_path):
+    path = _write(tmp_path, [{**RENAL, "band": [1.0, 2.0]}])
+    out = tmp_path / "card"
+    res = runner.invoke(app, ["validate", "--targets", str(path), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "renal" in res.output
+    html = (out / "scorecard.html").read_text()
+    assert "Choi 2007" in html and "fail" in html
+    assert json.loads((out / "scorecard.json").read_text())["rows"][0]["pass"] is False
+    assert "| renal cutoff (nm) |" in (out / "scorecard.md").read_text()
+
+
+def test_known_gap_does_not_fail_the_run(tmp_path):
+    path = _write(tmp_path, [{**RENAL, "band": [1.0, 2.0], "known_gap": "issue 99: test"}])
+    res = runner.invoke(app, ["validate", "--targets", str(path), "--markdown"])
+    assert res.exit_code == 0, res.output
+    assert "known gap (issue 99: test)" in res.stdout
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({**RENAL, "band": None}, "band"),
+    ({**RENAL, "band": [2.0, 1.0]}, "band"),
+    ({**RENAL, "check": {}}, "check"),
+    ({**RENAL, "group": "nope"}, "group"),
+    ({**RENAL, "status": "not yet modelled"}, "reason"),
+])
+def test_bad_target_file_exit_2(tmp_path, entry, message):
+    path = _write(tmp_path, [entry])
+    res = runner.invoke(app, ["validate", "--targets", str(path)])
+    assert res.exit_code == 2, res.output
+    assert "error:" in res.output and message in res.output and "Traceback" not in res.output
+
+
+def test_unknown_only_and_duplicate_ids_exit_2(tmp_path):
+    path = _write(tmp_path, [RENAL])
+    res = runner.invoke(app, ["validate", "--targets", str(path), "--only", "nothing_like_it"])
+    assert res.exit_code == 2 and "--only" in res.output
+    other = _write(tmp_path, [RENAL], name="u.yaml")
+    res = runner.invoke(app, ["validate", "--targets", str(path), "--targets", str(other)])
+    assert res.exit_code == 2 and "also in" in res.output
