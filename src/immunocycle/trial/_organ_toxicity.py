@@ -355,53 +355,9 @@ def _onset(grid: np.ndarray, p_t: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.where(hit.any(axis=1), grid[first], np.nan)
 
 
-def immune_probability_curves(result, therapies: Sequence, *, step: float, offset: float,
-                              laws=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """P(t) per patient of the checkpoint laws of ``data/cohorts/toxicity.yaml`` with their
-    drivers accumulated up to t (running AUC, running peak of activation)."""
-    from immunocycle.trial._toxicity import (
-        _blood_free,
-        ae_probabilities,
-        load_toxicity,
-        reference_auc,
-        target_key,
-    )
-
-    laws = laws or load_toxicity()
-    times = np.asarray(result.times, dtype=float)
-    keep = times <= laws.window_days + 1e-9
-    t = times[keep]
-    n = result.n
-    running = {}
-    total = np.zeros((n, t.size))
-    for therapy in therapies:
-        ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
-        ref = reference_auc(ref_name, laws.window_days, step)
-        c = np.nan_to_num(_blood_free(result, therapy.name)[:, keep])
-        cum = np.concatenate([np.zeros((n, 1)),
-                              np.cumsum(0.5 * (c[:, 1:] + c[:, :-1]) * np.diff(t), axis=1)], axis=1)
-        key = f"exposure_{target_key(therapy.target)}"
-        running[key] = running.get(key, 0.0) + cum / ref
-        total = total + cum / ref
-    running["exposure_total"] = total
-    blood = np.asarray(result["T_E_B"], dtype=float)[:, keep]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fold = np.maximum.accumulate(np.nan_to_num(blood, nan=0.0), axis=1) / np.maximum(
-            blood[:, :1], laws.activation_floor_cells)
-    running["activation"] = np.where(np.isfinite(fold), np.maximum(fold, 1e-3), 1.0)
-    curves = {name: np.zeros((n, t.size)) for name in laws.types}
-    for k in range(t.size):
-        drivers = pd.DataFrame({key: (v[:, k] if np.ndim(v) == 2 else np.zeros(n))
-                                for key, v in running.items()})
-        probs = ae_probabilities(drivers, offset, laws)
-        for name in laws.types:
-            curves[name][:, k] = probs[f"p_ae_{name}"].to_numpy()
-    return t, curves
-
-
 def organ_ae_columns(result, therapies: Sequence, patient_ids: Sequence[int], seed: int, *,
                      step: float, offset: float, immune_flags: pd.DataFrame,
-                     immune_uniforms: pd.DataFrame, days: float | None = None) -> pd.DataFrame:
+                     immune_uniforms: pd.DataFrame, immune_curves: tuple, days: float | None = None) -> pd.DataFrame:
     """Organ-law probabilities and flags (``p_ae_<law>``, ``ae_<law>``), per-type grade >= 3
     flags (``ae_type_<type>``: subsets of the law flags, so any() over ``ae_*`` is unchanged),
     onset times (``onset_<type>_days``) and the first onset of any type (``onset_grade3_days``)
@@ -427,7 +383,7 @@ def organ_ae_columns(result, therapies: Sequence, patient_ids: Sequence[int], se
         onsets[name] = np.where(flag, _onset(curves["grid"], curves[name], u[name].to_numpy()),
                                 np.nan)
     # checkpoint laws: onset from their per-patient P(t); split by organ
-    t_imm, imm_curves = immune_probability_curves(result, therapies, step=step, offset=offset)
+    t_imm, imm_curves = immune_curves
     splits = data["immune_split"]
     types = split_types()
     split_u = _uniforms(ids, seed, _SPLIT_STREAM, list(imm_curves))
@@ -467,7 +423,6 @@ def law_summary() -> dict:
     return {k: v for k, v in organ_laws().items()}
 
 
-__all__ = ["PlasmaExposure", "ae_type_names", "catalog_entry", "immune_probability_curves",
-           "law_curves", "law_matches", "law_names", "law_summary", "organ_ae_columns",
+__all__ = ["PlasmaExposure", "ae_type_names", "catalog_entry", "law_curves", "law_matches", "law_names", "law_summary", "organ_ae_columns",
            "organ_exposure_table", "organ_laws", "plasma_exposure", "predict_ae",
            "reference_exposure", "split_types", "therapy_agents", "therapy_carrier"]

@@ -212,6 +212,42 @@ def fit_ae_offset(drivers: pd.DataFrame, target: float, laws: ToxicityLaws | Non
     return float(brentq(gap, -15.0, 15.0, xtol=1e-6))
 
 
+def immune_probability_curves(result, therapies: Sequence, *, step: float, offset: float,
+                              laws=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """P(t) per patient of the checkpoint laws of ``data/cohorts/toxicity.yaml`` with their
+    drivers accumulated up to t (running AUC, running peak of activation)."""
+    laws = laws or load_toxicity()
+    times = np.asarray(result.times, dtype=float)
+    keep = times <= laws.window_days + 1e-9
+    t = times[keep]
+    n = result.n
+    running = {}
+    total = np.zeros((n, t.size))
+    for therapy in therapies:
+        ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
+        ref = reference_auc(ref_name, laws.window_days, step)
+        c = np.nan_to_num(_blood_free(result, therapy.name)[:, keep])
+        cum = np.concatenate([np.zeros((n, 1)),
+                              np.cumsum(0.5 * (c[:, 1:] + c[:, :-1]) * np.diff(t), axis=1)], axis=1)
+        key = f"exposure_{target_key(therapy.target)}"
+        running[key] = running.get(key, 0.0) + cum / ref
+        total = total + cum / ref
+    running["exposure_total"] = total
+    blood = np.asarray(result["T_E_B"], dtype=float)[:, keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fold = np.maximum.accumulate(np.nan_to_num(blood, nan=0.0), axis=1) / np.maximum(
+            blood[:, :1], laws.activation_floor_cells)
+    running["activation"] = np.where(np.isfinite(fold), np.maximum(fold, 1e-3), 1.0)
+    curves = {name: np.zeros((n, t.size)) for name in laws.types}
+    for k in range(t.size):
+        drivers = pd.DataFrame({key: (v[:, k] if np.ndim(v) == 2 else np.zeros(n))
+                                for key, v in running.items()})
+        probs = ae_probabilities(drivers, offset, laws)
+        for name in laws.types:
+            curves[name][:, k] = probs[f"p_ae_{name}"].to_numpy()
+    return t, curves
+
+
 def ae_columns(result, therapies: Sequence, patient_ids: Sequence[int], seed: int, *,
                step: float, offset: float = 0.0,
                uniforms: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -224,7 +260,9 @@ def ae_columns(result, therapies: Sequence, patient_ids: Sequence[int], seed: in
     flags = ae_flags(probs, u)
     # organ laws by agent class, the checkpoint laws split by organ, onset times
     organ = organ_ae_columns(result, therapies, patient_ids, seed, step=step, offset=offset,
-                             immune_flags=flags, immune_uniforms=u)
+                             immune_flags=flags, immune_uniforms=u,
+                             immune_curves=immune_probability_curves(result, therapies, step=step,
+                                                                     offset=offset))
     organ.index = probs.index
     return pd.concat([drivers, probs, flags, organ], axis=1)
 
