@@ -91,3 +91,10 @@ def test_pbpk_organ_exposure_bound_and_free():
                                  species="human", horizon_h=168))
     assert lipo.loc["liver", "auc_bound"] > lipo.loc["rest", "auc_bound"] > 0
     assert lipo.loc["blood", "auc_bound"] > 100 * lipo.loc["blood", "auc_free"]
+
+
+def test_gradishar_neuropathy_nab_vs_solvent_paclitaxel():
+    """Unbound nerve exposure (dose x unbound fraction) calibrates nab 10% vs solvent 2%."""
+    sol = ot.predict_ae("paclitaxel")["laws"]["neuropathy"]
+    nab = ot.predict_ae("nab_paclitaxel")["laws"]["neuropathy"]
+    assert sol == pytest.approx(0.02, abs=0.005) and nab == pytest.approx(0.10, abs=0.01)

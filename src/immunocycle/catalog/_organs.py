@@ -62,10 +62,12 @@ class OrganFactors:
     Attributes
     ----------
     free_auc, free_cmax, bound_auc, bound_cmax : dict
-        Organ -> ratio (dimensionless).
+        Organ -> ratio (dimensionless); free = unbound payload.
     carrier : str or None
         The formulation's carrier class (None: free drug).
     source : str
+    unbound : float
+        The unbound fraction the free factors include (1: none given).
     """
 
     free_auc: dict = field(default_factory=dict)
@@ -74,12 +76,16 @@ class OrganFactors:
     bound_cmax: dict = field(default_factory=dict)
     carrier: str | None = None
     source: str = ""
+    unbound: float = 1.0
 
-    def factor(self, form: str, metric: str, organ: str) -> float:
-        """``form`` free, bound or total; ``metric`` auc or cmax."""
+    def factor(self, form: str, metric: str, organ: str, unbound: bool = True) -> float:
+        """``form`` free, bound or total; ``metric`` auc or cmax; ``unbound=False``: free payload
+        including its plasma-protein-bound part (free factors divided by :attr:`unbound`)."""
         if form == "total":
-            return self.factor("free", metric, organ) + self.factor("bound", metric, organ)
-        return float(getattr(self, f"{form}_{metric}").get(organ, 0.0))
+            return (self.factor("free", metric, organ, unbound)
+                    + self.factor("bound", metric, organ, unbound))
+        value = float(getattr(self, f"{form}_{metric}").get(organ, 0.0))
+        return value if unbound or form != "free" else value / self.unbound
 
 
 def _antibody(scale: float = 1.0) -> dict:
@@ -129,12 +135,27 @@ def _from_table(table, what: str) -> OrganFactors:
 
 def organ_factors(entry=None, *, catalog=None) -> OrganFactors:
     """Organ factors of a catalog therapy (a :class:`Therapy` or its id; None or a name outside
-    the catalog: a free antibody, as the cycle model's checkpoint antibodies)."""
+    the catalog: a free antibody, as the cycle model's checkpoint antibodies).
+
+    Free payload is UNBOUND payload: when the therapy gives the payload's unbound fraction in
+    plasma (``unbound``: Cremophor EL micelles trap paclitaxel, albumin particles do not), the
+    free factors are multiplied by it."""
     from immunocycle.catalog._store import load_catalog
 
     cat = catalog or load_catalog()
     if isinstance(entry, str):
         entry = cat.therapies.get(entry)
+    f = _organ_factors(entry, cat)
+    fu = float(entry.unbound.fraction) if entry is not None and entry.unbound else 1.0
+    if fu == 1.0:
+        return f
+    return OrganFactors({o: fu * v for o, v in f.free_auc.items()},
+                        {o: fu * v for o, v in f.free_cmax.items()}, f.bound_auc, f.bound_cmax,
+                        f.carrier, f"{f.source}; free = unbound fraction {fu:g} "
+                        f"({entry.unbound.source})", fu)
+
+
+def _organ_factors(entry, cat) -> OrganFactors:
     if entry is None:
         ab = _antibody()
         return OrganFactors(free_auc=ab, free_cmax=dict(ab),

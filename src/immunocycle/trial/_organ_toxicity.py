@@ -240,7 +240,7 @@ def _window(law: dict, days: float) -> float:
 def _exposure_curve(law: dict, therapy, exp: PlasmaExposure, ratio: float, days: float) -> np.ndarray:
     """Organ exposure of one therapy on its grid for a law (units of the metric)."""
     f = _factors(therapy.name).factor(law["form"], "cmax" if "cmax" in law["metric"] else "auc",
-                                      law["organ"])
+                                      law["organ"], law.get("unbound", True))
     w = _window(law, days)
     if law["metric"] == "auc":
         return ratio * f * np.interp(np.minimum(exp.grid, w), exp.grid, exp.auc)
@@ -261,7 +261,8 @@ def reference_exposure(law_name: str, agent: str | None = None) -> float:
     horizon = 365.0
     exp = plasma_exposure(therapy, horizon)
     if law["metric"] == "cumulative_cmax":
-        f = _factors(therapy.name).factor(law["form"], "cmax", law["organ"])
+        f = _factors(therapy.name).factor(law["form"], "cmax", law["organ"],
+                                          law.get("unbound", True))
         return f * exp.dose_peak / exp.dose_mg_per_m2 * float(ref["cumulative_mg_per_m2"])
     return float(_exposure_curve(law, therapy, exp, 1.0, horizon)[-1])
 
