@@ -70,6 +70,24 @@ def pct_ci(fraction, ci, digits: int = 0) -> str:
     return text
 
 
+def pct_range(interval, digits: int = 0) -> str:
+    """``31\u201349 %``: an interval ``[lo, hi]`` of fractions as percentages (a dash if none)."""
+    if not (isinstance(interval, Sequence) and len(interval) == 2):
+        return DASH
+    lo, hi = (_number(c) for c in interval)
+    if lo is None or hi is None:
+        return DASH
+    return f"{100 * lo:.{digits}f}\u2013{100 * hi:.{digits}f} %"
+
+
+def days_range(interval) -> str:
+    """``84\u2013168 d``: an interval of days (a dash if none)."""
+    if not (isinstance(interval, Sequence) and len(interval) == 2):
+        return DASH
+    lo, hi = (_number(c) for c in interval)
+    return DASH if lo is None or hi is None else f"{lo:.0f}\u2013{hi:.0f} d"
+
+
 def days(value, missing: str = "not reached") -> str:
     """A median time in days; ``None`` or infinity (a median not reached) as ``missing``."""
     f = _number(value)
@@ -146,16 +164,22 @@ def pk(summary: Mapping) -> RenderableType:
 
 # --------------------------------------------------------------------------- trial
 def trial(summary: Mapping) -> RenderableType:
-    """``immunocycle trial``: per arm ORR with its 95 % CI, median PFS, HR, grade >= 3 AE; the
-    complete-response rates with their 95 % CIs under the table."""
+    """``immunocycle trial``: per arm ORR with its 95 % CI (patients) and 90 % prediction
+    interval (effect sizes), median PFS, HR, grade >= 3 AE; the complete-response rates with
+    their 95 % CIs and the PFS and AE prediction intervals under the table."""
     table = Table(title="Virtual trial", title_justify="left")
+    arms = summary.get("arms", [])
+    with_pi = any(a.get("orr_pi") for a in arms)
     for col, just in (("arm", "left"), ("n", "right"), ("ORR (95 % CI)", "right"),
+                      *([("ORR 90 % PI", "right")] if with_pi else []),
                       ("median PFS", "right"), ("HR vs first", "right"),
                       ("grade \u2265 3 AE", "right")):
         table.add_column(col, justify=just, overflow="fold")  # names wrap, never cut
-    for a in summary.get("arms", []):
+    for a in arms:
         table.add_row(escape(str(a.get("name", "?"))), num(a.get("n"), ".0f"),
-                      pct_ci(a.get("orr"), a.get("orr_ci")), days(a.get("median_pfs_days")),
+                      pct_ci(a.get("orr"), a.get("orr_ci")),
+                      *([pct_range(a.get("orr_pi"))] if with_pi else []),
+                      days(a.get("median_pfs_days")),
                       num(a.get("hr_vs_first"), ".2f"), pct(a.get("ae_grade3plus_rate")))
     counts = [f"{k.split('_')[1]} {summary[k]}" for k in ("n_sampled", "n_included",
                                                           "n_selected") if k in summary]
@@ -163,6 +187,13 @@ def trial(summary: Mapping) -> RenderableType:
            for a in summary.get("arms", []) if "cr_rate" in a]
     lines = (["patients: " + ", ".join(counts)] if counts else []) + (
         ["complete response (95 % CI): " + ", ".join(crs)] if crs else [])
+    if with_pi:
+        u = summary.get("uncertainty") or {}
+        pis = [f"{escape(str(a.get('name', '?')))} PFS {days_range(a.get('median_pfs_days_pi'))}"
+               f", AE {pct_range(a.get('ae_grade3plus_rate_pi'))}" for a in arms]
+        lines.append(f"90 % prediction intervals ({u.get('replicates', '?')} effect-size "
+                     f"replicates on {u.get('patients_per_replicate', '?')} patients): "
+                     + "; ".join(pis))
     if lines:
         table.caption = "\n".join(lines)
         table.caption_justify = "left"
@@ -268,18 +299,25 @@ def diagnose(summary: Mapping) -> RenderableType:
 
 # --------------------------------------------------------------------------- design
 def design(summary: Mapping, top: int = 5) -> RenderableType:
-    """``immunocycle design``: the ranked regimens with ORR, PFS, AE and the Pareto front."""
+    """``immunocycle design``: the ranked regimens with ORR (95 % CI and 90 % prediction
+    interval), the chance of beating PD-1 blockade alone, PFS, AE and the Pareto front."""
     front = set(summary.get("pareto") or [])
     table = Table(title=f"Design for {escape(str(summary.get('target', '')))}: limiting step "
                         f"{step(summary.get('limiting_step'))}", title_justify="left")
+    recs = list(summary.get("recommendations") or [])
+    with_pi = any(r.get("orr_pi") for r in recs)
     for col, just in (("#", "right"), ("regimen", "left"), ("ORR (95 % CI)", "right"),
+                      *([("ORR 90 % PI", "right"), ("P(beats PD-1)", "right")] if with_pi
+                        else []),
                       ("median PFS", "right"), ("grade \u2265 3 AE", "right"),
                       ("Pareto", "center")):
         table.add_column(col, justify=just, overflow="fold")  # regimens wrap, never cut
-    recs = list(summary.get("recommendations") or [])
     for k, r in enumerate(recs[:top], 1):
         table.add_row(str(k), escape(str(r.get("regimen", "?")).replace("+", " + ")),
-                      pct_ci(r.get("orr"), r.get("orr_ci")), days(r.get("median_pfs_days")),
+                      pct_ci(r.get("orr"), r.get("orr_ci")),
+                      *([pct_range(r.get("orr_pi")), num(r.get("p_beats_comparator"), ".2f")]
+                        if with_pi else []),
+                      days(r.get("median_pfs_days")),
                       pct(r.get("ae_grade3plus_rate")), "\u2713" if r.get("regimen") in front
                       else "")
     if len(recs) > top:

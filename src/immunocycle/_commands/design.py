@@ -29,6 +29,10 @@ def design_command(
     n: int = typer.Option(20, "--n", min=1, help="Patients in the confirming trial."),
     out: Path = typer.Option(Path("results/design"), "--out", help="Output folder."),
     seed: int = typer.Option(0, "--seed", min=0),
+    replicates: int | None = typer.Option(None, "--replicates", min=0,
+                                          help="Draws of every effect size from its evidence-"
+                                          "graded prior: 90 % prediction intervals and "
+                                          "p_beats_comparator (default 20; 0: none)."),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
 ) -> None:
@@ -50,14 +54,15 @@ def design_command(
     with console.status("designing (screen, then confirming trial)...", spinner="dots"):
         result = design(preset, cohort=cohort, max_agents=max_agents, ae_limit=ae_limit,
                         budget=budget, n=n, seed=seed, candidates=ids,
-                        trial_cohort=trial_cohort)
+                        trial_cohort=trial_cohort, replicates=replicates)
     result.write(out)
     write_json(out / "inputs.json", provenance(
         preset=preset, cohort=cohort, trial_cohort=trial_cohort, candidates=ids,
         max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n, seed=seed,
-        command=_design_command_line(
+        replicates=replicates, command=_design_command_line(
             preset=preset, cohort=cohort, trial_cohort=trial_cohort, candidates=candidates,
-            max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n, out=out, seed=seed)))
+            max_agents=max_agents, ae_limit=ae_limit, budget=budget, n=n, out=out, seed=seed,
+            replicates=replicates)))
     report = render_report(out)
     summary = result.to_dict()
     if as_json:

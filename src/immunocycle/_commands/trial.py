@@ -34,6 +34,10 @@ def trial_command(
                                              help="Start a local Dask cluster of K workers."),
     match_phenotypes: bool = typer.Option(False, "--match-phenotypes",
                                           help="Select patients to the cohort's phenotype mix."),
+    replicates: int | None = typer.Option(None, "--replicates", min=0,
+                                          help="Draws of every effect size from its evidence-"
+                                          "graded prior, for the 90 % prediction intervals "
+                                          "(default 20; 0: none)."),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -56,7 +60,8 @@ def trial_command(
     summary = run_trial(cohort, arm, n, out, seed=seed, days=days, tmb=tmb,
                         chunk_size=chunk_size, scheduler=scheduler,
                         local_cluster=local_cluster, progress=not as_json,
-                        match_phenotypes=match_phenotypes, figures=trial_figures)
+                        match_phenotypes=match_phenotypes, figures=trial_figures,
+                        replicates=replicates)
     if as_json:
         from immunocycle._provenance import dumps_json
 

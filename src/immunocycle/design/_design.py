@@ -45,6 +45,7 @@ from immunocycle.design._screen import (
     triplets,
 )
 from immunocycle.design._synergy import synergy
+from immunocycle.design._uncertain import arm_uncertainty
 from immunocycle.engine import STATUS_TEXT
 
 #: Presets whose archetype cohort has their own name; others use this cohort.
@@ -159,7 +160,8 @@ def _cohort_for(preset: str) -> str:
 def design(preset: str | None = None, *, cohort: str | None = None, max_agents: int = 3,
            ae_limit: float | None = None, budget: int = 3, n: int = 20, seed: int = 0,
            days: float = 168.0, candidates: list[str] | None = None,
-           trial_cohort: str | None = None, global_analysis: bool = False) -> Design:
+           trial_cohort: str | None = None, global_analysis: bool = False,
+           replicates: int | None = None) -> Design:
     """Design regimens for a tumor or a population: diagnose, screen, confirm, rank.
 
     Parameters
@@ -187,6 +189,12 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
         Trial cohort of a preset (default: the cohort named as the preset, else melanoma).
     global_analysis : bool
         For a cohort, confirm the diagnosis with Morris then Sobol indices (adds ~600 runs).
+    replicates : int, optional
+        Draws of every effect size from its evidence-graded prior over the same patients
+        (default 20, ``data/trial/uncertainty.yaml``; 0: none): every confirmed regimen gets
+        ``orr_pi``, ``median_pfs_days_pi``, ``ae_grade3plus_rate_pi`` (90 %),
+        ``p_beats_comparator`` (share of replicates whose ORR beats nivolumab alone) and
+        ``expected_orr_gain``, and the ranking goes by these two first.
     """
     from immunocycle.catalog import (
         load_catalog,
@@ -268,8 +276,11 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                     extra[t] = regimen_therapies((t,), padded)
     paired_arms = free_arms(kept, paired, padded)
     free = {name: therapies for name, _, therapies in paired_arms.values()}
-    frame = _task(trial_target, {**arms, **extra, **free}, int(seed), float(days))(0, int(n))
+    task = _task(trial_target, {**arms, **extra, **free}, int(seed), float(days))
+    frame = task(0, int(n))
     names = list(arms) + list(extra) + list(free)
+    unc = arm_uncertainty(task, frame, names, n=int(n), days=float(days), comparator=PD1,
+                          replicates=replicates)
     summary = _summarize(frame, names)
     by_name = {a["name"]: a for a in summary}
     work = _evaluable(frame)
@@ -292,6 +303,8 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     for reg, (name, nanos, _) in paired_arms.items():
         row = next(r for r in rows if r["regimen"] == "+".join(reg))
         row["vs_free"] = vs_free(row, by_name[name], name, nanos, cat)
+    for row in rows:  # prediction intervals and the chance of beating nivolumab alone
+        row.update(unc["arms"][row["regimen"]])
     ranked, front = rank(rows, ae_limit)
     return Design(target=f"cohort:{cohort}" if cohort else f"preset:{preset}",
                   limiting_step=int(diag.limiting_step), barriers=present,
@@ -299,14 +312,14 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                   inputs={"preset": preset, "cohort": cohort, "max_agents": max_agents,
                           "ae_limit": ae_limit, "budget": budget, "n": int(n), "seed": int(seed),
                           "days": float(days), "trial_cohort": trial_target,
-                          "candidates": ids},
+                          "candidates": ids, "uncertainty": unc["uncertainty"]},
                   confirmed=rows, trial=frame, diagnosis=diag,
                   arm_therapies={**arms, **extra, **free})
 
 
 def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
-            out: str | Path | None = None, progress: bool = False
-            ) -> tuple[pd.DataFrame, list[dict]]:
+            out: str | Path | None = None, progress: bool = False,
+            replicates: int | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Confirmatory trial: the ``top`` recommended regimens against nivolumab alone on fresh
     patients of the design's trial cohort (another ``seed`` than the design's).
 
@@ -321,6 +334,10 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
     out : path, optional
         Folder for the chunked, resumable run (``patients.parquet`` there); in memory if None.
     progress : bool
+    replicates : int, optional
+        Effect-size replicates (default 20; 0: none; ``out/replicates`` when ``out`` is given):
+        every arm gets ``orr_pi``, ``median_pfs_days_pi``, ``ae_grade3plus_rate_pi``,
+        ``p_beats_comparator`` and ``expected_orr_gain`` (vs nivolumab alone).
 
     Returns
     -------
@@ -350,7 +367,13 @@ def confirm(result: Design, *, n: int = 200, seed: int = 1, top: int = 2,
                            arguments={"cohort": cohort, "arms": regimens, "seed": seed, "n": n,
                                       "days": days})
         frame = pd.read_parquet(path)
-    return frame, _summarize(frame, regimens)
+    summary = _summarize(frame, regimens)
+    unc = arm_uncertainty(task, frame, regimens, n=int(n), days=days, comparator=PD1,
+                          replicates=replicates,
+                          out=None if out is None else Path(out) / "replicates")
+    for rec in summary:
+        rec.update(unc["arms"].get(rec["name"], {}))
+    return frame, summary
 
 
 def _steps(regimen, cat) -> list[int]:

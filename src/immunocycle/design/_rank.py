@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from immunocycle.design._uncertain import rank_key
+
 
 def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
     """Names not dominated in (ORR higher, AE rate lower): ``points`` are (name, orr, ae)."""
@@ -34,12 +36,15 @@ def rank(arms: list[dict], ae_limit: float | dict | None = None) -> tuple[list[d
     """Arms within ``ae_limit`` (:func:`within_limits`: overall and per AE type) ranked by ORR,
     then median PFS (not reached = longest), then lower AE rate, then fewer agents (an agent that
     adds nothing measurable is not recommended above the regimen without it), and the ORR / AE
-    Pareto front among them."""
+    Pareto front among them. With effect-size replicates, the chance of beating nivolumab
+    alone (``p_beats_comparator``) and the expected ORR gain rank first, the point estimates
+    after them."""
     allowed = [dict(a) for a in arms if within_limits(a, ae_limit)]
 
     def key(a):
         pfs = a["median_pfs_days"]
-        return (-a["orr"], -(np.inf if pfs is None else pfs), a["ae_grade3plus_rate"] or 0.0,
+        return (*rank_key(a), -a["orr"], -(np.inf if pfs is None else pfs),
+                a["ae_grade3plus_rate"] or 0.0,
                 len(a.get("therapies") or a["regimen"].split("+")), a["regimen"])
 
     ranked = sorted(allowed, key=key)

@@ -65,8 +65,10 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
     Returns
     -------
     matplotlib.figure.Figure
-        x = grade >= 3 AE rate (%), y = ORR (%) with its confidence interval as error bars; every
-        point labelled by its regimen.
+        x = grade >= 3 AE rate (%), y = ORR (%) with its confidence interval as error bars and,
+        where the entries have them (``orr_pi``, ``ae_grade3plus_rate_pi``), the 90 %
+        prediction intervals over the effect sizes as wide pale bars; every point labelled by
+        its regimen.
 
     Raises
     ------
@@ -92,9 +94,19 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
             lo[i] = max(0.0, y[i] - 100 * _num(ci[0]))
             hi[i] = max(0.0, 100 * _num(ci[1]) - y[i])
     on = np.array([n in front for n in names])
+    pi_y = _pi_bars(rows, "orr_pi", y)
+    pi_x = _pi_bars(rows, "ae_grade3plus_rate_pi", x)
 
     fig = _new_figure((8.5, 5.0))
     ax = fig.add_subplot()
+    if pi_y is not None or pi_x is not None:  # effect-size prediction intervals, behind
+        for mask, color in ((~on, NEUTRAL), (on, PALETTE[1])):
+            if mask.any():
+                ax.errorbar(x[mask], y[mask],
+                            yerr=None if pi_y is None else pi_y[:, mask],
+                            xerr=None if pi_x is None else pi_x[:, mask], fmt="none",
+                            ecolor=color, elinewidth=6, alpha=0.25, capsize=0, zorder=1)
+        ax.plot([], [], color=NEUTRAL, lw=6, alpha=0.25, label="90 % PI (effect sizes)")
     for mask, color, label, z in ((~on, NEUTRAL, "dominated", 2), (on, PALETTE[1], "Pareto front", 3)):
         if mask.any():
             ax.errorbar(x[mask], y[mask], yerr=[lo[mask], hi[mask]], fmt="o", color=color,
@@ -113,7 +125,8 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
                    label=f"AE limit {100 * float(ae_limit):.0f} %")
     ax.set_xlabel("grade \u2265 3 adverse-event rate (% of patients)")
     ax.set_ylabel("objective response rate (%, 95 % CI)")
-    top = float(np.nanmax(y + hi)) if len(y) else 100.0
+    top = float(np.nanmax(y + np.maximum(hi, 0 if pi_y is None else pi_y[1]))) if len(y) \
+        else 100.0
     ax.set_ylim(-3, max(10.0, min(105.0, top + 8)))
     right = max(float(np.nanmax(x)), 100 * float(ae_limit) if ae_limit is not None else 0.0)
     ax.set_xlim(-3, max(10.0, right * 1.6 + 8))
@@ -121,6 +134,20 @@ def plot_pareto(confirmed: Sequence[Mapping], pareto: Iterable[str] = (),
     legend_outside(ax)
     ax.set_title(title or "Response versus toxicity of the confirmed regimens")
     return fig
+
+
+def _pi_bars(rows: Sequence[Mapping], key: str, centre: np.ndarray) -> np.ndarray | None:
+    """Error-bar lengths (2 x n, %) of the intervals ``row[key]`` around ``centre`` (%); None
+    when no row has one."""
+    out = np.zeros((2, len(rows)))
+    found = False
+    for i, r in enumerate(rows):
+        pi = r.get(key)
+        if pi is not None and len(pi) == 2 and None not in pi:
+            out[0, i] = max(0.0, centre[i] - 100 * _num(pi[0]))
+            out[1, i] = max(0.0, 100 * _num(pi[1]) - centre[i])
+            found = True
+    return out if found else None
 
 
 def plot_vs_free(recommendations: Sequence[Mapping], *, title: str | None = None) -> Figure:

@@ -114,6 +114,19 @@ def _ci_pct(value: Any, ci: Any, signed: bool = False) -> str:
     return out
 
 
+def _pi_pct(pi: Any) -> str:
+    """A 90 % prediction interval of fractions as ``[lo, hi] %`` (a dash if none)."""
+    if isinstance(pi, Sequence) and len(pi) == 2 and all(_is_num(c) for c in pi):
+        return f"[{100 * pi[0]:.0f}, {100 * pi[1]:.0f}] %"
+    return "\u2013"
+
+
+def _pi_days(pi: Any) -> str:
+    if isinstance(pi, Sequence) and len(pi) == 2 and all(_is_num(c) for c in pi):
+        return f"[{pi[0]:.0f}, {pi[1]:.0f}]"
+    return "\u2013"
+
+
 def _steps(steps: Any) -> str:
     if isinstance(steps, str):
         return steps.replace(";", ", ")
@@ -336,23 +349,30 @@ def _design_sections(path: Path) -> tuple[list[tuple[str, str]], dict]:
         rows.append([
             str(i), f"<b>{_regimen(r['regimen'])}</b>" + (" \u2605" if r["regimen"] in pareto else ""),
             _esc(_steps(r.get("steps"))), _esc(r.get("n", "")),
-            _ci_pct(r.get("orr"), r.get("orr_ci")),
+            _ci_pct(r.get("orr"), r.get("orr_ci")), _pi_pct(r.get("orr_pi")),
+            f"{r['p_beats_comparator']:.2f}" if _is_num(r.get("p_beats_comparator")) else "\u2013",
             f"{pfs:.0f}" if _is_num(pfs) else ("not reached" if "median_pfs_days" in r else "\u2013"),
             _pct(r.get("ae_grade3plus_rate")),
             f"{r['hr_vs_pd1']:.2f}" if _is_num(r.get("hr_vs_pd1")) else "\u2013",
             _ci_pct(bliss.get("excess"), bliss.get("ci"), signed=True),
             _ci_pct(hsa.get("excess"), hsa.get("ci"), signed=True)])
     ranked = head + ('<div id="ranked">' + _table(
-        ["rank", "regimen", "steps", "n", "ORR [95 % CI]", "median PFS (days)",
-         "AE grade \u2265 3", "HR vs PD-1", "Bliss excess [CI]", "HSA excess [CI]"], rows,
+        ["rank", "regimen", "steps", "n", "ORR [95 % CI]", "ORR [90 % PI]", "P(beats PD-1)",
+         "median PFS (days)", "AE grade \u2265 3", "HR vs PD-1", "Bliss excess [CI]",
+         "HSA excess [CI]"], rows,
         "ranked-table") + "</div><p>\u2605 on the ORR / AE Pareto front. ORR: objective "
         "response rate (RECIST 1.1 CR + PR); PFS: progression-free survival; synergy excess in "
-        "percentage points of ORR.</p>" if rows else "<p>No regimen within the AE limit.</p>")
+        "percentage points of ORR. CI: binomial, over the virtual patients. PI: 90 % prediction "
+        "interval over replicates of every effect size drawn from its evidence-graded prior "
+        "(same patients); P(beats PD-1): share of those replicates in which the regimen's ORR "
+        "is above PD-1 blockade alone. Ranked by P(beats PD-1), then the expected ORR gain."
+        "</p>" if rows else "<p>No regimen within the AE limit.</p>")
     sections.append(("Recommended regimens", ranked))
 
     if confirmed:
         fig = _fig(plot_pareto(confirmed, pareto, ae_limit if _is_num(ae_limit) else None),
-                   "ORR (95 % CI) versus grade \u2265 3 AE rate of every confirmed regimen; "
+                   "ORR (95 % CI; wide pale bars: 90 % prediction interval over the effect "
+                   "sizes) versus grade \u2265 3 AE rate of every confirmed regimen; "
                    "the Pareto front in red, the AE limit dashed", "pareto", width=640)
         sections.append(("Response versus toxicity (Pareto)", _figs([fig])))
 
@@ -451,9 +471,32 @@ def _trial_sections(path: Path, design: Mapping | None) -> list[tuple[str, str]]
     summary = path.parent / "summary.json"
     if summary.is_file():
         s = _read_json(summary)
+        text += _trial_arms_html(s)
         text += ("<details><summary>summary.json</summary><pre>"
                  + _esc(json.dumps(s, indent=2, default=str)) + "</pre></details>")
     return [("Confirming trial", text + _figs(tags))]
+
+
+def _trial_arms_html(summary: Mapping) -> str:
+    """Per arm: ORR with its 95 % CI (patients) next to its 90 % prediction interval (effect
+    sizes), median PFS and the grade >= 3 AE rate with theirs."""
+    arms = [a for a in summary.get("arms") or [] if isinstance(a, Mapping) and "name" in a]
+    if not arms:
+        return ""
+    rows = []
+    for a in arms:
+        pfs = a.get("median_pfs_days")
+        rows.append([_regimen(str(a["name"])), _esc(a.get("n", "")),
+                     _ci_pct(a.get("orr"), a.get("orr_ci")), _pi_pct(a.get("orr_pi")),
+                     f"{pfs:.0f}" if _is_num(pfs) else "not reached",
+                     _pi_days(a.get("median_pfs_days_pi")), _pct(a.get("ae_grade3plus_rate")),
+                     _pi_pct(a.get("ae_grade3plus_rate_pi"))])
+    return ('<div id="trial-arms">' + _table(
+        ["arm", "n", "ORR [95 % CI]", "ORR [90 % PI]", "median PFS (days)", "PFS [90 % PI]",
+         "AE grade \u2265 3", "AE [90 % PI]"], rows, "trial-arms-table")
+        + "</div><p>CI: binomial over the virtual patients; PI: 90 % prediction interval over "
+        "replicates of the effect sizes (evidence-graded priors, same patients; a median PFS "
+        "not reached counts as the follow-up).</p>")
 
 
 def _arms_to_draw(present: Sequence[str], design: Mapping | None) -> list[str]:

@@ -26,6 +26,12 @@ from immunocycle.trial._trial import (
     run_trial,
     summarize_trial,
 )
+from immunocycle.trial._uncertainty import (
+    load_priors,
+    patients_per_replicate,
+    replicate_task,
+    uncertainty,
+)
 
 __all__ = [
     "IRECIST_CATEGORIES", "RECIST_CATEGORIES", "best_overall_response",
@@ -37,4 +43,5 @@ __all__ = [
     "summarize_trial", "StudyResult", "resolve_mouse_arm", "run_study", "tgi_pct",
     "LesionSite", "lesion_sites", "record_lesions", "ae_type_names", "organ_exposure_table",
     "predict_ae",
+    "load_priors", "patients_per_replicate", "replicate_task", "uncertainty",
 ]

@@ -97,6 +97,10 @@ class TrialTask:
     arm_therapies : tuple of tuples of Therapy, optional
         Per arm, the cycle-model therapies to give, when they are not packaged names (catalog
         therapies); ``arms`` then only labels the arms.
+    replicates : ReplicateDraws, optional
+        Drawn effect sizes (:mod:`immunocycle.trial._uncertainty`): every patient is then
+        treated once per replicate, in the same batched solve, and the rows get a
+        ``replicate`` column (patient ids repeat).
     """
 
     cohort: Cohort
@@ -111,6 +115,7 @@ class TrialTask:
     assessment_days: float = ASSESSMENT_DAYS
     options: Any = None
     arm_therapies: tuple = ()
+    replicates: Any = None
 
     def __call__(self, start: int, count: int) -> pd.DataFrame:
         from immunocycle.cycle import phenotype, preset_species, treat
@@ -121,6 +126,8 @@ class TrialTask:
         mult = {self.parameter: self.multiplier} if self.parameter else None
         patients = sample_cohort(self.cohort, start, count, self.seed, tmb=self.tmb,
                                  multipliers=mult)
+        if self.replicates is not None:  # one row per patient and replicate (drawn effects)
+            patients = self.replicates.tile(patients)
         ids = patients.index.to_numpy()
         therapies_given = self.arm_therapies or resolve_arms(
             self.arms, preset_species(self.cohort.base))
@@ -158,7 +165,7 @@ class TrialTask:
             included = frame["exclusion"].to_numpy() == ""
             frame["included"] = included
             frame["evaluable"] = included & ok_series
-            frame["time_d"] = [times[assess].tolist()] * count
+            frame["time_d"] = [times[assess].tolist()] * len(ids)
             frame["sum_mm"] = [s.tolist() for s in sums]
             frame = pd.concat([frame, _score(frame, times[assess], sums, gone, score_patients)],
                               axis=1)
@@ -312,7 +319,7 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
               figures: Callable[[pd.DataFrame, Sequence[str], Path], Mapping[str, Path]]
               | None = None,
               match_phenotypes: bool = False, multiplier: float | None = None,
-              ae_offset: float | None = None) -> dict[str, Any]:
+              ae_offset: float | None = None, replicates: int | None = None) -> dict[str, Any]:
     """Run a virtual trial and write its results under ``out``.
 
     Parameters
@@ -343,6 +350,11 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
         Select included patients to match the cohort's observed phenotype mix.
     multiplier, ae_offset : float, optional
         Override the cohort's fitted values (calibration uses this).
+    replicates : int, optional
+        Draws of every effect size (default 20, ``data/trial/uncertainty.yaml``; 0: none), each
+        treating the first patients again (``replicates/patients.parquet``): every arm then gets
+        the 90 % prediction intervals ``orr_pi``, ``median_pfs_days_pi`` and
+        ``ae_grade3plus_rate_pi`` (:mod:`immunocycle.trial._uncertainty`).
 
     Returns
     -------
@@ -356,6 +368,9 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
         raise InputError(f"--n: must be a whole number >= 1, got {n}")
     if chunk_size < 1:
         raise InputError(f"--chunk-size: must be >= 1, got {chunk_size}")
+    if replicates is not None and (isinstance(replicates, bool) or int(replicates) != replicates
+                                   or replicates < 0):
+        raise InputError(f"--replicates: must be a whole number >= 0, got {replicates}")
     task = make_task(cohort, arms, seed=seed, days=days, tmb=tmb, multiplier=multiplier,
                      ae_offset=ae_offset)
     c = task.cohort
@@ -370,6 +385,11 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     mix = c.phenotype_mix.shares() if (match_phenotypes and c.phenotype_mix) else None
     summary = {"cohort": c.name, "tmb": task.tmb, "seed": task.seed, "days": task.days, "n": int(n),
                **summarize_trial(patients, task.arms, seed=task.seed, match_phenotypes=mix)}
+    from immunocycle.trial._uncertainty import add_prediction_intervals
+
+    add_prediction_intervals(summary, task, patients, out, replicates, chunk_size=chunk_size,
+                              arguments=arguments, progress=progress, n=int(n), mix=mix,
+                              cluster={"scheduler": scheduler, "local_cluster": local_cluster})
     if figures:
         summary["figures"] = {k: str(v) for k, v in figures(patients, task.arms, out).items()}
     summary["outputs"] = {"patients": str(path), "summary": str(out / "summary.json"),

@@ -1,0 +1,161 @@
+"""Effect-size uncertainty: evidence grades, priors, replicates over the same patients,
+prediction intervals and the chance of beating the comparator (issue 13, part 3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pydantic
+import pytest
+
+from immunocycle.catalog import GRADES, load_catalog
+from immunocycle.catalog._schema import TherapyEffect
+from immunocycle.cycle import load_therapy, treat
+from immunocycle.design._rank import rank
+from immunocycle.trial import make_task, replicate_task, run_trial, uncertainty
+from immunocycle.trial._uncertainty import draw_emax, draw_replicates, load_priors
+
+DAYS = 84.0
+
+
+def test_every_catalog_effect_has_a_grade_and_the_schema_checks_it():
+    cat = load_catalog()
+    grades = [e.grade for t in cat.therapies.values() for e in t.effects]
+    assert grades and all(g in GRADES for g in grades)
+    assert {"measured_human", "assumption"} <= set(grades)
+    base = {"agent": "x", "parameter": "p", "emax": 1.0, "ec50_nmol_per_l": 1.0, "source": "abc"}
+    with pytest.raises(pydantic.ValidationError, match="contradicts assumption"):
+        TherapyEffect(**base, assumption=True, grade="measured_human")
+    with pytest.raises(pydantic.ValidationError):
+        TherapyEffect(**base, grade="guess")
+    assert TherapyEffect(**base, assumption=True).evidence_grade == "assumption"
+
+
+def test_prior_widths_grow_as_the_evidence_weakens():
+    p = load_priors()
+    order = ["measured_human", "measured_mouse", "inferred", "assumption"]
+    ec50 = [p.widths(g)[1] for g in order]
+    assert ec50 == sorted(ec50) and ec50[0] < ec50[-1]
+    assert p.widths(None) == p.widths("assumption")
+    assert p.replicates >= 20 and p.level == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("z", [-3.0, -0.5, 0.7, 3.0])
+def test_emax_draws_keep_their_meaning(z):
+    assert draw_emax(-1.0, "multiply", 0.7, z) == -1.0  # a complete blockade stays complete
+    assert draw_emax(0.0, "add", 0.7, z) == 0.0  # no effect stays no effect
+    partial = draw_emax(-0.9, "multiply", 0.7, z)
+    assert -1.0 < partial < 0.0  # an inhibition stays an inhibition (0-100 %)
+    assert draw_emax(2.0, "multiply", 0.7, z) == pytest.approx(2.0 * np.exp(0.7 * z))
+    assert draw_emax(-0.9, "multiply", 0.7, 0.0) == pytest.approx(-0.9)
+
+
+def _graded(therapy, grade: str):
+    return therapy.model_copy(update={"effects": [e.model_copy(update={"grade": grade})
+                                                  for e in therapy.effects]})
+
+
+def test_draws_depend_only_on_seed_replicate_and_parameter():
+    niv, ipi = load_therapy("nivolumab"), load_therapy("ipilimumab")
+    a = draw_replicates([[niv], [niv, ipi]], 3, 6)
+    b = draw_replicates([[niv]], 3, 6)  # fewer arms: the shared effect draws the same values
+    k = a.columns.index("nivolumab_e0_ec50")
+    assert [r[k] for r in a.values] == [r[0] for r in b.values]
+    assert a == draw_replicates([[niv], [niv, ipi]], 3, 6)
+    assert a != draw_replicates([[niv], [niv, ipi]], 4, 6)
+    assert len({r[k] for r in a.values}) == 6
+
+
+def test_an_assumption_grade_spreads_outcomes_wider_than_a_measured_one():
+    """The same standard-normal draws through the same patient: only the prior width differs,
+    so the end-of-treatment tumor sizes spread wider for the assumption grade."""
+    niv = load_therapy("nivolumab")
+    spread = {}
+    for grade in ("measured_human", "assumption"):
+        t = _graded(niv, grade)
+        draws = draw_replicates([[t]], 0, 10)
+        frame = draws.tile(pd.DataFrame(index=pd.Index([0], name="patient_id")))
+        res = treat("inflamed", [[t]], days=DAYS, step=DAYS / 4,
+                    parameters=frame.drop(columns="replicate")).arms[0]
+        end = res["tumor_diameter"][:, -1]
+        assert np.all(np.isfinite(end))
+        spread[grade] = float(np.quantile(end, 0.95) - np.quantile(end, 0.05))
+    assert spread["assumption"] > 1.5 * spread["measured_human"] > 0.0
+
+
+@pytest.fixture(scope="module")
+def null_trial():
+    """nivolumab vs nivolumab + an agent with zero Emax, 8 patients, 5 replicates."""
+    niv = load_therapy("nivolumab")
+    null = load_therapy("ipilimumab")
+    null = null.model_copy(update={"name": "null_agent", "effects": [
+        e.model_copy(update={"emax": 0.0}) for e in null.effects]})
+    task = make_task("excluded", ["nivolumab"], seed=2, days=DAYS)
+    task = dataclasses.replace(task, arms=("nivolumab", "nivolumab+null_agent"),
+                               arm_therapies=((niv,), (niv, null)))
+    rep = replicate_task(task, replicates=5)
+    return task, rep, task(0, 8), rep(0, 8)
+
+
+def test_replicates_are_reproducible_and_independent_of_chunking(null_trial):
+    _, rep, _, whole = null_trial
+    parts = pd.concat([rep(0, 3), rep(3, 5)], ignore_index=True)
+    pd.testing.assert_frame_equal(parts, whole)
+    assert set(whole["replicate"]) == set(range(5))
+    assert len(whole) == 8 * 2 * 5
+
+
+def test_prediction_intervals_and_a_null_agent(null_trial):
+    task, _, frame, reps = null_trial
+    u = uncertainty(frame, reps, list(task.arms), days=DAYS, comparator="nivolumab")
+    point = u["values"]  # per replicate and arm
+    for rec in u["arms"].values():
+        for key in ("orr_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi"):
+            lo, hi = rec[key]
+            assert lo <= hi
+        assert 0.0 <= rec["p_beats_comparator"] <= 1.0
+    # zero Emax: the candidate is the comparator in every replicate -> a coin flip, no gain
+    null = u["arms"]["nivolumab+null_agent"]
+    assert null["p_beats_comparator"] == pytest.approx(0.5)
+    assert null["expected_orr_gain"] == pytest.approx(0.0)
+    # the point estimate (all patients) lies in its interval
+    evaluable = frame[frame["evaluable"]]
+    from immunocycle.trial import is_response
+
+    orr = is_response(evaluable.loc[evaluable["arm"] == "nivolumab", "bor"]).mean()
+    lo, hi = u["arms"]["nivolumab"]["orr_pi"]
+    assert lo - 1e-12 <= orr <= hi + 1e-12
+    assert set(point["replicate"]) == set(range(5))
+
+
+def test_trial_summary_has_prediction_intervals(tmp_path):
+    summary = run_trial("excluded", ["nivolumab"], 4, tmp_path / "t", seed=1, days=DAYS,
+                        progress=False, replicates=3)
+    arm = summary["arms"][0]
+    for key in ("orr_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi"):
+        assert isinstance(arm[key], list) and len(arm[key]) == 2
+        assert all(isinstance(v, float) for v in arm[key])
+    assert "orr_ci" in arm
+    assert summary["uncertainty"]["replicates"] == 3
+    saved = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert saved["arms"][0]["orr_pi"] == arm["orr_pi"]
+    assert (tmp_path / "t" / "replicates" / "patients.parquet").is_file()
+
+
+def test_design_ranks_by_the_chance_of_beating_the_comparator():
+    rows = [
+        {"regimen": "a+nivolumab", "orr": 0.40, "median_pfs_days": 100.0,
+         "ae_grade3plus_rate": 0.1, "p_beats_comparator": 0.55, "expected_orr_gain": 0.20},
+        {"regimen": "b+nivolumab", "orr": 0.30, "median_pfs_days": 100.0,
+         "ae_grade3plus_rate": 0.1, "p_beats_comparator": 0.95, "expected_orr_gain": 0.10},
+        {"regimen": "nivolumab", "orr": 0.10, "median_pfs_days": 80.0,
+         "ae_grade3plus_rate": 0.0, "p_beats_comparator": 0.5, "expected_orr_gain": 0.0},
+    ]
+    ranked, _ = rank(rows)
+    assert [r["regimen"] for r in ranked] == ["b+nivolumab", "a+nivolumab", "nivolumab"]
+    plain = [{k: v for k, v in r.items() if k not in ("p_beats_comparator",
+                                                        "expected_orr_gain")} for r in rows]
+    assert [r["regimen"] for r in rank(plain)[0]][0] == "a+nivolumab"  # point estimates
