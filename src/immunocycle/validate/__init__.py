@@ -9,7 +9,12 @@ Targets are data (``data/validation/*.yaml``, :func:`load_targets`); how the mod
 value is a registered check kind (:func:`check_kind`, :data:`KINDS`).
 """
 
-from immunocycle.validate import _clinical, _constraints, _preclinical  # noqa: F401 (kinds)
+from immunocycle.validate import (  # noqa: F401 (kinds)
+    _clinical,
+    _constraints,
+    _preclinical,
+    _toxicity,
+)
 from immunocycle.validate._registry import (
     KINDS,
     Context,
