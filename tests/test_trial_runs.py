@@ -75,7 +75,10 @@ def test_trial_writes_the_contracted_outputs(reference):
                 "exclusion"):
         pd.testing.assert_series_equal(first[col], second[col])
     ev = p[p["evaluable"]].iloc[0]
-    assert list(ev["time_d"]) == [0.0, 42.0, 84.0, 126.0]
+    # scans at week 9, then every 6 weeks (CheckMate 066), until death or 3 years of follow-up
+    times = list(ev["time_d"])
+    assert times[:2] == [0.0, 63.0] and np.allclose(np.diff(times[1:]), 42.0)
+    assert times[-1] <= 1096.0 and (ev["os_event"] or times[-1] > 1050.0)
     assert ev["sum_mm"][0] == pytest.approx(ev["diagnosis_sum_mm"], rel=0.02)
     assert ev["bor"] in {"CR", "PR", "SD", "PD"} and ev["irecist_bor"] != ""
     assert {"ae_immune_pd1", "ae_immune_ctla4", "ae_other", "exposure_pd1", "activation"} <= set(p.columns)

@@ -143,6 +143,8 @@ class CalibrationTarget(_Strict):
     ae_grade3plus: Annotated[float, Field(gt=0, lt=1)] | None = None
     cr: Annotated[float, Field(ge=0, le=1)] | None = None
     cr_parameter: str | None = None
+    median_pfs_months: Annotated[float, Field(gt=0)] | None = None
+    pfs_source: str = ""
     source: Annotated[str, Field(min_length=3)]
 
 
@@ -191,6 +193,7 @@ class FittedValues(_Strict):
     cr_parameter: str | None = None
     cr_multiplier: Annotated[float, Field(gt=0)] = 1.0
     ae_offset: float | None = 0.0
+    new_lesion_rate: Annotated[float, Field(gt=0)] | None = None
     fit: dict = {}
     command: str = ""
 

@@ -243,8 +243,12 @@ def kaplan_meier(
     show_ci: bool = True,
     title: str | None = "Progression-free survival",
     dpi: int = 120,
+    time_col: str = "pfs_days",
+    event_col: str = "pfs_event",
+    ylabel: str = "progression-free probability (0-1)",
 ) -> Figure:
-    """Kaplan-Meier curves of progression-free survival per arm, with median lines.
+    """Kaplan-Meier curves of progression-free (or, with ``time_col="os_days"``,
+    ``event_col="os_event"``, overall) survival per arm, with median lines.
 
     Parameters
     ----------
@@ -274,7 +278,7 @@ def kaplan_meier(
     """
     from lifelines import KaplanMeierFitter
 
-    _require(df, ("arm", "pfs_days", "pfs_event"), "df")
+    _require(df, ("arm", time_col, event_col), "df")
     if isinstance(arm_order, str) or len(arm_order) == 0:
         raise InputError("arm_order must be a non-empty sequence of arm names")
     fig = _new_figure((8.5, 4.5))
@@ -285,13 +289,13 @@ def kaplan_meier(
             raise InputError(f"arm_order names arm {arm!r} with no patients in df['arm']")
         kmf = KaplanMeierFitter()
         kmf.fit(
-            sub["pfs_days"].to_numpy(float),
-            sub["pfs_event"].to_numpy(bool),
+            sub[time_col].to_numpy(float),
+            sub[event_col].to_numpy(bool),
             label=str(arm),
         )
         style = series_style(i)  # colour and line style never repeat between arms
         color = style["color"]
-        median = km_median(sub["pfs_days"], sub["pfs_event"])[0]
+        median = km_median(sub[time_col], sub[event_col])[0]
         med_txt = "NR" if median is None else f"{median:.0f} d"
         kmf.plot_survival_function(
             ax=ax, ci_show=show_ci, color=color, linestyle=style["linestyle"],
@@ -303,7 +307,7 @@ def kaplan_meier(
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.set_xlabel("time (days)")
-    ax.set_ylabel("progression-free probability (0-1)")
+    ax.set_ylabel(ylabel)
     legend_outside(ax, title="arm")
     if title:
         ax.set_title(title)
@@ -494,6 +498,11 @@ def trial_figures(patients: pd.DataFrame, arms: Sequence[str], out: Path) -> dic
         return paths
     paths["kaplan_meier"] = out / "kaplan_meier.png"
     kaplan_meier(work, list(arms), paths["kaplan_meier"])
+    if "os_days" in work.columns:
+        paths["kaplan_meier_os"] = out / "kaplan_meier_os.png"
+        kaplan_meier(work, list(arms), paths["kaplan_meier_os"], title="Overall survival",
+                     time_col="os_days", event_col="os_event",
+                     ylabel="overall survival probability (0-1)")
     for k, arm in enumerate(arms):
         sub = work[work["arm"] == arm]
         tag = f"arm{k}"

@@ -1,5 +1,6 @@
-"""Calibrate a cohort: one cohort-level multiplier to the published ORR, one AE offset to the
-published grade 3-4 AE rate (``calibration_targets.md``, nothing else).
+"""Calibrate a cohort: one cohort-level multiplier to the published ORR, one new-lesion rate to
+the published median PFS and one AE offset to the published grade 3-4 AE rate
+(``calibration_targets.md``, nothing else).
 
 1. ORR: the multiplier ``m`` on the median of the cohort's calibrated parameter (``T_N0``, the
    tumor-specific naive CD8 precursors, an immune-competence parameter) is found by bracketing and
@@ -11,6 +12,11 @@ published grade 3-4 AE rate (``calibration_targets.md``, nothing else).
    that, with ``m`` refitted to the ORR at each value (``n_search`` patients), the CR rate
    matches the target; step 1 then runs at that value. Without ``cr_parameter`` the achieved CR
    rate is only reported.
+1c. PFS (a target with ``median_pfs_months``): at every multiplier evaluated in step 1, the
+   tumor type's new-lesion rate (:mod:`immunocycle.trial._progression`) is fitted so that the
+   Kaplan-Meier median PFS is the scan day nearest the published median
+   (:func:`fit_new_lesion_rate`, cheap: the rate changes no simulation), so the ORR is searched
+   with new lesions at their fitted rate.
 2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
    solved (Brent) so that the mean probability of any grade >= 3 AE in the monotherapy arm equals
    the target; the realized rate (common random numbers) is reported beside it.
@@ -40,6 +46,81 @@ SEARCH_TOLERANCE = 0.015
 def _run(task, n: int, chunk: int = 250) -> pd.DataFrame:
     """All patients of a task in this process (the same rows run_chunked would write)."""
     return pd.concat([task(s, min(chunk, n - s)) for s in range(0, n, chunk)], ignore_index=True)
+
+
+def _simulate(task, n: int, chunk: int = 250) -> list:
+    """The simulated chunks of a task (:meth:`TrialTask.simulate`), for many cheap finishes."""
+    return [task.simulate(s, min(chunk, n - s)) for s in range(0, n, chunk)]
+
+
+def _finish(task, sims: list, rate: float) -> pd.DataFrame:
+    """Rows of simulated chunks at a new-lesion rate (without the post-iCPD re-simulation,
+    which changes OS only)."""
+    return pd.concat([task.finish(sim, rate, post_progression=False) for sim in sims],
+                     ignore_index=True)
+
+
+def pfs_target_days(cohort) -> tuple[float, float] | None:
+    """``(target, aim)``: the published median PFS (days) of the cohort and the scan day nearest
+    to it, which the fit aims at (a Kaplan-Meier median of scan-dated progressions is a scan
+    day). None without a PFS target."""
+    from immunocycle.trial._progression import assessment_times
+
+    target = cohort.calibration.median_pfs_months if cohort.calibration else None
+    if target is None:
+        return None
+    days = float(target) * 30.4375
+    scans = assessment_times(cohort.tumor_type, 3 * days + 200)[1:]
+    return days, float(scans[np.argmin(np.abs(scans - days))])
+
+
+#: Bracket (1/day) and bisection steps of the new-lesion rate fit.
+RATE_BRACKET = (1e-7, 1.0)
+RATE_STEPS = 9
+
+
+def fit_new_lesion_rate(task, sims: list, aim_days: float, say=None) -> tuple[float, float | None]:
+    """The new-lesion rate whose Kaplan-Meier median PFS equals ``aim_days`` (a scan day).
+
+    The median falls stepwise as the rate rises (common random numbers: every event time falls
+    monotonically), so the rates giving the aimed scan day form an interval; its two ends are
+    found by bisection in ``log rate`` and the geometric middle is returned, far from both
+    steps. If no rate reaches the aim, the end of the bracket nearest to it is returned.
+    Returns ``(rate, median_pfs_days)``.
+    """
+    cache: dict[float, float] = {}
+
+    def median(rate: float) -> float:
+        if rate not in cache:
+            frame = _finish(task, sims, rate)
+            m = _median_pfs(frame[frame["evaluable"]])
+            cache[rate] = math.inf if m is None else float(m)
+        return cache[rate]
+
+    lo, hi = RATE_BRACKET
+    if median(lo) < aim_days - 1e-6:  # progression comes sooner even without new lesions
+        return lo, median(lo)
+    if median(hi) > aim_days + 1e-6:
+        return hi, median(hi)
+
+    def boundary(strict: bool) -> float:
+        # smallest rate with median <= aim (strict: < aim)
+        a, b = math.log(lo), math.log(hi)
+        for _ in range(RATE_STEPS):
+            mid = 0.5 * (a + b)
+            m = median(math.exp(mid))
+            if (m < aim_days - 1e-6) if strict else (m <= aim_days + 1e-6):
+                b = mid
+            else:
+                a = mid
+        return b
+
+    first = boundary(False)
+    last = boundary(True)
+    rate = math.exp(0.5 * (first + last))
+    if say:
+        say(f"    new-lesion rate {rate:.4g}/day (median PFS {median(rate):g} d; aim {aim_days:g})")
+    return rate, median(rate)
 
 
 def _orr(frame: pd.DataFrame) -> tuple[float, int, int]:
@@ -107,12 +188,22 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         cr_multiplier, start = _fit_cr(cohort, target, aim, n_search=n_search, seed=seed,
                                        days=days, say=say)
 
+    pfs = pfs_target_days(cohort)
+    rates: dict[tuple[float, int], float] = {}
+
     def evaluate(m: float, size: int) -> float:
+        # With a PFS target, the new-lesion rate is refitted at every multiplier (new lesions
+        # turn responses into PD, so the ORR is searched along the PFS fit).
         key = (round(m, 10), size)
         if key not in cache:
             task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=m,
                              ae_offset=0.0, cr_multiplier=cr_multiplier)
-            cache[key] = _run(task, size)
+            if pfs is None:
+                cache[key] = _run(task, size)
+            else:
+                sims = _simulate(task, size)
+                rates[key], _ = fit_new_lesion_rate(task, sims, pfs[1], say)
+                cache[key] = _finish(task, sims, rates[key])
             orr, k, ev = _orr(cache[key])
             say(f"  {name}: multiplier {m:.4g}, n {size}: ORR {orr:.3f} ({k}/{ev})")
         return _orr(cache[key])[0]
@@ -183,6 +274,7 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         "n_sampled": n, "n_evaluable": ev, "seed": seed, "days": days,
         "target_source": target.source,
         "median_pfs_days": _median_pfs(evaluable),
+        "median_os_days": _median_os(evaluable),
         "achieved_cr": round(_cr(frame)[0], 4),
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -200,7 +292,18 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         fit["target_cr"] = target.cr
         fit["achieved_cr_ci"] = [round(cr_lo, 4), round(cr_hi, 4)]
         fit["complete_responders"] = k_cr
+    new_rate = rates.get((round(m, 10), n))
+    if pfs is not None:
+        fit["target_median_pfs_days"] = round(pfs[0], 1)
+        fit["aimed_scan_day"] = pfs[1]
+        fit["pfs_source"] = target.pfs_source
+        fit["new_lesion_rate_fit"] = (
+            "one hazard scale per tumor type (1/day at 1e9 viable cells), bisection in its log "
+            "on the same patients (common random numbers) until the Kaplan-Meier median PFS is "
+            "the scan day nearest the published median; the geometric middle of the rates that "
+            "give that day; refitted at each ORR multiplier")
     entry = {"parameter": target.parameter, "multiplier": float(f"{m:.6g}"),
+             **({"new_lesion_rate": float(f"{new_rate:.6g}")} if new_rate is not None else {}),
              "ae_offset": None if ae_offset is None else float(f"{ae_offset:.6g}"), "fit": fit,
              **({"cr_parameter": target.cr_parameter, "cr_multiplier": float(f"{cr_multiplier:.6g}")}
                 if target.cr_parameter is not None else {}),
@@ -268,6 +371,14 @@ def _median_pfs(evaluable: pd.DataFrame) -> float | None:
     return km_median(evaluable["pfs_days"], evaluable["pfs_event"])[0]
 
 
+def _median_os(evaluable: pd.DataFrame) -> float | None:
+    from immunocycle.trial._statistics import km_median
+
+    if "os_days" not in evaluable:
+        return None
+    return km_median(evaluable["os_days"], evaluable["os_event"])[0]
+
+
 def write_fitted(name: str, entry: dict[str, Any], path: Path | None = None) -> Path:
     """Insert or replace one cohort's entry in ``fitted.yaml`` (other entries kept)."""
     path = path or fitted_path()
@@ -311,6 +422,8 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
     # different model; the uncalibrated ones keep the preset, so they average the others.
     multipliers = [r["multiplier"] for r in results.values() if "cr_multiplier" not in r] or [
         r["multiplier"] for r in results.values()]
+    rates = [r["new_lesion_rate"] for r in results.values() if r.get("new_lesion_rate")]
+    mean_rate = float(f"{np.exp(np.mean(np.log(rates))):.6g}") if rates else None
     mean_offset = float(f"{np.mean(offsets):.6g}") if offsets else 0.0
     mean_mult = float(f"{np.exp(np.mean(np.log(multipliers))):.6g}") if multipliers else 1.0
     for name in available_cohorts():
@@ -328,6 +441,12 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
             entry["ae_offset"] = mean_offset
             entry["fit"]["ae_note"] = ("no AE rate in calibration_targets.md: mean AE offset of "
                                        "the calibrated tumor types")
+        if mean_rate is not None and not (cohort.calibration
+                                          and cohort.calibration.median_pfs_months):
+            entry["new_lesion_rate"] = mean_rate
+            entry["fit"]["new_lesion_note"] = (
+                "no median PFS in calibration_targets.md: new-lesion rate is the geometric mean "
+                "of the tumor types fitted to their median PFS")
         results[name] = entry
         if write:
             write_fitted(name, entry)

@@ -31,7 +31,7 @@ from immunocycle._errors import InputError
 # and ``import immunocycle.trial`` should stay cheap.
 
 __all__ = ["PHENOTYPES", "is_response", "km_median", "normalize_bor", "orr_with_ci",
-           "summarize_arms"]
+           "summarize_arms", "summarize_survival"]
 
 #: Immune phenotypes reported by :func:`summarize_arms`, always present as keys.
 PHENOTYPES: tuple[str, ...] = ("inflamed", "excluded", "desert")
@@ -394,3 +394,65 @@ def summarize_arms(
             rec["orr_by_phenotype"] = {}
         out.append(rec)
     return out
+
+
+def _km_at(durations, events, days: float) -> float | None:
+    """Kaplan-Meier survival probability at ``days`` (None past the last follow-up)."""
+    from lifelines import KaplanMeierFitter
+
+    t = np.asarray(durations, dtype=float)
+    if t.size == 0 or days > t.max():
+        return None
+    kmf = KaplanMeierFitter().fit(t, np.asarray(events, dtype=bool))
+    return float(kmf.survival_function_at_times(days).iloc[0])
+
+
+def summarize_survival(df: pd.DataFrame, arm_order: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per arm: overall survival, lesions and discontinuation (issue #14).
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per evaluable patient and arm with ``arm``, ``os_days``, ``os_event`` and
+        optionally ``n_lesions``, ``n_new_lesions``, ``mixed_response``, ``discontinuation``,
+        ``death_before_progression``.
+    arm_order : sequence of str
+        The first arm is the reference of the OS hazard ratio.
+
+    Returns
+    -------
+    dict
+        ``{arm: {"median_os_days", "median_os_ci_days", "os_12m", "os_24m" (KM survival at 365.25
+        and 730.5 days; None past follow-up), "n_deaths", "hr_os_vs_first", "hr_os_ci",
+        "logrank_os_p", "lesions_per_patient_mean", "new_lesions_per_patient_mean",
+        "mixed_response_rate", "discontinued_ae_rate", "discontinued_icpd_rate",
+        "death_before_progression_rate"}}``.
+    """
+    os_df = df.rename(columns={"pfs_days": "_pfs_days", "pfs_event": "_pfs_event"}).rename(
+        columns={"os_days": "pfs_days", "os_event": "pfs_event"})
+    ref = os_df[os_df["arm"] == arm_order[0]]
+    out: dict[str, dict[str, Any]] = {}
+    for i, arm in enumerate(arm_order):
+        sub = os_df[os_df["arm"] == arm]
+        t, e = sub["pfs_days"].to_numpy(float), sub["pfs_event"].to_numpy(bool)
+        median, ci = km_median(t, e) if len(sub) else (None, [None, None])
+        hr, hr_ci, p = (1.0, None, None) if i == 0 else _compare_to_reference(ref, sub)
+        rec: dict[str, Any] = {
+            "median_os_days": median, "median_os_ci_days": ci,
+            "os_12m": _km_at(t, e, 365.25), "os_24m": _km_at(t, e, 730.5),
+            "n_deaths": int(e.sum()), "hr_os_vs_first": hr, "hr_os_ci": hr_ci,
+            "logrank_os_p": p,
+        }
+        for key, col in (("lesions_per_patient_mean", "n_lesions"),
+                         ("new_lesions_per_patient_mean", "n_new_lesions")):
+            rec[key] = float(sub[col].mean()) if col in sub and len(sub) else None
+        for key, col in (("mixed_response_rate", "mixed_response"),
+                         ("death_before_progression_rate", "death_before_progression")):
+            rec[key] = float(sub[col].astype(bool).mean()) if col in sub and len(sub) else None
+        if "discontinuation" in sub and len(sub):
+            reason = sub["discontinuation"].astype(str)
+            rec["discontinued_ae_rate"] = float((reason == "ae").mean())
+            rec["discontinued_icpd_rate"] = float((reason == "icpd").mean())
+        out[arm] = rec
+    return out
+

@@ -115,12 +115,18 @@ class TrialTask:
     assessment_days: float = ASSESSMENT_DAYS
     options: Any = None
     arm_therapies: tuple = ()
+    new_lesion_rate: float = 1e-3
     replicates: Any = None
 
     def __call__(self, start: int, count: int) -> pd.DataFrame:
+        return self.finish(self.simulate(start, count))
+
+    def simulate(self, start: int, count: int) -> dict[str, Any]:
+        """The expensive part: patients grown to diagnosis and treated in every arm, with dosing
+        stopped at a grade >= 3 AE where the protocol stops it. :meth:`finish` turns it into
+        rows (cheap; calibration reuses one simulation for many new-lesion rates)."""
         from immunocycle.cycle import phenotype, preset_species, treat
-        from immunocycle.trial._lesions import record_lesions
-        from immunocycle.trial._recist import score_patients
+        from immunocycle.trial._progression import draw_lesions
         from immunocycle.trial._toxicity import ae_columns, ae_uniforms
 
         mult = {self.parameter: self.multiplier} if self.parameter else None
@@ -131,49 +137,272 @@ class TrialTask:
         ids = patients.index.to_numpy()
         therapies_given = self.arm_therapies or resolve_arms(
             self.arms, preset_species(self.cohort.base))
-        arm_names = arm_therapies = [list(t) for t in therapies_given]
+        arm_therapies = [list(t) for t in therapies_given]
         # Grown to diagnosis once; every arm treats the same state there.
-        treated = treat(self.cohort.base, arm_names, days=self.days, step=self.step,
+        treated = treat(self.cohort.base, arm_therapies, days=self.days, step=self.step,
                         parameters=patients.drop(columns=["tmb", "diagnosis_sum_mm"]),
                         diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy(),
                         options=self.options)
-        pre, times = treated.pretreatment, treated.times
-        assess = np.flatnonzero(np.isclose(np.mod(times + 1e-9, self.assessment_days), 0.0,
-                                           atol=1e-6))
+        lesions = draw_lesions(ids, self.seed, self.cohort.tumor_type,
+                               patients["diagnosis_sum_mm"].to_numpy())
         uniforms = ae_uniforms(ids, self.seed)
+        aes, stops = [], []
+        for res, therapies in zip(treated.arms, arm_therapies, strict=True):
+            ae = ae_columns(res, therapies, ids, self.seed, step=self.step,
+                            offset=self.ae_offset, uniforms=uniforms).reset_index(drop=True)
+            stop, reason = _ae_stop(ae, lesions) if therapies else (
+                np.full(len(ids), np.inf), np.full(len(ids), "", object))
+            if np.isfinite(stop).any():
+                _stop_dosing(res, self.cohort.base, therapies, stop, treated.times,
+                             self.options)
+            aes.append(ae)
+            stops.append((stop, reason))
+        return {"patients": patients, "ids": ids, "treated": treated, "lesions": lesions,
+                "therapies": arm_therapies, "ae": aes, "stops": stops,
+                "baseline": _baseline(treated.arms[0], treated.pretreatment, phenotype)}
+
+    def finish(self, sim: dict[str, Any], new_lesion_rate: float | None = None,
+               post_progression: bool = True) -> pd.DataFrame:
+        """Rows of a simulated chunk (one per patient and arm): lesions, new lesions, RECIST
+        1.1 / iRECIST, death, PFS and OS; drugs stop at iCPD (``post_progression``: the
+        re-simulation after iCPD, needed for OS only)."""
+        from immunocycle.cycle import phenotype
+        from immunocycle.trial._progression import load_progression
+
+        rate = self.new_lesion_rate if new_lesion_rate is None else float(new_lesion_rate)
+        patients, treated = sim["patients"], sim["treated"]
+        pre, times = treated.pretreatment, treated.times
         base = patients.reset_index()
         base["days_to_diagnosis"] = pre.t_diagnosis
+        at_icpd = bool(load_progression()["discontinuation"]["at_icpd"])
+        k_assess = int(np.argmin(np.abs(times - min(42.0, times[-1]))))
         frames = []
-        baseline = _baseline(treated.arms[0], pre, phenotype)
-        for k, (arm, res, therapies) in enumerate(zip(self.arms, treated.arms, arm_therapies,
-                                                      strict=True)):
+        for k, (arm, res, therapies) in enumerate(zip(self.arms, treated.arms,
+                                                      sim["therapies"], strict=True)):
             frame = base.copy()
             frame.insert(1, "arm", arm)
             frame.insert(2, "arm_index", k)
-            for key, values in baseline.items():
+            for key, values in sim["baseline"].items():
                 frame[key] = values
-            frame["status"] = res.status.astype(int)
             frame["limiting_step_at_end"] = _limiting_step_at(res, -1)
             frame["phenotype_on_treatment"] = phenotype(
-                res["density_parenchyma"][:, assess[min(1, assess.size - 1)]],
-                res["density_margin"][:, assess[min(1, assess.size - 1)]]).astype(object)
-            diameters = res["tumor_diameter"][:, assess]
-            ok_series = res.ok & np.all(np.isfinite(diameters) & (diameters > 0), axis=1)
-            # What a radiologist records: the lumped lesion at the default site, 0 mm under its
-            # CT detection limit (data/trial/recist.yaml).
-            sums, gone = record_lesions(np.where(ok_series[:, None], diameters, 0.0)[..., None])
+                res["density_parenchyma"][:, k_assess],
+                res["density_margin"][:, k_assess]).astype(object)
             included = frame["exclusion"].to_numpy() == ""
             frame["included"] = included
-            frame["evaluable"] = included & ok_series
-            frame["time_d"] = [times[assess].tolist()] * len(ids)
-            frame["sum_mm"] = [s.tolist() for s in sums]
-            frame = pd.concat([frame, _score(frame, times[assess], sums, gone, score_patients)],
-                              axis=1)
-            ae = ae_columns(res, therapies, ids, self.seed, step=self.step,
-                            offset=self.ae_offset, uniforms=uniforms)
-            frames.append(pd.concat([frame, ae.reset_index(drop=True)], axis=1))
+            stop, reason = sim["stops"][k]
+            out = _outcomes(res, times, sim["lesions"], self.cohort.tumor_type, rate,
+                            included)
+            if post_progression and at_icpd and therapies:
+                icpd = out.pop("_icpd_day")
+                later = np.isfinite(icpd) & (icpd < np.minimum(stop, times[-1]))
+                if later.any():
+                    res = _copy_result(res)
+                    _stop_dosing(res, self.cohort.base, therapies,
+                                 np.where(later, icpd, np.inf), times, self.options)
+                    again = _outcomes(res, times, sim["lesions"], self.cohort.tumor_type,
+                                      rate, included)
+                    again.pop("_icpd_day")
+                    for key, value in again.items():
+                        if isinstance(value, list):
+                            out[key] = [v if x else o for v, o, x in
+                                        zip(value, out[key], later, strict=True)]
+                        else:
+                            out[key] = np.where(later, value, out[key])
+                    stop = np.where(later, icpd, stop)
+                    reason = np.where(later, "icpd", reason)
+            else:
+                out.pop("_icpd_day")
+            frame["status"] = res.status.astype(int)
+            frame["discontinued_day"] = np.where(np.isfinite(stop), stop, np.nan)
+            frame["discontinuation"] = np.asarray(reason, dtype=object)
+            scored = pd.DataFrame(out)
+            frame = pd.concat([frame, scored], axis=1)
+            frames.append(pd.concat([frame, sim["ae"][k]], axis=1))
         out = pd.concat(frames, ignore_index=True)
         return out.sort_values(["patient_id", "arm_index"], kind="stable").reset_index(drop=True)
+
+
+def _copy_result(res):
+    """A copy of a SimulationResult whose arrays can be changed without touching ``res``."""
+    from dataclasses import replace
+
+    return replace(res, states=res.states.copy(), derived=res.derived.copy(),
+                   status=res.status.copy())
+
+
+def _ae_stop(ae: pd.DataFrame, lesions) -> tuple[np.ndarray, np.ndarray]:
+    """Day each patient stops treatment for a grade >= 3 AE (``inf``: never), and the reason.
+
+    A grade >= 3 AE of a law type (``ae_<type>`` of :func:`immunocycle.trial._toxicity.ae_types`)
+    stops every drug of the arm with the probability of its therapy class
+    (``data/trial/progression.yaml`` ``discontinuation.after_grade3``; the largest where several
+    types occur), at the first grade >= 3 onset: the AE model's ``onset_grade3_days`` where it
+    gives one, else a log-normal onset time."""
+    from immunocycle.trial._progression import ae_onset_days, load_progression
+    from immunocycle.trial._toxicity import ae_types
+
+    probs = load_progression()["discontinuation"]["after_grade3"]
+    n = len(ae)
+    p_stop = np.zeros(n)
+    for kind in ae_types():
+        if f"ae_{kind}" in ae:
+            flagged = ae[f"ae_{kind}"].to_numpy(bool)
+            p_kind = float(probs.get(kind, probs["other"]))
+            p_stop = np.where(flagged, np.maximum(p_stop, p_kind), p_stop)
+    onset = ae_onset_days(lesions.ae_onset_u)
+    if "onset_grade3_days" in ae:
+        given = ae["onset_grade3_days"].to_numpy(float)
+        onset = np.where(np.isfinite(given), given, onset)
+    stop = np.where(lesions.discontinue_u < p_stop, onset, np.inf)
+    return stop, np.where(np.isfinite(stop), "ae", "").astype(object)
+
+
+def _stop_dosing(res, preset: str, therapies, stop_day: np.ndarray, times: np.ndarray,
+                 options) -> None:
+    """Re-simulate (in place) each patient with a finite ``stop_day`` from the first grid time
+    at or after it with every dose of the arm set to zero: the drugs stop there and wash out."""
+    from immunocycle.cycle import compiled_cycle_model
+    from immunocycle.engine import SolverOptions, simulate
+
+    compiled = compiled_cycle_model(preset, therapies)
+    dose_params = set()
+    for d in compiled.model.doses:
+        if d.name in compiled.parameter_names:
+            dose_params.add(d.name)
+        elif isinstance(d.amount, str):
+            dose_params.update(w for w in compiled.parameter_names
+                               if w.endswith("_dose") and w in d.amount)
+    idx = np.searchsorted(times, np.asarray(stop_day, float) - 1e-9)
+    for s in np.unique(idx[idx < times.size - 1]):
+        rows = np.flatnonzero(idx == s)
+        frame = res.parameters.iloc[rows].reset_index(drop=True).copy()
+        for name in dose_params:
+            frame[name] = 0.0
+        initial = pd.DataFrame(res.states[rows, s, :], columns=res.state_names)
+        if not np.all(np.isfinite(initial.to_numpy())):
+            continue
+        new = simulate(compiled, times[s:], parameters=frame, initial=initial,
+                       options=options or SolverOptions(rtol=1e-6, atol=1e-6,
+                                                        max_steps=100_000))
+        res.states[rows, s:, :] = new.states
+        res.derived[rows, s:, :] = new.derived
+        res.status[rows] = np.maximum(res.status[rows], new.status)
+
+
+def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
+              included: np.ndarray) -> dict[str, Any]:
+    """Lesions, new lesions, RECIST 1.1 / iRECIST, PFS, death and OS of one arm's patients."""
+    from immunocycle.trial._lesions import lesion_site
+    from immunocycle.trial._progression import (
+        assessment_times,
+        death_times,
+        lesion_course,
+        load_progression,
+        mixed_response,
+        new_lesion_burden,
+        new_lesion_flags,
+        new_lesion_times,
+        organ_death_hr,
+    )
+    from immunocycle.trial._recist import irecist_timepoints, score_patients
+
+    laws = load_progression()
+    step = float(times[1] - times[0]) if times.size > 1 else STEP_DAYS
+    follow = max(float(laws["followup_days"]["value"]), float(times[-1]))
+    t_ext = np.arange(0.0, follow + step / 2, step)
+    t_ext[:times.size] = times
+    names = set(res.state_names) | set(res.derived_names)
+    series = {k: res[k] for k in ("C", "C_dead", "J7", "C_neg", "cancer_deaths_chemo", "T_E_B")
+              if k in names}
+    course = lesion_course(series, res.parameters, lesions, times, t_ext)
+    n = len(lesions.n)
+    E = np.empty((n, t_ext.size))
+    E[:, :times.size] = np.nan_to_num(series["T_E_B"], nan=0.0)
+    E[:, times.size:] = E[:, [times.size - 1]]
+    appear = new_lesion_times(course["viable"], E, t_ext, np.full(n, rate),
+                              lesions.new_thresholds)
+    t_assess = assessment_times(tumor_type, follow)
+    ia = np.searchsorted(t_ext, t_assess - 1e-6)
+    diam = course["diameter"]
+    L = lesions.diameter0.shape[1]
+    target = diam[:, :L, :][:, :, ia]  # (N, L, A)
+    sites = np.where(lesions.site == "", "ct", lesions.site)
+    limit = np.vectorize(lambda s: lesion_site(s).detection_limit_mm)(sites)[:, :, None]
+    normal = np.vectorize(lambda s: lesion_site(s).normal_below_mm)(sites)[:, :, None]
+    hidden = target < limit
+    sums = np.where(hidden, 0.0, target).sum(1)
+    gone = np.all(hidden | (target < normal), axis=1)
+    flags = new_lesion_flags(appear, t_assess)
+    ok = res.ok & np.all(np.isfinite(res["tumor_diameter"]), axis=1) & np.all(
+        np.isfinite(sums), axis=1)
+    evaluable = included & ok
+    cols = {"bor": np.full(n, "", object), "irecist_bor": np.full(n, "", object),
+            "pfs_days": np.full(n, np.nan), "pfs_event": np.zeros(n, bool),
+            "ipfs_days": np.full(n, np.nan), "ipfs_event": np.zeros(n, bool),
+            "best_pct_change": np.full(n, np.nan), "response_start_days": np.full(n, np.nan),
+            "cr_start_days": np.full(n, np.nan)}
+    rows = np.flatnonzero(evaluable)
+    icpd = np.full(n, np.inf)
+    if rows.size:
+        long = pd.DataFrame({"patient_id": np.repeat(rows, t_assess.size),
+                             "time_d": np.tile(t_assess, rows.size),
+                             "sum_mm": sums[rows].ravel(), "target_gone": gone[rows].ravel(),
+                             "new_lesion": flags[rows].ravel()})
+        scored = score_patients(long).set_index("patient_id")
+        for col in cols:
+            cols[col][rows] = scored.loc[rows, col].to_numpy()
+        for r in rows[scored.loc[rows, "ipfs_event"].to_numpy(bool)]:
+            labels = irecist_timepoints(t_assess, sums[r], flags[r], target_gone=gone[r])
+            if "iCPD" in labels:
+                icpd[r] = t_assess[labels.index("iCPD")]
+    # death: all target and new lesions, organs, progression
+    progression = np.where(cols["pfs_event"].astype(bool), cols["pfs_days"].astype(float),
+                           np.inf)
+    burden = diam[:, :L, :].sum(1) + new_lesion_burden(appear, diam[:, L, :], t_ext)
+    death = death_times(burden, t_ext, organ_death_hr(lesions), progression,
+                        lesions.death_threshold)
+    pfs = cols["pfs_days"].astype(float)
+    died_first = evaluable & (death < np.where(cols["pfs_event"].astype(bool), pfs, np.inf))         & (death <= follow)
+    cols["pfs_days"] = np.where(died_first, death, pfs)
+    cols["pfs_event"] = cols["pfs_event"].astype(bool) | died_first
+    ipfs = cols["ipfs_days"].astype(float)
+    died_i = evaluable & (death < np.where(cols["ipfs_event"].astype(bool), ipfs, np.inf))         & (death <= follow)
+    cols["ipfs_days"] = np.where(died_i, death, ipfs)
+    cols["ipfs_event"] = cols["ipfs_event"].astype(bool) | died_i
+    os_event = evaluable & np.isfinite(death) & (death <= follow)
+    cols["os_days"] = np.where(evaluable, np.where(os_event, death, follow), np.nan)
+    cols["os_event"] = os_event
+    cols["death_before_progression"] = died_first
+    # a patient is not scanned after death: the series stop there
+    alive = t_assess[None, :] <= np.where(os_event, death, np.inf)[:, None]
+    cols["time_d"] = [t_assess[a].tolist() for a in alive]
+    cols["sum_mm"] = [s[a].tolist() for s, a in zip(sums, alive, strict=True)]
+    cols["new_lesion"] = [f[a].tolist() for f, a in zip(flags, alive, strict=True)]
+    seen = appear[:, :, None] <= np.where(os_event, death, follow)[:, None, None]
+    cols["n_new_lesions"] = seen[:, :, 0].sum(1)
+    first_new = np.where(np.isfinite(appear[:, 0]) & seen[:, 0, 0], appear[:, 0], np.nan)
+    cols["first_new_lesion_day"] = first_new
+    cols["n_lesions"] = lesions.n
+    cols["mixed_response"] = mixed_response(target, lesions.n) & evaluable
+    k_end = times.size - 1
+    cols["resistant_share_end"] = course["resistant_share"][:, k_end]
+    for j in range(L):
+        has = lesions.diameter0[:, j] > 0
+        cols[f"lesion{j + 1}_organ"] = lesions.organ[:, j]
+        cols[f"lesion{j + 1}_site"] = np.where(has, lesions.site[:, j], "")
+        cols[f"lesion{j + 1}_baseline_mm"] = np.where(has, lesions.diameter0[:, j], np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            change = 100.0 * (target[:, j, 1:] / target[:, j, :1] - 1.0)
+        best = np.where(has, np.nanmin(np.where(np.isfinite(change), change, np.inf), axis=1),
+                        np.nan)
+        cols[f"lesion{j + 1}_best_pct"] = np.where(np.isfinite(best), best, np.nan)
+    # per lesion and scan (mm; target lesions only, in lesion order), for spider plots per lesion
+    cols["lesion_mm"] = [[[float(x) for x in t[j][a]] for j in range(m)] for t, a, m in
+                         zip(target, alive, lesions.n, strict=True)]
+    cols["evaluable"] = evaluable
+    cols["_icpd_day"] = icpd
+    return cols
 
 
 def _baseline(res, pre, phenotype) -> dict[str, np.ndarray]:
@@ -199,33 +428,13 @@ def _limiting_step_at(res, k: int) -> np.ndarray:
     return limiting_step({name: res[name][:, k] for name in names})
 
 
-def _score(frame: pd.DataFrame, times: np.ndarray, sums: np.ndarray, gone: np.ndarray,
-           score_patients) -> pd.DataFrame:
-    """RECIST 1.1 / iRECIST columns for the evaluable patients ('' / NaN for the others)."""
-    n = len(frame)
-    out = pd.DataFrame({"bor": [""] * n, "irecist_bor": [""] * n,
-                        "pfs_days": np.full(n, np.nan), "pfs_event": np.zeros(n, bool),
-                        "ipfs_days": np.full(n, np.nan), "ipfs_event": np.zeros(n, bool),
-                        "best_pct_change": np.full(n, np.nan),
-                        "response_start_days": np.full(n, np.nan),
-                        "cr_start_days": np.full(n, np.nan)})
-    rows = np.flatnonzero(frame["evaluable"].to_numpy())
-    if rows.size:
-        long = pd.DataFrame({"patient_id": np.repeat(rows, times.size),
-                             "time_d": np.tile(times, rows.size),
-                             "sum_mm": sums[rows].ravel(), "target_gone": gone[rows].ravel()})
-        scored = score_patients(long).set_index("patient_id")
-        for col in out.columns:
-            out.loc[rows, col] = scored.loc[rows, col].to_numpy()
-    out["pfs_event"] = out["pfs_event"].astype(bool)
-    out["ipfs_event"] = out["ipfs_event"].astype(bool)
-    return out
-
-
 def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0,
               days: float = 365.0, tmb: float | None = None, multiplier: float | None = None,
-              ae_offset: float | None = None, cr_multiplier: float | None = None) -> TrialTask:
+              ae_offset: float | None = None, cr_multiplier: float | None = None,
+              new_lesion_rate: float | None = None) -> TrialTask:
     """A :class:`TrialTask` with the cohort's fitted values (unless overridden), inputs checked.
+
+    ``new_lesion_rate`` overrides the tumor type's fitted new-lesion hazard (1/day).
 
     ``cr_multiplier`` scales the median of the cohort's ``calibration.cr_parameter`` (default:
     the value fitted to the complete-response rate).
@@ -250,7 +459,18 @@ def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0
                      multiplier=fitted.multiplier if multiplier is None else float(multiplier),
                      parameter=parameter,
                      ae_offset=(fitted.ae_offset or 0.0) if ae_offset is None else float(ae_offset),
-                     arm_therapies=arm_therapies)
+                     arm_therapies=arm_therapies,
+                     new_lesion_rate=_new_lesion_rate(fitted) if new_lesion_rate is None
+                     else float(new_lesion_rate))
+
+
+def _new_lesion_rate(fitted) -> float:
+    """The fitted new-lesion rate, or the packaged default where the cohort has none."""
+    from immunocycle.trial._progression import load_progression
+
+    value = getattr(fitted, "new_lesion_rate", None)
+    return float(value) if value is not None else float(
+        load_progression()["new_lesions"]["rate_default"])
 
 
 def _with_cr_multiplier(c: Cohort, factor: float) -> Cohort:
@@ -295,6 +515,12 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
             *[c for c in patients.columns if c.startswith("ae_")]]
     table = work[cols].reset_index(drop=True)
     arms_out = summarize_arms(table, list(arms)) if len(table) else []
+    if len(table) and "os_days" in work:
+        from immunocycle.trial._statistics import summarize_survival
+
+        extra = summarize_survival(work.reset_index(drop=True), list(arms))
+        for rec in arms_out:
+            rec.update(extra[rec["name"]])
     irecist = {a["name"]: a["orr"] for a in summarize_arms(table, list(arms), bor_col="irecist_bor")} \
         if len(table) else {}
     for rec in arms_out:

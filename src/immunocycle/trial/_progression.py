@@ -1,0 +1,376 @@
+"""Progression and survival as trials measure them: several lesions, new lesions, acquired
+resistance, death and the scan schedule (issue #14; laws and sources in
+``data/trial/progression.yaml``).
+
+The cycle model simulates each patient's **whole tumor burden** (the lumped tumor: every lesion,
+so step 1, antigen release, pools across lesions, and the systemic immune response is shared).
+Target lesions are a cheap transform of that systemic simulation, solved on its output grid:
+
+* each patient has 1-5 target lesions in organs drawn per tumor type, sharing the baseline sum
+  of diameters; lesion ``i`` starts with the share ``d_i^3 / sum d^3`` of the viable and dead
+  cells of the lumped tumor;
+* per cell, the systemic simulation gives the intrinsic growth rate ``g = k_C_growth (1 - C/C_max)``,
+  natural death, chemotherapy kill and the T-cell kill rate of presenting cells
+  ``k = J7 / C_pres``; lesion ``i`` grows at ``gamma_i g`` and is killed at ``kappa_i k``, with
+  ``gamma_i`` and ``kappa_i`` log-normal factors partly shared within the patient (systemic
+  immunity, partly shared microenvironment) and an organ effect (liver);
+* each lesion carries three clones: presenting (sensitive) cells, antigen/HLA-loss cells (not
+  recognized: the antigen-negative cells ``C_neg`` of the cycle model seed them) and IFN-gamma
+  pathway-defective cells (partly recognized), the last two also made from presenting cells at a
+  rate per division during treatment (acquired resistance), so a responding lesion can relapse;
+* dead cells are cleared at the model's rate, so a lesion's size counts viable and dead cells as
+  the lumped tumor's does. With one lesion, factors 1 and no mutation, the lesion follows the
+  lumped tumor (tested).
+
+New lesions appear with a hazard ``rate * (viable cells / 1e9)^alpha * 2 / (1 + T_E_B/T_E_B(0))``
+(one fitted ``rate`` per tumor type), are seen at the next scan and are RECIST 1.1 progression by
+themselves. Death has a hazard from the sum of all lesion diameters, organ involvement and
+progression. Lesion deviations do not feed back into the systemic simulation (first-order
+approximation: the lumped tumor is the burden-weighted average lesion).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from immunocycle._errors import DataError
+
+#: Random-stream tag of the lesion draws (kept apart from the AE and sampling streams).
+_STREAM = 14
+MAX_LESIONS = 5
+
+
+def _path():
+    from immunocycle._paths import PACKAGE_DATA
+
+    return PACKAGE_DATA / "trial" / "progression.yaml"
+
+
+@cache
+def load_progression() -> dict[str, Any]:
+    """The laws of ``data/trial/progression.yaml`` (checked)."""
+    from immunocycle._inputs import load_yaml
+
+    path = _path()
+    raw = load_yaml(path.read_text()) or {}
+    for key in ("followup_days", "target_lesions", "heterogeneity", "organs", "organ_shares",
+                "resistance", "new_lesions", "death", "discontinuation", "assessments"):
+        if key not in raw:
+            raise DataError(f"{path}: {key}: missing")
+    probs = np.asarray(raw["target_lesions"]["probabilities"], float)
+    if probs.size != MAX_LESIONS or np.any(probs < 0) or abs(probs.sum() - 1) > 1e-6:
+        raise DataError(f"{path}: target_lesions.probabilities: give {MAX_LESIONS} shares "
+                        "summing to 1")
+    for tumor, shares in raw["organ_shares"].items():
+        unknown = set(shares) - set(raw["organs"])
+        if unknown:
+            raise DataError(f"{path}: organ_shares.{tumor}: unknown organs {sorted(unknown)}")
+        if abs(sum(shares.values()) - 1) > 1e-6:
+            raise DataError(f"{path}: organ_shares.{tumor}: shares must sum to 1")
+    return raw
+
+
+def assessment_schedule(tumor_type: str) -> tuple[float, float]:
+    """``(first_days, every_days)`` of the tumor type's scans (the calibration trial's protocol)."""
+    a = load_progression()["assessments"]
+    entry = a.get(tumor_type, a["default"])
+    return float(entry["first_days"]), float(entry["every_days"])
+
+
+def assessment_times(tumor_type: str, horizon: float) -> np.ndarray:
+    """Baseline (0) and the scan days up to ``horizon`` (days)."""
+    first, every = assessment_schedule(tumor_type)
+    return np.concatenate([[0.0], np.arange(first, horizon + 1e-9, every)])
+
+
+@dataclass
+class Lesions:
+    """Per patient (rows) and lesion (columns, padded to :data:`MAX_LESIONS`)."""
+
+    n: np.ndarray            # (N,) number of target lesions
+    organ: np.ndarray        # (N, L) organ name ('' padding)
+    site: np.ndarray         # (N, L) RECIST site ('' padding)
+    diameter0: np.ndarray    # (N, L) baseline diameter (mm, 0 padding)
+    gamma: np.ndarray        # (N, L) growth factor
+    kappa: np.ndarray        # (N, L) local kill factor
+    new_thresholds: np.ndarray  # (N, K) cumulative Exp(1) thresholds of new-lesion events
+    death_threshold: np.ndarray  # (N,) Exp(1) threshold of death
+    ae_onset_u: np.ndarray   # (N,) uniform for AE onset times
+    discontinue_u: np.ndarray  # (N,) uniform: does a grade >= 3 AE stop treatment
+
+
+def draw_lesions(patient_ids, seed: int, tumor_type: str, sums_mm) -> Lesions:
+    """Target lesions of each patient: number, organs, sizes and local factors, seeded by
+    ``(seed, patient_id)`` (the same whatever the chunking)."""
+    laws = load_progression()
+    tl, het = laws["target_lesions"], laws["heterogeneity"]
+    shares = laws["organ_shares"].get(tumor_type, laws["organ_shares"]["default"])
+    organs = list(shares)
+    p_org = np.array([shares[o] for o in organs], float)
+    probs = np.asarray(tl["probabilities"], float)
+    min_d = float(tl["min_diameter_mm"])
+    conc = float(tl["size_concentration"])
+    kmax = int(laws["new_lesions"]["max_per_patient"])
+    ids = np.asarray(patient_ids, dtype=np.int64)
+    N, L = ids.size, MAX_LESIONS
+    out = Lesions(np.zeros(N, int), np.full((N, L), "", object), np.full((N, L), "", object),
+                  np.zeros((N, L)), np.ones((N, L)), np.ones((N, L)), np.zeros((N, kmax)),
+                  np.zeros(N), np.zeros(N), np.zeros(N))
+    sums = np.asarray(sums_mm, float)
+    for r, pid in enumerate(ids):
+        rng = np.random.default_rng([int(seed), int(pid), _STREAM])
+        n = int(rng.choice(np.arange(1, L + 1), p=probs))
+        split = rng.dirichlet(np.full(L, conc))
+        org = rng.choice(len(organs), size=L, p=p_org)
+        zg = rng.standard_normal(L)
+        zs, zk = rng.standard_normal(), rng.standard_normal(L)
+        out.new_thresholds[r] = np.cumsum(rng.exponential(size=kmax))
+        out.death_threshold[r] = rng.exponential()
+        out.ae_onset_u[r] = rng.uniform()
+        out.discontinue_u[r] = rng.uniform()
+        total = sums[r] if np.isfinite(sums[r]) else 0.0
+        n = max(1, min(n, int(total // min_d)))
+        d = split[:n] / split[:n].sum() * total
+        # measurability: no lesion under the minimum (the sum is kept)
+        while n > 1 and d.min() < min_d:
+            n -= 1
+            d = split[:n] / split[:n].sum() * total
+        out.n[r] = n
+        out.diameter0[r, :n] = d
+        names = [organs[k] for k in org[:n]]
+        out.organ[r, :n] = names
+        out.site[r, :n] = [laws["organs"][o]["site"] for o in names]
+        log_kill = np.array([float(laws["organs"][o]["log_kill"]) for o in names])
+        rho = float(het["kill_shared"])
+        out.gamma[r, :n] = np.exp(float(het["growth_sigma"]) * zg[:n])
+        out.kappa[r, :n] = np.exp(log_kill + float(het["kill_sigma"])
+                                  * (math.sqrt(rho) * zs + math.sqrt(1 - rho) * zk[:n]))
+    return out
+
+
+def _interval_mean(x: np.ndarray) -> np.ndarray:
+    """Trapezoid mean of ``x`` (N, T) over each grid interval: (N, T-1)."""
+    return 0.5 * (x[:, 1:] + x[:, :-1])
+
+
+def _extend(x: np.ndarray, t_sim: np.ndarray, t_ext: np.ndarray, window: float = 28.0
+            ) -> np.ndarray:
+    """``x`` (N, T) on the extended grid: values past the simulation are the mean of its last
+    ``window`` days (NaN-safe)."""
+    out = np.empty((x.shape[0], t_ext.size))
+    T = t_sim.size
+    out[:, :T] = x
+    if t_ext.size > T:
+        last = t_sim >= t_sim[-1] - window - 1e-9
+        tail = np.nanmean(x[:, last], axis=1)
+        out[:, T:] = tail[:, None]
+    return out
+
+
+def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesions,
+                  t_sim: np.ndarray, t_ext: np.ndarray, *, resistance: bool = True
+                  ) -> dict[str, np.ndarray]:
+    """Size of every target lesion and of a reference lesion on the extended grid.
+
+    Parameters
+    ----------
+    series : mapping name -> (N, T) array
+        Outputs of the systemic simulation: ``C``, ``C_dead``, ``J7``, optionally ``C_neg``,
+        ``cancer_deaths_chemo``, ``T_E_B``.
+    params : DataFrame
+        Per-patient model parameters (``k_C_growth``, ``C_max``, ``k_C_death``,
+        ``k_cell_clear``).
+    t_sim, t_ext : arrays
+        The simulation grid and the extended grid (same step, ``t_ext`` starts with ``t_sim``).
+
+    Returns
+    -------
+    dict
+        ``diameter`` (N, L+1, T_ext) mm (the last lesion is the reference lesion: factors 1,
+        baseline share ``1/n``), ``viable`` (N, T_ext) viable cells of all target lesions scaled
+        to the whole burden, ``resistant_share`` (N, T_ext) share of viable cells that are
+        resistant (antigen/HLA loss or IFN-gamma defect).
+    """
+    laws = load_progression()
+    res = laws["resistance"]
+    mu_a = float(res["antigen_loss_rate"]) if resistance else 0.0
+    mu_f = float(res["ifng_defect_rate"]) if resistance else 0.0
+    phi = float(res["ifng_defect_kill_factor"])
+    C = np.nan_to_num(series["C"], nan=0.0)
+    n_pat = C.shape[0]
+    Cneg = np.nan_to_num(series.get("C_neg", np.zeros_like(C)), nan=0.0)
+    Cpres = np.maximum(C - Cneg, 0.0)
+    J7 = np.nan_to_num(series["J7"], nan=0.0)
+    chemo = np.nan_to_num(series.get("cancer_deaths_chemo", np.zeros_like(C)), nan=0.0)
+
+    def col(name, default):
+        return (params[name].to_numpy(float) if name in params else np.full(n_pat, default))
+
+    kg, cmax = col("k_C_growth", 0.017), col("C_max", np.inf)
+    kd, kc = col("k_C_death", 0.0), col("k_cell_clear", 0.1)
+    g = np.clip(kg[:, None] * (1.0 - C / cmax[:, None]), 0.0, None)
+    kill = np.where(Cpres > 1e-9, J7 / np.maximum(Cpres, 1e-9), 0.0)
+    ch = np.where(C > 1e-9, chemo / np.maximum(C, 1e-9), 0.0)
+    g, kill, ch = (_interval_mean(_extend(x, t_sim, t_ext)) for x in (g, kill, ch))
+    dt = np.diff(t_ext)
+    # lesions + the reference lesion (factors 1)
+    n = les.n
+    L = les.diameter0.shape[1]
+    mask = np.zeros((n_pat, L + 1), bool)
+    mask[:, :L] = les.diameter0 > 0
+    mask[:, L] = True
+    d0 = np.concatenate([les.diameter0, (les.diameter0.sum(1) / np.maximum(n, 1))[:, None]], 1)
+    gam = np.concatenate([les.gamma, np.ones((n_pat, 1))], 1)
+    kap = np.concatenate([les.kappa, np.ones((n_pat, 1))], 1)
+    vol = np.where(mask[:, :L], les.diameter0 ** 3, 0.0)
+    share = np.zeros((n_pat, L + 1))
+    share[:, :L] = vol / np.maximum(vol.sum(1, keepdims=True), 1e-300)
+    share[:, L] = 1.0 / np.maximum(n, 1)
+    c0, dead0 = C[:, 0][:, None], np.nan_to_num(series["C_dead"][:, 0])[:, None]
+    q0 = np.where(C[:, 0] > 0, Cneg[:, 0] / np.maximum(C[:, 0], 1e-300), 0.0)[:, None]
+    cells = c0 * share
+    logn = np.log(np.maximum(cells, 2.0))
+    a = cells * np.clip(q0 + mu_a * logn, 0.0, 1.0)
+    f = cells * np.clip(mu_f * logn, 0.0, 1.0)
+    s = np.clip(cells - a - f, 0.0, None)
+    D = dead0 * share
+    start = np.where(mask, s + a + f + D, 1.0)
+    T = t_ext.size
+    diam = np.zeros((n_pat, L + 1, T))
+    viable = np.zeros((n_pat, T))
+    resistant = np.zeros((n_pat, T))
+    diam[:, :, 0] = np.where(mask, d0, 0.0)
+    viable[:, 0] = (s + a + f)[:, :L].sum(1)
+    resistant[:, 0] = (a + f)[:, :L].sum(1) / np.maximum(viable[:, 0], 1e-300)
+    for j in range(T - 1):
+        h = dt[j]
+        gj, kj, cj = g[:, j][:, None], kill[:, j][:, None], ch[:, j][:, None]
+        grow = gam * gj
+        rs = grow - kd[:, None] - kap * kj - cj
+        ra = grow - kd[:, None] - cj
+        rf = grow - kd[:, None] - phi * kap * kj - cj
+        deaths = (kd[:, None] + cj) * (s + a + f) + kap * kj * (s + phi * f)
+        born = grow * s * h
+        s, a, f = (s * np.exp(rs * h), a * np.exp(ra * h) + mu_a * born,
+                   f * np.exp(rf * h) + mu_f * born)
+        decay = np.exp(-kc * h)[:, None]
+        D = D * decay + deaths * (1 - decay) / kc[:, None]
+        # below one cell a clone is gone (it does not regrow from a fraction of a cell)
+        s, a, f = (np.where(x < 1.0, 0.0, x) for x in (s, a, f))
+        total = s + a + f + D
+        diam[:, :, j + 1] = np.where(mask, d0 * np.cbrt(np.maximum(total, 0.0) / start), 0.0)
+        v = (s + a + f)[:, :L].sum(1)
+        viable[:, j + 1] = v
+        resistant[:, j + 1] = np.where(v > 0, (a + f)[:, :L].sum(1) / np.maximum(v, 1e-300), 0.0)
+    # the lesions' viable cells stand for the whole burden's (target lesions hold it all at t=0)
+    return {"diameter": diam, "viable": viable, "resistant_share": resistant}
+
+
+def new_lesion_times(viable: np.ndarray, effectors: np.ndarray, t_ext: np.ndarray, rate,
+                     thresholds: np.ndarray) -> np.ndarray:
+    """Appearance day of each new lesion (N, K); ``inf`` where none appears in follow-up.
+
+    Hazard per day ``rate * (viable / reference_cells)^alpha * 2 / (1 + E / E(0))`` with ``E``
+    the circulating tumor-specific effectors (``T_E_B``); event ``k`` happens when the
+    cumulative hazard reaches the ``k``-th cumulative Exp(1) threshold (common random numbers:
+    times fall monotonically as ``rate`` rises).
+    """
+    laws = load_progression()["new_lesions"]
+    alpha, ref = float(laws["alpha"]), float(laws["reference_cells"])
+    E = np.nan_to_num(effectors, nan=0.0)
+    E0 = np.maximum(E[:, :1], 1.0)
+    haz = np.asarray(rate, float).reshape(-1, 1) * (np.maximum(viable, 0.0) / ref) ** alpha \
+        * 2.0 / (1.0 + E / E0)
+    cum = np.concatenate([np.zeros((haz.shape[0], 1)),
+                          np.cumsum(0.5 * (haz[:, 1:] + haz[:, :-1]) * np.diff(t_ext), 1)], 1)
+    out = np.full(thresholds.shape, np.inf)
+    for r in range(haz.shape[0]):
+        k = np.searchsorted(cum[r], thresholds[r], side="left")
+        ok = k < t_ext.size
+        out[r, ok] = t_ext[k[ok]]
+    return out
+
+
+def death_times(burden_mm: np.ndarray, t_ext: np.ndarray, organ_hr: np.ndarray,
+                progression_day: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Day of death (``inf``: alive at the end of follow-up) from the hazard
+    ``background + reference * (S/S_ref)^beta * organ HR * (post-progression HR after PD)``."""
+    d = load_progression()["death"]
+    haz = float(d["reference_per_day"]) * (np.maximum(burden_mm, 0.0)
+                                             / float(d["reference_sum_mm"])) ** float(d["beta"])
+    haz = haz * organ_hr[:, None]
+    after = t_ext[None, :] >= progression_day[:, None]
+    haz = np.where(after, haz * float(d["post_progression_hr"]), haz) \
+        + float(d["background_per_day"])
+    cum = np.concatenate([np.zeros((haz.shape[0], 1)),
+                          np.cumsum(0.5 * (haz[:, 1:] + haz[:, :-1]) * np.diff(t_ext), 1)], 1)
+    k = np.array([np.searchsorted(cum[r], thresholds[r]) for r in range(haz.shape[0])])
+    out = np.full(haz.shape[0], np.inf)
+    ok = k < t_ext.size
+    out[ok] = t_ext[k[ok]]
+    return out
+
+
+def organ_death_hr(les: Lesions) -> np.ndarray:
+    """Death hazard ratio of each patient's organ involvement (product over involved organs)."""
+    organs = load_progression()["organs"]
+    out = np.ones(les.n.size)
+    for r in range(les.n.size):
+        for o in set(les.organ[r, :les.n[r]]):
+            out[r] *= float(organs[o]["death_hr"])
+    return out
+
+
+def new_lesion_flags(appear: np.ndarray, t_assess: np.ndarray) -> np.ndarray:
+    """(N, A) True at the scan where at least one new lesion is first seen (its appearance
+    falls after the previous scan and by this one)."""
+    flags = np.zeros((appear.shape[0], t_assess.size), bool)
+    for k in range(1, t_assess.size):
+        flags[:, k] = np.any((appear > t_assess[k - 1]) & (appear <= t_assess[k]), axis=1)
+    return flags
+
+
+def new_lesion_burden(appear: np.ndarray, ref_diameter: np.ndarray, t_ext: np.ndarray
+                      ) -> np.ndarray:
+    """Sum of new-lesion diameters (N, T_ext) mm: each enters at ``diameter_mm`` and grows as the
+    patient's reference lesion."""
+    d_new = float(load_progression()["new_lesions"]["diameter_mm"])
+    out = np.zeros(ref_diameter.shape)
+    safe = np.maximum(ref_diameter, 1e-9)
+    for k in range(appear.shape[1]):
+        idx = np.searchsorted(t_ext, appear[:, k])
+        for r in np.flatnonzero(idx < t_ext.size):
+            i = idx[r]
+            out[r, i:] += d_new * safe[r, i:] / safe[r, i] * (ref_diameter[r, i] > 0)
+    return out
+
+
+def ae_onset_days(u: np.ndarray) -> np.ndarray:
+    """Onset day of a grade >= 3 AE from a uniform (log-normal, when the AE model gives none)."""
+    from scipy.stats import norm
+
+    d = load_progression()["discontinuation"]
+    return float(d["onset_median_days"]) * np.exp(float(d["onset_sigma"])
+                                                   * norm.ppf(np.clip(u, 1e-9, 1 - 1e-9)))
+
+
+def mixed_response(diam_assess: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """True where, at one scan, a target lesion shrank >= 30 % while another grew >= 20 %
+    from baseline (a dissociated, mixed response)."""
+    base = diam_assess[:, :, :1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(base > 0, diam_assess / base - 1.0, np.nan)
+    shrink = np.nan_to_num(change, nan=0.0) <= -0.30
+    grow = np.nan_to_num(change, nan=0.0) >= 0.20
+    return (np.any(shrink, axis=1) & np.any(grow, axis=1)).any(axis=1) & (n > 1)
+
+
+__all__ = ["Lesions", "MAX_LESIONS", "ae_onset_days", "assessment_schedule", "assessment_times",
+           "death_times", "draw_lesions", "lesion_course", "load_progression", "mixed_response",
+           "new_lesion_burden", "new_lesion_flags", "new_lesion_times", "organ_death_hr"]

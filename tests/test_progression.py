@@ -1,0 +1,183 @@
+"""Several lesions, new lesions, resistance, death and discontinuation (issue #14)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from immunocycle.trial import score_patients
+from immunocycle.trial._progression import (
+    Lesions,
+    assessment_times,
+    death_times,
+    draw_lesions,
+    lesion_course,
+    load_progression,
+    mixed_response,
+    new_lesion_flags,
+    new_lesion_times,
+)
+
+
+def _lesions(diameters, kappa, gamma=None) -> Lesions:
+    d = np.atleast_2d(np.asarray(diameters, float))
+    n, L = d.shape
+    k = np.atleast_2d(np.asarray(kappa, float))
+    g = np.ones((n, L)) if gamma is None else np.atleast_2d(np.asarray(gamma, float))
+    return Lesions(n=(d > 0).sum(1), organ=np.where(d > 0, "lung", "").astype(object),
+                   site=np.where(d > 0, "ct", "").astype(object), diameter0=d, gamma=g,
+                   kappa=k, new_thresholds=np.full((n, 3), np.inf), death_threshold=np.ones(n),
+                   ae_onset_u=np.full(n, 0.5), discontinue_u=np.full(n, 0.5))
+
+
+def _constant_series(times, cells=1e9, kill=0.02):
+    n, T = 1, times.size
+    # dead cells at their steady state (killed = cleared, k_cell_clear 0.1/day)
+    return {"C": np.full((n, T), cells), "C_dead": np.full((n, T), kill * cells / 0.1),
+            "J7": np.full((n, T), kill * cells), "T_E_B": np.full((n, T), 1e6)}
+
+
+def _params(growth=0.02):
+    return pd.DataFrame({"k_C_growth": [growth], "C_max": [np.inf], "k_C_death": [0.0],
+                         "k_cell_clear": [0.1]})
+
+
+def test_new_lesion_alone_triggers_pd():
+    """Target lesions shrink, but a new lesion appears before the second scan: PD there."""
+    t = assessment_times("melanoma", 200.0)
+    assert t[:3].tolist() == [0.0, 63.0, 105.0]
+    flags = new_lesion_flags(np.array([[80.0, np.inf]]), t)
+    assert flags[0].tolist().index(True) == 2  # seen at the next scan after it appears
+    sums = np.array([60.0, 40.0, 38.0, 36.0, 35.0])  # -33 %: a partial response by the sum
+    long = pd.DataFrame({"patient_id": 0, "time_d": t, "sum_mm": sums, "new_lesion": flags[0]})
+    scored = score_patients(long).iloc[0]
+    assert scored["pfs_event"] and scored["pfs_days"] == 105.0
+    without = score_patients(long.assign(new_lesion=False)).iloc[0]
+    assert not without["pfs_event"] and without["bor"] == "PR"
+
+
+def test_mixed_lesions_are_scored_by_the_sum():
+    """One lesion shrinking and one growing (same systemic kill, local factors 2 and 0): RECIST
+    reads the sum, which stays stable here, while each lesion alone would be PR and PD."""
+    times = np.arange(0.0, 126.0 + 1e-9, 3.5)
+    les = _lesions([[40.0, 20.0, 0, 0, 0]], [[2.0, 0.0, 1, 1, 1]])
+    course = lesion_course(_constant_series(times), _params(0.02), les, times, times,
+                           resistance=False)
+    d = course["diameter"][0]
+    assert d[0, -1] < 0.8 * d[0, 0] and d[1, -1] > 1.5 * d[1, 0]  # shrinks, grows
+    assert np.allclose(d[5], d[5, 0])  # the reference lesion (factors 1) is at net zero
+    scan = np.searchsorted(times, [0.0, 63.0, 105.0])
+    sums = d[:2, scan].sum(0)
+    long = pd.DataFrame({"patient_id": 0, "time_d": times[scan], "sum_mm": sums})
+    scored = score_patients(long).iloc[0]
+    change = 100 * (sums[-1] - sums[0]) / sums[0]
+    assert -30 < change < 20 and scored["bor"] == "SD" and not scored["pfs_event"]
+    assert mixed_response(d[None, :5][:, :, scan], les.n)[0]
+
+
+def test_resistant_subclone_relapses_after_response():
+    """A lesion under strong kill shrinks, then regrows from antigen-negative cells."""
+    times = np.arange(0.0, 700.0 + 1e-9, 3.5)
+    series = _constant_series(times, kill=0.06)
+    series["C_neg"] = np.full_like(series["C"], 1e-3 * 1e9)
+    les = _lesions([[50.0, 0, 0, 0, 0]], [[1.0, 1, 1, 1, 1]])
+    course = lesion_course(series, _params(0.02), les, times, times)
+    d = course["diameter"][0, 0]
+    nadir = int(np.argmin(d))
+    assert d[nadir] < 0.5 * d[0] and d[-1] > 2 * d[nadir]
+    assert course["resistant_share"][0, -1] > 0.9
+
+
+def test_new_lesion_and_death_times_fall_with_their_hazard():
+    t = np.arange(0.0, 400.0, 3.5)
+    viable = np.full((2, t.size), 1e10)
+    effectors = np.full((2, t.size), 1e5)
+    thresholds = np.cumsum(np.ones((2, 3)), axis=1)
+    slow = new_lesion_times(viable, effectors, t, [1e-3, 1e-3], thresholds)
+    fast = new_lesion_times(viable, effectors, t, [1e-2, 1e-2], thresholds)
+    assert np.all(fast <= slow) and np.isfinite(fast[0, 0])
+    burden = np.full((2, t.size), 60.0)
+    burden[1] *= 2.0
+    died = death_times(burden, t, np.ones(2), np.full(2, np.inf), np.full(2, 0.05))
+    assert died[1] < died[0]
+
+
+def test_lesion_draws_are_seeded_per_patient_and_measurable():
+    a = draw_lesions([3, 4, 5], 7, "melanoma", [60.0, 25.0, 90.0])
+    b = draw_lesions([5], 7, "melanoma", [90.0])
+    assert np.allclose(a.diameter0[2], b.diameter0[0]) and a.organ[2, 0] == b.organ[0, 0]
+    assert np.all((1 <= a.n) & (a.n <= 5))
+    minimum = load_progression()["target_lesions"]["min_diameter_mm"]
+    for r, total in enumerate([60.0, 25.0, 90.0]):
+        d = a.diameter0[r, :a.n[r]]
+        assert d.sum() == pytest.approx(total) and (a.n[r] == 1 or d.min() >= minimum)
+
+
+@pytest.fixture(scope="module")
+def small_trial():
+    from immunocycle.trial import make_task
+
+    task = make_task("melanoma", ["nivolumab"], seed=3, days=126.0)
+    sim = task.simulate(0, 6)
+    return task, sim
+
+
+def test_single_lesion_follows_the_lumped_tumor(small_trial):
+    """One lesion, factors 1, no mutation: the lesion is the systemic simulation's tumor (within
+    the error of integrating the per-cell rates on the 3.5-day output grid)."""
+    task, sim = small_trial
+    res, times = sim["treated"].arms[0], sim["treated"].times
+    ok = res.ok
+    les = _lesions(np.c_[res["tumor_diameter"][:, 0], np.zeros((len(ok), 4))],
+                   np.ones((len(ok), 5)))
+    names = set(res.state_names) | set(res.derived_names)
+    series = {k: res[k] for k in ("C", "C_dead", "J7", "C_neg", "cancer_deaths_chemo", "T_E_B")
+              if k in names}
+    course = lesion_course(series, res.parameters, les, times, times, resistance=False)
+    lumped = res["tumor_diameter"]
+    rel = np.abs(course["diameter"][ok, 0, :] / lumped[ok] - 1.0)
+    assert rel.max() < 0.06 and rel.mean() < 0.01
+
+
+def test_discontinuation_stops_dosing(small_trial):
+    """After the stop day no dose is given: serum nivolumab only falls from there, and ends
+    below the continued arm."""
+    from immunocycle.trial._trial import _copy_result, _stop_dosing
+
+    task, sim = small_trial
+    res, times = sim["treated"].arms[0], sim["treated"].times
+    stopped = _copy_result(res)
+    stop = np.full(res.n, np.inf)
+    stop[0] = 28.0
+    _stop_dosing(stopped, task.cohort.base, sim["therapies"][0], stop, times, task.options)
+    serum = stopped["nivolumab_conc_C"][0]
+    after = times >= 28.0
+    assert np.all(np.diff(serum[after]) <= 1e-9)
+    assert serum[-1] < 0.5 * res["nivolumab_conc_C"][0, -1]
+    assert np.allclose(stopped["nivolumab_conc_C"][1:], res["nivolumab_conc_C"][1:])
+    assert np.allclose(stopped["nivolumab_conc_C"][0, ~after], res["nivolumab_conc_C"][0, ~after])
+
+
+def test_os_is_at_least_pfs_and_columns(small_trial):
+    from immunocycle.trial import summarize_trial
+
+    task, sim = small_trial
+    rows = task.finish(sim)
+    ev = rows[rows["evaluable"]]
+    assert len(ev) > 0
+    assert np.all(ev["os_days"] >= ev["pfs_days"])
+    assert np.all(ev["os_days"] >= ev["ipfs_days"])
+    for col in ("n_lesions", "lesion1_organ", "lesion_mm", "lesion1_best_pct", "new_lesion",
+                "n_new_lesions", "discontinuation", "discontinued_day", "os_event"):
+        assert col in rows
+    assert ev["n_lesions"].between(1, 5).all()
+    assert all(len(m) == k for m, k in zip(ev["lesion_mm"], ev["n_lesions"], strict=True))
+    # a drug stopped at iCPD: every iCPD patient is marked (the day is after its progression)
+    icpd = ev[ev["discontinuation"] == "icpd"]
+    assert np.all(icpd["discontinued_day"] > icpd["ipfs_days"])
+    arm = summarize_trial(rows, ["nivolumab"])["arms"][0]
+    for key in ("median_os_days", "os_12m", "os_24m", "hr_os_vs_first",
+                "lesions_per_patient_mean"):
+        assert key in arm
+    assert arm["hr_os_vs_first"] == 1.0 and 1 <= arm["lesions_per_patient_mean"] <= 5
