@@ -465,6 +465,13 @@ def _trial_sections(path: Path, design: Mapping | None) -> list[tuple[str, str]]
     km = kaplan_meier(frame, arms)
     tags.append(_fig(km, "Kaplan-Meier progression-free survival (days) of "
                      + ", ".join(arms) + " (95 % bands; dashed: medians)", "km", width=600))
+    if any(c.startswith("ae_type_") for c in frame.columns):
+        from immunocycle.report._ae_figures import ae_heatmap
+
+        tags.append(_fig(ae_heatmap(frame, present), "Grade \u2265 3 adverse events (% of "
+                         "patients) per arm and AE type: checkpoint irAEs by organ and the organ "
+                         "laws by agent class (data/trial/organ_toxicity.yaml)", "ae_heatmap",
+                         width=640))
     n = frame["patient_id"].nunique() if "patient_id" in frame.columns else len(frame)
     text = (f"<p>{n} evaluable virtual patients, each given every arm; {len(present)} arms "
             f"({_esc(', '.join(present))}); drawn: {_esc(', '.join(arms))}.</p>")
