@@ -99,7 +99,7 @@ class Design:
     diagnosis: Any = None
     arm_therapies: dict = field(default_factory=dict, repr=False)
 
-    def with_ae_limit(self, ae_limit: float | None) -> Design:
+    def with_ae_limit(self, ae_limit: float | dict | None) -> Design:
         """The same design re-ranked under another AE limit (no new simulation)."""
         ranked, front = rank(self.confirmed, ae_limit)
         return replace(self, recommendations=ranked, pareto=front,
@@ -174,8 +174,10 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     max_agents : int
         At most this many agents per regimen (1: single agents; 2: also + nivolumab; 3: also
         two complementary candidates + nivolumab).
-    ae_limit : float, optional
-        No recommendation with a grade >= 3 AE rate above this fraction.
+    ae_limit : float or dict, optional
+        No recommendation with a grade >= 3 AE rate above this fraction; a dict gives limits per
+        AE type (``{"hepatotoxicity": 0.1, "any": 0.3}``; types:
+        :func:`immunocycle.trial.ae_type_names`).
     budget : int
         Regimens kept after the screen for the trial.
     n : int
