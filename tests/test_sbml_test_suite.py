@@ -24,6 +24,10 @@ PASSING = ["00001", "00007", "00021", "00027", "00034", "00037", "00057", "00067
            "01064", "00905", "00190", "00270"]
 #: A case that uses factorial (outside the model's expression language).
 UNSUPPORTED = "00028"
+#: Event cases that pass: a state trigger on a species, an event-assigned parameter with a rate
+#: rule, priorities of simultaneous events, a trigger true at t = 0 (initialValue false), a
+#: concentration species in a non-unity compartment.
+EVENTS = ["00041", "00172", "00930", "00995", "00746"]
 
 
 def test_fixed_subset_passes_with_the_suites_criterion(shared_data):
@@ -35,6 +39,12 @@ def test_fixed_subset_passes_with_the_suites_criterion(shared_data):
     [failure] = summary["failures"]
     assert failure["case"] == UNSUPPORTED and "factorial" in failure["reason"]
     assert summary["by_tag"]["Compartment"]["cases"] == len(PASSING) + 1
+
+
+def test_event_cases_pass(shared_data):
+    summary = run_suite(shared_data("sbml-test-suite"), EVENTS)
+    assert summary["passed"] == len(EVENTS), summary["failures"]
+    assert summary["pass_rate_event"] == 1.0
 
 
 def test_cli_prints_json_and_refuses_an_unknown_case(shared_data):

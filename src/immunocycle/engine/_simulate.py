@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numba
@@ -11,6 +12,7 @@ import pandas as pd
 
 from immunocycle._errors import InputError
 from immunocycle._inputs import limits
+from immunocycle.engine import _rodas
 from immunocycle.engine._codegen import CompiledModel, compile_model, dose_amounts
 from immunocycle.engine._result import SimulationResult
 from immunocycle.engine._rodas import derived_batch, init_batch
@@ -33,7 +35,9 @@ class SolverOptions:
         (status ``MAX_STEPS``).
     method : str
         ``"rodas5p"`` (default: order 5, the fastest on every bundled model from rtol 1e-4 to
-        1e-8, see ``immunocycle bench``) or ``"rodas4"`` (order 4, the engine's earlier method).
+        1e-8, see ``immunocycle bench``), ``"rodas4"`` (order 4) or ``"legacy"`` (the engine as
+        it was before issue 18: Rodas4 with the pattern-driven sparse LU, kept as the pinned
+        baseline of ``immunocycle bench --case trial``).
     """
 
     rtol: float = 1e-8
@@ -44,8 +48,25 @@ class SolverOptions:
     def __post_init__(self):
         if not (0 < self.rtol < 1) or self.atol <= 0 or self.max_steps < 1:
             raise InputError(f"invalid solver options: {self}")
-        if self.method not in METHODS:
-            raise InputError("method", f"{self.method!r} is not one of {', '.join(METHODS)}")
+        if self.method not in (*METHODS, "legacy"):
+            raise InputError("method", f"{self.method!r} is not one of "
+                             f"{', '.join([*METHODS, 'legacy'])}")
+
+
+_METHOD_OVERRIDE: list[str] = []
+
+
+@contextmanager
+def solver_method(method: str):
+    """Within the block, every :func:`simulate` in this process uses ``method`` whatever its
+    options say (``"legacy"`` pins the engine before issue 18 as the baseline of ``immunocycle
+    bench --case trial``, without threading an option through every caller)."""
+    SolverOptions(method=method)  # checks the name
+    _METHOD_OVERRIDE.append(method)
+    try:
+        yield
+    finally:
+        _METHOD_OVERRIDE.pop()
 
 
 def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -94,6 +115,8 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     """
     compiled = model if isinstance(model, CompiledModel) else compile_model(model)
     options = options or SolverOptions()
+    if _METHOD_OVERRIDE:
+        options = SolverOptions(options.rtol, options.atol, options.max_steps, _METHOD_OVERRIDE[-1])
     times = np.ascontiguousarray(np.asarray(times, dtype=float))
     if times.ndim != 1 or times.size < 1 or np.any(np.diff(times) <= 0):
         raise InputError("times must be a 1-d, strictly increasing array")
@@ -128,12 +151,25 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     status = np.zeros(n, dtype=np.int64)
     nsteps = np.zeros(n, dtype=np.int64)
     atol = np.full(compiled.n_states, options.atol)
-    module = compiled.module
-    solve_batch(module.rhs, module.jac, module.lu, module.lu_solve, P, Y0, times, bounds,
-                doses.bolus_times, doses.bolus_target, doses.bolus_dose, doses.inf_start,
-                doses.inf_end, doses.inf_target, doses.inf_dose, doses.inf_duration, A,
-                options.rtol, atol, options.max_steps, compiled.uses_time, out, status,
-                nsteps, compiled.lu_size, METHODS[options.method])
+    if compiled.model.events:  # state-triggered events: root finding, patient by patient
+        from immunocycle.engine._events import solve_events
+
+        out, status, nsteps = solve_events(compiled, P, Y0, times, A, options.rtol, options.atol,
+                                           options.max_steps)
+    else:
+        module = compiled.module
+        if options.method == "legacy":
+            _rodas.solve_batch(module.rhs, module.jac, P, Y0, times, bounds, doses.bolus_times,
+                               doses.bolus_target, doses.bolus_dose, doses.inf_start,
+                               doses.inf_end, doses.inf_target, doses.inf_dose,
+                               doses.inf_duration, A, options.rtol, atol, options.max_steps,
+                               compiled.uses_time, out, status, nsteps, compiled.pattern)
+        else:
+            solve_batch(module.rhs, module.jac, module.lu, module.lu_solve, P, Y0, times, bounds,
+                        doses.bolus_times, doses.bolus_target, doses.bolus_dose, doses.inf_start,
+                        doses.inf_end, doses.inf_target, doses.inf_dose, doses.inf_duration, A,
+                        options.rtol, atol, options.max_steps, compiled.uses_time, out, status,
+                        nsteps, compiled.lu_size, METHODS[options.method])
     derived = np.full((n, times.size, len(compiled.derived_names)), np.nan)
     if compiled.derived_names:
         derived_batch(compiled.module.derived, P, times, out, derived)

@@ -7,6 +7,7 @@ from immunocycle.model._components import (
     Assignment,
     Compartment,
     Dose,
+    Event,
     Parameter,
     RateRule,
     Reaction,
@@ -30,7 +31,7 @@ from immunocycle.model._model import Model
 from immunocycle.model._units import parse_units, ureg
 
 __all__ = [
-    "Assignment", "Compartment", "Dose", "Model", "ModelError", "Parameter", "ParameterSetFile",
+    "Assignment", "Compartment", "Dose", "Event", "Model", "ModelError", "Parameter", "ParameterSetFile",
     "ParameterSpec", "RateRule", "Reaction", "Species", "apply_parameter_set", "evaluate_expression",
     "expression_names", "load_model", "load_parameter_set", "load_reference", "parse_expression",
     "parse_units", "read_yaml", "reference_models", "schedule", "ureg",

@@ -117,6 +117,44 @@ class Dose:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class Event:
+    """A discontinuity: when ``trigger`` turns from false to true, set ``assignments``.
+
+    SBML's events without delay (Level 3 core semantics). Doses (``S = S + amount`` at fixed
+    times) are :class:`Dose`; an event is anything else, e.g. a state-triggered reset.
+
+    Attributes
+    ----------
+    name : str
+    trigger : str
+        A condition over symbols and ``t``: comparisons joined by ``and``, ``or``, ``not``
+        (``"S1 < 0.75"``, ``"t >= 5 and P > 1e3"``).
+    assignments : tuple of (target, expression)
+        Species (in their own quantity: amount or concentration) given new values. The
+        expressions use the values at the trigger time when ``use_values_from_trigger_time``
+        (always the same time here: no delays).
+    priority : str or float or None
+        Among events firing at one time, higher priorities execute first (ties and None: in
+        declaration order).
+    persistent : bool
+        False: an event still waiting to execute is dropped if its trigger turns false (by an
+        earlier event's assignment at the same time).
+    initial_value : bool
+        The trigger's value just before the start: False lets an event whose trigger holds at
+        the start fire there.
+    use_values_from_trigger_time : bool
+    """
+
+    name: str
+    trigger: str
+    assignments: tuple[tuple[str, str | float], ...]
+    priority: str | float | None = None
+    persistent: bool = True
+    initial_value: bool = True
+    use_values_from_trigger_time: bool = True
+
+
 def schedule(start: float, every: float, count: int) -> tuple[float, ...]:
     """Administration times of a repeating schedule: ``start, start+every, ...`` (``count`` doses).
 

@@ -17,6 +17,7 @@ from immunocycle.model._components import (
     Assignment,
     Compartment,
     Dose,
+    Event,
     Parameter,
     RateRule,
     Reaction,
@@ -25,7 +26,7 @@ from immunocycle.model._components import (
 from immunocycle.model._errors import ModelError
 from immunocycle.model._units import conversion_factor, parse_units, ureg
 
-Part = Parameter | Compartment | Species | Reaction | RateRule | Assignment | Dose
+Part = Parameter | Compartment | Species | Reaction | RateRule | Assignment | Dose | Event
 _RESERVED = {"t", *ex.FUNCTIONS, "time"}
 
 
@@ -58,6 +59,7 @@ class Model:
         self.rate_rules: dict[str, RateRule] = {}
         self.assignments: dict[str, Assignment] = {}
         self.doses: list[Dose] = []
+        self.events: list[Event] = []
 
     # ----------------------------------------------------------------- building
     def add(self, *parts: Part) -> Model:
@@ -65,6 +67,11 @@ class Model:
         for part in parts:
             if isinstance(part, Dose):
                 self.doses.append(part)
+                continue
+            if isinstance(part, Event):
+                if any(e.name == part.name for e in self.events):
+                    raise ModelError(self.source, f"events.{part.name}", "defined twice")
+                self.events.append(part)
                 continue
             if isinstance(part, RateRule):
                 if part.target in self.rate_rules:
@@ -107,6 +114,7 @@ class Model:
         for attr in ("parameters", "compartments", "species", "reactions", "rate_rules", "assignments"):
             setattr(new, attr, dict(getattr(self, attr)))
         new.doses = list(self.doses)
+        new.events = list(self.events)
         return new
 
     def with_values(self, values: Mapping[str, float], where: str = "") -> Model:
@@ -238,6 +246,12 @@ class Model:
             if not isinstance(d.amount, str) and not (0 <= d.amount < math.inf):
                 raise ModelError(src, f"doses.{d.name or d.target}.amount",
                                  f"dose must be finite and >= 0, got {d.amount}")
+        for e in self.events:
+            for target, _ in e.assignments:
+                if target not in self.species:
+                    raise ModelError(src, f"events.{e.name}.assignments.{target}",
+                                     "an event may assign species only (make the quantity a "
+                                     "species with no reactions)")
         self.derived_order()
         self._check_units()
 
@@ -295,6 +309,20 @@ class Model:
                 if extra:
                     raise ModelError(self.source, field, "a dose amount may use parameters only, "
                                      f"not {', '.join(sorted(extra))}")
+
+        for e in self.events:
+            field = f"events.{e.name}"
+            # Names only: a trigger compares a quantity with a bare number (S < 0.75), whose
+            # units the language cannot know. A condition stands only inside a piecewise.
+            for text, part in ((f"piecewise(1, {e.trigger}, 0)", "trigger"),
+                               (e.priority, "priority")):
+                if isinstance(text, str):
+                    unknown = ex.names(ex.parse(text, self.source, f"{field}.{part}")) - known
+                    if unknown:
+                        raise ModelError(self.source, f"{field}.{part}", "unknown name(s) "
+                                         f"{_first(sorted(unknown))} in {short(text, 200)}")
+            for target, value in e.assignments:
+                check(value, f"{field}.assignments.{target}", units[target])
 
     def __repr__(self) -> str:
         return (f"Model({self.name!r}: {len(self.species)} species, {len(self.parameters)} parameters, "

@@ -354,6 +354,7 @@ class _Writer:
             for pid, field in inputs:
                 self.input_reaction(pid, target, field)
         self.events()
+        self.general_events()
         return self.doc
 
     def parameter(self, name, p) -> None:
@@ -474,6 +475,27 @@ class _Writer:
                 for k, t0 in enumerate(d.times):
                     self.event(f"{name}_{k}", t0, d.target,
                                f"{d.target} + {self.per_volume(amount, d.target)}", field)
+
+    def general_events(self) -> None:
+        """:class:`Event` parts (state triggers, assignments that set values) as SBML events."""
+        for e in self.model.events:
+            field = f"events.{e.name}"
+            ev = self.sbml.createEvent()
+            ev.setId(self.new_id(e.name, field))
+            ev.setUseValuesFromTriggerTime(bool(e.use_values_from_trigger_time))
+            trig = ev.createTrigger()
+            trig.setInitialValue(bool(e.initial_value))
+            trig.setPersistent(bool(e.persistent))
+            # a condition is valid only inside a piecewise: parse it there, write it bare
+            condition = parse_expression(f"piecewise(1, {e.trigger}, 0)", self.where,
+                                         f"{field}.trigger").body.args[1]
+            self.check(trig.setMath(self.parse(_render(condition), f"{field}.trigger")), field)
+            if e.priority is not None:
+                self.set_math(ev.createPriority(), e.priority, f"{field}.priority")
+            for target, value in e.assignments:
+                ea = ev.createEventAssignment()
+                ea.setVariable(target)
+                self.set_math(ea, value, f"{field}.assignments.{target}")
 
     def event(self, eid: str, when: float, variable: str, value: str, field: str) -> None:
         ev = self.sbml.createEvent()

@@ -17,11 +17,15 @@ Mapping:
 * events that dose: trigger ``time >= c`` (or ``>``) with assignments ``S = S + a`` become
   boluses; pairs of events raising and lowering a parameter that feeds a species additively
   (an input reaction or a rate-rule term, as :func:`to_sbml` writes infusions) become infusions;
+* any other event without delay (a state trigger such as ``S1 < 0.75``, an assignment that
+  sets a value) becomes an :class:`~immunocycle.model.Event` (priority, persistence,
+  initialValue, useValuesFromTriggerTime kept); a parameter it assigns becomes a state; such a
+  model runs patient by patient with root finding (``engine._events``);
 * units where declared: unit definitions become pint units (the ``units:`` line of an element's
   notes is preferred when it equals the definition); when a unit cannot be expressed or the
   declared units are not consistent, the model is imported without units (a warning says why).
 
-Anything else (algebraic rules, delays, fast reactions, other events or event assignments,
+Anything else (algebraic rules, delays, fast reactions, event assignments to compartments,
 functions outside the model's expression language, reaction ids in math,
 stoichiometry math) raises :class:`~immunocycle._errors.SBMLError` naming the element and id.
 Expressions are written in the model's Python syntax (``^`` becomes ``**``, ``ln`` ``log``,
@@ -44,6 +48,7 @@ from immunocycle.model import (
     Assignment,
     Compartment,
     Dose,
+    Event,
     Model,
     ModelError,
     Parameter,
@@ -328,7 +333,7 @@ def read_sbml(path: str | Path) -> Model:
     reader = _Reader(doc, str(path))
     _refuse_unsupported(reader)
     try:
-        return _build(reader, path)
+        return _build_any(reader, path)
     except _NoUnits as exc:
         reason = str(exc)
     except ModelError as exc:
@@ -337,14 +342,30 @@ def read_sbml(path: str | Path) -> Model:
         reason = exc.problem
     warnings.warn(f"{path}: imported without units ({reason})", stacklevel=2)
     reader.with_units = False
-    return _build(reader, path)
+    return _build_any(reader, path)
 
 
 from_sbml = read_sbml
 
 
-def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per SBML list
+def _build_any(reader: _Reader, path: Path) -> Model:
+    """Dosing events as doses (the batched engine's fast path) where every event is one; else
+    the events that are not boluses as general events (:class:`Event`, root-found)."""
+    try:
+        return _build(reader, path)
+    except SBMLError:
+        if not reader.sbml.getNumEvents():
+            raise
+    return _build(reader, path, general=True)
+
+
+def _build(reader: _Reader, path: Path, general: bool = False) -> Model:  # noqa: C901
+    """The model of the SBML document, one pass per SBML list. ``general``: events other than
+    boluses into species become :class:`Event` and the parameters they assign, states."""
     m, n = reader.sbml, reader.name
+    boluses, others = _split_events(reader) if general else (None, [])
+    event_params = {ea.getVariable() for ev in others for ea in ev.getListOfEventAssignments()
+                    if m.getParameter(ea.getVariable()) is not None}
     time_units = reader.units(m.getTimeUnits(), None, "timeUnits") or "dimensionless"
     name = m.getId() or m.getName() or path.stem
     model = Model(name, time_units, source=str(path), description=m.getName())
@@ -369,8 +390,8 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
             model.add(Assignment(n(sid), reader.expr(rule.getMath(), field), units, p.getName()))
             continue
         value = value_of(sid, p.getValue() if p.isSetValue() else math.nan, field)
-        if rule is not None and rule.isRate():
-            rate_params.append((sid, value, units, p.getName()))
+        if rule is not None and rule.isRate() or sid in event_params:
+            rate_params.append((sid, value, units, p.getName()))  # a state (events change it)
             continue
         model.add(Parameter(n(sid), value, units, p.getName(), _source(p)))
     for rx in m.getListOfReactions():
@@ -465,7 +486,9 @@ def _build(reader: _Reader, path: Path) -> Model:  # noqa: C901 - one pass per S
                 key = n(ref.getSpecies())
                 stoichiometry[key] = stoichiometry.get(key, 0.0) + sign * coef
         model.add(Reaction(n(rx.getId()), rate, stoichiometry, rx.getName()))
-    _events(reader, model)
+    _events(reader, model, boluses)
+    for ev in others:
+        model.add(_general_event(reader, model, ev))
     if not model.species:
         # Every value is set by rules: one constant placeholder state lets the engine step
         # through time and evaluate them (it integrates at least one state).
@@ -565,11 +588,64 @@ def _source(element) -> str:
 
 
 # --------------------------------------------------------------------------------- events
-def _events(reader: _Reader, model: Model) -> None:
-    """Dosing events as doses: boluses ``S = S + a`` and infusion on/off pairs."""
+def _is_bolus(reader: _Reader, ev) -> bool:
+    """``S = S + amount`` into species at a fixed time, for every assignment of ``ev``."""
+    m = reader.sbml
+    try:
+        if _trigger_time(ev, reader, "event") is None:
+            return False
+    except SBMLError:
+        return False
+    for ea in ev.getListOfEventAssignments():
+        var, node = ea.getVariable(), ea.getMath()
+        if not (m.getSpecies(var) is not None and node is not None
+                and node.getType() == libsbml.AST_PLUS and node.getNumChildren() == 2
+                and node.getChild(0).getType() == libsbml.AST_NAME
+                and node.getChild(0).getName() == var):
+            return False
+    return ev.getNumEventAssignments() > 0
+
+
+def _split_events(reader: _Reader) -> tuple[list, list]:
+    """(boluses, other events) of the document, in document order."""
+    events = list(reader.sbml.getListOfEvents())
+    return ([ev for ev in events if _is_bolus(reader, ev)],
+            [ev for ev in events if not _is_bolus(reader, ev)])
+
+
+def _general_event(reader: _Reader, model: Model, ev) -> Event:
+    """An SBML event (no delay) as an :class:`Event`; it may assign species and parameters
+    (made states), not compartments or stoichiometries."""
+    m, label = reader.sbml, f"event {ev.getId()!r}"
+    trig = ev.getTrigger()
+    if trig is None or trig.getMath() is None:
+        raise reader.fail(label, "the event has no trigger")
+    assignments = []
+    for ea in ev.getListOfEventAssignments():
+        var = ea.getVariable()
+        if m.getSpecies(var) is None and m.getParameter(var) is None:
+            raise reader.fail(label, f"the assignment to {var!r}: only species and parameters "
+                              "can be assigned by events here (not compartments or "
+                              "stoichiometries)")
+        assignments.append((reader.name(var), reader.expr(ea.getMath(), label)))
+    level2 = m.getLevel() < 3
+    priority = ev.getPriority() if ev.isSetPriority() else None
+    return Event(reader.name(ev.getId()) if ev.getId() else f"event_{len(model.events)}",
+                 reader.expr(trig.getMath(), label), tuple(assignments),
+                 priority=reader.expr(priority.getMath(), label) if priority is not None and
+                 priority.getMath() is not None else None,
+                 persistent=True if level2 else bool(trig.getPersistent()),
+                 initial_value=True if level2 else bool(trig.getInitialValue()),
+                 use_values_from_trigger_time=bool(ev.getUseValuesFromTriggerTime())
+                 if ev.isSetUseValuesFromTriggerTime() or not level2 else True)
+
+
+def _events(reader: _Reader, model: Model, events: list | None = None) -> None:
+    """Dosing events as doses: boluses ``S = S + a`` and infusion on/off pairs (``events``:
+    these only; default every event of the document)."""
     m = reader.sbml
     infusions: dict[str, list[tuple[float, float, str]]] = {}  # parameter -> (time, sign, rate)
-    for i, ev in enumerate(m.getListOfEvents()):
+    for i, ev in enumerate(m.getListOfEvents() if events is None else events):
         label = f"event {ev.getId() or i!r}"
         when = _trigger_time(ev, reader, label)
         if when is None:
