@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-.PHONY: install demo test bench lint
+.PHONY: install demo test bench lint app
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -25,3 +25,7 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/immunocycle bench --json --out results/bench
+
+# The browser workbench on http://localhost:8501 (or the next free port); Ctrl-C stops it.
+app: $(STAMP)
+	$(BIN)/immunocycle app --workspace results/app

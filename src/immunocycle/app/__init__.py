@@ -109,6 +109,7 @@ def serve(port: int | None = None, workspace: str | Path = "results/app", *,
     Path(workspace).mkdir(parents=True, exist_ok=True)
     url = f"http://{'localhost' if host in ('127.0.0.1', 'localhost') else host}:{port}"
     process = start_server(port, workspace, host)
+    _stop_on_sigterm()
     try:
         waited = wait_healthy(url, process=process)
         echo(f"immunocycle workbench: {url}  (ready in {waited:.1f} s; runs under "
@@ -127,6 +128,19 @@ def serve(port: int | None = None, workspace: str | Path = "results/app", *,
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the server as Ctrl-C does (the Streamlit child is terminated too)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 __all__ = ["DEFAULT_PORT", "HEALTH", "SCRIPT", "VIEWS", "free_port", "port_free",
