@@ -1,7 +1,9 @@
 """``immunocycle bench``: engine throughput against libroadrunner and SciPy in the same process.
 
 Speed is reported as ratios of per-core throughput (patients per second per core), measured in
-one run on one machine, never as absolute timings in tests.
+one run on one machine, never as absolute timings in tests. Per-core throughput is CPU time of
+this process (:func:`time.process_time`; the engine on one thread, libroadrunner and SciPy are
+single-threaded), so other jobs on a shared machine change the ratios far less than wall time.
 """
 
 from __future__ import annotations
@@ -65,9 +67,9 @@ def max_relative_deviation(a: np.ndarray, b: np.ndarray, floor_fraction: float =
 def _engine_rate(compiled, times, params, options, threads: int) -> tuple[float, object]:
     """Patients per second per core, and the result, for one engine run."""
     simulate(compiled, times, params.iloc[:2], options=options, threads=threads)  # load/compile
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     result = simulate(compiled, times, params, options=options, threads=threads)
-    return len(params) / (time.perf_counter() - t0) / threads, result
+    return len(params) / (time.process_time() - t0), result
 
 
 def run_bench(case: str = "depillis", *, n: int = 10_000, n_reference: int = 200,
@@ -107,14 +109,23 @@ def run_bench(case: str = "depillis", *, n: int = 10_000, n_reference: int = 200
     n_ref = min(n_reference, n)
     subset = params.iloc[:n_ref]
     reference = simulate(compiled, times, subset, options=SolverOptions(rtol=1e-12, atol=1e-12)).states
-    t0 = time.perf_counter()
+    simulate_roadrunner(model, times, subset.iloc[:1], rtol=spec.rtol, atol=spec.atol)  # load
+    t0 = time.process_time()
     rr_states, rr_status = simulate_roadrunner(model, times, subset, rtol=spec.rtol, atol=spec.atol)
-    rr_pc = n_ref / (time.perf_counter() - t0)
+    rr_pc = n_ref / (time.process_time() - t0)
     n_sp = max(1, n_ref // 4)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     sp_states, _ = simulate_scipy(compiled, times, params.iloc[:n_sp], rtol=spec.rtol,
                                   atol=spec.atol, method="LSODA")
-    sp_pc = n_sp / (time.perf_counter() - t0)
+    sp_pc = n_sp / (time.process_time() - t0)
+    # the engine before issue 18 (Rodas4, pattern-driven LU), on the reference subset
+    try:
+        legacy_pc, legacy = _engine_rate(compiled, times, subset, SolverOptions(
+            rtol=spec.rtol, atol=spec.atol, method="legacy"), 1)
+    finally:
+        numba.set_num_threads(threads)
+    engine_ref_pc, _ = _engine_rate(compiled, times, subset, options, 1)
+    numba.set_num_threads(threads)
     ok = (result.status[:n_ref] == 0) & (np.asarray(rr_status) == 0)
     rr_error = max_relative_deviation(rr_states[ok], reference[ok])
     engine_error = max_relative_deviation(result.states[:n_ref][ok], reference[ok])
@@ -148,5 +159,9 @@ def run_bench(case: str = "depillis", *, n: int = 10_000, n_reference: int = 200
         "accuracy_engine": engine_error, "accuracy_libroadrunner": rr_error,
         "matched_accuracy_engine_rtol": matched_rtol, "matched_accuracy_engine_error": matched_error,
         "ratio_vs_libroadrunner_matched_accuracy": matched_pc / rr_pc,
+        "engine_method": options.method,
+        "speedup_vs_legacy_engine": engine_ref_pc / legacy_pc,
+        "accuracy_legacy_engine": max_relative_deviation(legacy.states[ok], reference[ok]),
+        "timing": "CPU seconds of this process (time.process_time)",
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }

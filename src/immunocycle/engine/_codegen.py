@@ -450,12 +450,18 @@ def _dose_table(model: Model, states: list[str]) -> DoseTable:
 def dose_amounts(compiled: CompiledModel, parameters) -> np.ndarray:
     """Amount of each dose per patient, shape (N, n_doses), in the target's state units.
 
+    ``parameters``: a frame with every parameter, or the (N, P) matrix in ``parameter_names``
+    order (much faster for models with hundreds of parameters).
+
     Dose amounts are expressions of parameters, evaluated here with numpy so that changing a
     regimen never changes (or recompiles) the generated code.
     """
     model = compiled.model
     n = len(parameters)
-    values = {name: parameters[name].to_numpy(dtype=float) for name in compiled.parameter_names}
+    if isinstance(parameters, np.ndarray):  # the (N, P) matrix in parameter_names order
+        values = dict(zip(compiled.parameter_names, parameters.T, strict=True))
+    else:
+        values = {name: parameters[name].to_numpy(dtype=float) for name in compiled.parameter_names}
     amounts = np.zeros((n, max(len(model.doses), 1)))
     for k, d in enumerate(model.doses):
         amount = (evaluate_expression(parse_expression(d.amount, model.source,

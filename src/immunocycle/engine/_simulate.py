@@ -9,13 +9,24 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import pandas as pd
+from numba import types
+from numba.experimental.function_type import _get_wrapper_address
 
 from immunocycle._errors import InputError
 from immunocycle._inputs import limits
 from immunocycle.engine import _rodas
 from immunocycle.engine._codegen import CompiledModel, compile_model, dose_amounts
 from immunocycle.engine._result import SimulationResult
-from immunocycle.engine._rodas import derived_batch, init_batch
+from immunocycle.engine._rodas import (
+    DERIVED_SIG,
+    INIT_SIG,
+    JAC_SIG,
+    LU_SIG,
+    LU_SOLVE_SIG,
+    RHS_SIG,
+    derived_batch,
+    init_batch,
+)
 from immunocycle.engine._rosenbrock import METHODS, solve_batch
 from immunocycle.model import Model, ModelError
 
@@ -54,6 +65,44 @@ class SolverOptions:
 
 
 _METHOD_OVERRIDE: list[str] = []
+
+
+class _Address(types.WrapperAddressProtocol):
+    """A generated function by address, for the kernels' first-class function arguments.
+
+    Handing numba the dispatcher itself costs ~10 ms of CPU per call of a parallel kernel (it is
+    resolved again every time), which a trial pays for thousands of calls; the address is
+    resolved once per process.
+    """
+
+    def __init__(self, dispatcher, sig):
+        self._address = _get_wrapper_address(dispatcher, sig)
+        self._sig = sig
+
+    def __wrapper_address__(self):
+        return self._address
+
+    def signature(self):
+        return self._sig
+
+
+_ADDRESSES: dict[tuple[str, str], _Address] = {}
+
+
+def _address(module, name: str, sig) -> _Address:
+    key = (module.__name__, name)
+    if key not in _ADDRESSES:
+        _ADDRESSES[key] = _Address(getattr(module, name), sig)
+    return _ADDRESSES[key]
+
+
+def kernel_functions(compiled: CompiledModel) -> dict[str, _Address]:
+    """``rhs``, ``jac``, ``lu``, ``lu_solve``, ``init`` and ``derived`` of a compiled model as
+    cached addresses for the batch kernels."""
+    m = compiled.module
+    return {name: _address(m, name, sig) for name, sig in
+            (("rhs", RHS_SIG), ("jac", JAC_SIG), ("lu", LU_SIG), ("lu_solve", LU_SOLVE_SIG),
+             ("init", INIT_SIG), ("derived", DERIVED_SIG))}
 
 
 @contextmanager
@@ -131,10 +180,13 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     Y0 = np.zeros((n, compiled.n_states))
     doses = compiled.doses
     n_doses = len(compiled.model.doses)
-    A = dose_amounts(compiled, frame)
+    legacy = options.method == "legacy"  # also the pre-issue-18 call path (the pinned baseline)
+    A = dose_amounts(compiled, frame if legacy else P)
     if threads:
         numba.set_num_threads(threads)
-    init_batch(compiled.module.init, P, Y0)
+    fn = ({k: getattr(compiled.module, k) for k in ("rhs", "jac", "init", "derived")} if legacy
+          else kernel_functions(compiled))
+    init_batch(fn["init"], P, Y0)
     if initial is not None:
         init = pd.DataFrame(initial).reset_index(drop=True)
         for col in init.columns:
@@ -157,22 +209,21 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
         out, status, nsteps = solve_events(compiled, P, Y0, times, A, options.rtol, options.atol,
                                            options.max_steps)
     else:
-        module = compiled.module
-        if options.method == "legacy":
-            _rodas.solve_batch(module.rhs, module.jac, P, Y0, times, bounds, doses.bolus_times,
+        if legacy:
+            _rodas.solve_batch(fn["rhs"], fn["jac"], P, Y0, times, bounds, doses.bolus_times,
                                doses.bolus_target, doses.bolus_dose, doses.inf_start,
                                doses.inf_end, doses.inf_target, doses.inf_dose,
                                doses.inf_duration, A, options.rtol, atol, options.max_steps,
                                compiled.uses_time, out, status, nsteps, compiled.pattern)
         else:
-            solve_batch(module.rhs, module.jac, module.lu, module.lu_solve, P, Y0, times, bounds,
+            solve_batch(fn["rhs"], fn["jac"], fn["lu"], fn["lu_solve"], P, Y0, times, bounds,
                         doses.bolus_times, doses.bolus_target, doses.bolus_dose, doses.inf_start,
                         doses.inf_end, doses.inf_target, doses.inf_dose, doses.inf_duration, A,
                         options.rtol, atol, options.max_steps, compiled.uses_time, out, status,
                         nsteps, compiled.lu_size, METHODS[options.method])
     derived = np.full((n, times.size, len(compiled.derived_names)), np.nan)
     if compiled.derived_names:
-        derived_batch(compiled.module.derived, P, times, out, derived)
+        derived_batch(fn["derived"], P, times, out, derived)
     from immunocycle import __version__
 
     provenance = {"model": compiled.model.name, "version": __version__, "rtol": options.rtol,
