@@ -79,8 +79,11 @@ def test_mixed_lesions_are_scored_by_the_sum():
 def test_resistant_subclone_relapses_after_response():
     """A lesion under strong kill shrinks, then regrows from antigen-negative cells."""
     times = np.arange(0.0, 700.0 + 1e-9, 3.5)
-    series = _constant_series(times, kill=0.06)
-    series["C_neg"] = np.full_like(series["C"], 1e-3 * 1e9)
+    # the systemic simulation: presenting cells killed (net -0.04/day), antigen-negative ones
+    # (0.1 % at diagnosis) growing at 0.02/day
+    pres, neg = 1e9 * np.exp(-0.04 * times), 1e6 * np.exp(0.02 * times)
+    series = {"C": (pres + neg)[None], "C_neg": neg[None], "C_dead": np.zeros((1, times.size)),
+              "J7": 0.06 * pres[None], "T_E_B": np.full((1, times.size), 1e6)}
     les = _lesions([[50.0, 0, 0, 0, 0]], [[1.0, 1, 1, 1, 1]])
     course = lesion_course(series, _params(0.02), les, times, times)
     d = course["diameter"][0, 0]
@@ -92,11 +95,12 @@ def test_resistant_subclone_relapses_after_response():
 def test_new_lesion_and_death_times_fall_with_their_hazard():
     t = np.arange(0.0, 400.0, 3.5)
     viable = np.full((2, t.size), 1e10)
-    effectors = np.full((2, t.size), 1e5)
+    escape = np.array([[1.0], [0.1]]) * np.ones((2, t.size))
     thresholds = np.cumsum(np.ones((2, 3)), axis=1)
-    slow = new_lesion_times(viable, effectors, t, [1e-3, 1e-3], thresholds)
-    fast = new_lesion_times(viable, effectors, t, [1e-2, 1e-2], thresholds)
+    slow = new_lesion_times(viable, escape, t, [1e-3, 1e-3], thresholds)
+    fast = new_lesion_times(viable, escape, t, [1e-2, 1e-2], thresholds)
     assert np.all(fast <= slow) and np.isfinite(fast[0, 0])
+    assert fast[1, 0] > fast[0, 0]  # immune control of disseminated cells delays new lesions
     burden = np.full((2, t.size), 60.0)
     burden[1] *= 2.0
     died = death_times(burden, t, np.ones(2), np.full(2, np.inf), np.full(2, 0.05))

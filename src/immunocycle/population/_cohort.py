@@ -133,7 +133,9 @@ class CalibrationTarget(_Strict):
     >= 3 treatment-related adverse-event rate (fraction), or None where none is given; ``cr`` the
     published complete-response rate (fraction) of ``regimen``, or None; ``cr_parameter`` the
     cohort parameter whose median is fitted to ``cr`` (with ``parameter`` refitted to ``orr``), or
-    None (the achieved CR rate is only reported).
+    None (the achieved CR rate is only reported); ``median_pfs_months`` the published median
+    progression-free survival of ``regimen`` (months), to which the tumor type's new-lesion rate
+    is fitted, or None, with ``pfs_source``.
     """
 
     parameter: str
@@ -185,8 +187,10 @@ class Cohort(_Strict):
 
 class FittedValues(_Strict):
     """Cohort-level values fitted by calibration (one entry of ``fitted.yaml``): ``multiplier``
-    on the median of ``parameter`` (fitted to the ORR) and ``cr_multiplier`` on the median of
-    ``cr_parameter`` (fitted to the complete-response rate, where the cohort has one)."""
+    on the median of ``parameter`` (fitted to the ORR), ``cr_multiplier`` on the median of
+    ``cr_parameter`` (fitted to the complete-response rate, where the cohort has one) and
+    ``new_lesion_rate`` (1/day; fitted to the median PFS, :mod:`immunocycle.trial._progression`;
+    None: the packaged default)."""
 
     parameter: str = "T_N0"
     multiplier: Annotated[float, Field(gt=0)] = 1.0

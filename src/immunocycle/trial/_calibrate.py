@@ -14,7 +14,8 @@ the published median PFS and one AE offset to the published grade 3-4 AE rate
    rate is only reported.
 1c. PFS (a target with ``median_pfs_months``): at every multiplier evaluated in step 1, the
    tumor type's new-lesion rate (:mod:`immunocycle.trial._progression`) is fitted so that the
-   Kaplan-Meier median PFS is the scan day nearest the published median
+   Kaplan-Meier PFS is 0.45 on the scan day nearest the published median (the median is then
+   that scan day)
    (:func:`fit_new_lesion_rate`, cheap: the rate changes no simulation), so the ORR is searched
    with new lesions at their fitted rate.
 2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
@@ -76,51 +77,62 @@ def pfs_target_days(cohort) -> tuple[float, float] | None:
 
 #: Bracket (1/day) and bisection steps of the new-lesion rate fit.
 RATE_BRACKET = (1e-7, 1.0)
-RATE_STEPS = 9
+RATE_STEPS = 14
+#: Progression-free share aimed at on the scan day nearest the published median: a little
+#: under one half, so the Kaplan-Meier median falls on that scan day robustly (not on a
+#: knife edge between two scans).
+PFS_AT_AIM = 0.45
+
+
+def _pfs_at(frame: pd.DataFrame, day: float) -> float:
+    """Kaplan-Meier progression-free share of the evaluable rows at ``day``."""
+    from lifelines import KaplanMeierFitter
+
+    ev = frame[frame["evaluable"]]
+    if ev.empty:
+        return math.nan
+    kmf = KaplanMeierFitter().fit(ev["pfs_days"].to_numpy(float), ev["pfs_event"].to_numpy(bool))
+    return float(kmf.survival_function_at_times(day).iloc[0])
 
 
 def fit_new_lesion_rate(task, sims: list, aim_days: float, say=None) -> tuple[float, float | None]:
-    """The new-lesion rate whose Kaplan-Meier median PFS equals ``aim_days`` (a scan day).
+    """The new-lesion rate whose Kaplan-Meier PFS curve is at :data:`PFS_AT_AIM` on
+    ``aim_days`` (the scan day nearest the published median), so the median PFS is that day.
 
-    The median falls stepwise as the rate rises (common random numbers: every event time falls
-    monotonically), so the rates giving the aimed scan day form an interval; its two ends are
-    found by bisection in ``log rate`` and the geometric middle is returned, far from both
-    steps. If no rate reaches the aim, the end of the bracket nearest to it is returned.
+    The share falls as the rate rises (common random numbers: every event time falls
+    monotonically), so the rate is found by bisection in ``log rate``. If even the smallest rate
+    gives a lower share (progression comes sooner without new lesions), it is returned.
     Returns ``(rate, median_pfs_days)``.
     """
-    cache: dict[float, float] = {}
+    cache: dict[float, pd.DataFrame] = {}
 
-    def median(rate: float) -> float:
+    def frame(rate: float) -> pd.DataFrame:
         if rate not in cache:
-            frame = _finish(task, sims, rate)
-            m = _median_pfs(frame[frame["evaluable"]])
-            cache[rate] = math.inf if m is None else float(m)
+            cache[rate] = _finish(task, sims, rate)
         return cache[rate]
 
-    lo, hi = RATE_BRACKET
-    if median(lo) < aim_days - 1e-6:  # progression comes sooner even without new lesions
-        return lo, median(lo)
-    if median(hi) > aim_days + 1e-6:
-        return hi, median(hi)
+    def share(rate: float) -> float:
+        return _pfs_at(frame(rate), aim_days)
 
-    def boundary(strict: bool) -> float:
-        # smallest rate with median <= aim (strict: < aim)
-        a, b = math.log(lo), math.log(hi)
+    lo, hi = (math.log(x) for x in RATE_BRACKET)
+    if not share(math.exp(lo)) > PFS_AT_AIM:
+        rate = math.exp(lo)
+    elif share(math.exp(hi)) > PFS_AT_AIM:
+        rate = math.exp(hi)
+    else:
         for _ in range(RATE_STEPS):
-            mid = 0.5 * (a + b)
-            m = median(math.exp(mid))
-            if (m < aim_days - 1e-6) if strict else (m <= aim_days + 1e-6):
-                b = mid
+            mid = 0.5 * (lo + hi)
+            if share(math.exp(mid)) > PFS_AT_AIM:
+                lo = mid
             else:
-                a = mid
-        return b
-
-    first = boundary(False)
-    last = boundary(True)
-    rate = math.exp(0.5 * (first + last))
+                hi = mid
+        rate = math.exp(hi)
+    f = frame(rate)
+    median = _median_pfs(f[f["evaluable"]])
     if say:
-        say(f"    new-lesion rate {rate:.4g}/day (median PFS {median(rate):g} d; aim {aim_days:g})")
-    return rate, median(rate)
+        say(f"    new-lesion rate {rate:.4g}/day: PFS {share(rate):.3f} at day {aim_days:g}, "
+            f"median {median} d")
+    return rate, median
 
 
 def _orr(frame: pd.DataFrame) -> tuple[float, int, int]:
@@ -299,9 +311,9 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         fit["pfs_source"] = target.pfs_source
         fit["new_lesion_rate_fit"] = (
             "one hazard scale per tumor type (1/day at 1e9 viable cells), bisection in its log "
-            "on the same patients (common random numbers) until the Kaplan-Meier median PFS is "
-            "the scan day nearest the published median; the geometric middle of the rates that "
-            "give that day; refitted at each ORR multiplier")
+            "on the same patients (common random numbers) until the Kaplan-Meier PFS is 0.45 "
+            "on the scan day nearest the published median (so the median is that day); "
+            "refitted at each ORR multiplier")
     entry = {"parameter": target.parameter, "multiplier": float(f"{m:.6g}"),
              **({"new_lesion_rate": float(f"{new_rate:.6g}")} if new_rate is not None else {}),
              "ae_offset": None if ae_offset is None else float(f"{ae_offset:.6g}"), "fit": fit,
@@ -368,13 +380,15 @@ def _fit_cr(cohort, target, aim: float, *, n_search: int, seed: int, days: float
 def _median_pfs(evaluable: pd.DataFrame) -> float | None:
     from immunocycle.trial._statistics import km_median
 
+    if evaluable.empty:
+        return None
     return km_median(evaluable["pfs_days"], evaluable["pfs_event"])[0]
 
 
 def _median_os(evaluable: pd.DataFrame) -> float | None:
     from immunocycle.trial._statistics import km_median
 
-    if "os_days" not in evaluable:
+    if "os_days" not in evaluable or evaluable.empty:
         return None
     return km_median(evaluable["os_days"], evaluable["os_event"])[0]
 
@@ -385,7 +399,9 @@ def write_fitted(name: str, entry: dict[str, Any], path: Path | None = None) -> 
     data = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
     data[name] = entry
     header = ("# Cohort-level values fitted by `immunocycle cohort calibrate` to calibration_targets.md\n"
-              "# (ORR: multiplier on the median of `parameter`; AE: offset of the AE log-odds).\n"
+              "# (ORR: multiplier on the median of `parameter`; AE: offset of the AE log-odds;\n"
+              "# median PFS: `new_lesion_rate`, the new-lesion hazard of the tumor type in 1/day at\n"
+              "# 1e9 viable cells, data/trial/progression.yaml).\n"
               "# Regenerate with the `command` of each entry; do not edit by hand.\n")
     path.write_text(header + yaml.safe_dump(data, sort_keys=True, width=100))
     return path

@@ -22,8 +22,9 @@ Target lesions are a cheap transform of that systemic simulation, solved on its 
   the lumped tumor's does. With one lesion, factors 1 and no mutation, the lesion follows the
   lumped tumor (tested).
 
-New lesions appear with a hazard ``rate * (viable cells / 1e9)^alpha * 2 / (1 + T_E_B/T_E_B(0))``
-(one fitted ``rate`` per tumor type), are seen at the next scan and are RECIST 1.1 progression by
+New lesions appear with a hazard ``rate * (viable cells / 1e9)^alpha * escape`` (one fitted
+``rate`` per tumor type; ``escape``: the share of disseminated cells that escape the systemic T-cell
+response, antigen-negative ones all, presenting ones as growth outpaces the per-cell kill), are seen at the next scan and are RECIST 1.1 progression by
 themselves. Death has a hazard from the sum of all lesion diameters, organ involvement and
 progression. Lesion deviations do not feed back into the systemic simulation (first-order
 approximation: the lumped tumor is the burden-weighted average lesion).
@@ -159,18 +160,13 @@ def _interval_mean(x: np.ndarray) -> np.ndarray:
     return 0.5 * (x[:, 1:] + x[:, :-1])
 
 
-def _extend(x: np.ndarray, t_sim: np.ndarray, t_ext: np.ndarray, window: float = 28.0
-            ) -> np.ndarray:
-    """``x`` (N, T) on the extended grid: values past the simulation are the mean of its last
-    ``window`` days (NaN-safe)."""
-    out = np.empty((x.shape[0], t_ext.size))
-    T = t_sim.size
-    out[:, :T] = x
-    if t_ext.size > T:
-        last = t_sim >= t_sim[-1] - window - 1e-9
-        tail = np.nanmean(x[:, last], axis=1)
-        out[:, T:] = tail[:, None]
-    return out
+def _extend_intervals(x: np.ndarray, size: int, window: int = 8) -> np.ndarray:
+    """Interval values (N, T-1) continued to ``size`` intervals with the mean of the last
+    ``window`` intervals (28 days on the 3.5-day grid)."""
+    if x.shape[1] >= size:
+        return x[:, :size]
+    tail = np.nanmean(x[:, -window:], axis=1) if x.shape[1] else np.zeros(x.shape[0])
+    return np.concatenate([x, np.repeat(tail[:, None], size - x.shape[1], axis=1)], axis=1)
 
 
 def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesions,
@@ -195,7 +191,9 @@ def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesi
         ``diameter`` (N, L+1, T_ext) mm (the last lesion is the reference lesion: factors 1,
         baseline share ``1/n``), ``viable`` (N, T_ext) viable cells of all target lesions scaled
         to the whole burden, ``resistant_share`` (N, T_ext) share of viable cells that are
-        resistant (antigen/HLA loss or IFN-gamma defect).
+        resistant (antigen/HLA loss or IFN-gamma defect), ``escape`` (N, T_ext) share of newly
+        disseminated cells escaping immune control (antigen-negative share ``q`` of the lumped
+        tumor plus ``(1 - q) g / (g + k)``).
     """
     laws = load_progression()
     res = laws["resistance"]
@@ -217,8 +215,35 @@ def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesi
     g = np.clip(kg[:, None] * (1.0 - C / cmax[:, None]), 0.0, None)
     kill = np.where(Cpres > 1e-9, J7 / np.maximum(Cpres, 1e-9), 0.0)
     ch = np.where(C > 1e-9, chemo / np.maximum(C, 1e-9), 0.0)
-    g, kill, ch = (_interval_mean(_extend(x, t_sim, t_ext)) for x in (g, kill, ch))
+    Cd = np.nan_to_num(series["C_dead"], nan=0.0)
+    # share of newly disseminated cells that escape immune control: antigen-negative cells all,
+    # presenting cells as their growth outpaces the per-cell T-cell kill (equilibrium / dormancy)
+    q = np.where(C > 0, Cneg / np.maximum(C, 1e-300), 0.0)
+    escape_pts = q + (1.0 - q) * np.where(g + kill > 0, g / np.maximum(g + kill, 1e-300), 1.0)
+    g, kill, ch = (_interval_mean(x) for x in (g, kill, ch))
+    # deaths of the lumped tumor as the lesions count theirs (state at the interval's start)
+    deaths_lumped = (kd[:, None] + ch) * C[:, :-1] + kill * Cpres[:, :-1]
+    dt_sim = np.diff(t_sim)
+    # Net growth per interval of the lumped presenting and antigen-negative cells, exact from the
+    # simulation where both ends hold at least a cell (the trapezoid of the rates otherwise):
+    # a lesion with factors 1 then follows the lumped tumor exactly.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_pres = np.where((Cpres[:, 1:] >= 1.0) & (Cpres[:, :-1] >= 1.0),
+                          np.log(Cpres[:, 1:] / Cpres[:, :-1]) / dt_sim,
+                          g - kd[:, None] - kill - ch)
+        r_neg = np.where((Cneg[:, 1:] >= 1.0) & (Cneg[:, :-1] >= 1.0),
+                         np.log(Cneg[:, 1:] / Cneg[:, :-1]) / dt_sim, g - kd[:, None] - ch)
+        # new dead cells of the lumped tumor per interval (exact), shared by death rates
+        decay_sim = np.exp(-kc[:, None] * dt_sim)
+        dead_in = np.clip(Cd[:, 1:] - Cd[:, :-1] * decay_sim, 0.0, None)
+    dead_in = np.where(deaths_lumped > 0, dead_in, 0.0)
+    g, kill, ch, r_pres, r_neg = (_extend_intervals(x, t_ext.size - 1)
+                                  for x in (g, kill, ch, r_pres, r_neg))
+    n_sim = t_sim.size - 1
     dt = np.diff(t_ext)
+    escape = np.empty((n_pat, t_ext.size))
+    escape[:, :t_sim.size] = escape_pts
+    escape[:, t_sim.size:] = np.nanmean(escape_pts[:, -9:], axis=1)[:, None]
     # lesions + the reference lesion (factors 1)
     n = les.n
     L = les.diameter0.shape[1]
@@ -252,15 +277,22 @@ def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesi
         h = dt[j]
         gj, kj, cj = g[:, j][:, None], kill[:, j][:, None], ch[:, j][:, None]
         grow = gam * gj
-        rs = grow - kd[:, None] - kap * kj - cj
-        ra = grow - kd[:, None] - cj
-        rf = grow - kd[:, None] - phi * kap * kj - cj
+        rp, rn = r_pres[:, j][:, None], r_neg[:, j][:, None]
+        rs = rp + (gam - 1.0) * gj - (kap - 1.0) * kj
+        ra = rn + (gam - 1.0) * gj
+        rf = rp + (gam - 1.0) * gj + (1.0 - phi * kap) * kj
         deaths = (kd[:, None] + cj) * (s + a + f) + kap * kj * (s + phi * f)
         born = grow * s * h
         s, a, f = (s * np.exp(rs * h), a * np.exp(ra * h) + mu_a * born,
                    f * np.exp(rf * h) + mu_f * born)
         decay = np.exp(-kc * h)[:, None]
-        D = D * decay + deaths * (1 - decay) / kc[:, None]
+        if j < n_sim:
+            # the lumped tumor's new dead cells, apportioned by the lesion's share of deaths
+            lumped = deaths_lumped[:, j][:, None]
+            share_j = np.where(lumped > 0, deaths / np.maximum(lumped, 1e-300), 0.0)
+            D = D * decay + dead_in[:, j][:, None] * share_j
+        else:
+            D = D * decay + deaths * (1 - decay) / kc[:, None]
         # below one cell a clone is gone (it does not regrow from a fraction of a cell)
         s, a, f = (np.where(x < 1.0, 0.0, x) for x in (s, a, f))
         total = s + a + f + D
@@ -269,24 +301,23 @@ def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesi
         viable[:, j + 1] = v
         resistant[:, j + 1] = np.where(v > 0, (a + f)[:, :L].sum(1) / np.maximum(v, 1e-300), 0.0)
     # the lesions' viable cells stand for the whole burden's (target lesions hold it all at t=0)
-    return {"diameter": diam, "viable": viable, "resistant_share": resistant}
+    return {"diameter": diam, "viable": viable, "resistant_share": resistant,
+            "escape": escape}
 
 
-def new_lesion_times(viable: np.ndarray, effectors: np.ndarray, t_ext: np.ndarray, rate,
+def new_lesion_times(viable: np.ndarray, escape: np.ndarray, t_ext: np.ndarray, rate,
                      thresholds: np.ndarray) -> np.ndarray:
     """Appearance day of each new lesion (N, K); ``inf`` where none appears in follow-up.
 
-    Hazard per day ``rate * (viable / reference_cells)^alpha * 2 / (1 + E / E(0))`` with ``E``
-    the circulating tumor-specific effectors (``T_E_B``); event ``k`` happens when the
-    cumulative hazard reaches the ``k``-th cumulative Exp(1) threshold (common random numbers:
-    times fall monotonically as ``rate`` rises).
+    Hazard per day ``rate * (viable / reference_cells)^alpha * escape``, ``escape`` the share of
+    disseminated cells escaping immune control (:func:`lesion_course`); event ``k`` happens when
+    the cumulative hazard reaches the ``k``-th cumulative Exp(1) threshold (common random
+    numbers: times fall monotonically as ``rate`` rises).
     """
     laws = load_progression()["new_lesions"]
     alpha, ref = float(laws["alpha"]), float(laws["reference_cells"])
-    E = np.nan_to_num(effectors, nan=0.0)
-    E0 = np.maximum(E[:, :1], 1.0)
     haz = np.asarray(rate, float).reshape(-1, 1) * (np.maximum(viable, 0.0) / ref) ** alpha \
-        * 2.0 / (1.0 + E / E0)
+        * np.clip(np.nan_to_num(escape, nan=1.0), 0.0, 1.0)
     cum = np.concatenate([np.zeros((haz.shape[0], 1)),
                           np.cumsum(0.5 * (haz[:, 1:] + haz[:, :-1]) * np.diff(t_ext), 1)], 1)
     out = np.full(thresholds.shape, np.inf)

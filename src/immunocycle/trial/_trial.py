@@ -317,10 +317,7 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
               if k in names}
     course = lesion_course(series, res.parameters, lesions, times, t_ext)
     n = len(lesions.n)
-    E = np.empty((n, t_ext.size))
-    E[:, :times.size] = np.nan_to_num(series["T_E_B"], nan=0.0)
-    E[:, times.size:] = E[:, [times.size - 1]]
-    appear = new_lesion_times(course["viable"], E, t_ext, np.full(n, rate),
+    appear = new_lesion_times(course["viable"], course["escape"], t_ext, np.full(n, rate),
                               lesions.new_thresholds)
     t_assess = assessment_times(tumor_type, follow)
     ia = np.searchsorted(t_ext, t_assess - 1e-6)
@@ -649,7 +646,9 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
         ``{"case": "trial", "cohort", "arms", "days", "results": [{"n", "seconds",
         "seconds_per_patient", "seconds_per_patient_arm", "peak_python_mb", "max_rss_mb"}]}``.
         Python heap peak from :mod:`tracemalloc`; ``max_rss_mb`` is the process's resident peak
-        (:mod:`resource`), which includes numba's compiled code and never decreases.
+        (:mod:`resource`), which includes numba's compiled code and never decreases. ``stages``:
+        seconds per patient of the systemic simulation and of the lesion layer (several lesions,
+        new lesions, scoring, death), on up to 100 patients (:func:`_bench_stages`).
     """
     import resource
     import shutil
@@ -678,7 +677,28 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
                         "seconds_per_patient_arm": seconds / (n * len(regimens)),
                         "peak_python_mb": peak / 2**20, "max_rss_mb": rss})
     return {"case": "trial", "cohort": cohort, "arms": regimens, "days": days,
-            "chunk_size": chunk_size, "results": results}
+            "chunk_size": chunk_size, "results": results,
+            "stages": _bench_stages(cohort, regimens, days, seed, min(100, max(n_values)))}
+
+
+def _bench_stages(cohort: str, regimens: Sequence[str], days: float, seed: int,
+                  n: int) -> dict[str, float]:
+    """Seconds per patient (all arms) of the two stages of a chunk: the systemic simulation
+    (growth to diagnosis, every arm, re-simulation after a grade >= 3 AE stop) and the lesion
+    layer (several lesions, new lesions, RECIST, death; with the re-simulation after iCPD)."""
+    task = make_task(cohort, regimens, seed=seed, days=days)
+    t0 = time.perf_counter()
+    sim = task.simulate(0, n)
+    t1 = time.perf_counter()
+    task.finish(sim, post_progression=False)
+    t2 = time.perf_counter()
+    rows = task.finish(sim)
+    t3 = time.perf_counter()
+    ev = rows[rows["evaluable"]]
+    return {"n": int(n), "simulate_seconds_per_patient": (t1 - t0) / n,
+            "lesions_seconds_per_patient": (t2 - t1) / n,
+            "lesions_with_icpd_resimulation_seconds_per_patient": (t3 - t2) / n,
+            "lesions_per_patient_mean": float(ev["n_lesions"].mean()) if len(ev) else None}
 
 
 __all__ = ["ASSESSMENT_DAYS", "UNTREATED", "TrialTask", "bench_trial", "make_task",
