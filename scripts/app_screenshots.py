@@ -54,9 +54,8 @@ def _set(driver, key: str, value, tag: str = "input") -> None:
 
 def _shot(driver, path: Path, width: int, max_height: int) -> None:
     time.sleep(2.0)  # let charts finish drawing
-    height = driver.execute_script(
-        "const m = document.querySelector('[data-testid=\"stMain\"]');"
-        "return Math.max(document.body.scrollHeight, m ? m.scrollHeight : 0);")
+    height = driver.execute_script(  # the main area scrolls inside its own container
+        "return Math.max(...Array.from(document.querySelectorAll('*'), e => e.scrollHeight));")
     driver.set_window_size(width, min(int(height) + 60, max_height))
     time.sleep(1.0)
     driver.save_screenshot(str(path))
@@ -94,6 +93,9 @@ def main() -> None:
             driver.set_window_size(w, 1200)
             driver.get(f"{url}/deliver")
             _find(driver, '.st-key-pk_de24 [data-testid="stMetricValue"]')
+            _find(driver, '[data-testid="stVegaLiteChart"] canvas, '
+                          '[data-testid="stVegaLiteChart"] svg', timeout=120)
+            time.sleep(3.0)
             _shot(driver, args.out / "deliver.png", w, h)
 
             driver.set_window_size(w, 1200)

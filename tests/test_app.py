@@ -159,3 +159,35 @@ def test_free_port_skips_a_taken_port():
         taken = s.getsockname()[1]
         assert not port_free(taken)
         assert free_port(taken) > taken
+
+
+def test_study_unknown_mouse_therapy_is_inline(page):
+    at = page("trial")
+    at.radio(key="tr_kind").set_value("mouse study").run()
+    at.text_area(key="tr_arms_mouse").set_value("isotype\nanti_pdl1_mouse+nonsense")
+    at.button(key="tr_run").click().run()
+    assert not at.exception
+    assert any("unknown therapy 'nonsense'" in e for e in _errors(at)), _errors(at)
+
+
+def test_a_job_can_be_cancelled_and_a_failure_is_one_line():
+    import time
+
+    from immunocycle._errors import InputError
+    from immunocycle.app._jobs import Job
+
+    def forever():
+        while True:
+            time.sleep(0.01)
+
+    job = Job(forever, label="loop")
+    assert job.running and job.progress() is None
+    job.cancel()
+    assert job.wait(30) and job.state == "cancelled"
+
+    def bad():
+        raise InputError("--dose", "must be > 0 (got 0)")
+
+    failed = Job(bad)
+    assert failed.wait(30) and failed.state == "failed"
+    assert failed.error == "--dose: must be > 0 (got 0)"

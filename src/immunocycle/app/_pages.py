@@ -201,12 +201,34 @@ def _show_diagnosis(last: dict) -> None:
 # --- Deliver ----------------------------------------------------------------------------------
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _simulate_pk(key: tuple) -> dict:
-    """The PBPK, property-model and free-payload numbers of one formulation (cached: the PBPK
-    model is compiled once per route and payload, each slider move reuses it)."""
+def _pbpk(key: tuple):
+    """The PBPK run of one formulation (cached; the compiled model is reused across runs)."""
     from immunocycle.app import _runs
 
-    return _runs.simulate_pk(dict(key))
+    return _runs.pbpk(dict(key))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _property(key: tuple):
+    from immunocycle.app import _runs
+
+    return _runs.property_prediction(dict(key))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _free(payload, species, route, dose, days):
+    """The payload given free: depends on neither diameter, charge nor coating."""
+    from immunocycle.app import _runs
+
+    return _runs.free_payload(payload, species, route, dose, days)
+
+
+def _simulate_pk(options: dict) -> dict:
+    key = tuple(options.items())
+    result, caught = _pbpk(key)
+    return {"pk": result, "property": _property(key), "warnings": caught,
+            "free": _free(options["--payload"], options["--species"], options["--route"],
+                          options["--dose"], options["--days"])}
 
 
 def deliver_page() -> None:
@@ -238,7 +260,7 @@ def deliver_page() -> None:
                                        species=species,
                                        payload=None if payload == "none" else payload,
                                        release_rate=release, days=float(days))
-            sim = _simulate_pk(tuple(options.items()))
+            sim = _simulate_pk(options)
         except user_errors() as exc:
             st.error(message(exc))
             return

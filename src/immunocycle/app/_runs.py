@@ -133,6 +133,49 @@ def pk_options(*, carrier: str, diameter: float, zeta: float | None, shape: str 
             "--cancer-type": cancer_type, "--days": days}
 
 
+def pbpk(options: Mapping[str, Any]):
+    """The PBPK run of the formulation: ``(PKResult, [warning texts])``."""
+    from immunocycle.pk import Release, run_pk
+
+    p = particle(options["--carrier"], options["--diameter"], options["--zeta"],
+                 options["--shape"], options["--targeted"], options["--dose"],
+                 options["--cancer-type"])
+    payload = options["--payload"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_pk(p, payload, Release(rate_per_h=options["--release-rate"]) if payload
+                        else None, species=options["--species"], route=options["--route"],
+                        horizon_h=float(options["--days"]) * 24.0)
+    return result, sorted({str(w.message) for w in caught})
+
+
+def property_prediction(options: Mapping[str, Any]):
+    """The property model's DE24/DE168/DEmax with their interval (one-row DataFrame)."""
+    from immunocycle.pk import default_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its domain notes are in the frame
+        return default_model().predict(particle(
+            options["--carrier"], options["--diameter"], options["--zeta"], options["--shape"],
+            options["--targeted"], options["--dose"], options["--cancer-type"]))
+
+
+#: run_pk's default payload loading (payload mass / carrier mass).
+LOADING = 0.1
+
+
+def free_payload(payload: str | None, species: str, route: str, dose: float, days: float):
+    """The payload given free at the particle's payload dose (``None`` without a payload)."""
+    from immunocycle.pk import run_pk
+
+    if not payload:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_pk(None, payload, species=species, route=route,
+                      free_dose_mg_per_kg=float(dose) * LOADING, horizon_h=float(days) * 24.0)
+
+
 def simulate_pk(options: Mapping[str, Any]) -> dict[str, Any]:
     """The Deliver page's numbers, in memory: the PBPK run, the property model's prediction with
     its interval, and the payload given free at the same payload dose (if any).
@@ -140,27 +183,11 @@ def simulate_pk(options: Mapping[str, Any]) -> dict[str, Any]:
     Returns ``{"pk": PKResult, "property": one-row DataFrame, "free": PKResult or None,
     "warnings": [str]}``.
     """
-    from immunocycle.pk import Release, default_model, run_pk
-
-    p = particle(options["--carrier"], options["--diameter"], options["--zeta"],
-                 options["--shape"], options["--targeted"], options["--dose"],
-                 options["--cancer-type"])
-    payload = options["--payload"]
-    horizon = float(options["--days"]) * 24.0
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = run_pk(p, payload, Release(rate_per_h=options["--release-rate"]) if payload
-                        else None, species=options["--species"], route=options["--route"],
-                        horizon_h=horizon)
-        prop = default_model().predict(p)
-        free = None
-        if payload:
-            loading = 0.1  # run_pk's default payload loading (payload mass / carrier mass)
-            free = run_pk(None, payload, species=options["--species"], route=options["--route"],
-                          free_dose_mg_per_kg=float(options["--dose"]) * loading,
-                          horizon_h=horizon)
-    return {"pk": result, "property": prop, "free": free,
-            "warnings": sorted({str(w.message) for w in caught})}
+    result, caught = pbpk(options)
+    return {"pk": result, "property": property_prediction(options),
+            "free": free_payload(options["--payload"], options["--species"], options["--route"],
+                                 options["--dose"], options["--days"]),
+            "warnings": caught}
 
 
 def run_pk_folder(workspace: str | Path, options: Mapping[str, Any]):
@@ -344,7 +371,7 @@ def _try_report(out: Path, render: Callable[[Path], Path]) -> Path | None:
         return None
 
 
-__all__ = ["check_arms", "chunk_size", "command_line", "design_options", "diagnose_options",
-           "new_run_dir", "particle", "pk_options", "run_design", "run_diagnose",
+__all__ = ["check_arms", "chunk_size", "command_line", "design_options", "diagnose_options", "free_payload",
+           "new_run_dir", "pbpk", "property_prediction", "particle", "pk_options", "run_design", "run_diagnose",
            "run_pk_folder", "run_study_folder", "run_trial_folder", "simulate_pk",
            "split_arms", "study_options", "trial_options"]
