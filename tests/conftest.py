@@ -32,3 +32,21 @@ def shared_data() -> Callable[[str], Path]:
                         f"IMMUNOCYCLE_SHARED_DATA to a folder holding {name}/")
 
     return get
+
+
+@pytest.fixture(scope="session", autouse=True)
+def few_replicates():
+    """Trials and designs draw 3 effect-size replicates in tests (20 by default): enough to
+    exercise the prediction intervals, cheap enough for the suite. ``tests/test_uncertainty.py``
+    checks the packaged default itself."""
+    import dataclasses
+
+    import immunocycle.trial
+    from immunocycle.trial import _uncertainty
+
+    real = _uncertainty.load_priors()
+    few = dataclasses.replace(real, replicates=3)
+    with pytest.MonkeyPatch.context() as mp:
+        for module in (_uncertainty, immunocycle.trial):
+            mp.setattr(module, "load_priors", lambda: few)
+        yield

@@ -41,6 +41,10 @@ class DemoSettings:
         Largest grade >= 3 adverse-event rate of a recommendation.
     days : float
         Follow-up (days).
+    replicates : int, optional
+        Effect-size replicates of the design's and the confirmatory trial (default 20,
+        ``data/trial/uncertainty.yaml``; 0: none): prediction intervals and
+        ``p_beats_comparator``.
     """
 
     cohort: str = "excluded"
@@ -50,6 +54,7 @@ class DemoSettings:
     max_agents: int = 3
     ae_limit: float = 0.5
     days: float = 168.0
+    replicates: int | None = None
 
 
 def run_demo(out: str | Path, *, seed: int = 0, settings: DemoSettings | None = None,
@@ -63,11 +68,11 @@ def run_demo(out: str | Path, *, seed: int = 0, settings: DemoSettings | None = 
     out.mkdir(parents=True, exist_ok=True)
     result = design(cohort=s.cohort, max_agents=s.max_agents, ae_limit=s.ae_limit,
                     budget=s.budget, n=s.design_n, seed=seed, days=s.days,
-                    global_analysis=True)
+                    global_analysis=True, replicates=s.replicates)
     # The design's own small trial is kept beside the confirmatory one the report draws.
     result.write(out, trial_dir="design_trial")
     _, summary = confirm(result, n=s.confirm_n, seed=seed + 1, out=out / "trial",
-                         progress=progress)
+                         progress=progress, replicates=s.replicates)
     write_json(out / "trial" / "summary.json", {"arms": summary, "cohort": s.cohort,
                                                  "n": s.confirm_n, "seed": seed + 1})
     command = f"immunocycle demo --out {out} --seed {seed}"
