@@ -27,6 +27,10 @@ def test_fitted_file_records_every_calibrated_cohort_with_its_fit_and_command():
             assert fit["achieved_orr"] <= orr_with_ci(0, target.n_trial, method="exact")[2]
         if target.ae_grade3plus is not None:
             assert fit["achieved_ae_realized"] == pytest.approx(target.ae_grade3plus, abs=0.05)
+        if target.median_pfs_months is not None:  # the new-lesion rate fitted to the PFS
+            assert entry.new_lesion_rate is not None
+            assert fit["median_pfs_days"] == pytest.approx(target.median_pfs_months * 30.4375,
+                                                           rel=0.25), (name, fit)
         if target.cr_parameter is not None:  # the published CR rate inside the simulated CI
             lo, hi = fit["achieved_cr_ci"]
             assert lo <= target.cr <= hi, (name, fit)
@@ -42,6 +46,8 @@ def test_calibrated_cohort_reproduces_orr_and_ae_at_n_1000(tmp_path, name):
     lo, hi = arm["orr_ci"]
     assert lo <= target.orr <= hi, arm
     assert arm["ae_grade3plus_rate"] == pytest.approx(target.ae_grade3plus, abs=0.05)
+    assert arm["median_pfs_days"] == pytest.approx(target.median_pfs_months * 30.4375, rel=0.25)
+    assert arm["median_os_days"] is None or arm["median_os_days"] >= arm["median_pfs_days"]
     if target.cr is not None:
         lo, hi = arm["cr_rate_ci"]
         assert lo <= target.cr <= hi, arm

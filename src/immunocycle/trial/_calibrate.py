@@ -14,8 +14,7 @@ the published median PFS and one AE offset to the published grade 3-4 AE rate
    rate is only reported.
 1c. PFS (a target with ``median_pfs_months``): at every multiplier evaluated in step 1, the
    tumor type's new-lesion rate (:mod:`immunocycle.trial._progression`) is fitted so that the
-   Kaplan-Meier PFS is 0.45 on the scan day nearest the published median (the median is then
-   that scan day)
+   Kaplan-Meier median PFS is the scan day nearest the published median
    (:func:`fit_new_lesion_rate`, cheap: the rate changes no simulation), so the ORR is searched
    with new lesions at their fitted rate.
 2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
@@ -61,27 +60,28 @@ def _finish(task, sims: list, rate: float) -> pd.DataFrame:
                      ignore_index=True)
 
 
-def pfs_target_days(cohort) -> tuple[float, float] | None:
-    """``(target, aim)``: the published median PFS (days) of the cohort and the scan day nearest
-    to it, which the fit aims at (a Kaplan-Meier median of scan-dated progressions is a scan
-    day). None without a PFS target."""
+def pfs_target_days(cohort) -> tuple[float, float, float] | None:
+    """``(target, aim, previous)``: the published median PFS (days) of the cohort, the scan day
+    nearest to it, which the fit aims at (a Kaplan-Meier median of scan-dated progressions is a
+    scan day), and the scan before it (0: the aim is the first scan). None without a PFS
+    target."""
     from immunocycle.trial._progression import assessment_times
 
     target = cohort.calibration.median_pfs_months if cohort.calibration else None
     if target is None:
         return None
     days = float(target) * 30.4375
-    scans = assessment_times(cohort.tumor_type, 3 * days + 200)[1:]
-    return days, float(scans[np.argmin(np.abs(scans - days))])
+    scans = assessment_times(cohort.tumor_type, 3 * days + 200)
+    k = 1 + int(np.argmin(np.abs(scans[1:] - days)))
+    return days, float(scans[k]), float(scans[k - 1])
 
 
 #: Bracket (1/day) and bisection steps of the new-lesion rate fit.
 RATE_BRACKET = (1e-7, 1.0)
 RATE_STEPS = 14
-#: Progression-free share aimed at on the scan day nearest the published median: a little
-#: under one half, so the Kaplan-Meier median falls on that scan day robustly (not on a
-#: knife edge between two scans).
-PFS_AT_AIM = 0.45
+#: Margin (fraction) under one half of the progression-free share on the aimed scan day when it
+#: is the first scan (no earlier scan to centre the crossing of one half on).
+PFS_MARGIN = 0.05
 
 
 def _pfs_at(frame: pd.DataFrame, day: float) -> float:
@@ -95,14 +95,17 @@ def _pfs_at(frame: pd.DataFrame, day: float) -> float:
     return float(kmf.survival_function_at_times(day).iloc[0])
 
 
-def fit_new_lesion_rate(task, sims: list, aim_days: float, say=None) -> tuple[float, float | None]:
-    """The new-lesion rate whose Kaplan-Meier PFS curve is at :data:`PFS_AT_AIM` on
-    ``aim_days`` (the scan day nearest the published median), so the median PFS is that day.
+def fit_new_lesion_rate(task, sims: list, aim_days: float, say=None,
+                        previous_days: float = 0.0) -> tuple[float, float | None]:
+    """The new-lesion rate whose Kaplan-Meier median PFS falls on ``aim_days`` (the scan day
+    nearest the published median) as robustly as the curve allows.
 
-    The share falls as the rate rises (common random numbers: every event time falls
-    monotonically), so the rate is found by bisection in ``log rate``. If even the smallest rate
-    gives a lower share (progression comes sooner without new lesions), it is returned.
-    Returns ``(rate, median_pfs_days)``.
+    The progression-free share ``S`` falls as the rate rises (common random numbers: every
+    event time falls monotonically), so the rate is found by bisection in ``log rate`` on
+    ``(S(previous scan) + S(aim)) / 2 = 1/2`` (the curve crosses one half midway between the
+    two scans), or on ``S(aim) = 1/2 - PFS_MARGIN`` when the aim is the first scan. If even the
+    smallest rate gives progression sooner, that rate is returned. Returns
+    ``(rate, median_pfs_days)``.
     """
     cache: dict[float, pd.DataFrame] = {}
 
@@ -111,18 +114,21 @@ def fit_new_lesion_rate(task, sims: list, aim_days: float, say=None) -> tuple[fl
             cache[rate] = _finish(task, sims, rate)
         return cache[rate]
 
-    def share(rate: float) -> float:
-        return _pfs_at(frame(rate), aim_days)
+    def level(rate: float) -> float:
+        f = frame(rate)
+        if previous_days <= 0:
+            return _pfs_at(f, aim_days) + PFS_MARGIN
+        return 0.5 * (_pfs_at(f, previous_days) + _pfs_at(f, aim_days))
 
     lo, hi = (math.log(x) for x in RATE_BRACKET)
-    if not share(math.exp(lo)) > PFS_AT_AIM:
+    if not level(math.exp(lo)) > 0.5:
         rate = math.exp(lo)
-    elif share(math.exp(hi)) > PFS_AT_AIM:
+    elif level(math.exp(hi)) > 0.5:
         rate = math.exp(hi)
     else:
         for _ in range(RATE_STEPS):
             mid = 0.5 * (lo + hi)
-            if share(math.exp(mid)) > PFS_AT_AIM:
+            if level(math.exp(mid)) > 0.5:
                 lo = mid
             else:
                 hi = mid
@@ -130,8 +136,8 @@ def fit_new_lesion_rate(task, sims: list, aim_days: float, say=None) -> tuple[fl
     f = frame(rate)
     median = _median_pfs(f[f["evaluable"]])
     if say:
-        say(f"    new-lesion rate {rate:.4g}/day: PFS {share(rate):.3f} at day {aim_days:g}, "
-            f"median {median} d")
+        say(f"    new-lesion rate {rate:.4g}/day: PFS {_pfs_at(f, previous_days):.3f} at day "
+            f"{previous_days:g}, {_pfs_at(f, aim_days):.3f} at day {aim_days:g}, median {median} d")
     return rate, median
 
 
@@ -214,7 +220,7 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
                 cache[key] = _run(task, size)
             else:
                 sims = _simulate(task, size)
-                rates[key], _ = fit_new_lesion_rate(task, sims, pfs[1], say)
+                rates[key], _ = fit_new_lesion_rate(task, sims, pfs[1], say, pfs[2])
                 cache[key] = _finish(task, sims, rates[key])
             orr, k, ev = _orr(cache[key])
             say(f"  {name}: multiplier {m:.4g}, n {size}: ORR {orr:.3f} ({k}/{ev})")
@@ -308,12 +314,14 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     if pfs is not None:
         fit["target_median_pfs_days"] = round(pfs[0], 1)
         fit["aimed_scan_day"] = pfs[1]
+        fit["achieved_pfs_at_aimed_scan"] = round(_pfs_at(frame, pfs[1]), 4)
         fit["pfs_source"] = target.pfs_source
         fit["new_lesion_rate_fit"] = (
             "one hazard scale per tumor type (1/day at 1e9 viable cells), bisection in its log "
-            "on the same patients (common random numbers) until the Kaplan-Meier PFS is 0.45 "
-            "on the scan day nearest the published median (so the median is that day); "
-            "refitted at each ORR multiplier")
+            "on the same patients (common random numbers) until the Kaplan-Meier PFS crosses "
+            "0.5 midway between the scan day nearest the published median and the scan before "
+            "it (first scan: PFS 0.45 there), so the median is that scan day; refitted at "
+            "each ORR multiplier")
     entry = {"parameter": target.parameter, "multiplier": float(f"{m:.6g}"),
              **({"new_lesion_rate": float(f"{new_rate:.6g}")} if new_rate is not None else {}),
              "ae_offset": None if ae_offset is None else float(f"{ae_offset:.6g}"), "fit": fit,

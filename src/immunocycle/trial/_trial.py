@@ -600,7 +600,8 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     out = Path(out)
     arguments = {"cohort": c.model_dump(mode="json"), "arms": list(task.arms), "seed": task.seed,
                  "days": task.days, "tmb": task.tmb, "multiplier": task.multiplier,
-                 "parameter": task.parameter, "ae_offset": task.ae_offset}
+                 "parameter": task.parameter, "ae_offset": task.ae_offset,
+                 "new_lesion_rate": task.new_lesion_rate}
     path = run_chunked(task, int(n), out, chunk_size=chunk_size, arguments=arguments,
                        scheduler=scheduler, local_cluster=local_cluster, progress=progress,
                        description=f"trial {c.name}")
