@@ -64,7 +64,7 @@ def test_trial_writes_the_contracted_outputs(reference):
     inputs = json.loads((out / "inputs.json").read_text())
     assert inputs["inputs"]["arms"] == ARMS and inputs["inputs"]["seed"] == 5
     assert "immunocycle_version" in inputs
-    for name in ("kaplan_meier.png", "waterfall_arm0.png", "spider_arm1.png",
+    for name in ("kaplan_meier.png", "kaplan_meier_os.png", "waterfall_arm0.png", "spider_arm1.png",
                  "response_by_phenotype_arm0.png"):
         assert (out / name).stat().st_size > 1000
     p = _patients(out)

@@ -67,8 +67,11 @@ def cohort_calibrate(
     seed: int = typer.Option(0, "--seed", min=0, help="Sampling seed."),
     days: float = typer.Option(365.0, "--days", help="Follow-up (days)."),
     as_json: bool = typer.Option(False, "--json", help="Print the fitted values as JSON."),
+    jobs: int = typer.Option(1, "--jobs", min=1,
+                             help="With --all: cohorts calibrated at once (processes)."),
 ) -> None:
-    """Fit the ORR multiplier and AE offset to the calibration targets; writes fitted.yaml.
+    """Fit the ORR multiplier, the new-lesion rate (median PFS) and the AE offset to the
+    calibration targets; writes fitted.yaml.
 
     Example: immunocycle cohort calibrate melanoma
     """
@@ -80,7 +83,8 @@ def cohort_calibrate(
     from immunocycle._inputs import check_time_grid
 
     days = check_time_grid(days)
-    result = (calibrate_all(n=n, n_search=n_search, seed=seed, days=days, log=log) if all_
+    result = (calibrate_all(n=n, n_search=n_search, seed=seed, days=days, log=log, jobs=jobs)
+              if all_
               else {name: calibrate_cohort(name, n=n, n_search=n_search, seed=seed,
                                            days=days, log=log)})
     if as_json:

@@ -415,14 +415,42 @@ def write_fitted(name: str, entry: dict[str, Any], path: Path | None = None) -> 
     return path
 
 
+def _calibrate_one(args: tuple) -> tuple[str, dict]:
+    name, kwargs = args
+    return name, calibrate_cohort(name, write=False, log=None, **kwargs)
+
+
 def calibrate_all(*, n: int = 1000, n_search: int = 300, seed: int = 0, days: float = 365.0,
-                  write: bool = True, log=print) -> dict[str, dict]:
-    """Calibrate every cohort with a target, then :func:`fill_uncalibrated`."""
+                  write: bool = True, log=print, jobs: int = 1) -> dict[str, dict]:
+    """Calibrate every cohort with a target, then :func:`fill_uncalibrated`.
+
+    ``jobs`` > 1 calibrates that many cohorts at once in worker processes (each fit is a
+    deterministic function of its cohort and seed, so the result is the same); entries are
+    written by this process, one at a time.
+    """
+    names = [name for name in available_cohorts() if load_cohort(name).calibration is not None]
+    kwargs = {"n": n, "n_search": n_search, "seed": seed, "days": days}
     results: dict[str, dict] = {}
-    for name in available_cohorts():
-        if load_cohort(name).calibration is not None:
-            results[name] = calibrate_cohort(name, n=n, n_search=n_search, seed=seed, days=days,
-                                             write=write, log=log)
+    if jobs > 1 and len(names) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=int(jobs), mp_context=context) as pool:
+            for name, entry in pool.map(_calibrate_one, [(m, kwargs) for m in names]):
+                results[name] = entry
+                if log:
+                    fit = entry["fit"]
+                    log(f"{name}: multiplier {entry['multiplier']:.4g} ORR "
+                        f"{fit['achieved_orr']:.3f} (target {fit['target_orr']:.3f}); "
+                        f"new-lesion rate {entry.get('new_lesion_rate')}; median PFS "
+                        f"{fit.get('median_pfs_days')} d (target "
+                        f"{fit.get('target_median_pfs_days')}); AE offset {entry['ae_offset']}")
+                if write:
+                    write_fitted(name, entry)
+    else:
+        for name in names:
+            results[name] = calibrate_cohort(name, write=write, log=log, **kwargs)
     return fill_uncalibrated(results, n=n, seed=seed, write=write)
 
 
