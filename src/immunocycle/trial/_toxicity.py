@@ -86,7 +86,9 @@ def _blood_free(result, agent: str) -> np.ndarray:
 
 def _auc(times: np.ndarray, conc: np.ndarray, window: float) -> np.ndarray:
     keep = times <= window + 1e-9
-    return np.trapezoid(np.nan_to_num(conc[:, keep]), times[keep], axis=1)
+    # C order whatever the batch: numpy sums the rows of an F-ordered block in another order,
+    # so a patient's AUC would change in the last bits with the chunk it was simulated in
+    return np.trapezoid(np.ascontiguousarray(np.nan_to_num(conc[:, keep])), times[keep], axis=1)
 
 
 @lru_cache(maxsize=32)
