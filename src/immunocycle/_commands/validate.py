@@ -11,7 +11,7 @@ from immunocycle._console import console, guard
 
 @guard
 def validate_command(
-    quick: bool = typer.Option(False, "--quick", help="Small samples for CI (150 patients per "
+    quick: bool = typer.Option(False, "--quick", help="Small samples for CI (100 patients per "
                                "cohort, 12 mice per group, a subsample of regimens for the "
                                "constraints)."),
     as_json: bool = typer.Option(False, "--json", help="Print a list of {target, source, model, "

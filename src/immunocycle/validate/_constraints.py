@@ -50,6 +50,15 @@ def catalog_regimens(check, ctx) -> list[str]:
     return [*cat.therapies, *cat.regimens]
 
 
+def preset_value(cohort: str, name: str) -> float | None:
+    """A parameter of the cohort's base preset (None when the model has no such parameter)."""
+    from immunocycle.cycle import resolve_preset
+    from immunocycle.population import load_cohort
+
+    spec = resolve_preset(load_cohort(cohort).base)[0].get(name)
+    return None if spec is None else float(spec.value)
+
+
 def cohorts_of(check, ctx) -> list[str]:
     """The cohorts a constraint covers: every human cohort (quick: its ``quick_cohorts``)."""
     if ctx.quick and "quick_cohorts" in check:
@@ -116,13 +125,10 @@ def _worst(check, ctx, quantity) -> Measurement:
 @check_kind("peak_cd8_fraction")
 def peak_cd8_fraction(check, ctx) -> Measurement:
     """Peak tumor-specific effector CD8 in blood / circulating CD8 pool (fraction)."""
-    from immunocycle.population import load_cohort, preset_values
-
     name = arg(check, "pool_parameter", None)
 
     def fraction(res, cohort):
-        values = preset_values(load_cohort(cohort))
-        pool = values[name] if name and name in values else float(arg(check, "pool_cells"))
+        pool = (preset_value(cohort, name) if name else None) or float(arg(check, "pool_cells"))
         return np.nanmax(res["T_E_B"], axis=1) / pool
 
     return _worst(check, ctx, fraction)
@@ -131,14 +137,11 @@ def peak_cd8_fraction(check, ctx) -> Measurement:
 @check_kind("loaded_dc_capacity")
 def loaded_dc_capacity(check, ctx) -> Measurement:
     """Peak loaded DCs in the node / the node's APC capacity (fraction)."""
-    from immunocycle.population import load_cohort, preset_values
-
     name = arg(check, "capacity_parameter")
-    cohorts = cohorts_of(check, ctx)
-    if name not in preset_values(load_cohort(cohorts[0])):
+    if preset_value(cohorts_of(check, ctx)[0], name) is None:
         raise NotModelled(f"the cycle model has no node APC capacity parameter {name!r} yet")
     return _worst(check, ctx, lambda res, cohort: np.nanmax(res["DC_LN"], axis=1)
-                  / preset_values(load_cohort(cohort))[name])
+                  / preset_value(cohort, name))
 
 
 @check_kind("orr_gain_cap")
@@ -178,4 +181,5 @@ def orr_gain_cap(check, ctx) -> Measurement:
                                            f"{n} patients each)")
 
 
-__all__ = ["PD1_BLOCKERS", "catalog_regimens", "cohorts_of", "human_cohorts", "pd1_blocker"]
+__all__ = ["PD1_BLOCKERS", "catalog_regimens", "cohorts_of", "human_cohorts", "pd1_blocker",
+           "preset_value"]

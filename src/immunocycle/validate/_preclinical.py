@@ -23,16 +23,19 @@ def _study(ctx, model: str, arms: tuple[str, ...], days: float):
     return ctx.cache[key]
 
 
-def _study_args(check) -> tuple[str, str, tuple[str, ...], float]:
+def _study_args(check, ctx) -> tuple[str, str, tuple[str, ...], float]:
+    """Model, arm, every arm the run's targets ask of the model (one study for all; the
+    untreated group first) and the study length."""
     model, arm = arg(check, "model"), arg(check, "arm")
-    arms = tuple(dict.fromkeys(["untreated", arm]))
+    ctx.want_arms(f"mouse:{model}", [arm])
+    arms = tuple(dict.fromkeys(["untreated", *ctx.arms[f"mouse:{model}"]]))
     return model, arm, arms, float(arg(check, "days", 10.0))
 
 
 @check_kind("mouse_median_volume")
 def mouse_median_volume(check, ctx) -> Measurement:
     """Median caliper volume (mm3) of a study group on a measurement day."""
-    model, arm, arms, days = _study_args(check)
+    model, arm, arms, days = _study_args(check, ctx)
     day = float(arg(check, "day"))
     res = _study(ctx, model, arms, max(days, day))
     m = res.measurements
@@ -46,7 +49,7 @@ def mouse_median_volume(check, ctx) -> Measurement:
 @check_kind("mouse_growth_rate")
 def mouse_growth_rate(check, ctx) -> Measurement:
     """Median per-mouse log-linear growth rate (1/day) of a study group."""
-    model, arm, arms, days = _study_args(check)
+    model, arm, arms, days = _study_args(check, ctx)
     res = _study(ctx, model, arms, days)
     mice = res.mice[res.mice["arm"] == arm]
     return Measurement(float(mice["growth_rate_per_day"].median()), None, int(len(mice)),
@@ -58,7 +61,7 @@ def mouse_cr_fraction(check, ctx) -> Measurement:
     """Fraction of a group in complete regression at the end of the study."""
     from immunocycle.validate._targets import wilson
 
-    model, arm, arms, days = _study_args(check)
+    model, arm, arms, days = _study_args(check, ctx)
     res = _study(ctx, model, arms, days)
     mice = res.mice[res.mice["arm"] == arm]
     k, n = int(mice["complete_regression"].sum()), int(len(mice))

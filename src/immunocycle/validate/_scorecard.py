@@ -41,6 +41,8 @@ def _plan(targets: Sequence[Target], ctx: Context) -> None:
         c = t.check
         if t.status == "active" and "cohort" in c:
             ctx.want_arms(c["cohort"], [a for a in (c.get("reference"), c.get("arm")) if a])
+        if t.status == "active" and "model" in c and "arm" in c:
+            ctx.want_arms(f"mouse:{c['model']}", [c["arm"]])
 
 
 def evaluate(target: Target, ctx: Context) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def run_validation(targets: Sequence[Target] | None = None, *, quick: bool = Fal
     targets : sequence of Target, optional
         Default: the packaged ``data/validation/*.yaml`` (:func:`load_targets`).
     quick : bool
-        Small samples (CI): 150 patients per cohort instead of the calibration's 1000, 12 mice
+        Small samples (CI): 100 patients per cohort instead of the calibration's 1000, 12 mice
         per group instead of 40, the constraints' ``quick_regimens`` only.
     seed : int
         Seed of patients and mice (the cohort calibration used 0).
@@ -149,7 +151,7 @@ def run_validation(targets: Sequence[Target] | None = None, *, quick: bool = Fal
         if unknown:
             raise InputError(f"--only: unknown target or group {', '.join(unknown)}")
         targets = [t for t in targets if t.id in wanted or t.group in wanted]
-    ctx = Context(quick=quick, seed=seed, n_trial=150 if quick else 1000, log=log)
+    ctx = Context(quick=quick, seed=seed, n_trial=100 if quick else 1000, log=log)
     _plan(targets, ctx)
     rows = [evaluate(t, ctx) for t in targets]
     return Scorecard(rows, quick, seed, {"n_trial": ctx.n_trial, "days": ctx.days})
