@@ -108,6 +108,7 @@ def main() -> None:
             _set(driver, "tr_arms_human", "nivolumab", tag="textarea")
             _set(driver, "tr_n_True", 20)
             _set(driver, "tr_days_True", 168)
+            _set(driver, "tr_replicates", 0)
             _find(driver, ".st-key-tr_run button").click()
             _find(driver, ".st-key-fig_kaplan_meier img")
             _shot(driver, args.out / "trial.png", w, h)

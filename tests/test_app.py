@@ -116,13 +116,15 @@ def test_trial_unknown_therapy_is_inline_and_a_small_run_writes_its_folder(page)
     at.text_area(key="tr_arms_human").set_value("nivolumab")
     at.number_input(key="tr_n_True").set_value(6)
     at.number_input(key="tr_days_True").set_value(84.0)
+    at.number_input(key="tr_replicates").set_value(0)
     at.button(key="tr_run").click().run()
     _finish(at, "tr")
     assert not _errors(at)
     folder = at.session_state["tr_last"]["folder"]
     assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
     assert (folder / "patients.parquet").is_file() and (folder / "kaplan_meier.png").is_file()
-    assert any(str(folder) in c.value and "--arm nivolumab" in c.value for c in at.code)
+    assert any(str(folder) in c.value and "--arm nivolumab" in c.value
+               and "--replicates 0" in c.value for c in at.code)
 
 
 def test_diagnose_bad_tmb_is_inline(page):

@@ -144,6 +144,7 @@ def test_trial_of_20_patients_runs_and_shows_kaplan_meier(browser, server):
     browser.get(f"{url}/trial")
     _set_number(browser, "tr_n_True", 20)
     _set_number(browser, "tr_days_True", 84)
+    _set_number(browser, "tr_replicates", 0)  # no effect-size replicates: the 20 patients only
     _set_text(browser, "tr_arms_human", "nivolumab")
     button = _css(browser, ".st-key-tr_run button")
     _wait(browser, lambda b: button.is_enabled())

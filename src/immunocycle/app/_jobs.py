@@ -102,13 +102,31 @@ class Job:
         return not self._thread.is_alive()
 
 
-def chunk_progress(out: Path, n: int, chunk: int) -> Callable[[], float]:
-    """Progress of a chunked trial: its finished chunks over all of them."""
-    total = max(1, -(-n // chunk))
+def _chunks_done(folder: Path, n: int | None = None, chunk: int | None = None) -> float:
+    """Finished chunks of one chunked run over all of them (its ``run.json`` gives the sizes)."""
+    import json
+
+    if n is None or chunk is None:
+        try:
+            state = json.loads((folder / "run.json").read_text())
+            n, chunk = int(state["n"]), int(state["chunk_size"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0.0
+    total = max(1, -(-n // max(1, chunk)))
+    return min(1.0, len(list((folder / "chunks").glob("part-*.parquet"))) / total)
+
+
+def chunk_progress(out: Path, n: int, chunk: int, replicates: bool = False
+                   ) -> Callable[[], float]:
+    """Progress of a chunked trial: its finished chunks over all of them, then (with effect-size
+    replicates) the replicates' chunks; the last 5 %: merging, figures and the report."""
+    out = Path(out)
 
     def fraction() -> float:
-        done = len(list((Path(out) / "chunks").glob("part-*.parquet")))
-        return 0.95 * done / total  # the rest: merging, figures and the report
+        main = _chunks_done(out, n, chunk)
+        if not replicates:
+            return 0.95 * main
+        return 0.5 * main + 0.45 * _chunks_done(out / "replicates")
 
     return fraction
 

@@ -410,12 +410,17 @@ def trial_page() -> None:
     seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0, key="tr_seed")
     days = cols[2].number_input("Days", 1.0, 3650.0, 168.0 if human else 28.0, step=7.0,
                                 key=f"tr_days_{human}")
+    replicates = None
+    if human:
+        replicates = st.number_input("Effect-size replicates for the 90 % prediction intervals "
+                                     "(0: none; empty: the default)", min_value=0, value=None,
+                                     step=1, key="tr_replicates")
     if st.button("Run", type="primary", key="tr_run"):
         try:
             arms = _runs.split_arms(arms_text)
             if human:
                 options = _runs.trial_options(cohort=target, arms=arms, n=n, seed=seed,
-                                              days=days)
+                                              days=days, replicates=replicates)
             else:
                 options = _runs.study_options(model=target, arms=arms, mice=n, days=days,
                                               seed=seed)
@@ -425,8 +430,8 @@ def trial_page() -> None:
             command = "trial" if human else "study"
             folder = _runs.new_run_dir(workspace(), command)
             run = _runs.run_trial_folder if human else _runs.run_study_folder
-            progress = chunk_progress(folder, int(n), _runs.chunk_size(int(n))) if human \
-                else None
+            progress = chunk_progress(folder, int(n), _runs.chunk_size(int(n)),
+                                      replicates=replicates != 0) if human else None
             start_job("tr", lambda: run(workspace(), options, folder)[1], folder=folder,
                       progress=progress, command=_runs.command_line(command, options, folder))
     job_status("tr")
@@ -445,8 +450,8 @@ def _show_trial(last: dict) -> None:
             arms = [{"name": k, **v} for k, v in arms.items()]
         st.subheader("Arms")
         keys = ("name", "n", "orr", "orr_ci", "orr_pi", "cr_rate", "dcr", "median_pfs_days",
-                "median_os_days", "hr_vs_first", "ae_grade3plus_rate", "cr", "tgi_pct",
-                "median_survival_days")
+                "median_pfs_days_pi", "median_os_days", "hr_vs_first", "ae_grade3plus_rate",
+                "ae_grade3plus_rate_pi", "cr", "cr_fraction", "tgi_pct", "median_survival_days")
         rows = [{k: a.get(k) for k in keys if k in a} for a in arms if isinstance(a, dict)]
         if rows:
             st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True, width="stretch")

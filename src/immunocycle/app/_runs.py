@@ -294,7 +294,8 @@ def check_arms(arms: Sequence[str], mouse: bool = False) -> None:
 
 
 def trial_options(*, cohort: str, arms: Sequence[str], n: int = 20, seed: int = 0,
-                  days: float = 365.0, tmb: float | None = None) -> dict[str, Any]:
+                  days: float = 365.0, tmb: float | None = None,
+                  replicates: int | None = None) -> dict[str, Any]:
     """The ``immunocycle trial`` flags (checked; every arm resolved)."""
     from immunocycle._inputs import check_number, check_time_grid
 
@@ -303,9 +304,12 @@ def trial_options(*, cohort: str, arms: Sequence[str], n: int = 20, seed: int = 
     days = check_time_grid(days)
     if tmb is not None:
         tmb = check_number(tmb, "--tmb", low=0.0, strict_low=True)
+    if replicates is not None and (int(replicates) != replicates or replicates < 0):
+        raise InputError(f"--replicates: must be a whole number >= 0, got {replicates}")
     check_arms(arms)
     return {"--cohort": cohort, "--arm": list(arms), "--n": int(n), "--seed": int(seed),
-            "--tmb": tmb, "--days": float(days), "--match-phenotypes": False}
+            "--tmb": tmb, "--days": float(days), "--match-phenotypes": False,
+            "--replicates": None if replicates is None else int(replicates)}
 
 
 def chunk_size(n: int) -> int:
@@ -326,7 +330,9 @@ def run_trial_folder(workspace: str | Path, options: Mapping[str, Any],
         summary = run_trial(options["--cohort"], options["--arm"], options["--n"], out,
                             seed=options["--seed"], days=options["--days"],
                             tmb=options["--tmb"], chunk_size=chunk_size(options["--n"]),
-                            progress=False, figures=trial_figures)
+                            progress=False, figures=trial_figures,
+                            **({} if options.get("--replicates") is None
+                               else {"replicates": options["--replicates"]}))
     _try_report(out, render_report)
     return out, summary
 
