@@ -56,6 +56,8 @@ def test_ultrasmall_particles_are_filtered_by_the_kidney() -> None:
 def test_human_model_scales_rates_allometrically() -> None:
     mouse = run_pk(particle(100.0))
     human = run_pk(particle(100.0), species="human")
-    # Slower phagocytic uptake (rate constants x (73/0.02)^-0.25 = 0.13) keeps particles in blood longer.
-    assert human.blood_half_life_h > 2 * mouse.blood_half_life_h
+    # Slower phagocytic uptake (rate constants x (73/0.02)^-0.25 = 0.13, times the factor fitted to
+    # clinical nanomedicine PK, human_nano_pk.yaml) keeps particles in blood longer than in a
+    # mouse, for days as PEG-liposomes in patients (Doxil 55 h), not the ~130 h before the fit.
+    assert mouse.blood_half_life_h < human.blood_half_life_h < 96.0
     assert 0 < human.de24 < 5

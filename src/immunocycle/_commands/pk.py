@@ -28,6 +28,8 @@ def pk(
     days: float = typer.Option(7.0, "--days", min=0.1, help="Simulated days."),
     out: Path = typer.Option(Path("results/pk"), "--out", help="Output folder."),
     evaluate: bool = typer.Option(False, "--evaluate", help="Cross-validate the property model instead."),
+    human: bool = typer.Option(False, "--human", help="With --evaluate: compare the human PBPK with "
+                               "clinical nanomedicine PK (half-life, clearance, Vss; leave-one-out)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Recorded for reproducibility."),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
@@ -44,27 +46,71 @@ def pk(
     days = check_time_grid(days, 24.0)  # the PK grid is hourly
     # the particle's numbers are checked by Particle (finite, positive); the release here
     check_number(release_rate, "--release-rate", low=0.0)
-    if evaluate:
+    if human and not evaluate:
+        raise InputError("--human: only with --evaluate (use --species human to simulate a human)")
+    if evaluate and human:
+        from immunocycle.pk import evaluate_human
+
+        summary = evaluate_human()
+    elif evaluate:
         from immunocycle.pk import DeliveryModel, load_nanotumor
+        from immunocycle.pk._candidates import REFIT_COMMAND, stored_comparison
 
         summary = DeliveryModel().evaluate(load_nanotumor())
+        summary["shipped_model"] = "extra_trees"
+        summary["candidates"] = stored_comparison() or {
+            "missing": f"no stored comparison; run `{REFIT_COMMAND}`"}
     else:
         summary = _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payload,
                           release_rate, cancer_type, days, out)
-    write_json(out / ("evaluation.json" if evaluate else "summary.json"), summary)
+    name = "human_evaluation.json" if human else "evaluation.json" if evaluate else "summary.json"
+    write_json(out / name, summary)
     write_json(out / "inputs.json", provenance(
         carrier=carrier, diameter_nm=diameter, zeta_mv=zeta, shape=shape, targeted=targeted,
         route=route, dose_mg_per_kg=dose, species=species, payload=payload,
         release_rate_per_h=release_rate, cancer_type=cancer_type, days=days, evaluate=evaluate,
-        seed=seed))
+        human=human, seed=seed))
     if as_json:
         from immunocycle._provenance import dumps_json
 
         typer.echo(dumps_json(summary))
+    elif human:
+        console.print(_human_table(summary))
     else:
         from immunocycle import _summaries
 
         _summaries.show(_summaries.pk(summary), [out])
+
+
+def _human_table(summary: dict):
+    """Predicted vs observed human PK per product (fold errors; leave-one-out in brackets)."""
+    from rich.table import Table
+
+    table = Table(title="Human nanomedicine PK: predicted / observed (fold error; LOO fold)",
+                  title_justify="left")
+    for col in ("product", "half-life h", "clearance L/h", "Vss L"):
+        table.add_column(col)
+    for key, p in summary["products"].items():
+        obs, pred = p.get("observed") or {}, p["predicted"]
+        cells = [key + ("" if p.get("verified") else " *")]
+        for m in ("half_life_h", "clearance_l_per_h", "vss_l"):
+            text = f"{pred[m]:.3g}"
+            if obs.get(m):
+                text += f" / {obs[m]:.3g} ({p['fold_error'][m]:.2f}"
+                loo = (p.get("loo_fold_error") or {}).get(m)
+                text += f"; {loo:.2f})" if loo is not None else ")"
+            cells.append(text)
+        table.add_row(*cells)
+    s = summary["summary"]
+    dep = summary["tumor_deposition"]
+    table.caption = (
+        f"within 2-fold (in-sample / LOO): half-life {s['fold_error_within_2fold_half_life_h']}"
+        f" / {s.get('loo_fold_error_within_2fold_half_life_h')} of {s['n_scored']}, clearance "
+        f"{s['fold_error_within_2fold_clearance_l_per_h']} / "
+        f"{s.get('loo_fold_error_within_2fold_clearance_l_per_h')}; * not re-verified. "
+        f"64Cu-MM-302 tumor %ID/kg {dep['predicted_pct_id_per_kg']} vs published "
+        f"{dep['published_range_pct_id_per_kg']}")
+    return table
 
 
 def _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payload, release_rate,

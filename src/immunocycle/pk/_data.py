@@ -21,6 +21,9 @@ PAYLOADS = ("doxorubicin", "nivolumab")
 # else is physiology (species file) or scale-free.
 _RATE_NAMES = tuple(f"K{o}RES{k}" for o in ("L", "S", "K", "Lu", "M", "R", "T")
                     for k in ("release", "max"))
+# Organ phagocytes whose human uptake/release carry the fitted human factors (allometry.yaml);
+# the tumor's come from the property model.
+MPS_ORGANS = ("L", "S", "K", "Lu", "M", "R")
 _ROUTE_RATES = ("k_lymph_max", "k_blood_small", "k_blood_floor", "k_site_phago", "k_ln_capture",
                 "k_ln_efflux", "k_ln_release", "k_it_release")
 
@@ -56,14 +59,55 @@ def allometric_exponents() -> dict[str, float]:
 
 
 @functools.cache
+def human_mps_factors() -> dict[str, float]:
+    """The fitted human phagocytic-uptake factors of ``allometry.yaml``.
+
+    Returns
+    -------
+    dict
+        ``uptake_scale`` and ``release_scale`` (multipliers on the allometrically scaled
+        KxRESmax and KxRESrelease of liver, spleen, kidney, lung, muscle and rest),
+        ``non_peg_factor`` (extra uptake multiplier for carriers without a stealth surface) and
+        ``onset_h`` (K50 of the uptake law in humans, h).
+    """
+    p = _read("allometry")
+    return {"uptake_scale": p["human_mps_uptake_scale"].value,
+            "release_scale": p["human_mps_release_scale"].value,
+            "non_peg_factor": p["human_non_peg_uptake_factor"].value,
+            "onset_h": p["human_mps_onset_h"].value}
+
+
+@functools.cache
+def human_mps_values(uptake_scale: float, release_scale: float, onset_h: float,
+                     pegylated: bool = True, non_peg_factor: float = 1.0) -> dict[str, float]:
+    """Human organ-phagocyte parameters for given factors (mouse value x allometry x factor).
+
+    Used by :func:`species_parameters` with the fitted factors, and by the human fit
+    (:mod:`immunocycle.pk._human`) to try others.
+    """
+    mouse = {**_read("mouse")}
+    ratio = _read("human")["BW"].value / mouse["BW"].value
+    allo = ratio ** allometric_exponents()["rate"]
+    up = uptake_scale * (1.0 if pegylated else non_peg_factor)
+    out = {}
+    for o in MPS_ORGANS:
+        out[f"K{o}RESmax"] = mouse[f"K{o}RESmax"].value * allo * up
+        out[f"K{o}RESrelease"] = mouse[f"K{o}RESrelease"].value * allo * release_scale
+        out[f"K{o}RES50"] = float(onset_h)
+    return out
+
+
+@functools.cache
 def species_parameters(species: str) -> dict[str, Value]:
     """Physiology and particle kinetics of ``species`` ("mouse" or "human").
 
     Human: ICRP 89 / Brown 1997 physiology (``human.yaml``) plus the mouse particle parameters,
-    with first-order rate constants times ``(BW_h/BW_m)^-0.25`` (``allometry.yaml``). The onset
-    times K50 of the time-dependent uptake law are kept: scaling them as physiological time
-    (x ``(BW_h/BW_m)^0.25`` = 7.8) would delay liver and spleen uptake to ~370 h and give a
-    carrier half-life of ~450 h, far above the 2-3 days of PEG-liposomes in patients.
+    with first-order rate constants times ``(BW_h/BW_m)^-0.25`` (``allometry.yaml``). The organ
+    phagocytes' uptake and release are further multiplied by factors fitted to human
+    nanomedicine PK (:func:`human_mps_factors`, ``human_nano_pk.yaml``), and their uptake starts
+    at once (K50 = ``human_mps_onset_h``) instead of rising over days as in the mouse fits. The
+    factors are for a PEGylated (stealth) surface; :func:`human_mps_values` gives the values
+    for a non-PEGylated one.
 
     Raises
     ------
@@ -83,6 +127,12 @@ def species_parameters(species: str) -> dict[str, Value]:
         if name in _RATE_NAMES or name in _ROUTE_RATES:
             out[name] = Value(v.value * ratio ** b, v.units, v.description,
                               f"{v.source}; scaled to human x (BW ratio)^{b} (allometry.yaml)")
+    fit = human_mps_factors()
+    for name, value in human_mps_values(fit["uptake_scale"], fit["release_scale"],
+                                        fit["onset_h"]).items():
+        v = mouse[name]
+        out[name] = Value(value, v.units, v.description,
+                          f"{v.source}; human: allometry x fitted factor (allometry.yaml human_mps_*)")
     out.update(human)
     return out
 
