@@ -20,8 +20,9 @@ def app_command(
 ) -> None:
     """Serve the browser workbench: Diagnose, Deliver, Design, Trial / Study and Catalog pages.
 
-    Prints the URL once the server answers; every run is a run folder under --workspace, and each
-    page shows the command that reproduces it. Ctrl-C stops the server.
+    Prints the URL once the server answers; Ctrl-C stops it.
+
+    Every run is a run folder under --workspace; each page shows its equivalent command.
 
     Example: immunocycle app --port 8501 --workspace results/app
     """
