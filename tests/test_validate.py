@@ -77,6 +77,9 @@ def test_bands_and_verdicts():
         gap = Target(**{**RENAL, "band": [0.33, 0.47], "check": {"kind": "_test_point"},
                         "known_gap": "issue 99"})
         assert evaluate(gap, Context())["status"] == "known gap"
+        slow = Target(**{**RENAL, "quick": False})
+        assert evaluate(slow, Context(quick=True))["status"] == "full run only"
+        assert evaluate(slow, Context(quick=False))["status"] == "pass"
     finally:
         del KINDS["_test_point"], KINDS["_test_sampled"]
 

@@ -60,7 +60,8 @@ def validate_command(
 
 
 _STYLE = {"pass": "green", "fail": "bold red", "error": "bold red", "known gap": "yellow",
-          "known gap, now passes": "cyan", "not yet modelled": "dim", "skipped": "dim"}
+          "known gap, now passes": "cyan", "not yet modelled": "dim", "skipped": "dim",
+          "full run only": "dim"}
 
 
 def _show(card) -> None:
@@ -76,6 +77,8 @@ def _show(card) -> None:
         status = r["status"]
         note = r["known_gap"] if status.startswith("known gap") else (
             r["detail"] if status in ("not yet modelled", "skipped", "error") else "")
+        if status == "full run only":
+            note = ""
         table.add_row(r["id"], r["source"].split(",")[0], model_text(r), band_text(r),
                       f"[{_STYLE.get(status, '')}]{status}[/]" + (f" ({note})" if note else ""))
     from rich.console import Console

@@ -6,7 +6,8 @@ model and data are then not distinguishable at this sample size. Constraints (``
 use the value itself. Statuses: ``pass``, ``fail``, ``known gap`` (fails, with the issue that
 fixes it in ``known_gap``: reported, not fatal), ``known gap, now passes``, ``not yet modelled``
 (the model lacks the capability: shown, never counted as a pass), ``skipped`` (a data set is
-missing on this machine) and ``error`` (the check itself broke; fatal).
+missing on this machine), ``full run only`` (a target marked ``quick: false``, in a ``--quick``
+run) and ``error`` (the check itself broke; fatal).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def _plan(targets: Sequence[Target], ctx: Context) -> None:
     """Ask every cohort for all the arms its targets need, so each is simulated once."""
     for t in targets:
         c = t.check
+        if ctx.quick and not t.quick:
+            continue
         if t.status == "active" and "cohort" in c:
             ctx.want_arms(c["cohort"], [a for a in (c.get("reference"), c.get("arm")) if a])
         if t.status == "active" and "model" in c and "arm" in c:
@@ -56,6 +59,10 @@ def evaluate(target: Target, ctx: Context) -> dict[str, Any]:
         "check": target.check.get("kind"), "file": target.file, "seconds": 0.0}
     if target.status != "active":
         row.update(status="not yet modelled", detail=target.reason or "")
+        return row
+    if ctx.quick and not target.quick:
+        row.update(status="full run only", detail="left out of --quick (its arms cost a model "
+                   "compilation each); run immunocycle validate without --quick")
         return row
     kind = KINDS.get(target.check["kind"])
     if kind is None:

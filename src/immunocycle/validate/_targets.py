@@ -15,6 +15,7 @@ to one contributor, so targets are added without editing anyone else's file. An 
       check: {kind: orr, cohort: melanoma, arm: nivolumab}
       status: active                          # or "not yet modelled" (with reason:)
       known_gap: "issue 14: ..."              # optional: an expected failure, reported, not fatal
+      quick: false                            # optional: left out of --quick (listed as "full run only")
 
 A ``check`` names a registered check kind (:func:`immunocycle.validate.check_kind`) and its
 arguments.
@@ -66,6 +67,7 @@ class Target(BaseModel):
     known_gap: str | None = None
     note: str = ""
     owner: str = "validate"
+    quick: bool = True
     file: str = ""
 
     @field_validator("id")
