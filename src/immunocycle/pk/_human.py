@@ -189,6 +189,17 @@ def simulate_products(rows: list[tuple[str, dict[str, float]]]) -> list[dict[str
     return out
 
 
+def human_product_pk(key: str) -> dict[str, float]:
+    """Predicted total-drug terminal half-life (h), clearance (L/h) and Vss (L) of one product of
+    the human calibration set (``human_nano_pk.yaml``) with the fitted human factors."""
+    if key not in human_set()["products"]:
+        from immunocycle._errors import InputError
+
+        raise InputError(f"product: unknown product {key!r}; choose one of "
+                         f"{', '.join(human_set()['products'])}")
+    return simulate_products([(key, {})])[0]
+
+
 def scored_products() -> list[str]:
     """Products with an observed half-life or clearance (the fit and the score use these)."""
     return [k for k, p in human_set()["products"].items()

@@ -12,6 +12,7 @@ value is a registered check kind (:func:`check_kind`, :data:`KINDS`).
 from immunocycle.validate import (  # noqa: F401 (kinds)
     _clinical,
     _constraints,
+    _pk,
     _preclinical,
     _toxicity,
 )
