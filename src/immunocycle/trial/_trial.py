@@ -646,7 +646,9 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
     dict
         ``{"case": "trial", "cohort", "arms", "days", "results": [{"n", "seconds",
         "seconds_per_patient", "seconds_per_patient_arm", "peak_python_mb", "max_rss_mb"}]}``.
-        Python heap peak from :mod:`tracemalloc`; ``max_rss_mb`` is the process's resident peak
+        ``speedup_vs_baseline``: CPU seconds of the first size on the engine before issue 18
+        (:func:`_bench_baseline`) over today's. Python heap peak from :mod:`tracemalloc`;
+        ``max_rss_mb`` is the process's resident peak
         (:mod:`resource`), which includes numba's compiled code and never decreases. ``stages``:
         seconds per patient of the systemic simulation and of the lesion layer (several lesions,
         new lesions, scoring, death), on up to 100 patients (:func:`_bench_stages`).
@@ -667,19 +669,46 @@ def bench_trial(n_values: Sequence[int] = (1000, 10000), arms: int = 2, days: fl
             for name in ("run.json", "patients.parquet"):
                 (folder / name).unlink(missing_ok=True)
             tracemalloc.start()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             run_trial(cohort, regimens, int(n), folder, seed=seed, days=days,
                       chunk_size=chunk_size, progress=False)
-            seconds = time.perf_counter() - t0
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         results.append({"n": int(n), "seconds": seconds, "seconds_per_patient": seconds / n,
                         "seconds_per_patient_arm": seconds / (n * len(regimens)),
+                        "cpu_seconds": cpu, "cpu_ms_per_patient": 1e3 * cpu / n,
                         "peak_python_mb": peak / 2**20, "max_rss_mb": rss})
+    baseline = _bench_baseline(cohort, regimens, days, seed, chunk_size, min(n_values), out)
     return {"case": "trial", "cohort": cohort, "arms": regimens, "days": days,
             "chunk_size": chunk_size, "results": results,
+            "ms_per_patient": results[-1]["seconds_per_patient"] * 1e3,
+            "cpu_ms_per_patient": results[-1]["cpu_ms_per_patient"], "baseline": baseline,
+            "speedup_vs_baseline": baseline["cpu_seconds"] / results[0]["cpu_seconds"],
             "stages": _bench_stages(cohort, regimens, days, seed, min(100, max(n_values)))}
+
+
+def _bench_baseline(cohort: str, regimens: Sequence[str], days: float, seed: int,
+                    chunk_size: int, n: int, out: str | Path | None) -> dict[str, Any]:
+    """The same trial as the first bench size on the engine pinned before issue 18
+    (``engine.solver_method("legacy")``: Rodas4 with the pattern-driven LU and the dispatcher
+    call path), timed in CPU seconds of this process like the bench itself. Only the engine is
+    pinned; trial code is today's, so the ratio is what the engine work bought."""
+    import shutil
+    import tempfile
+
+    from immunocycle.engine import solver_method
+
+    with tempfile.TemporaryDirectory() as tmp, solver_method("legacy"):
+        folder = Path(out) / "baseline" if out else Path(tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        run_trial(cohort, regimens, int(n), folder, seed=seed, days=days, chunk_size=chunk_size,
+                  progress=False)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"n": int(n), "engine": "legacy (Rodas4, pattern-driven sparse LU, before issue 18)",
+            "seconds": seconds, "cpu_seconds": cpu, "cpu_ms_per_patient": 1e3 * cpu / n}
 
 
 def _bench_stages(cohort: str, regimens: Sequence[str], days: float, seed: int,
