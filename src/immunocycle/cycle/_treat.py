@@ -9,7 +9,7 @@ diameter (:func:`pretreatment_state`), then each arm's model runs from the state
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -108,9 +108,9 @@ def treat(preset: str | Path, arms: Sequence[Sequence[str | Therapy]], *, days: 
         else diagnosis_diameter_mm
     frame = _parameter_frame(parameters, n)
     untreated = compiled_cycle_model(preset)
-    pre = pretreatment_state(untreated, diameter, _full_frame(untreated, frame),
-                             days=conf["pretreatment_days"], step=conf["pretreatment_step"],
-                             options=pretreatment_options or OPTIONS)
+    pre = _unique_pretreatment(untreated, diameter, _full_frame(untreated, frame),
+                               days=conf["pretreatment_days"], step=conf["pretreatment_step"],
+                               options=pretreatment_options or OPTIONS)
     times = np.arange(0.0, days + step / 2, step)
     results = []
     for therapies in arms:
@@ -121,6 +121,35 @@ def treat(preset: str | Path, arms: Sequence[Sequence[str | Therapy]], *, days: 
         results.append(simulate(treated, times, parameters=treat_frame, initial=pre.initial,
                                 options=options or OPTIONS))
     return Treatment(pre, tuple(results), times)
+
+
+def _unique_pretreatment(untreated: CompiledModel, diameter, full: pd.DataFrame,
+                         **kwargs) -> Pretreatment:
+    """:func:`pretreatment_state` of each distinct patient once (rows that differ only in
+    treatment parameters, such as effect-size replicates of one patient, grow identically to
+    diagnosis), expanded back to every row. Per-patient adaptive steps make a patient's result
+    independent of the batch, so this changes run time only."""
+    d = np.broadcast_to(np.asarray(diameter, dtype=float), (len(full),))
+    key = np.column_stack([full.to_numpy(dtype=float), d])
+    if len(full) < 2 or not np.all(np.isfinite(key)):
+        return pretreatment_state(untreated, diameter, full, **kwargs)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    if first.size == len(full):
+        return pretreatment_state(untreated, diameter, full, **kwargs)
+    inverse = inverse.ravel()
+    sub = pretreatment_state(untreated, d[first], full.iloc[first].reset_index(drop=True),
+                             **kwargs)
+
+    def expand(value):
+        if isinstance(value, pd.DataFrame):
+            return value.iloc[inverse].reset_index(drop=True)
+        if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == first.size:
+            return value[inverse]
+        if isinstance(value, dict):
+            return {k: expand(v) for k, v in value.items()}
+        return value  # per-run values (history_times)
+
+    return Pretreatment(**{f.name: expand(getattr(sub, f.name)) for f in fields(sub)})
 
 
 def _parameter_frame(parameters, n: int) -> pd.DataFrame:

@@ -281,8 +281,8 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     task = _task(trial_target, {**arms, **extra, **free}, int(seed), float(days))
     frame = task(0, int(n))
     names = list(arms) + list(extra) + list(free)
-    unc = arm_uncertainty(task, frame, names, n=int(n), days=float(days), comparator=PD1,
-                          replicates=replicates)
+    unc = arm_uncertainty(task, frame, list(arms), n=int(n), days=float(days),
+                          comparator=PD1, replicates=replicates)
     summary = _summarize(frame, names)
     by_name = {a["name"]: a for a in summary}
     work = _evaluable(frame)

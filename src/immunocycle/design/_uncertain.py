@@ -4,6 +4,7 @@ the same virtual patients (:mod:`immunocycle.trial._uncertainty`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ def arm_uncertainty(task, frame: pd.DataFrame, arms: list[str], *, n: int, days:
     ----------
     task : immunocycle.trial.TrialTask
         The design's (or confirmatory) trial task; its patients ``0..n-1`` are in ``frame``.
+        Only ``arms`` are replicated (a design's single-agent and free-drug arms are not).
     frame : DataFrame
         The trial's rows (one per patient and arm).
     arms : list of str
@@ -56,6 +58,11 @@ def arm_uncertainty(task, frame: pd.DataFrame, arms: list[str], *, n: int, days:
     if r < 1:
         return {"arms": {a: dict.fromkeys(KEYS) for a in arms},
                 "uncertainty": {"replicates": 0}}
+    if tuple(arms) != tuple(task.arms):  # replicate only the arms asked for
+        idx = [list(task.arms).index(a) for a in arms]
+        task = replace(task, arms=tuple(arms),
+                       arm_therapies=tuple(task.arm_therapies[i] for i in idx))
+        frame = frame[frame["arm"].isin(list(arms))]
     rep = replicate_task(task, replicates=r, priors=priors)
     m = patients_per_replicate(n, priors)
     if out is None:
