@@ -24,6 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from immunocycle.app import free_port, start_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["diagnose", "deliver", "design", "trial", "catalog"]
 WAIT = 900  # seconds: the first trial compiles the cycle model (minutes on a loaded machine)
 
 
@@ -72,6 +73,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "app")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--max-height", type=int, default=2400)
+    parser.add_argument("--only", nargs="*", default=PAGES, choices=PAGES,
+                        help="Pages to capture (default: all five).")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,38 +88,46 @@ def main() -> None:
             driver = _driver(args.width, 1200, Path(tmp) / "profile")
             w, h = args.width, args.max_height
 
-            driver.get(f"{url}/")
-            _find(driver, ".st-key-dx_run button").click()
-            _find(driver, ".st-key-dx_result")
-            _shot(driver, args.out / "diagnose.png", w, h)
+            if "diagnose" in args.only:
+                driver.get(f"{url}/")
+                _find(driver, ".st-key-dx_run button").click()
+                _find(driver, ".st-key-dx_result")
+                _find(driver, '.st-key-dx_result [data-testid="stDataFrame"]')  # the last part
+                _find(driver, '[data-testid="stCode"]')
+                _shot(driver, args.out / "diagnose.png", w, h)
 
-            driver.set_window_size(w, 1200)
-            driver.get(f"{url}/deliver")
-            _find(driver, '.st-key-pk_de24 [data-testid="stMetricValue"]')
-            _find(driver, '[data-testid="stVegaLiteChart"] canvas, '
-                          '[data-testid="stVegaLiteChart"] svg', timeout=120)
-            time.sleep(3.0)
-            _shot(driver, args.out / "deliver.png", w, h)
+            if "deliver" in args.only:
+                driver.set_window_size(w, 1200)
+                driver.get(f"{url}/deliver")
+                _find(driver, '.st-key-pk_de24 [data-testid="stMetricValue"]')
+                _find(driver, '[data-testid="stVegaLiteChart"] canvas, '
+                              '[data-testid="stVegaLiteChart"] svg', timeout=120)
+                time.sleep(3.0)
+                _shot(driver, args.out / "deliver.png", w, h)
 
-            driver.set_window_size(w, 1200)
-            driver.get(f"{url}/design")
-            _find(driver, ".st-key-ds_run button")
-            _shot(driver, args.out / "design.png", w, h)
+            if "design" in args.only:
+                driver.set_window_size(w, 1200)
+                driver.get(f"{url}/design")
+                _find(driver, ".st-key-ds_run button")
+                _shot(driver, args.out / "design.png", w, h)
 
-            driver.set_window_size(w, 1200)
-            driver.get(f"{url}/trial")
-            _set(driver, "tr_arms_human", "nivolumab", tag="textarea")
-            _set(driver, "tr_n_True", 20)
-            _set(driver, "tr_days_True", 168)
-            _set(driver, "tr_replicates", 0)
-            _find(driver, ".st-key-tr_run button").click()
-            _find(driver, ".st-key-fig_kaplan_meier img")
-            _shot(driver, args.out / "trial.png", w, h)
+            if "trial" in args.only:
+                driver.set_window_size(w, 1200)
+                driver.get(f"{url}/trial")
+                _set(driver, "tr_arms_human", "nivolumab", tag="textarea")
+                _set(driver, "tr_n_True", 20)
+                _set(driver, "tr_days_True", 168)
+                _set(driver, "tr_replicates", 0)
+                _find(driver, ".st-key-tr_run button").click()
+                _find(driver, ".st-key-fig_kaplan_meier img")
+                _find(driver, '[data-testid="stCode"]')  # the last part of the page
+                _shot(driver, args.out / "trial.png", w, h)
 
-            driver.set_window_size(w, 1200)
-            driver.get(f"{url}/catalog")
-            _find(driver, ".st-key-cat_entry_box")
-            _shot(driver, args.out / "catalog.png", w, h)
+            if "catalog" in args.only:
+                driver.set_window_size(w, 1200)
+                driver.get(f"{url}/catalog")
+                _find(driver, ".st-key-cat_entry_box")
+                _shot(driver, args.out / "catalog.png", w, h)
         finally:
             if driver is not None:
                 driver.quit()

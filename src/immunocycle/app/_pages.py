@@ -452,15 +452,15 @@ def _show_trial(last: dict) -> None:
         keys = ("name", "n", "orr", "orr_ci", "orr_pi", "cr_rate", "dcr", "median_pfs_days",
                 "median_pfs_days_pi", "median_os_days", "hr_vs_first", "ae_grade3plus_rate",
                 "ae_grade3plus_rate_pi", "cr", "cr_fraction", "tgi_pct", "median_survival_days")
-        rows = [{k: a.get(k) for k in keys if k in a} for a in arms if isinstance(a, dict)]
+        rows = [{k: _fmt(a.get(k)) for k in keys if k in a} for a in arms if isinstance(a, dict)]
         if rows:
-            st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         ae = {a.get("name", str(i)): a.get("ae_by_type") or a.get("ae_rates")
               for i, a in enumerate(arms) if isinstance(a, dict)}
         ae = {k: v for k, v in ae.items() if isinstance(v, dict)}
         if ae:
             st.markdown("**Adverse-event rates (grade >= 3, fraction of patients)**")
-            st.dataframe(pd.DataFrame(ae).astype(str), width="stretch")
+            st.dataframe(pd.DataFrame(ae).map(_fmt), width="stretch")
         figures = sorted(folder.glob("*.png"), key=lambda p: (not p.name.startswith(
             ("kaplan", "survival")), p.name))
         for png in figures:
@@ -470,6 +470,21 @@ def _show_trial(last: dict) -> None:
         _downloads(folder, "tr")
     if last.get("command"):
         show_command(last["command"])
+
+
+def _fmt(value: Any) -> str:
+    """A summary value as text: numbers to 3 significant digits, intervals as [lo, hi]."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | str | int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+    return str(value)
 
 
 def _downloads(folder: Path, key: str) -> None:
