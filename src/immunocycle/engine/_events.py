@@ -36,6 +36,10 @@ from immunocycle.model import evaluate_expression, parse_expression
 
 #: Most event executions at one time point before the cascade is called runaway (status).
 MAX_CASCADE = 10_000
+#: A trigger within NOISE x (1 + scale) of its threshold at an event time holds (round-off of
+#: the located root); a fired trigger re-arms only below -REARM x (1 + scale). REARM > NOISE,
+#: so the point where an event re-arms is never itself read as a crossing.
+NOISE, REARM = 1e-9, 1e-8
 
 
 @dataclass(frozen=True)
@@ -146,10 +150,17 @@ class _Patient:
         return J
 
     def _function(self, k: int):
+        """The root function of event ``k``: an armed event fires where its margin rises
+        through 0; a fired one re-arms only where the margin falls below -REARM x (1 + scale),
+        so a state resting at the threshold (an equilibrium there) cannot fire it again and
+        again through round-off."""
+        armed = bool(self.armed[k])
+
         def g(t, y):
-            return _margin(self.events[k].trigger, self.values(t, y))[0]
+            margin, scale = _margin(self.events[k].trigger, self.values(t, y))
+            return margin if armed else margin + REARM * (1.0 + scale)
         g.terminal = True
-        g.direction = 1.0 if self.armed[k] else -1.0
+        g.direction = 1.0 if armed else -1.0
         return g
 
     def _assigned(self, e: _Compiled, vals: dict) -> list[float]:
@@ -162,17 +173,16 @@ class _Patient:
             return -np.inf
         return float(pr) if isinstance(pr, float | int) else float(evaluate_expression(pr, vals))
 
-    def fire(self, t: float, y: np.ndarray, fired: list[int], located: bool) -> None:
+    def fire(self, t: float, y: np.ndarray, fired: list[int]) -> None:
         """Execute ``fired`` (and whatever they trigger) at ``t``, changing ``y`` in place.
 
-        ``located``: the events were found by the root finder, so their margin is ~0 at ``t``;
-        they re-arm only once it is clearly negative (numerical noise must not fire them twice).
+        A fired event re-arms only once its margin is clearly negative, so numerical noise at a
+        root cannot fire it twice.
         """
         vals = self.values(t, y)
         pending = {k: (self._assigned(self.events[k], vals)
                        if self.events[k].use_values_from_trigger_time else None) for k in fired}
         self.armed[fired] = False
-        just_located = set(fired) if located else set()
         for _ in range(MAX_CASCADE):
             if not pending:
                 return
@@ -183,17 +193,18 @@ class _Patient:
                 y[idx] = value
             vals = self.values(t, y)
             for j, ev in enumerate(self.events):
-                holds = _holds(ev.trigger, vals)
-                if j in pending and not ev.persistent and not holds:
+                # At a located root the comparison itself is round-off (0.03 - 0.02 < 0.01):
+                # a trigger within NOISE x (1 + scale) of its threshold counts as holding.
+                margin, scale = _margin(ev.trigger, vals)
+                noise = NOISE * (1.0 + scale)
+                if j in pending and not ev.persistent and margin < -noise:
                     del pending[j]
-                if self.armed[j] and holds:
+                if self.armed[j] and margin > -noise:
                     self.armed[j] = False
                     pending[j] = self._assigned(ev, vals) if ev.use_values_from_trigger_time \
                         else None
-                elif not self.armed[j] and not holds:
-                    margin, scale = _margin(ev.trigger, vals)
-                    if j not in just_located or margin < -1e-9 * (1.0 + scale):
-                        self.armed[j] = True
+                elif not self.armed[j] and margin < -REARM * (1.0 + scale):
+                    self.armed[j] = True
         raise RuntimeError("event cascade did not settle")
 
     def run_from(self, y: np.ndarray, grid, bounds, out) -> int:
@@ -220,7 +231,7 @@ class _Patient:
                 if not self.armed[k] and not _holds(e.trigger, vals) and k not in now:
                     self.armed[k] = True
             if now:
-                self.fire(ta, y, now, located=False)
+                self.fire(ta, y, now)
             while g < grid.size and grid[g] <= ta:
                 out[g] = y
                 g += 1
@@ -251,14 +262,14 @@ class _Patient:
                     vals = self.values(te, y)
                     for k, e in enumerate(self.events):
                         margin, scale = _margin(e.trigger, vals)
-                        if self.armed[k] and k not in k_hit and margin > -1e-9 * (1.0 + scale):
+                        if self.armed[k] and k not in k_hit and margin > -NOISE * (1.0 + scale):
                             k_hit.append(k)
                     fired = sorted(k for k in k_hit if self.armed[k])
                     for k in k_hit:
                         if not self.armed[k]:
                             self.armed[k] = True  # its trigger turned false: it may fire again
                     if fired:
-                        self.fire(te, y, fired, located=True)
+                        self.fire(te, y, fired)
                         # an output time at the event (the root within round-off of it) shows
                         # the state after the event
                         j = g
