@@ -20,8 +20,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+# The validation scorecard's quick run after the tests: fails on a broken calibration target
+# (known gaps, each with its issue, are reported without failing; see README "Validation").
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/immunocycle validate --quick --out results/validate
 
 bench: $(STAMP)
 	$(BIN)/immunocycle bench --json --out results/bench
