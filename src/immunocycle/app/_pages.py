@@ -445,13 +445,14 @@ def _show_trial(last: dict) -> None:
 
     summary, folder = last["result"], Path(last["folder"])
     with st.container(key="tr_result"):
-        arms = summary.get("arms") or summary.get("groups") or []
+        arms = summary.get("per_arm") or summary.get("arms") or []  # study: per_arm by name
         if isinstance(arms, dict):
-            arms = [{"name": k, **v} for k, v in arms.items()]
+            arms = [{"name": k, **v} for k, v in arms.items() if isinstance(v, dict)]
         st.subheader("Arms")
         keys = ("name", "n", "orr", "orr_ci", "orr_pi", "cr_rate", "dcr", "median_pfs_days",
                 "median_pfs_days_pi", "median_os_days", "hr_vs_first", "ae_grade3plus_rate",
-                "ae_grade3plus_rate_pi", "cr", "cr_fraction", "tgi_pct", "median_survival_days")
+                "ae_grade3plus_rate_pi", "mice", "cr_fraction", "tgi_pct", "median_survival_days",
+                "median_survival_ci_days", "p_logrank")
         rows = [{k: _fmt(a.get(k)) for k in keys if k in a} for a in arms if isinstance(a, dict)]
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
