@@ -46,3 +46,9 @@ def test_pk_evaluate_reports_cross_validated_r2(tmp_path, shared_data):
     data = json.loads(res.stdout)
     for key in ("r2_de24", "r2_de168", "r2_demax"):
         assert 0.2 < data[key] < 1.0
+    # every candidate model's grouped-CV R2 for the three endpoints (stored comparison)
+    cands = data["candidates"]
+    assert data["shipped_model"] == cands["best_grouped"] == "extra_trees"
+    for name in ("extra_trees", "gradient_boosting", "gaussian_process", "neural_net"):
+        for key in ("r2_de24", "r2_de168", "r2_demax", "within_2fold_de24"):
+            assert key in cands["grouped"][name] and key in cands["random"][name]
