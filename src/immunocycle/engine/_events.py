@@ -31,7 +31,6 @@ from scipy.integrate import solve_ivp
 
 from immunocycle.engine._codegen import CompiledModel
 from immunocycle.engine._rodas import MAX_STEPS, NOT_FINITE, STEP_TOO_SMALL
-from immunocycle.engine._scipy import event_bounds
 from immunocycle.model import evaluate_expression, parse_expression
 
 #: Most event executions at one time point before the cascade is called runaway (status).
@@ -287,7 +286,7 @@ class _Patient:
 
 
 def solve_events(compiled: CompiledModel, P: np.ndarray, Y0: np.ndarray, times: np.ndarray,
-                 A: np.ndarray, rtol: float, atol: float, max_steps: int
+                 bounds: np.ndarray, A: np.ndarray, rtol: float, atol: float, max_steps: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simulate every patient of a model with events; arrays as the batched solver returns.
 
@@ -301,6 +300,8 @@ def solve_events(compiled: CompiledModel, P: np.ndarray, Y0: np.ndarray, times: 
         Initial states.
     times : ndarray (T,)
         Output times, model time units.
+    bounds : ndarray
+        Segment boundaries: the first and last time and every dose or infusion edge between.
     A : ndarray (N, D)
         Dose amounts per patient.
     rtol, atol : float
@@ -313,7 +314,6 @@ def solve_events(compiled: CompiledModel, P: np.ndarray, Y0: np.ndarray, times: 
     out : ndarray (N, T, S), NaN after a failure; status : ndarray (N,); nsteps : ndarray (N,)
     """
     events = _compile_events(compiled)
-    bounds = event_bounds(compiled, times)
     n = P.shape[0]
     out = np.full((n, times.size, compiled.n_states), np.nan)
     status = np.zeros(n, dtype=np.int64)

@@ -206,8 +206,8 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     if compiled.model.events:  # state-triggered events: root finding, patient by patient
         from immunocycle.engine._events import solve_events
 
-        out, status, nsteps = solve_events(compiled, P, Y0, times, A, options.rtol, options.atol,
-                                           options.max_steps)
+        out, status, nsteps = solve_events(compiled, P, Y0, times, bounds, A, options.rtol,
+                                           options.atol, options.max_steps)
     else:
         if legacy:
             _rodas.solve_batch(fn["rhs"], fn["jac"], P, Y0, times, bounds, doses.bolus_times,
