@@ -53,13 +53,12 @@ def pk(
 
         summary = evaluate_human()
     elif evaluate:
-        from immunocycle.pk import DeliveryModel, load_nanotumor
-        from immunocycle.pk._candidates import REFIT_COMMAND, stored_comparison
+        from immunocycle.pk import DeliveryModel, load_nanotumor, stored_comparison
 
         summary = DeliveryModel().evaluate(load_nanotumor())
         summary["shipped_model"] = "extra_trees"
         summary["candidates"] = stored_comparison() or {
-            "missing": f"no stored comparison; run `{REFIT_COMMAND}`"}
+            "missing": "no stored comparison; run `python -m immunocycle.pk._candidates`"}
     else:
         summary = _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payload,
                           release_rate, cancer_type, days, out)

@@ -4,6 +4,7 @@ and the particle-property -> tumor-delivery model.
 Public names are re-exported here; the implementation lives in ``_``-prefixed modules.
 """
 
+from immunocycle.pk._candidates import stored_comparison
 from immunocycle.pk._data import allometric_exponents, human_mps_factors
 from immunocycle.pk._formulation import (
     TUMOR_PARAMETERS,
@@ -34,7 +35,7 @@ __all__ = [
     "DeliveryModel", "OutOfDomainWarning", "PKResult", "Particle", "ROUTES", "Release",
     "Reproduction", "SUMMARY_KEYS", "ScheduleResult", "TUMOR_PARAMETERS", "allometric_exponents",
     "blood_absorption", "evaluate_human", "human_mps_factors", "human_product_pk",
-    "mm302_deposition",
+    "mm302_deposition", "stored_comparison",
     "ORGAN_ROWS", "build_free_pk", "organ_exposure",
     "build_pbpk", "default_model", "load_nanotumor", "lymph_drainage", "plot_organ_distribution",
     "plot_tumor_ln_blood", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",
