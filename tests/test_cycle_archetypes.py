@@ -57,7 +57,7 @@ def test_excluded_has_effectors_in_blood_and_margin_but_low_infiltration(starts,
 def test_inflamed_has_high_infiltration_and_pd1_engagement(starts):
     inf = starts["inflamed"]
     for other in ("human", "excluded", "desert"):
-        assert inf["J5"] > 3 * starts[other]["J5"]  # (homeostatic space and saturable J5 cap it)
+        assert inf["J5"] > 5 * starts[other]["J5"]
         assert inf["pd1_engagement"] > starts[other]["pd1_engagement"] + 0.2
     assert inf["pd1_engagement"] > 0.5
 

@@ -41,10 +41,8 @@ def test_anti_pd1_shrinks_inflamed_far_more_than_desert(control, nivolumab):
 def test_lowering_the_stromal_barrier_helps_excluded_most(control):
     effect = {p: _end(control[p]) - _end(simulate_cycle(p, days=DAYS,
               treatment_parameters={"barrier_scale": 0.1})) for p in ARCHETYPES}
-    # Under the efficacy caps (homeostatic space, saturable infiltration; issue 13) a single
-    # lever moves the tumor by about a millimetre in 12 weeks; the excluded tumor gains most.
-    assert effect["excluded"] > 0.5
-    assert effect["excluded"] > 1.2 * effect["inflamed"]
+    assert effect["excluded"] > 0
+    assert effect["excluded"] > 2 * effect["inflamed"]
     assert effect["excluded"] > 2 * effect["desert"]
 
 
@@ -52,8 +50,7 @@ def test_antigen_presentation_helps_the_desert_more_than_pd1_blockade(control, n
     presentation = _end(control["desert"]) - _end(simulate_cycle(
         "desert", days=DAYS, treatment_parameters={"dc_function": 5.0}))
     blockade = _end(control["desert"]) - _end(nivolumab["desert"])
-    # (capped by the node's APC capacity and the homeostatic space, issue 13)
-    assert presentation > 0.1 and presentation > 5 * abs(blockade)
+    assert presentation > 0.5 and presentation > 5 * abs(blockade)
 
 
 @pytest.mark.parametrize("name", ["atezolizumab", "ipilimumab", "pembrolizumab"])

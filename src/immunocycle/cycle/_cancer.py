@@ -8,16 +8,6 @@ cleared over days; the tumor volume follows the cells. Growth is multiplied by a
 ``(C/C_extinct)^h / (1 + (C/C_extinct)^h)`` (``C_extinct`` = 1 cell): a tumor killed below about
 one cell is eradicated and does not regrow from a fraction of a cell (the continuous growth law
 means nothing there; small populations go extinct, Kendall 1948).
-
-Antigen heterogeneity: ``C`` counts all viable cancer cells; ``C_neg`` of them do not present the
-dominant antigens that primed T cells recognize (subclonal neoantigens, McGranahan et al. 2016
-Science doi 10.1126/science.aaf1490; HLA loss of heterozygosity, McGranahan et al. 2017 Cell
-doi 10.1016/j.cell.2017.10.001; B2M loss, Sade-Feldman et al. 2017 Nat Commun
-doi 10.1038/s41467-017-01062-w). ``C_pres = C - C_neg`` present them; T cells recognize and kill
-only those (``J6``, ``J7``), so a vaccine or any T-cell response leaves ``C_neg`` growing. Both
-grow and die alike and share the carrying capacity; ``antigen_negative_fraction`` is their share
-at diagnosis (:func:`immunocycle.cycle.pretreatment_state` sets it there, as a biopsy would read
-it) and when growth starts.
 """
 
 from __future__ import annotations
@@ -26,7 +16,7 @@ from immunocycle.cycle._params import Params, add_parameters
 from immunocycle.model import Assignment, Compartment, Model, Reaction, Species
 
 PARAMETERS = ("k_C_growth", "C_max", "k_C_death", "k_cell_clear", "V_cell", "phi_C", "V_Tmin",
-              "mm3_per_L", "C_0", "C_extinct", "h_extinct", "antigen_negative_fraction")
+              "mm3_per_L", "C_0", "C_extinct", "h_extinct")
 
 
 def cancer(model: Model, *, params: Params) -> None:
@@ -45,11 +35,6 @@ def cancer(model: Model, *, params: Params) -> None:
         Compartment("tumor", "V_Tmin + V_cell * (C + C_dead) / phi_C", "L",
                     "tumor volume (V_Tmin keeps it positive after a cure)"),
         Species("C", "tumor", "C_0", "cell", description="viable cancer cells"),
-        Species("C_neg", "tumor", "antigen_negative_fraction * C_0", "cell",
-                description="antigen-negative viable cancer cells (part of C): lack the dominant "
-                            "antigens or HLA/B2M, invisible to the primed T cells"),
-        Assignment("C_pres", "C - C_neg", "cell",
-                   "antigen-presenting viable cancer cells, the only targets of T cells"),
         Species("C_dead", "tumor", 0.0, "cell", description="dead cancer cells awaiting clearance"),
         Assignment("cancer_deaths_natural", "k_C_death * C", "cell/day",
                    "cancer cells dying without T cells"),
@@ -64,15 +49,6 @@ def cancer(model: Model, *, params: Params) -> None:
         Reaction("C_growth", "proliferation", {"C": 1},
                  "logistic growth (Sove 2020, cancer module), switched off below about one cell"),
         Reaction("C_death", "cancer_deaths_natural", {"C": -1, "C_dead": 1}, "natural death"),
-        # The antigen-negative part of C grows, dies and is hit by chemotherapy as the rest
-        # (same law, shared capacity); T cells do not touch it (C_kill removes C_pres only).
-        Assignment("proliferation_neg", "k_C_growth * C_neg * (1 - C / C_max) * (C_neg / "
-                   "C_extinct) ** h_extinct / (1 + (C_neg / C_extinct) ** h_extinct)", "cell/day",
-                   "antigen-negative cells made by division (part of proliferation)"),
-        Reaction("C_neg_growth", "proliferation_neg", {"C_neg": 1},
-                 "growth of antigen-negative cells (switched off below about one cell)"),
-        Reaction("C_neg_death", "k_C_death * C_neg", {"C_neg": -1},
-                 "natural death of antigen-negative cells (their dead cells are in C_death)"),
         Reaction("C_kill", "J7", {"C": -1, "C_dead": 1}, "killing by effector T cells (step 7)"),
         Reaction("C_clear", "k_cell_clear * C_dead", {"C_dead": -1}, "clearance of dead cells"),
     )

@@ -39,8 +39,6 @@ def chemotherapy(model: Model, *, params: Params) -> None:
                    "cycling cancer cells killed by cytotoxic chemotherapy"),
         Reaction("C_chemo", "cancer_deaths_chemo", {"C": -1, "C_dead": 1},
                  "cell-cycle-specific kill (a multiple of the proliferation flux)"),
-        Reaction("C_neg_chemo", "chemo_sensitivity * chemo_kill * proliferation_neg", {"C_neg": -1},
-                 "the same kill of cycling antigen-negative cells (part of C_chemo)"),
         Species("marrow_M1", "blood", 0.0, "dimensionless",
                 description="marrow suppression signal, first transit stage"),
         Species("marrow_M2", "blood", 0.0, "dimensionless",

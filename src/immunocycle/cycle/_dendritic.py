@@ -3,11 +3,6 @@
 
 Maturation is saturable in the antigen and DAMP densities, as the APC module of QSP-IO (Sove
 2020; rates k_APC_mat, k_APC_mig from Chen 2014 and Russo 2016 via QSP-IO's parameter file).
-
-The node holds at most ``APC_LN_max`` antigen-loaded DCs (its antigen-presenting capacity): DCs
-arriving from the tumor and DCs a vaccine loads in the node fill the free room
-``1 - DC_LN / APC_LN_max``, so loaded DCs saturate with vaccine dose (10x the dose does not give
-10x the loaded DCs once the node is full).
 """
 
 from __future__ import annotations
@@ -16,7 +11,7 @@ from immunocycle.cycle._params import Params, add_parameters
 from immunocycle.model import Assignment, Model, Reaction, Species
 
 PARAMETERS = ("rho_DC0", "k_DC_turn", "k_DC_mat", "dc_function", "K_Ag", "K_DAMP", "k_DC_mig",
-              "k_DCm_death", "k_DC_LN_death", "vaccine_DC_LN", "APC_LN_max")
+              "k_DCm_death", "k_DC_LN_death", "vaccine_DC_LN")
 
 
 def dendritic_cells(model: Model, *, params: Params) -> None:
@@ -32,22 +27,18 @@ def dendritic_cells(model: Model, *, params: Params) -> None:
                    "antigen saturation of DC loading"),
         Assignment("H_DAMP", "DAMP / (DAMP + K_DAMP * tumor)", "dimensionless",
                    "danger-signal saturation of DC maturation"),
-        Assignment("node_room", "1 - DC_LN / APC_LN_max", "dimensionless",
-                   "free antigen-presenting capacity of the node"),
-        Assignment("vaccine_loading", "vaccine_DC_LN * node_room", "cell/day",
-                   "DCs a vaccine loads in the node, limited by its free capacity"),
-        Assignment("J2", "k_DC_mig * DC_m * node_room + vaccine_loading", "cell/day",
+        Assignment("J2", "k_DC_mig * DC_m + vaccine_DC_LN", "cell/day",
                    "step 2: mature antigen-loaded DCs arriving in the lymph node (from the "
-                   "tumor, plus those a vaccine loads in the node), within its capacity"),
+                   "tumor, plus those a vaccine loads in the node)"),
         Reaction("DC_supply", "k_DC_turn * (rho_DC0 * tumor - DC_i)", {"DC_i": 1},
                  "recruitment and turnover toward a resting density"),
         Reaction("DC_maturation", "k_DC_mat * dc_function * H_Ag * H_DAMP * DC_i",
                  {"DC_i": -1, "DC_m": 1}, "antigen uptake and maturation"),
-        Reaction("DC_migration", "k_DC_mig * DC_m * node_room", {"DC_m": -1, "DC_LN": 1},
-                 "migration to the node (into its free capacity)"),
+        Reaction("DC_migration", "k_DC_mig * DC_m", {"DC_m": -1, "DC_LN": 1},
+                 "migration to the node"),
         # A vaccine brings antigen and adjuvant to node-resident DCs directly: it bypasses
         # tumor antigen release and tumor DC maturation (0 without a vaccine).
-        Reaction("DC_vaccine", "vaccine_loading", {"DC_LN": 1},
+        Reaction("DC_vaccine", "vaccine_DC_LN", {"DC_LN": 1},
                  "antigen-loaded DCs made in the node by a vaccine"),
         Reaction("DCm_death", "k_DCm_death * DC_m", {"DC_m": -1}, "death of mature DCs in tumor"),
         Reaction("DC_LN_death", "k_DC_LN_death * DC_LN", {"DC_LN": -1}, "death of DCs in the node"),

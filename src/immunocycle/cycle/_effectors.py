@@ -7,14 +7,6 @@ rate divided by the stromal barrier (TGF-beta-driven matrix, the excluded phenot
 recognize cancer cells (saturable in cancer cells, QSP-IO's T x C / (C + T + K) form, scaled by
 MHC-I and vetoed by PD-1 engagement), kill a share of the recognized cells (reduced by Tregs,
 myeloid suppressors and TGF-beta) and exhaust under chronic PD-1 engagement and Treg pressure.
-
-Caps on efficacy (issue 13): T cells recognize and kill only antigen-presenting cancer cells
-(``C_pres``, see :mod:`immunocycle.cycle._cancer`), and recognition scales with antigenicity
-(the share of neoantigens T cells can see); crossing the stroma saturates in the margin density
-(``K_MP_sat``: a finite number of paths through the matrix); exhaustion rises with antigen
-stimulation itself (recognitions per effector, ``r_exh_stim``), not only with PD-1 engagement,
-so PD-1 blockade that lets cells recognize more also exhausts them more (chronic TCR signalling
-drives TOX-dependent exhaustion, Khan et al. 2019 Nature doi 10.1038/s41586-019-1325-x).
 """
 
 from __future__ import annotations
@@ -23,7 +15,7 @@ from immunocycle.cycle._params import Params, add_parameters
 from immunocycle.model import Assignment, Compartment, Model, Reaction, Species
 
 PARAMETERS = ("V_blood", "F_T", "E_T", "K_CK", "k_MP", "k_TM_death", "k_rec", "K_C_rec", "K_MHC",
-              "p_kill", "k_exh", "r_exh_Treg", "k_X_death", "K_MP_sat", "r_exh_stim")
+              "p_kill", "k_exh", "r_exh_Treg", "k_X_death")
 
 
 def effectors(model: Model, *, params: Params) -> None:
@@ -39,24 +31,17 @@ def effectors(model: Model, *, params: Params) -> None:
         Assignment("H_CK", "CK / (CK + K_CK * tumor)", "dimensionless", "chemokine-driven recruitment"),
         Assignment("recruitment", "E_T * F_T * tumor * T_E_B / V_blood * H_CK", "cell/day",
                    "effectors entering the tumor margin from blood"),
-        Assignment("margin_saturation", "1 / (1 + T_E_M / (K_MP_sat * tumor))", "dimensionless",
-                   "share of margin effectors that find a free path through the stroma"),
-        Assignment("J5", "k_MP * T_E_M / (1 + S) * margin_saturation", "cell/day",
-                   "step 5: effector cells entering the tumor parenchyma (saturable)"),
+        Assignment("J5", "k_MP * T_E_M / (1 + S)", "cell/day",
+                   "step 5: effector cells entering the tumor parenchyma"),
         Assignment("f_MHC", "MHC / (MHC + K_MHC)", "dimensionless",
                    "antigen display by MHC-I on cancer cells"),
-        Assignment("stimulation", "antigenicity * f_MHC * (1 - pd1_engagement) * C_pres / "
-                   "(C_pres + T_E_P + K_C_rec)", "dimensionless",
-                   "recognitions per effector relative to the maximum k_rec (antigen stimulation)"),
-        Assignment("J6", "k_rec * stimulation * T_E_P", "event/day",
-                   "step 6: productive recognitions of antigen-presenting cells (scaled by "
-                   "antigenicity and MHC-I, not vetoed by PD-1)"),
+        Assignment("J6", "k_rec * f_MHC * (1 - pd1_engagement) * T_E_P * C / (C + T_E_P + K_C_rec)",
+                   "event/day", "step 6: productive recognition events (not vetoed by PD-1)"),
         Assignment("J7", "p_kill * H_supp * J6", "cell/day",
                    "step 7: cancer cells killed by T cells"),
         Assignment("exhaustion", "k_exh * (pd1_engagement + r_exh_Treg * Treg_T / (Treg_T + T_E_P"
-                   " + K_C_rec) + r_exh_stim * stimulation) * T_E_P * C_pres / (C_pres + K_C_rec)",
-                   "cell/day", "exhaustion under chronic antigen, rising with antigen stimulation,"
-                   " PD-1 engagement and Treg pressure"),
+                   " + K_C_rec)) * T_E_P * C / (C + K_C_rec)", "cell/day",
+                   "exhaustion under chronic antigen, PD-1 engagement and Treg pressure"),
         Reaction("blood_arrival", "J4", {"T_E_B": 1}, "arrival from the node"),
         Reaction("T_E_B_death", "k_TE_death * T_E_B", {"T_E_B": -1}, "death in blood"),
         Reaction("margin_entry", "recruitment", {"T_E_B": -1, "T_E_M": 1}, "extravasation"),

@@ -82,49 +82,20 @@ def pretreatment_state(model: Model | CompiledModel, diameter_mm: float | np.nda
     compiled = model if isinstance(model, CompiledModel) else compile_model(model)
     frame = _frame(parameters)
     n = max(len(frame), 1)
-    grow = _single_population(compiled, frame, n)
     target = np.broadcast_to(np.asarray(diameter_mm, dtype=float), (n,))
     times = np.arange(0.0, days + step / 2, step)
     back = -np.arange(history_days, 0.0, -step)
     parts = []
     for lo in range(0, n, chunk):
-        sub = grow.iloc[lo:lo + chunk] if len(grow) else None
+        sub = frame.iloc[lo:lo + chunk] if len(frame) else None
         res = simulate(compiled, times, parameters=sub,
                        options=options or SolverOptions(rtol=1e-6, atol=1e-6))
         parts.append(_crossing(res, target[lo:lo + res.n], times, step, back))
     initial = np.concatenate([p[0] for p in parts])
     history = {name: np.concatenate([p[3][name] for p in parts]) for name in parts[0][3]}
-    _antigen_negative_at_diagnosis(compiled, frame, initial, n)
     return Pretreatment(pd.DataFrame(initial, columns=compiled.state_names),
                         np.concatenate([p[1] for p in parts]),
                         np.concatenate([p[2] for p in parts]), back, history)
-
-
-def _single_population(compiled: CompiledModel, frame: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The parameters of the growth to diagnosis: without antigen-negative cells (the model does
-    not follow immunoediting before diagnosis; the tumor grows as one population)."""
-    if "antigen_negative_fraction" not in compiled.parameter_names:
-        return frame
-    grow = frame.copy() if len(frame) else pd.DataFrame(index=range(n))
-    grow["antigen_negative_fraction"] = 0.0
-    return grow
-
-
-def _antigen_negative_at_diagnosis(compiled: CompiledModel, frame: pd.DataFrame,
-                                   initial: np.ndarray, n: int) -> None:
-    """Set the antigen-negative cells at diagnosis to ``antigen_negative_fraction`` of the viable
-    cells (in place): the parameter is the share measured at diagnosis (as HLA loss or a missing
-    clonal neoantigen is read from a biopsy), independent of how immunity edited the tumor before
-    it was found; from there on T cells leave these cells alone."""
-    names = compiled.state_names
-    if "C_neg" not in names or "antigen_negative_fraction" not in compiled.parameter_names:
-        return
-    if "antigen_negative_fraction" in frame:
-        f = frame["antigen_negative_fraction"].to_numpy(dtype=float)
-    else:
-        f = np.full(n, compiled.model.parameters["antigen_negative_fraction"].value)
-    c, neg = names.index("C"), names.index("C_neg")
-    initial[:, neg] = np.clip(f, 0.0, 1.0) * initial[:, c]
 
 
 def _frame(parameters) -> pd.DataFrame:

@@ -5,12 +5,6 @@ inhibition at baseline CTLA-4, Parry 2005 via QSP-IO's parameter file, Sove 2020
 cell commits to a number of divisions set by co-stimulation and IL-2 (division destiny, Marchingo et al. 2014,
 Science, doi 10.1126/science.1260044, as QSP-IO's T-cell module: N0 + N_costim * H_costim + N_IL2 * H_IL2). IL-2 is made
 by activated cells and consumed by regulatory T cells, one of their suppressive mechanisms.
-
-Homeostatic space bounds the response: tumor-specific effector CD8 cells outside the tumor (node
-and blood) cannot exceed ``f_specific_max`` of the circulating CD8 pool
-(``rho_CD8_blood * V_blood``); commitment to expansion fills the free room
-``1 - specific_CD8 / CD8_space`` (competition for IL-7/IL-15 and niches, Surh & Sprent 2008
-Immunity doi 10.1016/j.immuni.2008.11.004).
 """
 
 from __future__ import annotations
@@ -20,7 +14,7 @@ from immunocycle.model import Assignment, Compartment, Model, Reaction, Species
 
 PARAMETERS = ("V_LN", "T_N0", "k_N_turn", "k_prime", "K_DC_LN", "w_CTLA4", "ctla4_free",
               "n_div0", "n_div_costim", "n_div_IL2", "k_IL2_sec", "k_IL2_cons", "k_IL2_deg", "IL2_50",
-              "k_diff", "k_egress", "k_TE_death", "rho_CD8_blood", "f_specific_max")
+              "k_diff", "k_egress", "k_TE_death")
 
 
 def priming(model: Model, *, params: Params) -> None:
@@ -51,20 +45,13 @@ def priming(model: Model, *, params: Params) -> None:
         Reaction("N_turnover", "k_N_turn * (T_N0 * marrow_reserve - T_N)", {"T_N": 1},
                  "naive-cell recirculation toward the resting pool"),
         Reaction("activation", "priming_rate", {"T_N": -1}, "activation by mature DCs"),
-        Assignment("CD8_space", "f_specific_max * rho_CD8_blood * V_blood", "cell",
-                   "most tumor-specific CD8 the circulating pool makes room for"),
-        Assignment("specific_CD8", "T_E_LN + T_E_B", "cell",
-                   "tumor-specific effector CD8 outside the tumor (node and blood)"),
-        Assignment("homeostatic_room", "1 - specific_CD8 / CD8_space", "dimensionless",
-                   "free homeostatic space for tumor-specific expansion"),
-        Reaction("commitment", "priming_rate * expansion * marrow_reserve * homeostatic_room",
-                 {"T_act": 1}, "each activation commits to IL-2-set divisions, within the "
-                 "homeostatic space"),
+        Reaction("commitment", "priming_rate * expansion * marrow_reserve", {"T_act": 1},
+                 "each activation commits to IL-2-set divisions"),
         Reaction("differentiation", "J3", {"T_act": -1, "T_E_LN": 1}, "expansion completes"),
         Reaction("egress", "J4", {"T_E_LN": -1}, "exit to blood"),
         Reaction("T_E_LN_death", "k_TE_death * T_E_LN", {"T_E_LN": -1}, "effector death"),
         Reaction("IL2_secretion", "k_IL2_sec * T_act", {"IL2": 1}, "IL-2 from activated cells"),
-        Reaction("IL2_consumption", "k_IL2_cons * (T_act + Treg_LN + Treg_IL2) * H_IL2", {"IL2": -1},
+        Reaction("IL2_consumption", "k_IL2_cons * (T_act + Treg_LN) * H_IL2", {"IL2": -1},
                  "uptake by IL-2 receptors, mostly on Tregs and activated cells"),
         Reaction("IL2_degradation", "k_IL2_deg * IL2", {"IL2": -1},
                  "IL-2 degradation"),
