@@ -30,8 +30,7 @@ def validate_command(
 ) -> None:
     """Run every calibration target and model constraint: model, target, pass band, pass/fail.
 
-    Exit code 1 when a target fails (known gaps, listed with their issue, do not fail);
-    'not yet modelled' targets are shown, never counted as passes.
+    Exit code 1 when a target fails (known gaps, listed with their issue, do not fail); 'not yet modelled' targets are shown, never counted as passes.
 
     Example: immunocycle validate --quick --out results/validate
     """
