@@ -46,7 +46,8 @@ def test_inflamed_patients_respond_more_than_desert_ones():
     assert n_inf >= 10 and n_des >= 10
     assert orr_inf > orr_des + 0.2, (orr_inf, orr_des)
     # Within one tumor type, by baseline phenotype.
-    mel = _run(make_task("melanoma", ["nivolumab"], seed=3, days=168), 48)
+    # 150 sampled, about 50 plausible and evaluable: fewer leave the desert group at 3-4 patients
+    mel = _run(make_task("melanoma", ["nivolumab"], seed=3, days=168), 150)
     ev = mel[mel["evaluable"]]
     by = ev.groupby("phenotype")["bor"].apply(lambda b: b.isin(["CR", "PR"]).mean())
     assert (ev["phenotype"] == "desert").sum() >= 3 and (ev["phenotype"] == "inflamed").sum() >= 3
