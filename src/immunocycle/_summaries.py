@@ -191,9 +191,9 @@ def trial(summary: Mapping) -> RenderableType:
         u = summary.get("uncertainty") or {}
         pis = [f"{escape(str(a.get('name', '?')))} PFS {days_range(a.get('median_pfs_days_pi'))}"
                f", AE {pct_range(a.get('ae_grade3plus_rate_pi'))}" for a in arms]
-        lines.append(f"90 % prediction intervals ({u.get('replicates', '?')} effect-size "
-                     f"replicates on {u.get('patients_per_replicate', '?')} patients): "
-                     + "; ".join(pis))
+        how = (f" ({u['replicates']} effect-size replicates on "
+               f"{u.get('patients_per_replicate', '?')} patients)" if u.get("replicates") else "")
+        lines.append(f"90 % prediction intervals{how}: " + "; ".join(pis))
     if lines:
         table.caption = "\n".join(lines)
         table.caption_justify = "left"
