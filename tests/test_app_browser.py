@@ -9,55 +9,22 @@ Debian's ``chromium`` and ``chromium-driver`` and a missing browser is a failure
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from _browser import chromium
 from immunocycle.app import free_port, start_server, wait_healthy
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 #: Seconds a page may take to show a result (a cap, not a timing check): the first trial run
 #: compiles the cycle model unless an earlier test left it in the on-disk cache, which on a
 #: loaded 2-core machine takes minutes.
 WAIT = 600
 
 
-def _require_browser() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{', '.join(missing)} missing under CI (.ci/run installs chromium and "
-                        "chromium-driver)")
-        pytest.skip(f"{', '.join(missing)} not installed")
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    _require_browser()
-    if os.environ.get("CI"):
-        from selenium import webdriver
-    else:
-        webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                "--window-size=1400,1800", f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
-                              options=options)
-    driver.set_page_load_timeout(120)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from chromium(tmp_path_factory, window="1400,1800", page_load_timeout=120)
 
 
 @pytest.fixture(scope="module")

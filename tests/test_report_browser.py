@@ -8,51 +8,18 @@ Debian's ``chromium`` and ``chromium-driver`` and a missing browser is a failure
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from _browser import chromium
 from immunocycle.report import render_report
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
-
-def _require_browser() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{', '.join(missing)} missing under CI (.ci/run installs chromium and "
-                        "chromium-driver)")
-        pytest.skip(f"{', '.join(missing)} not installed")
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    _require_browser()
-    if os.environ.get("CI"):
-        from selenium import webdriver
-    else:
-        webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                "--window-size=1280,2000", f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)),
-                              options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from chromium(tmp_path_factory, window="1280,2000", page_load_timeout=60)
 
 
 @pytest.fixture(scope="module")
