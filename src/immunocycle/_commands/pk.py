@@ -121,8 +121,6 @@ def _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payl
     from immunocycle.pk import (
         Particle,
         Release,
-        plot_organ_distribution,
-        plot_tumor_ln_blood,
         run_pk,
     )
 
@@ -143,11 +141,6 @@ def _run_pk(carrier, diameter, zeta, shape, targeted, route, dose, species, payl
                         species=species, route=route, horizon_h=days * 24.0)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}")
-    out.mkdir(parents=True, exist_ok=True)
-    result.pct_id.to_csv(out / "pct_id_by_organ.csv")
-    plot_organ_distribution(result, out / "organ_distribution.png")
-    plot_tumor_ln_blood(result, out / "tumor_ln_blood.png")
-    summary = result.summary()
-    summary.update(out_of_domain=result.out_of_domain, domain_notes=result.domain_notes,
-                   free_payload_auc=result.free_payload_auc)
-    return summary
+    from immunocycle.report import write_pk_run
+
+    return write_pk_run(result, out)

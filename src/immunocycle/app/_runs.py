@@ -194,20 +194,14 @@ def run_pk_folder(workspace: str | Path, options: Mapping[str, Any]):
     """Write the ``immunocycle pk`` run folder of a formulation; returns ``(folder, summary)``."""
     from immunocycle._manifest import run_folder
     from immunocycle._provenance import write_json
-    from immunocycle.pk import plot_organ_distribution, plot_tumor_ln_blood
+    from immunocycle.report import write_pk_run
 
     out = new_run_dir(workspace, "pk")
     record = {**_record(options), "--evaluate": False, "--seed": 0}
     with run_folder(out, "pk", record):
         sim = simulate_pk(options)
         result = sim["pk"]
-        out.mkdir(parents=True, exist_ok=True)
-        result.pct_id.to_csv(out / "pct_id_by_organ.csv")
-        plot_organ_distribution(result, out / "organ_distribution.png")
-        plot_tumor_ln_blood(result, out / "tumor_ln_blood.png")
-        summary = result.summary()
-        summary.update(out_of_domain=result.out_of_domain, domain_notes=result.domain_notes,
-                       free_payload_auc=result.free_payload_auc)
+        summary = write_pk_run(result, out)
         write_json(out / "summary.json", summary)
         _write_inputs(out, "pk", options, carrier=options["--carrier"],
                       diameter_nm=options["--diameter"], zeta_mv=options["--zeta"],

@@ -31,3 +31,21 @@ def write_simulation(result: SimulationResult, model: Model, out: str | Path,
     units = {n: s.units for n, s in model.species.items()}
     plot_timecourses(result, path=paths["figure"], time_units=model.time_units, units=units)
     return paths
+
+
+def write_pk_run(result, out: str | Path) -> dict[str, Any]:
+    """Write a PBPK result's run files under ``out`` (``pct_id_by_organ.csv``,
+    ``organ_distribution.png``, ``tumor_ln_blood.png``) and return its summary: delivery
+    metrics, whether the particle is outside the property model's domain (with notes), and the
+    free payload's AUC."""
+    from immunocycle.pk import plot_organ_distribution, plot_tumor_ln_blood
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.pct_id.to_csv(out / "pct_id_by_organ.csv")
+    plot_organ_distribution(result, out / "organ_distribution.png")
+    plot_tumor_ln_blood(result, out / "tumor_ln_blood.png")
+    summary = result.summary()
+    summary.update(out_of_domain=result.out_of_domain, domain_notes=result.domain_notes,
+                   free_payload_auc=result.free_payload_auc)
+    return summary
