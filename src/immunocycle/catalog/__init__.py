@@ -20,6 +20,7 @@ from immunocycle.catalog._convert import (
     dose_in,
     free_counterpart,
     paired_free_therapy,
+    release_pk,
     to_cycle_therapy,
 )
 from immunocycle.catalog._dose import ArmItem, parse_dose, parse_item, parse_schedule
@@ -40,6 +41,7 @@ from immunocycle.catalog._simulate import (
     CatalogRun,
     compare_free_nano,
     effect_slots,
+    null_release,
     padded_therapy,
     schedule_key,
     simulate_catalog,
@@ -50,7 +52,8 @@ __all__ = [
     "GRADES", "Agent", "ArmItem", "Barrier", "Catalog", "CatalogError", "CatalogRun", "DATA_DIR",
     "Evidence", "Formulation", "OrganFactors", "Problem", "Regimen", "Step", "Therapy", "compare_free_nano",
     "cycle_pk", "default_dosing", "dose_in", "dosing_text", "effect_slots", "free_counterpart",
-    "load_catalog", "organ_factors", "organs", "padded_therapy", "paired_free_therapy", "parse_dose", "parse_item",
-    "parse_schedule", "regimen_therapies", "resolve_arm", "resolve_therapy", "schedule_key",
+    "load_catalog", "null_release", "organ_factors", "organs", "padded_therapy", "paired_free_therapy",
+    "parse_dose", "parse_item", "parse_schedule", "regimen_therapies", "release_pk", "resolve_arm",
+    "resolve_therapy", "schedule_key",
     "simulate_catalog", "therapy_names", "to_cycle_therapy", "validate",
 ]

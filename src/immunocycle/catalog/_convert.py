@@ -36,6 +36,14 @@ Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped
   assumptions; their sources say "assumption");
 - free agents by a non-i.v. route (s.c., i.d., i.t.): the cycle model doses into blood only, so
   the route is emulated by the factors of ``pk.yaml`` ``routes`` (documented assumption);
+- released payload (nano-formulations that do not dissolve in plasma): the blood amount above is
+  split into carrier-bound payload and payload released at the formulation's cited first-order
+  rate ``k_release`` (``release.k_blood_per_h`` of the formulation file, in blood); the release
+  flow ``k_release * V1`` (L/day) is the part of ``k_cl`` that moves payload out of the carrier,
+  and released payload follows the free agent's own two-compartment PK (as a free dose would;
+  :func:`release_pk`). The cycle model then has ``<id>_free_conc_C``, the free payload in blood,
+  which effects at site ``blood_free`` (marrow toxicity of a carried cytotoxic) and the
+  free-drug AE drivers of :mod:`immunocycle.trial` use; for a free drug it is ``conc_C`` itself;
 - co-encapsulated agents share the carrier's PK: the therapy tracks the primary agent and a
   co-loaded agent's EC50 is divided by its molar loading ratio (its concentration is the ratio
   times the primary agent's);
@@ -229,6 +237,66 @@ def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: 
     }
 
 
+def _free_agent_pk(agent: Agent, pk: PKDefaults, species: str) -> tuple[float, float, float,
+                                                                         float, float, str]:
+    """CL, V1, Q (L/h), V2 (L), the clearance scale, and the source of the free agent in
+    ``species`` (allometric from human when the agent has no PK of its own there)."""
+    from immunocycle.pk import allometric_exponents
+
+    b = allometric_exponents()
+    bw_ratio = pk.body_weight_kg[species] / pk.body_weight_kg["human"]
+    own = agent.pk.get(species)
+    cl_scale, v_scale = (1.0, 1.0) if own else (bw_ratio ** b["clearance"],
+                                                bw_ratio ** b["volume"])
+    apk = own or agent.pk["human"]
+    src = f"{agent.id} PK: {apk.source}" + (" (assumption in part)" if apk.assumption else "")
+    return (apk.cl_l_per_h * cl_scale, apk.v1_l * v_scale, apk.q_l_per_h * cl_scale,
+            apk.v2_l * v_scale, cl_scale, src)
+
+
+def release_pk(agent: Agent, formulation: Formulation | None, pk: PKDefaults,
+               species: str = "human") -> dict[str, dict] | None:
+    """The cycle model's release block of a carried payload (None for a free agent or a carrier
+    that dissolves in plasma within minutes, whose payload is free drug from the start).
+
+    Returns
+    -------
+    dict or None
+        Name -> ``{value, units, description, source}`` for each of
+        :data:`immunocycle.cycle._pk.RELEASE_PARAMETERS`: the release flow
+        ``k_release * V1_carrier`` (L/day, scaled as the carrier's clearance), ``carried = 1``,
+        and the free agent's clearance, distribution flow and volumes (as :func:`cycle_pk` gives
+        a free dose).
+    """
+    if formulation is None or dissolves(formulation):
+        return None
+    v_blood, v_p = _preset_value(species, "V_blood"), _preset_value(species, "V_P")
+    cl, v1, q, v2, cl_scale, src = _free_agent_pk(agent, pk, species)
+    rel = formulation.release
+    flow = rel.k_blood_per_h * formulation.carrier_pk.v1_l * cl_scale * 24.0
+    rel_src = (f"{formulation.id}: release {rel.k_blood_per_h:g}/h in blood ({rel.source})"
+               + (" (assumption)" if rel.assumption else "")
+               + f" x carrier V1 {formulation.carrier_pk.v1_l:g} L ({formulation.carrier_pk.source})")
+    no_p = _link_settings()["no_peripheral_share"]
+
+    def spec(value: float, units: str, description: str, source: str) -> dict:
+        return {"value": float(value), "units": units, "description": description,
+                "source": source}
+
+    return {
+        "k_release": spec(flow, "L/day", "release flow of payload from its carrier in blood "
+                          "(k_release x carrier V1)", rel_src),
+        "carried": spec(1.0, "dimensionless", "1: the payload is carried (free conc = released "
+                        "payload)", f"{formulation.id} is a {formulation.carrier}"),
+        "free_k_cl": spec(cl * 24.0, "L/day", "plasma clearance of released payload", src),
+        "free_q_P": spec(q * 24.0, "L/day", "blood-peripheral flow of released payload", src),
+        "free_gamma_C": spec(v1 / v_blood, "dimensionless",
+                             "central volume of released payload / blood volume", src),
+        "free_gamma_P": spec(v2 / v_p if v2 > 0 else no_p, "dimensionless",
+                             "peripheral volume of released payload / V_P", src),
+    }
+
+
 def _linked(cl: float, v1: float, v_blood: float, cls, exp: PBPKExposure, flows: dict, src: str,
             agent: Agent) -> dict[str, dict]:
     """PK of a nano-formulation whose tissue access is linked to the PBPK."""
@@ -332,7 +400,8 @@ def to_cycle_therapy(entry: Therapy | str, species: str = "human", *, catalog=No
                        f"({t.unbound.source})"))))
     targets = ", ".join(dict.fromkeys(cat.agents[a].target for a in t.agents))
     return CycleTherapy(name=t.id, description=t.name, target=targets, species=species, pk=pk,
-                        dosing=dosing, effects=effects)
+                        dosing=dosing, effects=effects,
+                        release=release_pk(agent, formulation, cat.pk, species))
 
 
 def free_counterpart(therapy_id: str, *, catalog=None) -> str:
@@ -381,4 +450,4 @@ def release_per_day(entry: Therapy, catalog) -> float:
 
 
 __all__ = ["AGENT_PK_KEYS", "cycle_pk", "dissolves", "dose_in", "free_counterpart", "paired_free_therapy",
-           "release_per_day", "to_cycle_therapy"]
+           "release_per_day", "release_pk", "to_cycle_therapy"]

@@ -26,7 +26,9 @@ CARRIERS = ("liposome", "polymeric_np", "lipid_np", "nanodisc", "nanogel", "mice
             "polymer_conjugate", "protein_np")
 Carrier = Literal[CARRIERS]  # type: ignore[valid-type]
 Route = Literal["iv", "sc", "id", "it", "ip", "oral", "intranodal", "peritumoral"]
-Site = Literal["tumor", "lymph_node", "central"]
+#: ``central``: the agent in blood as delivered (carrier-bound + released); ``blood_free``: the
+#: free (released) payload in blood (the same as ``central`` for a free therapy).
+Site = Literal["tumor", "lymph_node", "central", "blood_free"]
 #: Evidence grades of an effect size, strongest first (``data/trial/uncertainty.yaml`` gives the
 #: prior width of each).
 GRADES = ("measured_human", "measured_mouse", "inferred", "assumption")

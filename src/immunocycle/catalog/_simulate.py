@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from immunocycle.catalog._convert import release_per_day, to_cycle_therapy
+from immunocycle.catalog._convert import to_cycle_therapy
 
 AGENT = "catalog_agent"
 
@@ -31,7 +31,8 @@ class CatalogRun:
         One row per therapy and time: ``therapy`` (``"control"`` for no treatment), ``time``
         (days), the fluxes ``J1``-``J7``, ``tumor_diameter`` (mm) and, for treated rows, the
         agent's concentrations ``conc_C`` (serum), ``conc_T`` (tumor), ``conc_LN`` (node),
-        nmol/L, and ``free_blood`` (free payload in plasma, nmol/L).
+        nmol/L, and ``free_blood`` (free, i.e. released, payload in plasma, nmol/L; ``conc_C``
+        for a free drug).
     """
 
     frame: pd.DataFrame
@@ -98,7 +99,22 @@ def padded_therapy(th, slots, protos):
                        emax_units=protos[slot].emax_units, ec50=1.0, ec50_units="nmol/L", hill=hill,
                        concentration=site, source="padding: no effect (emax 0)")
         effects.append(e)
-    return th.model_copy(update={"name": AGENT, "effects": effects})
+    return th.model_copy(update={"name": AGENT, "effects": effects,
+                                 "release": th.release or null_release(th)})
+
+
+def null_release(th) -> dict[str, dict]:
+    """A release block that changes nothing (``carried = 0``, no release: free conc = conc_C),
+    so a free therapy shares one compiled structure with carried ones."""
+    from immunocycle.model import ParameterSpec
+
+    src = "padding: a free agent (no carrier, nothing released)"
+    pk = {k: float(v.value) for k, v in th.pk.items()}
+    values = {"k_release": (0.0, "L/day"), "carried": (0.0, "dimensionless"),
+              "free_k_cl": (pk["k_cl"], "L/day"), "free_q_P": (pk["q_P"], "L/day"),
+              "free_gamma_C": (pk["gamma_C"], "dimensionless"),
+              "free_gamma_P": (pk["gamma_P"], "dimensionless")}
+    return {k: ParameterSpec(value=v, units=u, source=src) for k, (v, u) in values.items()}
 
 
 def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 42.0,
@@ -137,7 +153,6 @@ def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 4
     padded = {tid: padded_therapy(th, slots, protos) for tid, th in cycle.items()}
     params, _ = resolve_preset(preset)
     base = build_cycle_model(preset)
-    v_blood = float(params["V_blood"].value)
     groups: dict[str, list[str]] = defaultdict(list)
     for tid, th in padded.items():
         groups[schedule_key(th)].append(tid)
@@ -155,16 +170,10 @@ def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 4
         r = res.result
         for k, tid in enumerate(members):
             conc_c = r[f"{AGENT}_conc_C"][k]
-            k_rel = release_per_day(entries[tid], cat)
-            if k_rel > 0 or not entries[tid].is_free:
-                # Released payload clears at the free agent's clearance; quasi-steady state.
-                agent = cat.agents[entries[tid].agents[0]]
-                cl_free = agent.pk["human"].cl_l_per_h * 24.0
-                free = k_rel * conc_c * v_blood / cl_free
-            else:
-                # The cycle model clears k_cl * amount / V_blood, so AUC(conc_C) = dose / CL:
-                # the serum concentration is the free drug's exposure measure.
-                free = conc_c
+            # Released payload as the model traces it (cycle._pk.released_payload); for a free
+            # drug, conc_C itself: the model clears k_cl * amount / V_blood, so
+            # AUC(conc_C) = dose / CL, the free drug's exposure measure.
+            free = r[f"{AGENT}_free_conc_C"][k]
             f = res.patient(k).reset_index()
             frames.append(pd.DataFrame({
                 "therapy": tid, "time": f["time"],
@@ -197,5 +206,5 @@ def compare_free_nano(therapy_id: str, *, days: float = 14.0, step: float = 0.02
     return pd.DataFrame(rows)
 
 
-__all__ = ["CatalogRun", "compare_free_nano", "effect_slots", "padded_therapy", "schedule_key",
-           "simulate_catalog"]
+__all__ = ["CatalogRun", "compare_free_nano", "effect_slots", "null_release", "padded_therapy",
+           "schedule_key", "simulate_catalog"]

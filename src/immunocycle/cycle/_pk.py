@@ -25,7 +25,9 @@ PK_PARAMETERS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "ga
 
 def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: ParameterSpec) -> None:
     """Add the four PK states of ``agent`` (``<agent>_C``, ``_P``, ``_T``, ``_LN``, nmol) and its
-    concentrations ``<agent>_conc_C``, ``_conc_T``, ``_conc_LN`` (free interstitial, nmol/L).
+    concentrations ``<agent>_conc_C``, ``_conc_T``, ``_conc_LN`` (free interstitial, nmol/L) and
+    ``<agent>_free_conc_C`` (drug in blood not bound to a carrier: ``conc_C`` for a free agent;
+    :func:`released_payload` makes it the released payload of a carried one).
 
     Parameters
     ----------
@@ -58,6 +60,9 @@ def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: 
         Species(f"{a}_T", "tumor", 0.0, "nmol", description=f"{a} in the tumor"),
         Species(f"{a}_LN", "lymph_node", 0.0, "nmol", description=f"{a} in the lymph node"),
         Assignment(f"{a}_conc_C", f"{a}_C / blood", "nmol/L", f"{a} serum concentration"),
+        # free drug: all of it is free of any carrier (released_payload redefines it)
+        Assignment(f"{a}_free_conc_C", f"{a}_conc_C", "nmol/L",
+                   f"{a} free (not carrier-bound) drug in blood"),
         Assignment(f"{a}_conc_T", t_free, "nmol/L", f"{a} free interstitial concentration in tumor"),
         Assignment(f"{a}_conc_LN", ln_free, "nmol/L", f"{a} concentration in the lymph node"),
         Reaction(f"{a}_clearance", f"{a}_k_cl * {a}_C / blood", {f"{a}_C": -1}, "linear clearance"),
@@ -71,4 +76,55 @@ def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: 
                  "lymph drainage tumor -> node"),
         Reaction(f"{a}_LN_drain", f"{a}_q_LD * tumor * {ln_free}", {f"{a}_LN": -1, f"{a}_C": 1},
                  "lymph drainage node -> blood"),
+    )
+
+
+RELEASE_PARAMETERS = ("k_release", "carried", "free_k_cl", "free_q_P", "free_gamma_C",
+                      "free_gamma_P")
+
+
+def released_payload(model: Model, *, agent: str, release: dict[str, ParameterSpec]) -> None:
+    """Split the blood amount of a carried agent into carrier-bound and released payload.
+
+    The agent's blood state ``<agent>_C`` is then the payload still in its carrier: its clearance
+    ``k_cl`` (the carrier's clearance plus the release flow, :mod:`immunocycle.catalog._convert`)
+    is written as carrier clearance ``k_cl - k_release`` and a release reaction ``k_release *
+    <agent>_C / blood`` (first-order release at the formulation's rate times the carrier's
+    central volume, L/day) that moves payload into ``<agent>_F``, the released drug in blood.
+    Released drug distributes and clears with the free agent's own two-compartment PK
+    (``free_k_cl``, ``free_q_P``, ``free_gamma_C``, ``free_gamma_P``, in the units of
+    :data:`PK_PARAMETERS`), the model a free dose of the agent gets, so that
+    ``AUC(<agent>_free_conc_C) = k_release AUC(<agent>_conc_C) / free_k_cl`` (mass balance).
+
+    ``<agent>_free_conc_C`` (nmol/L) is the free (released, not carrier-bound) payload in blood:
+    ``<agent>_F / blood`` for a carried agent (``carried = 1``) and ``<agent>_conc_C`` itself for
+    a free agent (``carried = 0``, ``k_release = 0``: the states stay at 0), so free drugs keep
+    exactly their exposure. Call after :func:`antibody_pk`.
+    """
+    missing = [k for k in RELEASE_PARAMETERS if k not in release]
+    if missing:
+        raise DataError(f"release of {agent!r} lacks {', '.join(missing)}")
+    a = agent
+    for key in RELEASE_PARAMETERS:
+        spec = release[key]
+        model.add(Parameter(f"{a}_{key}", spec.value, spec.units, spec.description, spec.source))
+    f_blood = f"{a}_F / ({a}_free_gamma_C * blood)"
+    f_peri = f"{a}_FP / ({a}_free_gamma_P * peripheral)"
+    # Same carried-payload loss as before, now split into clearance and release.
+    model.reactions[f"{a}_clearance"] = Reaction(
+        f"{a}_clearance", f"({a}_k_cl - {a}_k_release) * {a}_C / blood", {f"{a}_C": -1},
+        "clearance of carrier-bound payload")
+    model.assignments[f"{a}_free_conc_C"] = Assignment(
+        f"{a}_free_conc_C", f"(1 - {a}_carried) * {a}_conc_C + {a}_F / blood", "nmol/L",
+        f"{a} free (released) payload in blood")
+    model.add(
+        Species(f"{a}_F", "blood", 0.0, "nmol", description=f"{a} released from its carrier, blood"),
+        Species(f"{a}_FP", "peripheral", 0.0, "nmol",
+                description=f"{a} released from its carrier, peripheral tissue"),
+        Reaction(f"{a}_release", f"{a}_k_release * {a}_C / blood", {f"{a}_C": -1, f"{a}_F": 1},
+                 "first-order release of payload from its carrier in blood"),
+        Reaction(f"{a}_free_clearance", f"{a}_free_k_cl * {a}_F / blood", {f"{a}_F": -1},
+                 "clearance of released payload (the free agent's)"),
+        Reaction(f"{a}_free_to_P", f"{a}_free_q_P * ({f_blood} - {f_peri})",
+                 {f"{a}_F": -1, f"{a}_FP": 1}, "released payload: exchange blood - peripheral"),
     )

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from immunocycle.cycle._params import DATA_DIR, Params, packaged_file
-from immunocycle.cycle._pk import antibody_pk
+from immunocycle.cycle._pk import antibody_pk, released_payload
 from immunocycle.model import (
     Assignment,
     Compartment,
@@ -32,7 +32,8 @@ from immunocycle.model import (
 )
 
 THERAPY_DIR = DATA_DIR / "therapies"
-_SITES = {"tumor": "conc_T", "lymph_node": "conc_LN", "central": "conc_C"}
+_SITES = {"tumor": "conc_T", "lymph_node": "conc_LN", "central": "conc_C",
+          "blood_free": "free_conc_C"}
 
 
 class _Frozen(BaseModel):
@@ -51,7 +52,10 @@ class Effect(_Frozen):
     ec50: Annotated[float, Field(gt=0)]
     ec50_units: str = "nmol/L"
     hill: Annotated[float, Field(gt=0)] = 1.0
-    concentration: Literal["tumor", "lymph_node", "central"] = "tumor"
+    #: ``central``: the agent in blood as delivered (carrier-bound + released); ``blood_free``:
+    #: the free (released) payload in blood, where the free drug is the actor (marrow toxicity of
+    #: a carried cytotoxic); the same as ``central`` for a free agent.
+    concentration: Literal["tumor", "lymph_node", "central", "blood_free"] = "tumor"
     source: Annotated[str, Field(min_length=3)]
     #: Evidence grade of the effect size (measured_human, measured_mouse, inferred, assumption;
     #: None counts as assumption): the width of its prior in the trials' replicates.
@@ -84,6 +88,10 @@ class Therapy(_Frozen):
         Physiology its PK parameters belong to.
     pk : mapping
         Antibody PK parameters (see :data:`immunocycle.cycle._pk.PK_PARAMETERS`).
+    release : mapping, optional
+        For a payload carried by a nanocarrier: its release in blood and the free agent's PK
+        (see :data:`immunocycle.cycle._pk.RELEASE_PARAMETERS`); the model then has
+        ``<name>_free_conc_C``, the released payload in blood. None: a free agent (free = total).
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
@@ -93,6 +101,7 @@ class Therapy(_Frozen):
     pk: dict[str, ParameterSpec]
     dosing: Dosing
     effects: list[Effect]
+    release: dict[str, ParameterSpec] | None = None
 
     def with_dosing(self, **changes) -> Therapy:
         """A copy with changed dosing (``every``, ``count``, ``amount``, ...)."""
@@ -102,13 +111,18 @@ class Therapy(_Frozen):
         """Add this agent's PK states, doses and effects to ``model`` (in place)."""
         a = self.name
         antibody_pk(model, agent=a, pk=dict(self.pk), V_P=params["V_P"])
+        if self.release is not None:
+            released_payload(model, agent=a, release=dict(self.release))
         d = self.dosing
         model.add(Parameter(f"{a}_dose", d.amount, d.units, f"{a} dose per administration",
                             d.source))
         amount = f"{a}_dose / {a}_MW" if d.units == "mg" else f"{a}_dose * body_weight / {a}_MW"
         model.add(Dose(f"{a}_C", amount, schedule(d.start, d.every, d.count), d.duration, f"{a}_dose"))
         for k, effect in enumerate(self.effects):
-            apply_effect(model, effect, f"{a}_{_SITES[effect.concentration]}", f"{a}_e{k}")
+            site = effect.concentration
+            if site == "blood_free" and self.release is None:
+                site = "central"  # a free agent: its blood concentration is free drug
+            apply_effect(model, effect, f"{a}_{_SITES[site]}", f"{a}_e{k}")
 
 
 def apply_effect(model: Model, effect: Effect, concentration: str, label: str) -> str:

@@ -5,7 +5,8 @@ model.md's Toxicity section, computed per patient from the simulation over the f
 treatment:
 
 - ``exposure_<target>``: AUC of the free drug in blood of every agent hitting ``target``
-  (``<agent>_free_conc_C`` where the model defines it, else ``<agent>_conc_C``), over the AUC of
+  (``<agent>_free_conc_C``: the payload released from its carrier, ``conc_C`` itself for a free
+  agent; ``<agent>_conc_C`` in results made before it existed), over the AUC of
   the target's reference therapy at its label dose in the reference patient; a carrier that
   keeps its payload out of blood lowers this driver and hence the risk through the same law.
   Without drug the driver is 0 and the risk of that type is 0 (treatment-related AEs only).
