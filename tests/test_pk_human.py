@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from immunocycle.pk._human import (
+    SCORED,
+    evaluate_human,
     free_two_compartment,
     human_set,
     mm302_deposition,
@@ -16,15 +19,20 @@ from immunocycle.pk._human import (
     simulate_products,
 )
 
+# a citable source: a DOI, a label, or a journal reference "year;volume:page"
+_CITABLE = re.compile(r"doi|prescribing|smpc|\d{4};\d+:\d+", re.IGNORECASE)
+
 
 def test_every_product_has_a_source_and_known_classes() -> None:
     data = human_set()
     assert len(data["products"]) == 8
     for key, prod in data["products"].items():
-        assert "doi" in prod["source"].lower() or "prescribing" in prod["source"].lower() \
-            or "smpc" in prod["source"].lower(), key
+        assert _CITABLE.search(prod["source"]), key
         assert prod["release"] in data["release_classes"]
-    assert len(scored_products()) >= 7
+        # partly verified entries name only metrics they observe
+        assert set(prod.get("verified_metrics", [])) <= set(prod["observed"]), key
+    # all eight products carry observed PK (CRLX101 from its population PK model)
+    assert len(scored_products()) == 8
 
 
 def test_free_two_compartment_has_the_label_half_life_clearance_and_vss() -> None:
@@ -73,3 +81,59 @@ def test_cli_human_needs_evaluate(tmp_path) -> None:
     res = CliRunner().invoke(app, ["pk", "--human", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "--human" in res.output
+
+
+def test_leaky_release_reproduces_myocet_encapsulation_and_predicts_its_clearance() -> None:
+    # The leaky class is calibrated to Myocet's encapsulated share of plasma AUC (85 %, Mross
+    # 2004), not to its clearance; the clearance then follows (observed 10.1 L/h). A retained
+    # carrier (Doxil) stays > 99 % encapsulated.
+    myocet, doxil = simulate_products([("myocet", {}), ("doxil", {})])
+    assert 0.80 <= myocet["encapsulated_auc_fraction"] <= 0.90
+    assert doxil["encapsulated_auc_fraction"] > 0.99
+    obs = human_set()["products"]["myocet"]["observed"]["clearance_l_per_h"]
+    assert obs / 2 <= myocet["clearance_l_per_h"] <= obs * 2
+    assert myocet["clearance_l_per_h"] > 20 * doxil["clearance_l_per_h"]
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    return evaluate_human(loo=True)
+
+
+def test_leave_one_out_keeps_six_of_eight_products_within_two_fold(evaluation) -> None:
+    # issue 16: at least 6 of the 8 products within 2-fold on half-life and on clearance,
+    # each predicted with the human factors fitted without it (Marqibo has no published
+    # terminal half-life, so half-life is scored on 7).
+    s = evaluation["summary"]
+    assert s["n_scored"] == 8 and not s["not_scored"]
+    assert s["n_observed_half_life_h"] == 7 and s["n_observed_clearance_l_per_h"] == 8
+    assert s["loo_fold_error_within_2fold_half_life_h"] >= 6
+    assert s["loo_fold_error_within_2fold_clearance_l_per_h"] >= 6
+    for key, p in evaluation["products"].items():
+        assert set(p["loo_fold_error"]) >= {m for m in SCORED if p["observed"].get(m)}, key
+        for m, fold in p["loo_fold_error"].items():
+            assert fold >= 1.0 and math.isfinite(fold), (key, m)
+    # the grid optimum is no better than the factors in use by more than 1 %
+    g = evaluation["grid_objective"]
+    assert g["best"] <= g["in_use"] <= 1.01 * g["best"]
+    # verified flags travel to the report: CPX-351 is verified on half-life only
+    assert evaluation["products"]["cpx351"]["verified_metrics"] == ["half_life_h"]
+    assert evaluation["products"]["genexol_pm"]["verified_metrics"] == []
+
+
+def test_cli_human_evaluate_json_lists_every_product(evaluation, monkeypatch, tmp_path) -> None:
+    import json
+
+    from immunocycle import pk as pk_api
+    from immunocycle.cli import app
+
+    # the grid search runs once per module: the command gets the fixture's result
+    monkeypatch.setattr(pk_api, "evaluate_human", lambda loo=True: evaluation)
+    res = CliRunner().invoke(app, ["pk", "--evaluate", "--human", "--json",
+                                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert set(out["products"]) == set(human_set()["products"])
+    for p in out["products"].values():
+        assert {"observed", "predicted", "fold_error", "loo_fold_error"} <= set(p)
+    assert (tmp_path / "o" / "human_evaluation.json").exists()

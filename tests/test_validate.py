@@ -45,7 +45,8 @@ def test_packaged_targets_load_and_name_known_kinds():
     # the second round's figures are all there
     for needed in ("keynote006_ipilimumab_orr", "atkins1999_il2_orr", "echo301_pfs_hr",
                    "gradishar2005_nab_paclitaxel_orr", "checkmate017_docetaxel_orr",
-                   "constraint_peak_cd8_blood", "constraint_orr_gain", "mm302_human_tumor_deposition"):
+                   "constraint_peak_cd8_blood", "constraint_orr_gain", "mm302_human_tumor_deposition_24h",
+                   "crlx101_human_clearance", "myocet_human_clearance"):
         assert needed in ids
 
 

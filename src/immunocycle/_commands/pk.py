@@ -91,7 +91,8 @@ def _human_table(summary: dict):
         table.add_column(col)
     for key, p in summary["products"].items():
         obs, pred = p.get("observed") or {}, p["predicted"]
-        cells = [key + ("" if p.get("verified") else " *")]
+        cells = [key + ("" if p.get("verified") else " *" if not p.get("verified_metrics")
+                        else " (*)")]
         for m in ("half_life_h", "clearance_l_per_h", "vss_l"):
             text = f"{pred[m]:.3g}"
             if obs.get(m):
@@ -104,9 +105,11 @@ def _human_table(summary: dict):
     dep = summary["tumor_deposition"]
     table.caption = (
         f"within 2-fold (in-sample / LOO): half-life {s['fold_error_within_2fold_half_life_h']}"
-        f" / {s.get('loo_fold_error_within_2fold_half_life_h')} of {s['n_scored']}, clearance "
+        f" / {s.get('loo_fold_error_within_2fold_half_life_h')} of "
+        f"{s['n_observed_half_life_h']}, clearance "
         f"{s['fold_error_within_2fold_clearance_l_per_h']} / "
-        f"{s.get('loo_fold_error_within_2fold_clearance_l_per_h')}; * not re-verified. "
+        f"{s.get('loo_fold_error_within_2fold_clearance_l_per_h')} of "
+        f"{s['n_observed_clearance_l_per_h']}; * not re-verified, (*) partly. "
         f"64Cu-MM-302 tumor %ID/kg {dep['predicted_pct_id_per_kg']} vs published "
         f"{dep['published_range_pct_id_per_kg']}")
     return table
