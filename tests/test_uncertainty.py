@@ -113,7 +113,7 @@ def test_prediction_intervals_and_a_null_agent(null_trial):
     u = uncertainty(frame, reps, list(task.arms), days=DAYS, comparator="nivolumab")
     point = u["values"]  # per replicate and arm
     for rec in u["arms"].values():
-        for key in ("orr_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi"):
+        for key in ("orr_pi", "cr_rate_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi"):
             lo, hi = rec[key]
             assert lo <= hi
         assert 0.0 <= rec["p_beats_comparator"] <= 1.0
@@ -135,7 +135,7 @@ def test_trial_summary_has_prediction_intervals(tmp_path):
     summary = run_trial("excluded", ["nivolumab"], 4, tmp_path / "t", seed=1, days=DAYS,
                         progress=False, replicates=3)
     arm = summary["arms"][0]
-    for key in ("orr_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi"):
+    for key in ("orr_pi", "cr_rate_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi"):
         assert isinstance(arm[key], list) and len(arm[key]) == 2
         assert all(isinstance(v, float) for v in arm[key])
     assert "orr_ci" in arm

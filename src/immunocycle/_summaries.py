@@ -166,7 +166,7 @@ def pk(summary: Mapping) -> RenderableType:
 def trial(summary: Mapping) -> RenderableType:
     """``immunocycle trial``: per arm ORR with its 95 % CI (patients) and 90 % prediction
     interval (effect sizes), median PFS, HR, grade >= 3 AE; the complete-response rates with
-    their 95 % CIs and the PFS and AE prediction intervals under the table."""
+    their 95 % CIs and the PFS, CR and AE prediction intervals under the table."""
     table = Table(title="Virtual trial", title_justify="left")
     arms = summary.get("arms", [])
     with_pi = any(a.get("orr_pi") for a in arms)
@@ -190,7 +190,8 @@ def trial(summary: Mapping) -> RenderableType:
     if with_pi:
         u = summary.get("uncertainty") or {}
         pis = [f"{escape(str(a.get('name', '?')))} PFS {days_range(a.get('median_pfs_days_pi'))}"
-               f", AE {pct_range(a.get('ae_grade3plus_rate_pi'))}" for a in arms]
+               + (f", CR {pct_range(a.get('cr_rate_pi'))}" if a.get("cr_rate_pi") else "")
+               + f", AE {pct_range(a.get('ae_grade3plus_rate_pi'))}" for a in arms]
         how = (f" ({u['replicates']} effect-size replicates on "
                f"{u.get('patients_per_replicate', '?')} patients)" if u.get("replicates") else "")
         lines.append(f"90 % prediction intervals{how}: " + "; ".join(pis))

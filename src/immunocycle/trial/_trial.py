@@ -576,7 +576,7 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     replicates : int, optional
         Draws of every effect size (default 20, ``data/trial/uncertainty.yaml``; 0: none), each
         treating the first patients again (``replicates/patients.parquet``): every arm then gets
-        the 90 % prediction intervals ``orr_pi``, ``median_pfs_days_pi`` and
+        the 90 % prediction intervals ``orr_pi``, ``cr_rate_pi``, ``median_pfs_days_pi`` and
         ``ae_grade3plus_rate_pi`` (:mod:`immunocycle.trial._uncertainty`).
 
     Returns

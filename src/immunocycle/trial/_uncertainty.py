@@ -284,9 +284,10 @@ def _ae_any(sub: pd.DataFrame) -> float | None:
 
 
 def arm_statistics(frame: pd.DataFrame, arms: Sequence[str], *, days: float) -> pd.DataFrame:
-    """Per replicate and arm: ``n``, ``orr``, ``median_pfs_days`` (not reached: the
-    follow-up ``days``, a lower bound) and ``ae_grade3plus_rate`` of the rows given (a frame
-    without a ``replicate`` column is replicate -1)."""
+    """Per replicate and arm: ``n``, ``orr``, ``cr_rate`` (RECIST 1.1 best response CR),
+    ``median_pfs_days`` (not reached: the follow-up ``days``, a lower bound) and
+    ``ae_grade3plus_rate`` of the rows given (a frame without a ``replicate`` column is
+    replicate -1)."""
     from immunocycle.trial._statistics import is_response, km_median
 
     work = frame if "replicate" in frame else frame.assign(replicate=-1)
@@ -298,14 +299,15 @@ def arm_statistics(frame: pd.DataFrame, arms: Sequence[str], *, days: float) -> 
         med, _ = km_median(sub["pfs_days"].to_numpy(float), sub["pfs_event"].to_numpy(bool))
         rows.append({"replicate": int(r), "arm": arm, "n": len(sub),
                      "orr": float(is_response(sub["bor"]).mean()),
+                     "cr_rate": float((sub["bor"] == "CR").mean()),
                      "median_pfs_days": float(days if med is None else med),
                      "ae_grade3plus_rate": _ae_any(sub)})
-    return pd.DataFrame(rows, columns=["replicate", "arm", "n", "orr", "median_pfs_days",
-                                       "ae_grade3plus_rate"])
+    return pd.DataFrame(rows, columns=["replicate", "arm", "n", "orr", "cr_rate",
+                                       "median_pfs_days", "ae_grade3plus_rate"])
 
 
-STATISTICS = ("orr", "median_pfs_days", "ae_grade3plus_rate")
-_BOUNDS = {"orr": (0.0, 1.0), "ae_grade3plus_rate": (0.0, 1.0), "median_pfs_days": (0.0, None)}
+STATISTICS = ("orr", "cr_rate", "median_pfs_days", "ae_grade3plus_rate")
+_BOUNDS = {"orr": (0.0, 1.0), "cr_rate": (0.0, 1.0), "ae_grade3plus_rate": (0.0, 1.0), "median_pfs_days": (0.0, None)}
 
 
 def replicate_values(point: pd.DataFrame, point_subset: pd.DataFrame,
@@ -339,8 +341,8 @@ def _interval(values: np.ndarray, level: float) -> list[float] | None:
 
 def prediction_intervals(values: pd.DataFrame, arms: Sequence[str], level: float
                          ) -> dict[str, dict[str, Any]]:
-    """Per arm: ``orr_pi``, ``median_pfs_days_pi``, ``ae_grade3plus_rate_pi`` (``[lo, hi]``,
-    the ``level`` interval of :func:`replicate_values`)."""
+    """Per arm: ``orr_pi``, ``cr_rate_pi``, ``median_pfs_days_pi``, ``ae_grade3plus_rate_pi``
+    (``[lo, hi]``, the ``level`` interval of :func:`replicate_values`)."""
     out = {}
     for arm in arms:
         sub = values[values["arm"] == arm]
@@ -392,7 +394,7 @@ def uncertainty(point_frame: pd.DataFrame, replicate_frame: pd.DataFrame, arms: 
     Returns
     -------
     dict
-        ``{"arms": {arm: {orr_pi, median_pfs_days_pi, ae_grade3plus_rate_pi[,
+        ``{"arms": {arm: {orr_pi, cr_rate_pi, median_pfs_days_pi, ae_grade3plus_rate_pi[,
         p_beats_comparator, expected_orr_gain]}}, "replicates", "patients_per_replicate",
         "level", "values"}`` (``values``: the per-replicate table).
     """
@@ -430,7 +432,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
                               replicates: int | None, *, chunk_size: int, arguments: dict,
                               progress: bool, n: int, mix: dict | None = None,
                               cluster: dict | None = None) -> None:
-    """Run the effect-size replicates (``out/replicates``) and add ``orr_pi``,
+    """Run the effect-size replicates (``out/replicates``) and add ``orr_pi``, ``cr_rate_pi``,
     ``median_pfs_days_pi`` and ``ae_grade3plus_rate_pi`` to every arm of ``summary`` (None
     without replicates) and the settings under ``uncertainty``."""
     from immunocycle.population import select_to_mix
@@ -438,7 +440,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
 
     priors = load_priors()
     r = priors.replicates if replicates is None else int(replicates)
-    keys = ("orr_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi")
+    keys = ("orr_pi", "cr_rate_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi")
     if r < 1 or not summary["arms"]:
         for rec in summary["arms"]:
             rec.update(dict.fromkeys(keys))
