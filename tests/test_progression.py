@@ -108,14 +108,37 @@ def test_new_lesion_and_death_times_fall_with_their_hazard():
 
 
 def test_lesion_draws_are_seeded_per_patient_and_measurable():
+    """Lesions split the lumped tumor's volume (sum of d^3 = D^3) and each is RECIST-measurable
+    (10 mm, lymph nodes 15 mm short axis)."""
     a = draw_lesions([3, 4, 5], 7, "melanoma", [60.0, 25.0, 90.0])
     b = draw_lesions([5], 7, "melanoma", [90.0])
     assert np.allclose(a.diameter0[2], b.diameter0[0]) and a.organ[2, 0] == b.organ[0, 0]
     assert np.all((1 <= a.n) & (a.n <= 5))
-    minimum = load_progression()["target_lesions"]["min_diameter_mm"]
+    tl = load_progression()["target_lesions"]
     for r, total in enumerate([60.0, 25.0, 90.0]):
         d = a.diameter0[r, :a.n[r]]
-        assert d.sum() == pytest.approx(total) and (a.n[r] == 1 or d.min() >= minimum)
+        assert np.cbrt((d ** 3).sum()) == pytest.approx(total)
+        minimum = np.where(a.site[r, :a.n[r]] == "lymph_node", tl["min_node_short_axis_mm"],
+                           tl["min_diameter_mm"])
+        assert a.n[r] == 1 or np.all(d >= minimum - 1e-9)
+
+
+def test_lesion_count_follows_its_source_distribution():
+    """The count is drawn first: over patients with the lumped diameters of an advanced-cancer
+    cohort (melanoma, 10-95 mm), the mean number of target lesions is the source distribution's
+    (mean 2.8) within sampling error, though every lesion is measurable."""
+    from immunocycle.population import load_cohort
+
+    probs = np.asarray(load_progression()["target_lesions"]["probabilities"])
+    k = np.arange(1, probs.size + 1)
+    mean, sd = (k * probs).sum(), np.sqrt((k ** 2 * probs).sum() - (k * probs).sum() ** 2)
+    n = 4000
+    u = np.random.default_rng(11).uniform(size=n)
+    sums = load_cohort("melanoma").diagnosis_sum_mm.ppf(u)
+    les = draw_lesions(np.arange(n), 5, "melanoma", sums)
+    assert abs(les.n.mean() - mean) < 3 * sd / np.sqrt(n)
+    # small burdens (lumped diameter 10-30 mm) still average more than 2 measurable lesions
+    assert les.n[sums < 30].mean() > 2.0
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,11 @@ The cycle model simulates each patient's **whole tumor burden** (the lumped tumo
 so step 1, antigen release, pools across lesions, and the systemic immune response is shared).
 Target lesions are a cheap transform of that systemic simulation, solved on its output grid:
 
-* each patient has 1-5 target lesions in organs drawn per tumor type, sharing the baseline sum
-  of diameters; lesion ``i`` starts with the share ``d_i^3 / sum d^3`` of the viable and dead
-  cells of the lumped tumor;
+* each patient has 1-5 target lesions (the count drawn first) in organs drawn per tumor type;
+  they split the volume of the lumped tumor (a sphere of the cohort's diagnosis diameter), so
+  ``sum d_i^3`` is its diameter cubed and lesion ``i`` starts with the share ``d_i^3 / sum d^3``
+  of its viable and dead cells; each lesion is RECIST-measurable (10 mm, nodes 15 mm short
+  axis) and the RECIST sum of diameters exceeds the lumped diameter when ``n > 1``;
 * per cell, the systemic simulation gives the intrinsic growth rate ``g = k_C_growth (1 - C/C_max)``,
   natural death, chemotherapy kill and the T-cell kill rate of presenting cells
   ``k = J7 / C_pres``; lesion ``i`` grows at ``gamma_i g`` and is killed at ``kappa_i k``, with
@@ -25,8 +27,8 @@ Target lesions are a cheap transform of that systemic simulation, solved on its 
 New lesions appear with a hazard ``rate * (viable cells / 1e9)^alpha * escape`` (one fitted
 ``rate`` per tumor type; ``escape``: the share of disseminated cells that escape the systemic T-cell
 response, antigen-negative ones all, presenting ones as growth outpaces the per-cell kill), are seen at the next scan and are RECIST 1.1 progression by
-themselves. Death has a hazard from the sum of all lesion diameters, organ involvement and
-progression. Lesion deviations do not feed back into the systemic simulation (first-order
+themselves. Death has a hazard from the whole burden (the volume-equivalent diameter of all target
+and new lesions), organ involvement and progression. Lesion deviations do not feed back into the systemic simulation (first-order
 approximation: the lumped tumor is the burden-weighted average lesion).
 """
 
@@ -116,6 +118,7 @@ def draw_lesions(patient_ids, seed: int, tumor_type: str, sums_mm) -> Lesions:
     p_org = np.array([shares[o] for o in organs], float)
     probs = np.asarray(tl["probabilities"], float)
     min_d = float(tl["min_diameter_mm"])
+    min_node = float(tl["min_node_short_axis_mm"])
     conc = float(tl["size_concentration"])
     kmax = int(laws["new_lesions"]["max_per_patient"])
     ids = np.asarray(patient_ids, dtype=np.int64)
@@ -135,13 +138,19 @@ def draw_lesions(patient_ids, seed: int, tumor_type: str, sums_mm) -> Lesions:
         out.death_threshold[r] = rng.exponential()
         out.ae_onset_u[r] = rng.uniform()
         out.discontinue_u[r] = rng.uniform()
-        total = sums[r] if np.isfinite(sums[r]) else 0.0
-        n = max(1, min(n, int(total // min_d)))
-        d = split[:n] / split[:n].sum() * total
-        # measurability: no lesion under the minimum (the sum is kept)
-        while n > 1 and d.min() < min_d:
+        total = sums[r] if np.isfinite(sums[r]) and sums[r] > 0 else min_d
+        # The count is drawn first; the lesions split the volume of the lumped tumor (a sphere
+        # of diameter `total`), each lesion keeping at least the volume of its RECIST
+        # measurability minimum; only a burden too small for n measurable lesions has fewer.
+        floor = np.array([(min_node if laws["organs"][organs[k]]["site"] == "lymph_node"
+                           else min_d) for k in org]) ** 3 / total ** 3
+        while n > 1 and floor[:n].sum() > 1.0:
             n -= 1
-            d = split[:n] / split[:n].sum() * total
+        if n == 1:
+            w = np.ones(1)
+        else:
+            w = floor[:n] + (1.0 - floor[:n].sum()) * split[:n] / split[:n].sum()
+        d = total * np.cbrt(w)
         out.n[r] = n
         out.diameter0[r, :n] = d
         names = [organs[k] for k in org[:n]]
@@ -331,7 +340,8 @@ def new_lesion_times(viable: np.ndarray, escape: np.ndarray, t_ext: np.ndarray, 
 def death_times(burden_mm: np.ndarray, t_ext: np.ndarray, organ_hr: np.ndarray,
                 progression_day: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Day of death (``inf``: alive at the end of follow-up) from the hazard
-    ``background + reference * (S/S_ref)^beta * organ HR * (post-progression HR after PD)``."""
+    ``background + reference * (S/S_ref)^beta * organ HR * (post-progression HR after PD)``,
+    ``S = burden_mm`` the volume-equivalent diameter of all lesions (mm)."""
     d = load_progression()["death"]
     haz = float(d["reference_per_day"]) * (np.maximum(burden_mm, 0.0)
                                              / float(d["reference_sum_mm"])) ** float(d["beta"])
@@ -367,10 +377,11 @@ def new_lesion_flags(appear: np.ndarray, t_assess: np.ndarray) -> np.ndarray:
     return flags
 
 
-def new_lesion_burden(appear: np.ndarray, ref_diameter: np.ndarray, t_ext: np.ndarray
-                      ) -> np.ndarray:
-    """Sum of new-lesion diameters (N, T_ext) mm: each enters at ``diameter_mm`` and grows as the
-    patient's reference lesion."""
+def new_lesion_burden(appear: np.ndarray, ref_diameter: np.ndarray, t_ext: np.ndarray,
+                      power: float = 1.0) -> np.ndarray:
+    """Sum of new-lesion diameters (N, T_ext) mm, each raised to ``power`` (3: their volume as
+    diameter cubed, mm^3): each enters at ``diameter_mm`` and grows as the patient's reference
+    lesion."""
     d_new = float(load_progression()["new_lesions"]["diameter_mm"])
     out = np.zeros(ref_diameter.shape)
     safe = np.maximum(ref_diameter, 1e-9)
@@ -378,7 +389,7 @@ def new_lesion_burden(appear: np.ndarray, ref_diameter: np.ndarray, t_ext: np.nd
         idx = np.searchsorted(t_ext, appear[:, k])
         for r in np.flatnonzero(idx < t_ext.size):
             i = idx[r]
-            out[r, i:] += d_new * safe[r, i:] / safe[r, i] * (ref_diameter[r, i] > 0)
+            out[r, i:] += (d_new * safe[r, i:] / safe[r, i] * (ref_diameter[r, i] > 0)) ** power
     return out
 
 

@@ -356,7 +356,9 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
     # death: all target and new lesions, organs, progression
     progression = np.where(cols["pfs_event"].astype(bool), cols["pfs_days"].astype(float),
                            np.inf)
-    burden = diam[:, :L, :].sum(1) + new_lesion_burden(appear, diam[:, L, :], t_ext)
+    # whole burden as the volume-equivalent diameter of all target and new lesions (mm)
+    burden = np.cbrt((diam[:, :L, :] ** 3).sum(1)
+                     + new_lesion_burden(appear, diam[:, L, :], t_ext, power=3.0))
     death = death_times(burden, t_ext, organ_death_hr(lesions), progression,
                         lesions.death_threshold)
     pfs = cols["pfs_days"].astype(float)
