@@ -50,21 +50,37 @@ def test_released_payload_is_below_total_and_follows_release(doxil_run):
 
 
 def test_release_flow_is_the_formulations_cited_rate():
-    entry = CAT.therapy("doxil")
+    entry = CAT.therapy("bempegaldesleukin")  # a protein: released in blood only
     agent, form = CAT.agents[entry.agents[0]], CAT.formulations[entry.formulation]
-    base = release_pk(agent, form, CAT.pk)
-    faster = form.model_copy(update={"release": form.release.model_copy(
-        update={"k_blood_per_h": 4 * form.release.k_blood_per_h})})
-    assert release_pk(agent, faster, CAT.pk)["k_release"]["value"] == pytest.approx(
-        4 * base["k_release"]["value"])
+    base = release_pk(agent, form, CAT.pk, route=entry.route)
     assert base["k_release"]["value"] == pytest.approx(
         form.release.k_blood_per_h * form.carrier_pk.v1_l * 24.0)
-    assert "Gabizon" in base["k_release"]["source"]
+    assert "Charych" in base["k_release"]["source"]
+    faster = form.model_copy(update={"release": form.release.model_copy(
+        update={"k_blood_per_h": 4 * form.release.k_blood_per_h})})
+    assert release_pk(agent, faster, CAT.pk, route=entry.route)["k_release"]["value"] == \
+        pytest.approx(4 * base["k_release"]["value"])
     # Free drugs and carriers that dissolve in minutes (nab-paclitaxel) have no carried payload.
     assert release_pk(agent, None, CAT.pk) is None
     nab = CAT.therapy("nab_paclitaxel")
     assert release_pk(CAT.agents["paclitaxel"], CAT.formulations[nab.formulation], CAT.pk) is None
     assert to_cycle_therapy("doxorubicin_free").release is None
+
+
+def test_small_molecule_release_matches_the_pbpk():
+    """Doxil: payload also returns to blood after liposome uptake in organs, so the flow is the
+    PBPK's free / bound plasma AUC ratio x free clearance, above release in blood alone and at
+    most the carrier's whole clearance."""
+    from immunocycle.catalog._convert import _pbpk_free_over_bound
+
+    entry = CAT.therapy("doxil")
+    form = CAT.formulations[entry.formulation]
+    th = to_cycle_therapy("doxil")
+    flow, cl_free = th.release["k_release"].value, th.release["free_k_cl"].value
+    in_blood = form.release.k_blood_per_h * form.carrier_pk.v1_l * 24.0
+    assert in_blood < flow <= th.pk["k_cl"].value
+    assert flow / cl_free == pytest.approx(_pbpk_free_over_bound(form, "iv"), rel=1e-9)
+    assert "PBPK" in th.release["k_release"].source
 
 
 def test_free_drug_free_concentration_is_its_blood_concentration():

@@ -119,3 +119,51 @@ def test_keynote045_chemotherapy_from_paclitaxel():
     """Paclitaxel (standing in for KEYNOTE-045's chemotherapy): organ laws ~47%, with the
     checkpoint file's 'other' law at the urothelial offset (5.1%) ~49.4%."""
     assert ot.predict_ae("paclitaxel")["any"] == pytest.approx(0.467, abs=0.01)
+
+
+def test_liposome_organ_exposure_ratios_against_free_drug():
+    """The vs_free organ ratios (nano / free at the same dose): Doxil raises liver and spleen
+    exposure of payload (carrier-bound liposomes in the MPS) and lowers the free drug in the
+    heart (the cardiotoxic form)."""
+    from immunocycle.catalog import load_catalog
+    from immunocycle.design._free import organ_ratios
+
+    r = organ_ratios("doxil", load_catalog())
+    assert r["liver"]["total"] > 1 and r["spleen"]["total"] > r["liver"]["total"]
+    assert r["heart"]["free"] < 1
+    assert all(v["free"] is not None and v["free"] >= 0 for v in r.values())
+
+
+def test_formulation_raising_organ_exposure_cannot_lower_its_ae():
+    """Every nano-formulation of an agent with an organ AUC law against its free drug at the
+    same dose and schedule: more exposure of the law's form in the law's organ never predicts
+    less of that AE, less never predicts more (hepatotoxicity of liposome-anchored anti-CD137
+    included: its liver exposure is above the free antibody's)."""
+    from immunocycle.catalog import load_catalog, paired_free_therapy, to_cycle_therapy
+    from immunocycle.design._free import organ_ratios
+
+    cat = load_catalog()
+    laws = ot.organ_laws()["laws"]
+    checked = set()
+    for tid, t in cat.therapies.items():
+        if t.is_free or t.free_counterpart is None:
+            continue
+        agent = t.agents[0]
+        for name, law in laws.items():
+            # organ_ratios compares unbound free drug: laws on total free drug are left out
+            if (agent not in law.get("agents", []) or law["metric"] != "auc"
+                    or law["form"] == "bound" or law.get("window_days", "default") != "default"
+                    or not law.get("unbound", True)):
+                continue
+            ratio = organ_ratios(tid, cat)[law["organ"]][law["form"]]
+            nano = ot.predict_ae([to_cycle_therapy(tid, catalog=cat)], days=84.0)["laws"][name]
+            free = ot.predict_ae([to_cycle_therapy(paired_free_therapy(tid, catalog=cat),
+                                                   catalog=cat)], days=84.0)["laws"][name]
+            if ratio is None:
+                continue
+            if ratio >= 1:
+                assert nano >= free, (tid, name, ratio, nano, free)
+            else:
+                assert nano <= free, (tid, name, ratio, nano, free)
+            checked.add((tid, name))
+    assert ("liposomal_acd137_il2fc_iv", "hepatotoxicity") in checked

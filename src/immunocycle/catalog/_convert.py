@@ -39,9 +39,10 @@ Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped
 - released payload (nano-formulations that do not dissolve in plasma): the blood amount above is
   split into carrier-bound payload and payload released at the formulation's cited first-order
   rate ``k_release`` (``release.k_blood_per_h`` of the formulation file, in blood); the release
-  flow ``k_release * V1`` (L/day) is the part of ``k_cl`` that moves payload out of the carrier,
-  and released payload follows the free agent's own two-compartment PK (as a free dose would;
-  :func:`release_pk`). The cycle model then has ``<id>_free_conc_C``, the free payload in blood,
+  flow ``k_release * V1`` (L/day) is the part of ``k_cl`` that moves payload out of the carrier
+  (for a small molecule the PBPK represents, raised to the PBPK's free payload in plasma, which
+  counts drug released in organs after carrier uptake), and released payload follows the free
+  agent's own two-compartment PK (as a free dose would; :func:`release_pk`). The cycle model then has ``<id>_free_conc_C``, the free payload in blood,
   which effects at site ``blood_free`` (marrow toxicity of a carried cytotoxic) and the
   free-drug AE drivers of :mod:`immunocycle.trial` use; for a free drug it is ``conc_C`` itself;
 - co-encapsulated agents share the carrier's PK: the therapy tracks the primary agent and a
@@ -254,29 +255,67 @@ def _free_agent_pk(agent: Agent, pk: PKDefaults, species: str) -> tuple[float, f
             apk.v2_l * v_scale, cl_scale, src)
 
 
+def _pbpk_free_over_bound(formulation: Formulation, route: str) -> float | None:
+    """AUC of free over carrier-bound payload in plasma in the nanoparticle PBPK (human, the
+    doxorubicin tracer; the table of :mod:`immunocycle.catalog._organs`), None when the PBPK
+    cannot represent the formulation."""
+    if unlinked_reason(formulation, route) is not None:
+        return None
+    from immunocycle.catalog._organs import _pbpk_table  # imports this module: lazily
+    from immunocycle.catalog._pk_link import _targeted, carrier_class
+
+    r = formulation.release
+    table = _pbpk_table(carrier_class(formulation), float(formulation.size_nm),
+                        None if formulation.zeta_mv is None else float(formulation.zeta_mv),
+                        _targeted(formulation), route, float(r.k_blood_per_h),
+                        float(r.k_site_per_h or 0.0))
+    bound = float(table.loc["blood", "auc_bound"])
+    return float(table.loc["blood", "auc_free"]) / bound if bound > 0 else None
+
+
 def release_pk(agent: Agent, formulation: Formulation | None, pk: PKDefaults,
-               species: str = "human") -> dict[str, dict] | None:
+               species: str = "human", route: str | None = None) -> dict[str, dict] | None:
     """The cycle model's release block of a carried payload (None for a free agent or a carrier
     that dissolves in plasma within minutes, whose payload is free drug from the start).
+
+    The release flow is ``k_release * V1_carrier`` (L/day, scaled as the carrier's clearance):
+    payload released in blood. For a small molecule whose formulation and ``route`` the
+    nanoparticle PBPK represents, payload also returns to blood after its carrier is taken up
+    and releases it in organs (liver and spleen macrophages); the flow is then raised to what
+    gives the PBPK's AUC of free over carrier-bound payload in plasma (``ratio x free CL``, by
+    the mass balance ``AUC(free) = flow AUC(carried) / CL``), at most the whole carrier clearance
+    ``k_cl`` (everything cleared from the carrier returns as free drug).
 
     Returns
     -------
     dict or None
         Name -> ``{value, units, description, source}`` for each of
-        :data:`immunocycle.cycle._pk.RELEASE_PARAMETERS`: the release flow
-        ``k_release * V1_carrier`` (L/day, scaled as the carrier's clearance), ``carried = 1``,
-        and the free agent's clearance, distribution flow and volumes (as :func:`cycle_pk` gives
-        a free dose).
+        :data:`immunocycle.cycle._pk.RELEASE_PARAMETERS`: the release flow, ``carried = 1``, and
+        the free agent's clearance, distribution flow and volumes (as :func:`cycle_pk` gives a
+        free dose).
     """
     if formulation is None or dissolves(formulation):
         return None
     v_blood, v_p = _preset_value(species, "V_blood"), _preset_value(species, "V_P")
     cl, v1, q, v2, cl_scale, src = _free_agent_pk(agent, pk, species)
-    rel = formulation.release
-    flow = rel.k_blood_per_h * formulation.carrier_pk.v1_l * cl_scale * 24.0
+    rel, c = formulation.release, formulation.carrier_pk
+    flow = rel.k_blood_per_h * c.v1_l * cl_scale * 24.0
     rel_src = (f"{formulation.id}: release {rel.k_blood_per_h:g}/h in blood ({rel.source})"
                + (" (assumption)" if rel.assumption else "")
-               + f" x carrier V1 {formulation.carrier_pk.v1_l:g} L ({formulation.carrier_pk.source})")
+               + f" x carrier V1 {c.v1_l:g} L ({c.source})")
+    ratio = (_pbpk_free_over_bound(formulation, route)
+             if route is not None and agent.molecule == "small_molecule" else None)
+    if ratio is not None and ratio * cl * 24.0 > flow:
+        k_cl = (c.cl_l_per_h + rel.k_blood_per_h * c.v1_l) * cl_scale * 24.0
+        pbpk_flow = ratio * cl * 24.0
+        rel_src = (f"nanoparticle PBPK of {formulation.id} (human, {route}, doxorubicin tracer): "
+                   f"free / carrier-bound payload AUC in plasma {ratio:.3g}, which counts payload "
+                   "released in organs after carrier uptake and returning to blood; flow = ratio "
+                   f"x free clearance ({src})"
+                   + ("" if pbpk_flow <= k_cl else f", capped at the carrier clearance {k_cl:.3g} "
+                      "L/day (all payload leaving the carrier returns free)")
+                   + f"; release in blood alone: {rel_src}")
+        flow = min(pbpk_flow, k_cl)
     no_p = _link_settings()["no_peripheral_share"]
 
     def spec(value: float, units: str, description: str, source: str) -> dict:
@@ -401,7 +440,7 @@ def to_cycle_therapy(entry: Therapy | str, species: str = "human", *, catalog=No
     targets = ", ".join(dict.fromkeys(cat.agents[a].target for a in t.agents))
     return CycleTherapy(name=t.id, description=t.name, target=targets, species=species, pk=pk,
                         dosing=dosing, effects=effects,
-                        release=release_pk(agent, formulation, cat.pk, species))
+                        release=release_pk(agent, formulation, cat.pk, species, t.route))
 
 
 def free_counterpart(therapy_id: str, *, catalog=None) -> str:
