@@ -8,8 +8,14 @@ not fitted. A grid over log(Emax), then the grid point of least squared ORR erro
     python scripts/calibrate_chemotherapy.py paclitaxel --cohort breast \\
         --arm paclitaxel=0.19 --arm nab_paclitaxel=0.33 --n 300 --seed 0
     python scripts/calibrate_chemotherapy.py docetaxel --cohort nsclc --arm docetaxel=0.09
+    python scripts/calibrate_chemotherapy.py dacarbazine --cohort melanoma --arm dacarbazine=0.139
+    python scripts/calibrate_chemotherapy.py everolimus --cohort rcc --arm everolimus=0.05 \\
+        --parameter k_C_growth --grid=-0.5,-0.8,-0.95
+    python scripts/calibrate_chemotherapy.py paclitaxel --cohort breast --therapy nab_paclitaxel \\
+        --arm nab_paclitaxel=0.33 --field ec50_scale --grid 1.33,2,3
 
-Targets: shared/data/calibration_targets.md (Gradishar 2005; CheckMate 017 docetaxel).
+Targets: shared/data/calibration_targets.md (Gradishar 2005; CheckMate 017 docetaxel; CheckMate 066
+dacarbazine; CheckMate 025 everolimus).
 """
 
 from __future__ import annotations
@@ -21,17 +27,21 @@ import json
 import numpy as np
 
 
-def _with_emax(therapy, emax: float):
-    effects = [e.model_copy(update={"emax": emax}) if e.parameter == "chemo_kill" else e
+def _with_emax(therapy, emax: float, parameter: str = "chemo_kill", field: str = "emax"):
+    # field "ec50_scale": the effect's EC50 divided by the value (a formulation's own tumor
+    # delivery, e.g. nab-paclitaxel's albumin transport), the agent's Emax kept
+    effects = [(e.model_copy(update={"ec50": e.ec50 / emax}) if field == "ec50_scale"
+                else e.model_copy(update={"emax": emax})) if e.parameter == parameter else e
                for e in therapy.effects]
     return therapy.model_copy(update={"effects": effects})
 
 
-def orr_at(task, agent_therapies: set[str], emax: float, n: int) -> dict[str, float]:
-    """ORR per arm with the agent's chemo_kill Emax set to ``emax``."""
+def orr_at(task, agent_therapies: set[str], emax: float, n: int,
+           parameter: str = "chemo_kill", field: str = "emax") -> dict[str, float]:
+    """ORR per arm with the Emax of the agent's ``parameter`` effect set to ``emax``."""
     from immunocycle.trial import summarize_trial
 
-    arms = tuple(tuple(_with_emax(t, emax) if t.name in agent_therapies else t for t in arm)
+    arms = tuple(tuple(_with_emax(t, emax, parameter, field) if t.name in agent_therapies else t for t in arm)
                  for arm in task.arm_therapies)
     frame = dataclasses.replace(task, arm_therapies=arms)(0, n)
     return {a["name"]: float(a["orr"]) for a in summarize_trial(frame, task.arms)["arms"]}
@@ -48,14 +58,21 @@ def main() -> None:
     p.add_argument("--n", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--grid", default="5,10,20,40,80,160")
+    p.add_argument("--parameter", default="chemo_kill",
+                   help="the effect whose Emax is fitted (k_C_growth for a cytostatic)")
+    p.add_argument("--field", default="emax", choices=["emax", "ec50_scale"],
+                   help="ec50_scale: fit a factor dividing the EC50 (tumor delivery) instead")
+    p.add_argument("--therapy", default=None,
+                   help="fit only this catalog therapy (a formulation's own effect)")
     args = p.parse_args()
     targets = dict((a.split("=")[0], float(a.split("=")[1])) for a in args.arm)
     cat = load_catalog()
-    mine = {tid for tid, t in cat.therapies.items() if t.agents[0] == args.agent}
+    mine = ({args.therapy} if args.therapy else
+            {tid for tid, t in cat.therapies.items() if t.agents[0] == args.agent})
     task = make_task(args.cohort, list(targets), seed=args.seed)
     rows = []
     for emax in (float(x) for x in args.grid.split(",")):
-        orr = orr_at(task, mine, emax, args.n)
+        orr = orr_at(task, mine, emax, args.n, args.parameter, args.field)
         sse = sum((orr[a] - t) ** 2 for a, t in targets.items())
         rows.append({"emax": emax, "orr": orr, "sse": sse})
         print(json.dumps(rows[-1]), flush=True)
