@@ -125,3 +125,14 @@ def test_everolimus_is_cytostatic():
     # blood-sized central volume, see the everolimus entry's assumptions)
     assert res["proliferation"][0, -1] < 0.99 * untreated["proliferation"][0, -1]
     assert res["C"][0, -1] < 0.99 * untreated["C"][0, -1]
+
+
+def test_comparator_toxicity_laws_rise_with_exposure():
+    """Dacarbazine's myelosuppression and everolimus' mTOR-inhibitor law sit at their calibrated
+    reference rates at the trial doses and rise with dose."""
+    from immunocycle.trial import predict_ae
+
+    for arm, law, higher in (("dacarbazine", "myelosuppression", "dacarbazine@1500mg/m2:q3w"),
+                             ("everolimus", "mtor_inhibition", "everolimus@20mg:q1d")):
+        base, more = predict_ae(arm)["laws"][law], predict_ae(higher)["laws"][law]
+        assert 0.1 < base < 0.4 and more > base
