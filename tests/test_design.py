@@ -195,6 +195,17 @@ def test_nano_vs_free_counterpart_at_the_same_dose(desert):
         assert v["exposure_ratio"]["lymph_node"] > 10
         assert "lymph node" in v["why"]
         assert v["d_orr"] >= 0 and (v["d_median_pfs_days"] or 0) >= 0
+        # per-type AE differences (nano arm minus free arm) and organ exposure ratios (issue 15)
+        nano_ae, free_ae = r.get("ae_by_type") or {}, free_arm.get("ae_by_type") or {}
+        assert v["d_ae_by_type"] and set(v["d_ae_by_type"]) == set(nano_ae) | set(free_ae)
+        for k, d in v["d_ae_by_type"].items():
+            assert d == pytest.approx(nano_ae.get(k, 0.0) - free_ae.get(k, 0.0))
+        organs = v["organ_exposure_ratio"]["nanodisc_neoantigen_cpg"]
+        assert {"liver", "spleen", "heart", "blood"} <= set(organs)
+        # carrier-bound peptide in the MPS organs: more total payload in liver and spleen
+        assert organs["liver"]["total"] > 1 and organs["spleen"]["total"] > 1
+        assert all(x["free"] is None or x["free"] >= 0 for x in organs.values())
+        json.dumps(v, allow_nan=False)  # the design --json record
 
 
 def test_design_for_a_cohort():
