@@ -59,7 +59,14 @@ import math
 from typing import get_args
 
 from immunocycle.catalog._load import PKDefaults, cycle_names
-from immunocycle.catalog._pk_link import PBPKExposure, pbpk_exposure, unlinked_reason
+from immunocycle.catalog._pk_link import (
+    PBPKExposure,
+    _targeted,
+    carrier_class,
+    pbpk_exposure,
+    pbpk_organ_table,
+    unlinked_reason,
+)
 from immunocycle.catalog._schema import Agent, Formulation, Therapy
 
 AGENT_PK_KEYS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "gamma_T",
@@ -257,18 +264,15 @@ def _free_agent_pk(agent: Agent, pk: PKDefaults, species: str) -> tuple[float, f
 
 def _pbpk_free_over_bound(formulation: Formulation, route: str) -> float | None:
     """AUC of free over carrier-bound payload in plasma in the nanoparticle PBPK (human, the
-    doxorubicin tracer; the table of :mod:`immunocycle.catalog._organs`), None when the PBPK
+    doxorubicin tracer; the organ table of :func:`pbpk_organ_table`), None when the PBPK
     cannot represent the formulation."""
     if unlinked_reason(formulation, route) is not None:
         return None
-    from immunocycle.catalog._organs import _pbpk_table  # imports this module: lazily
-    from immunocycle.catalog._pk_link import _targeted, carrier_class
-
     r = formulation.release
-    table = _pbpk_table(carrier_class(formulation), float(formulation.size_nm),
-                        None if formulation.zeta_mv is None else float(formulation.zeta_mv),
-                        _targeted(formulation), route, float(r.k_blood_per_h),
-                        float(r.k_site_per_h or 0.0))
+    table = pbpk_organ_table(carrier_class(formulation), float(formulation.size_nm),
+                             None if formulation.zeta_mv is None else float(formulation.zeta_mv),
+                             _targeted(formulation), route, float(r.k_blood_per_h),
+                             float(r.k_site_per_h or 0.0))
     bound = float(table.loc["blood", "auc_bound"])
     return float(table.loc["blood", "auc_free"]) / bound if bound > 0 else None
 

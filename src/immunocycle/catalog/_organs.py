@@ -23,20 +23,14 @@ in plasma``, with ``form`` free or bound and ``metric`` auc or cmax, from
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import dataclass, field
 
 from immunocycle._paths import PACKAGE_DATA
 from immunocycle.catalog._convert import dissolves
 from immunocycle.catalog._pk_link import (
-    CANCER_TYPE,
-    HORIZON_H,
-    NOMINAL_DOSE_MG_PER_KG,
-    NOMINAL_LOADING,
-    SMALL_MOLECULE_TRACER,
-    TUMOR_MODEL,
     _targeted,
     carrier_class,
+    pbpk_organ_table,
     unlinked_reason,
 )
 
@@ -92,32 +86,6 @@ def _antibody(scale: float = 1.0) -> dict:
     return {o: scale * float(v) for o, v in organ_map()["antibody_tissue_plasma"].items()}
 
 
-@functools.lru_cache(maxsize=64)
-def _pbpk_table(carrier_cls: str | None, size_nm: float, zeta_mv: float | None, targeted: bool,
-                route: str, k_release: float, k_site: float):
-    from immunocycle.pk import OutOfDomainWarning, Particle, Release, organ_exposure, run_pk
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OutOfDomainWarning)
-        if carrier_cls is None:
-            res = run_pk(None, SMALL_MOLECULE_TRACER, None, species="human", route="iv",
-                         free_dose_mg_per_kg=NOMINAL_DOSE_MG_PER_KG * NOMINAL_LOADING,
-                         horizon_h=HORIZON_H)
-        else:
-            particle = Particle(carrier_class=carrier_cls, diameter_nm=size_nm, zeta_mv=zeta_mv,
-                                targeted=targeted, tumor_model=TUMOR_MODEL,
-                                cancer_type=CANCER_TYPE, dose_mg_per_kg=NOMINAL_DOSE_MG_PER_KG)
-            if k_site > 0:
-                release = Release(rate_per_h=k_release, trigger_start_h=0.0,
-                                  trigger_end_h=HORIZON_H + 1.0, trigger_rate_per_h=k_site,
-                                  trigger_tumor_only=True)
-            else:
-                release = Release(rate_per_h=k_release)
-            res = run_pk(particle, SMALL_MOLECULE_TRACER, release, species="human", route=route,
-                         loading=NOMINAL_LOADING, horizon_h=HORIZON_H)
-    return organ_exposure(res)
-
-
 def _from_table(table, what: str) -> OrganFactors:
     """Factors from a :func:`immunocycle.pk.organ_exposure` table."""
     m = organ_map()["organs"]
@@ -165,7 +133,7 @@ def _organ_factors(entry, cat) -> OrganFactors:
     formulation = None if entry.is_free else cat.formulations[entry.formulation]
     if formulation is None or dissolves(formulation):
         if small:
-            return _from_table(_pbpk_table(None, 0.0, None, False, "iv", 0.0, 0.0),
+            return _from_table(pbpk_organ_table(None, 0.0, None, False, "iv", 0.0, 0.0),
                                "PBPK free-payload model (doxorubicin popPK as the small-molecule "
                                "tracer), i.v.")
         ab = _antibody()
@@ -175,10 +143,11 @@ def _organ_factors(entry, cat) -> OrganFactors:
     cls = carrier_class(formulation)
     reason = unlinked_reason(formulation, entry.route)
     if small and reason is None:
-        table = _pbpk_table(cls, float(formulation.size_nm),
-                            None if formulation.zeta_mv is None else float(formulation.zeta_mv),
-                            _targeted(formulation), entry.route, float(r.k_blood_per_h),
-                            float(r.k_site_per_h or 0.0))
+        table = pbpk_organ_table(cls, float(formulation.size_nm),
+                                 None if formulation.zeta_mv is None
+                                 else float(formulation.zeta_mv),
+                                 _targeted(formulation), entry.route, float(r.k_blood_per_h),
+                                 float(r.k_site_per_h or 0.0))
         f = _from_table(table, f"nanoparticle PBPK of {formulation.id} (human, {entry.route}): "
                                "bound and free doxorubicin-traced payload per organ")
         return OrganFactors(f.free_auc, f.free_cmax, f.bound_auc, f.bound_cmax,
@@ -187,10 +156,11 @@ def _organ_factors(entry, cat) -> OrganFactors:
     released = min(1.0, r.k_blood_per_h * formulation.carrier_pk.v1_l / apk.cl_l_per_h)
     free = _antibody(released) if not small else {o: released for o in organ_map()["organs"]}
     if reason is None:
-        table = _pbpk_table(cls, float(formulation.size_nm),
-                            None if formulation.zeta_mv is None else float(formulation.zeta_mv),
-                            _targeted(formulation), entry.route, float(r.k_blood_per_h),
-                            float(r.k_site_per_h or 0.0))
+        table = pbpk_organ_table(cls, float(formulation.size_nm),
+                                 None if formulation.zeta_mv is None
+                                 else float(formulation.zeta_mv),
+                                 _targeted(formulation), entry.route, float(r.k_blood_per_h),
+                                 float(r.k_site_per_h or 0.0))
         m = organ_map()["organs"]
         blood_auc, blood_cmax = table.loc["blood", "auc_carrier"], table.loc["blood", "cmax_carrier"]
         bound_auc = {o: float(table.loc[s["pbpk"], "auc_carrier"] / blood_auc) for o, s in m.items()}

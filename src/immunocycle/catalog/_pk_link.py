@@ -215,5 +215,34 @@ def _exposure(carrier_cls: str, size_nm: float, zeta_mv: float | None, targeted:
         route=route, size_nm=size_nm, out_of_domain=bool(res.out_of_domain))
 
 
+@functools.lru_cache(maxsize=64)
+def pbpk_organ_table(carrier_cls: str | None, size_nm: float, zeta_mv: float | None, targeted: bool,
+                     route: str, k_release: float, k_site: float):
+    """Organ exposure table (:func:`immunocycle.pk.organ_exposure`) of a formulation in the
+    human PBPK with the doxorubicin payload as tracer (``carrier_cls`` None: a free i.v. dose),
+    at the nominal dose and loading over :data:`HORIZON_H`."""
+    from immunocycle.pk import OutOfDomainWarning, Particle, Release, organ_exposure, run_pk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfDomainWarning)
+        if carrier_cls is None:
+            res = run_pk(None, SMALL_MOLECULE_TRACER, None, species="human", route="iv",
+                         free_dose_mg_per_kg=NOMINAL_DOSE_MG_PER_KG * NOMINAL_LOADING,
+                         horizon_h=HORIZON_H)
+        else:
+            particle = Particle(carrier_class=carrier_cls, diameter_nm=size_nm, zeta_mv=zeta_mv,
+                                targeted=targeted, tumor_model=TUMOR_MODEL,
+                                cancer_type=CANCER_TYPE, dose_mg_per_kg=NOMINAL_DOSE_MG_PER_KG)
+            if k_site > 0:
+                release = Release(rate_per_h=k_release, trigger_start_h=0.0,
+                                  trigger_end_h=HORIZON_H + 1.0, trigger_rate_per_h=k_site,
+                                  trigger_tumor_only=True)
+            else:
+                release = Release(rate_per_h=k_release)
+            res = run_pk(particle, SMALL_MOLECULE_TRACER, release, species="human", route=route,
+                         loading=NOMINAL_LOADING, horizon_h=HORIZON_H)
+    return organ_exposure(res)
+
+
 __all__ = ["BIOLOGIC_CLASSES", "HORIZON_H", "PBPKExposure", "carrier_class", "pbpk_exposure",
-           "tracer_for", "unlinked_reason"]
+           "pbpk_organ_table", "tracer_for", "unlinked_reason"]
