@@ -14,9 +14,9 @@ nivolumab in CheckMate 066) left unchanged:
   17:2105, doi 10.1200/JCO.1999.17.7.2105); the complete-response rate (6.3%, 17/270) is
   reported, not fitted. Knob: the Emax of aldesleukin's effect on ``n_div0`` (divisions added
   to each cell activated in the node) in the catalog's ``aldesleukin_free``. NOT ADOPTED: the
-  target is reached only at an effective Emax of 26.4 divisions (n 1000, seed 0: ORR 16.1%,
-  CR 3.3%), which adds 29-73 ORR points to nivolumab in the melanoma, inflamed, excluded and
-  desert cohorts (the issue-13 cap is 30), so the catalog keeps the assumed 3 and the targets
+  target is reached only at an effective Emax of 25.8 divisions (n 1000, seed 0: ORR 16.2%,
+  CR 3.5%), which adds 21-73 ORR points to the PD-1 blocker in 8 human cohorts (excluded +73,
+  desert +69, inflamed +43; the issue-13 cap is 30), so the catalog keeps the assumed 3 and the targets
   stay known gaps until the model has the efficacy caps (IL-2 on Tregs, homeostatic space).
 
 Every candidate value is run on the SAME virtual patients (common random numbers: the cohort's

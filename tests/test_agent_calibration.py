@@ -3,7 +3,7 @@ to KEYNOTE-006 (ORR 11.9%, 33/278) on the melanoma cohort at its CheckMate 066 f
 (scripts/calibrate_agent_effects.py). At a modest trial size the monotherapy ORR must agree with
 its band (the 95% interval of the model's ORR overlaps it, the validation's rule); before the
 calibration it was about 1%, which fails. High-dose IL-2 (Atkins 1999, ORR 16%) is not calibrated
-(its division effect would need an Emax that adds 29-73 ORR points to nivolumab; see
+(its division effect would need an Emax that adds 21-73 ORR points to PD-1 blockade; see
 data/validation/targets.yaml), but its toxicity calibration (grade >= 3 AEs in at least 60%)
 must hold, as must ipilimumab's (KEYNOTE-006, 19.9%) under the calibrated effect."""
 
