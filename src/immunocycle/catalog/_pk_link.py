@@ -168,21 +168,28 @@ def pbpk_exposure(formulation: Formulation, agent: Agent, route: str,
                      float(r.k_site_per_h or 0.0), species, tracer_for(agent))
 
 
+def _release(k_release_per_h: float, k_site_per_h: float):
+    """The payload release of a formulation: first order everywhere (1/h), plus a triggered rate
+    in the tumor only when ``k_site_per_h`` > 0 (e.g. pH- or enzyme-triggered release)."""
+    from immunocycle.pk import Release
+
+    if k_site_per_h > 0:
+        return Release(rate_per_h=k_release_per_h, trigger_start_h=0.0,
+                       trigger_end_h=HORIZON_H + 1.0, trigger_rate_per_h=k_site_per_h,
+                       trigger_tumor_only=True)
+    return Release(rate_per_h=k_release_per_h)
+
+
 @functools.lru_cache(maxsize=256)
 def _exposure(carrier_cls: str, size_nm: float, zeta_mv: float | None, targeted: bool,
               route: str, k_release_per_h: float, k_site_per_h: float, species: str,
               tracer: str) -> PBPKExposure:
-    from immunocycle.pk import OutOfDomainWarning, Particle, Release, run_pk
+    from immunocycle.pk import OutOfDomainWarning, Particle, run_pk
 
     particle = Particle(carrier_class=carrier_cls, diameter_nm=size_nm, zeta_mv=zeta_mv,
                         targeted=targeted, tumor_model=TUMOR_MODEL, cancer_type=CANCER_TYPE,
                         dose_mg_per_kg=NOMINAL_DOSE_MG_PER_KG)
-    if k_site_per_h > 0:
-        release = Release(rate_per_h=k_release_per_h, trigger_start_h=0.0,
-                          trigger_end_h=HORIZON_H + 1.0, trigger_rate_per_h=k_site_per_h,
-                          trigger_tumor_only=True)
-    else:
-        release = Release(rate_per_h=k_release_per_h)
+    release = _release(k_release_per_h, k_site_per_h)
     with warnings.catch_warnings():
         # Out of the property model's domain: kept in the result's flag and the source string.
         warnings.simplefilter("ignore", OutOfDomainWarning)
@@ -221,7 +228,7 @@ def pbpk_organ_table(carrier_cls: str | None, size_nm: float, zeta_mv: float | N
     """Organ exposure table (:func:`immunocycle.pk.organ_exposure`) of a formulation in the
     human PBPK with the doxorubicin payload as tracer (``carrier_cls`` None: a free i.v. dose),
     at the nominal dose and loading over :data:`HORIZON_H`."""
-    from immunocycle.pk import OutOfDomainWarning, Particle, Release, organ_exposure, run_pk
+    from immunocycle.pk import OutOfDomainWarning, Particle, organ_exposure, run_pk
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfDomainWarning)
@@ -233,12 +240,7 @@ def pbpk_organ_table(carrier_cls: str | None, size_nm: float, zeta_mv: float | N
             particle = Particle(carrier_class=carrier_cls, diameter_nm=size_nm, zeta_mv=zeta_mv,
                                 targeted=targeted, tumor_model=TUMOR_MODEL,
                                 cancer_type=CANCER_TYPE, dose_mg_per_kg=NOMINAL_DOSE_MG_PER_KG)
-            if k_site > 0:
-                release = Release(rate_per_h=k_release, trigger_start_h=0.0,
-                                  trigger_end_h=HORIZON_H + 1.0, trigger_rate_per_h=k_site,
-                                  trigger_tumor_only=True)
-            else:
-                release = Release(rate_per_h=k_release)
+            release = _release(k_release, k_site)
             res = run_pk(particle, SMALL_MOLECULE_TRACER, release, species="human", route=route,
                          loading=NOMINAL_LOADING, horizon_h=HORIZON_H)
     return organ_exposure(res)
