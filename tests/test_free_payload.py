@@ -1,4 +1,4 @@
-"""Free (released) payload in blood (issue 15): a nano-formulated payload's ``<agent>_free_conc_C``
+"""Free (released) payload in blood (issue 15): a nano-formulated payload's ``<agent>_released_conc_C``
 is the drug released from its carrier at the formulation's rate, cleared as the free agent; a
 free agent's free concentration is its blood concentration itself."""
 
@@ -38,14 +38,14 @@ def doxil_run():
 def test_released_payload_is_below_total_and_follows_release(doxil_run):
     th, res = doxil_run
     total = np.asarray(res.result["doxil_conc_C"], dtype=float)
-    free = np.asarray(res.result["doxil_free_conc_C"], dtype=float)
+    free = np.asarray(res.result["doxil_released_conc_C"], dtype=float)
     assert np.all(free <= total + 1e-12) and free[:, 1:].max() > 0
     # Same carrier exposure in both patients; released payload four times larger.
-    auc_total, auc_free = _auc(res, "doxil_conc_C"), _auc(res, "doxil_free_conc_C")
+    auc_total, auc_free = _auc(res, "doxil_conc_C"), _auc(res, "doxil_released_conc_C")
     assert auc_total[1] == pytest.approx(auc_total[0], rel=1e-6)
     assert auc_free[1] / auc_free[0] == pytest.approx(4.0, rel=0.02)
     # Mass balance: AUC(free) = release flow x AUC(carried) / clearance of the free drug.
-    expected = th.release["k_release"].value / th.release["free_k_cl"].value
+    expected = th.release["k_release"].value / th.release["released_k_cl"].value
     assert auc_free[0] / auc_total[0] == pytest.approx(expected, rel=0.02)
 
 
@@ -76,7 +76,7 @@ def test_small_molecule_release_matches_the_pbpk():
     entry = CAT.therapy("doxil")
     form = CAT.formulations[entry.formulation]
     th = to_cycle_therapy("doxil")
-    flow, cl_free = th.release["k_release"].value, th.release["free_k_cl"].value
+    flow, cl_free = th.release["k_release"].value, th.release["released_k_cl"].value
     in_blood = form.release.k_blood_per_h * form.carrier_pk.v1_l * 24.0
     assert in_blood < flow <= th.pk["k_cl"].value
     assert flow / cl_free == pytest.approx(_pbpk_free_over_bound(form, "iv"), rel=1e-9)
@@ -87,7 +87,7 @@ def test_free_drug_free_concentration_is_its_blood_concentration():
     res = simulate_cycle("human", [to_cycle_therapy("doxorubicin_free").with_dosing(count=1)],
                          days=7.0, step=0.05)
     r = res.result
-    assert np.array_equal(np.asarray(r["doxorubicin_free_free_conc_C"]),
+    assert np.array_equal(np.asarray(r["doxorubicin_free_released_conc_C"]),
                           np.asarray(r["doxorubicin_free_conc_C"]))
 
 
@@ -108,8 +108,22 @@ def test_blood_free_effect_site_reads_the_released_payload():
     marrow = [e for e in th.effects if e.parameter == "marrow_tox"]
     assert marrow and all(e.concentration == "blood_free" for e in marrow)
     model = build_cycle_model("human", [th])
-    assert "liposomal_irinotecan_free_conc_C" in model.assignments["marrow_tox_eff"].expression
+    assert "liposomal_irinotecan_released_conc_C" in model.assignments["marrow_tox_eff"].expression
     # A free agent's blood_free effect reads its blood concentration.
     free = th.model_copy(update={"release": None, "name": "irinotecan_plain"})
     model = build_cycle_model("human", [free])
     assert "irinotecan_plain_conc_C" in model.assignments["marrow_tox_eff"].expression
+
+
+def test_an_agent_and_its_catalog_free_form_share_one_model():
+    """The cycle antibody ``nivolumab`` and the catalog's ``nivolumab_free`` in one regimen (as
+    the validate constraints build them: a catalog regimen plus the cohort's PD-1 blocker): the
+    released-payload names of one may not collide with the other's (``<a>_free_conc_C`` of
+    ``nivolumab`` was ``nivolumab_free``'s ``<a>_conc_C``)."""
+    from immunocycle.cycle import load_therapy
+
+    model = build_cycle_model("human", [load_therapy("nivolumab"),
+                                        to_cycle_therapy("nivolumab_free")])
+    assert "nivolumab_released_conc_C" in model.assignments
+    assert "nivolumab_free_conc_C" in model.assignments
+    assert "nivolumab_free_released_conc_C" in model.assignments

@@ -42,7 +42,7 @@ Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped
   flow ``k_release * V1`` (L/day) is the part of ``k_cl`` that moves payload out of the carrier
   (for a small molecule the PBPK represents, raised to the PBPK's free payload in plasma, which
   counts drug released in organs after carrier uptake), and released payload follows the free
-  agent's own two-compartment PK (as a free dose would; :func:`release_pk`). The cycle model then has ``<id>_free_conc_C``, the free payload in blood,
+  agent's own two-compartment PK (as a free dose would; :func:`release_pk`). The cycle model then has ``<id>_released_conc_C``, the free payload in blood,
   which effects at site ``blood_free`` (marrow toxicity of a carried cytotoxic) and the
   free-drug AE drivers of :mod:`immunocycle.trial` use; for a free drug it is ``conc_C`` itself;
 - co-encapsulated agents share the carrier's PK: the therapy tracks the primary agent and a
@@ -331,11 +331,11 @@ def release_pk(agent: Agent, formulation: Formulation | None, pk: PKDefaults,
                           "(k_release x carrier V1)", rel_src),
         "carried": spec(1.0, "dimensionless", "1: the payload is carried (free conc = released "
                         "payload)", f"{formulation.id} is a {formulation.carrier}"),
-        "free_k_cl": spec(cl * 24.0, "L/day", "plasma clearance of released payload", src),
-        "free_q_P": spec(q * 24.0, "L/day", "blood-peripheral flow of released payload", src),
-        "free_gamma_C": spec(v1 / v_blood, "dimensionless",
+        "released_k_cl": spec(cl * 24.0, "L/day", "plasma clearance of released payload", src),
+        "released_q_P": spec(q * 24.0, "L/day", "blood-peripheral flow of released payload", src),
+        "released_gamma_C": spec(v1 / v_blood, "dimensionless",
                              "central volume of released payload / blood volume", src),
-        "free_gamma_P": spec(v2 / v_p if v2 > 0 else no_p, "dimensionless",
+        "released_gamma_P": spec(v2 / v_p if v2 > 0 else no_p, "dimensionless",
                              "peripheral volume of released payload / V_P", src),
     }
 

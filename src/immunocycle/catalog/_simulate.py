@@ -111,9 +111,9 @@ def null_release(th) -> dict[str, dict]:
     src = "padding: a free agent (no carrier, nothing released)"
     pk = {k: float(v.value) for k, v in th.pk.items()}
     values = {"k_release": (0.0, "L/day"), "carried": (0.0, "dimensionless"),
-              "free_k_cl": (pk["k_cl"], "L/day"), "free_q_P": (pk["q_P"], "L/day"),
-              "free_gamma_C": (pk["gamma_C"], "dimensionless"),
-              "free_gamma_P": (pk["gamma_P"], "dimensionless")}
+              "released_k_cl": (pk["k_cl"], "L/day"), "released_q_P": (pk["q_P"], "L/day"),
+              "released_gamma_C": (pk["gamma_C"], "dimensionless"),
+              "released_gamma_P": (pk["gamma_P"], "dimensionless")}
     return {k: ParameterSpec(value=v, units=u, source=src) for k, (v, u) in values.items()}
 
 
@@ -173,7 +173,7 @@ def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 4
             # Released payload as the model traces it (cycle._pk.released_payload); for a free
             # drug, conc_C itself: the model clears k_cl * amount / V_blood, so
             # AUC(conc_C) = dose / CL, the free drug's exposure measure.
-            free = r[f"{AGENT}_free_conc_C"][k]
+            free = r[f"{AGENT}_released_conc_C"][k]
             f = res.patient(k).reset_index()
             frames.append(pd.DataFrame({
                 "therapy": tid, "time": f["time"],

@@ -26,7 +26,7 @@ PK_PARAMETERS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "ga
 def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: ParameterSpec) -> None:
     """Add the four PK states of ``agent`` (``<agent>_C``, ``_P``, ``_T``, ``_LN``, nmol) and its
     concentrations ``<agent>_conc_C``, ``_conc_T``, ``_conc_LN`` (free interstitial, nmol/L) and
-    ``<agent>_free_conc_C`` (drug in blood not bound to a carrier: ``conc_C`` for a free agent;
+    ``<agent>_released_conc_C`` (drug in blood not bound to a carrier: ``conc_C`` for a free agent;
     :func:`released_payload` makes it the released payload of a carried one).
 
     Parameters
@@ -61,7 +61,7 @@ def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: 
         Species(f"{a}_LN", "lymph_node", 0.0, "nmol", description=f"{a} in the lymph node"),
         Assignment(f"{a}_conc_C", f"{a}_C / blood", "nmol/L", f"{a} serum concentration"),
         # free drug: all of it is free of any carrier (released_payload redefines it)
-        Assignment(f"{a}_free_conc_C", f"{a}_conc_C", "nmol/L",
+        Assignment(f"{a}_released_conc_C", f"{a}_conc_C", "nmol/L",
                    f"{a} free (not carrier-bound) drug in blood"),
         Assignment(f"{a}_conc_T", t_free, "nmol/L", f"{a} free interstitial concentration in tumor"),
         Assignment(f"{a}_conc_LN", ln_free, "nmol/L", f"{a} concentration in the lymph node"),
@@ -79,8 +79,8 @@ def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: 
     )
 
 
-RELEASE_PARAMETERS = ("k_release", "carried", "free_k_cl", "free_q_P", "free_gamma_C",
-                      "free_gamma_P")
+RELEASE_PARAMETERS = ("k_release", "carried", "released_k_cl", "released_q_P", "released_gamma_C",
+                      "released_gamma_P")
 
 
 def released_payload(model: Model, *, agent: str, release: dict[str, ParameterSpec]) -> None:
@@ -92,11 +92,11 @@ def released_payload(model: Model, *, agent: str, release: dict[str, ParameterSp
     <agent>_C / blood`` (first-order release at the formulation's rate times the carrier's
     central volume, L/day) that moves payload into ``<agent>_F``, the released drug in blood.
     Released drug distributes and clears with the free agent's own two-compartment PK
-    (``free_k_cl``, ``free_q_P``, ``free_gamma_C``, ``free_gamma_P``, in the units of
+    (``released_k_cl``, ``released_q_P``, ``released_gamma_C``, ``released_gamma_P``, in the units of
     :data:`PK_PARAMETERS`), the model a free dose of the agent gets, so that
-    ``AUC(<agent>_free_conc_C) = k_release AUC(<agent>_conc_C) / free_k_cl`` (mass balance).
+    ``AUC(<agent>_released_conc_C) = k_release AUC(<agent>_conc_C) / released_k_cl`` (mass balance).
 
-    ``<agent>_free_conc_C`` (nmol/L) is the free (released, not carrier-bound) payload in blood:
+    ``<agent>_released_conc_C`` (nmol/L) is the free (released, not carrier-bound) payload in blood:
     ``<agent>_F / blood`` for a carried agent (``carried = 1``) and ``<agent>_conc_C`` itself for
     a free agent (``carried = 0``, ``k_release = 0``: the states stay at 0), so free drugs keep
     exactly their exposure. Call after :func:`antibody_pk`.
@@ -108,14 +108,14 @@ def released_payload(model: Model, *, agent: str, release: dict[str, ParameterSp
     for key in RELEASE_PARAMETERS:
         spec = release[key]
         model.add(Parameter(f"{a}_{key}", spec.value, spec.units, spec.description, spec.source))
-    f_blood = f"{a}_F / ({a}_free_gamma_C * blood)"
-    f_peri = f"{a}_FP / ({a}_free_gamma_P * peripheral)"
+    f_blood = f"{a}_F / ({a}_released_gamma_C * blood)"
+    f_peri = f"{a}_FP / ({a}_released_gamma_P * peripheral)"
     # Same carried-payload loss as before, now split into clearance and release.
     model.reactions[f"{a}_clearance"] = Reaction(
         f"{a}_clearance", f"({a}_k_cl - {a}_k_release) * {a}_C / blood", {f"{a}_C": -1},
         "clearance of carrier-bound payload")
-    model.assignments[f"{a}_free_conc_C"] = Assignment(
-        f"{a}_free_conc_C", f"(1 - {a}_carried) * {a}_conc_C + {a}_F / blood", "nmol/L",
+    model.assignments[f"{a}_released_conc_C"] = Assignment(
+        f"{a}_released_conc_C", f"(1 - {a}_carried) * {a}_conc_C + {a}_F / blood", "nmol/L",
         f"{a} free (released) payload in blood")
     model.add(
         Species(f"{a}_F", "blood", 0.0, "nmol", description=f"{a} released from its carrier, blood"),
@@ -123,8 +123,8 @@ def released_payload(model: Model, *, agent: str, release: dict[str, ParameterSp
                 description=f"{a} released from its carrier, peripheral tissue"),
         Reaction(f"{a}_release", f"{a}_k_release * {a}_C / blood", {f"{a}_C": -1, f"{a}_F": 1},
                  "first-order release of payload from its carrier in blood"),
-        Reaction(f"{a}_free_clearance", f"{a}_free_k_cl * {a}_F / blood", {f"{a}_F": -1},
+        Reaction(f"{a}_released_clearance", f"{a}_released_k_cl * {a}_F / blood", {f"{a}_F": -1},
                  "clearance of released payload (the free agent's)"),
-        Reaction(f"{a}_free_to_P", f"{a}_free_q_P * ({f_blood} - {f_peri})",
+        Reaction(f"{a}_released_to_P", f"{a}_released_q_P * ({f_blood} - {f_peri})",
                  {f"{a}_F": -1, f"{a}_FP": 1}, "released payload: exchange blood - peripheral"),
     )

@@ -33,7 +33,7 @@ from immunocycle.model import (
 
 THERAPY_DIR = DATA_DIR / "therapies"
 _SITES = {"tumor": "conc_T", "lymph_node": "conc_LN", "central": "conc_C",
-          "blood_free": "free_conc_C"}
+          "blood_free": "released_conc_C"}
 
 
 class _Frozen(BaseModel):
@@ -91,7 +91,7 @@ class Therapy(_Frozen):
     release : mapping, optional
         For a payload carried by a nanocarrier: its release in blood and the free agent's PK
         (see :data:`immunocycle.cycle._pk.RELEASE_PARAMETERS`); the model then has
-        ``<name>_free_conc_C``, the released payload in blood. None: a free agent (free = total).
+        ``<name>_released_conc_C``, the released payload in blood. None: a free agent (free = total).
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]

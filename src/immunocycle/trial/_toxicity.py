@@ -5,7 +5,7 @@ model.md's Toxicity section, computed per patient from the simulation over the f
 treatment:
 
 - ``exposure_<target>``: AUC of the free drug in blood of every agent hitting ``target``
-  (``<agent>_free_conc_C``: the payload released from its carrier, ``conc_C`` itself for a free
+  (``<agent>_released_conc_C``: the payload released from its carrier, ``conc_C`` itself for a free
   agent; ``<agent>_conc_C`` in results made before it existed), over the AUC of
   the target's reference therapy at its label dose in the reference patient; a carrier that
   keeps its payload out of blood lowers this driver and hence the risk through the same law.
@@ -81,7 +81,7 @@ def target_key(target: str) -> str:
 
 def _blood_free(result, agent: str) -> np.ndarray:
     names = set(result.names)
-    name = f"{agent}_free_conc_C" if f"{agent}_free_conc_C" in names else f"{agent}_conc_C"
+    name = f"{agent}_released_conc_C" if f"{agent}_released_conc_C" in names else f"{agent}_conc_C"
     return np.asarray(result[name], dtype=float)
 
 
