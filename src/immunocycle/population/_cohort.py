@@ -190,10 +190,13 @@ class FittedValues(_Strict):
     on the median of ``parameter`` (fitted to the ORR), ``cr_multiplier`` on the median of
     ``cr_parameter`` (fitted to the complete-response rate, where the cohort has one) and
     ``new_lesion_rate`` (1/day; fitted to the median PFS, :mod:`immunocycle.trial._progression`;
-    None: the packaged default)."""
+    None: the packaged default); ``multiplier_log_sd`` the natural-log standard deviation of
+    ``multiplier`` from the calibration's binomial errors (None: not recorded; the trial
+    replicates then use the documented fallback of ``data/trial/uncertainty.yaml``)."""
 
     parameter: str = "T_N0"
     multiplier: Annotated[float, Field(gt=0)] = 1.0
+    multiplier_log_sd: Annotated[float, Field(ge=0)] | None = None
     cr_parameter: str | None = None
     cr_multiplier: Annotated[float, Field(gt=0)] = 1.0
     ae_offset: float | None = 0.0

@@ -17,6 +17,10 @@ the published median PFS and one AE offset to the published grade 3-4 AE rate
    Kaplan-Meier median PFS is the scan day nearest the published median
    (:func:`fit_new_lesion_rate`, cheap: the rate changes no simulation), so the ORR is searched
    with new lesions at their fitted rate.
+1d. Uncertainty of ``m``: the ORR at ``m * 1.5`` and ``m / 1.5`` on the ``n_search`` patients
+   gives the local slope ``dORR/dlog m``, which maps the binomial errors of the published ORR
+   and of the fit onto ``multiplier_log_sd`` (:mod:`immunocycle.trial._multiplier_sd`); the
+   trial replicates draw ``log m`` from it.
 2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
    solved (Brent) so that the mean probability of any grade >= 3 AE in the monotherapy arm equals
    the target; the realized rate (common random numbers) is reported beside it.
@@ -38,6 +42,7 @@ import yaml
 
 from immunocycle._errors import InputError
 from immunocycle.population import available_cohorts, fitted_path, load_cohort
+from immunocycle.trial._multiplier_sd import SLOPE_STEP, borrowed_log_sd, multiplier_spread
 
 #: The target must lie inside the simulated ORR's interval; the search stops within this much.
 SEARCH_TOLERANCE = 0.015
@@ -283,6 +288,11 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     frame = cache[(round(m, 10), n)]
     orr, k, ev = _orr(frame)
     _, ci_lo, ci_hi = orr_with_ci(k, ev)
+    # Calibration uncertainty of m (trial/_multiplier_sd.py): the local ORR slope on the search
+    # patients maps the target's and the fit's binomial errors onto log m.
+    slope_points = {mm: evaluate(mm, n_search) for mm in (m * math.exp(-SLOPE_STEP),
+                                                          m * math.exp(SLOPE_STEP))}
+    spread = multiplier_spread(m, target.orr, target.n_trial, k, ev, slope_points)
     evaluable = frame[frame["evaluable"]].reset_index(drop=True)
     drivers = evaluable[["exposure_pd1", "exposure_pdl1", "exposure_ctla4", "exposure_total",
                          "activation"]]
@@ -294,6 +304,7 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         "median_pfs_days": _median_pfs(evaluable),
         "median_os_days": _median_os(evaluable),
         "achieved_cr": round(_cr(frame)[0], 4),
+        "multiplier_uncertainty": {key: v for key, v in spread.items() if key != "log_sd"},
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     ae_offset = None
@@ -323,6 +334,7 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
             "it (first scan: PFS 0.45 there), so the median is that scan day; refitted at "
             "each ORR multiplier")
     entry = {"parameter": target.parameter, "multiplier": float(f"{m:.6g}"),
+             "multiplier_log_sd": spread["log_sd"],
              **({"new_lesion_rate": float(f"{new_rate:.6g}")} if new_rate is not None else {}),
              "ae_offset": None if ae_offset is None else float(f"{ae_offset:.6g}"), "fit": fit,
              **({"cr_parameter": target.cr_parameter, "cr_multiplier": float(f"{cr_multiplier:.6g}")}
@@ -472,8 +484,10 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
                if load_cohort(k).calibration and load_cohort(k).calibration.ae_grade3plus]
     # Cohorts whose CR fit changed another parameter (cr_multiplier) have multipliers for a
     # different model; the uncalibrated ones keep the preset, so they average the others.
-    multipliers = [r["multiplier"] for r in results.values() if "cr_multiplier" not in r] or [
-        r["multiplier"] for r in results.values()]
+    borrowed = [r for r in results.values() if "cr_multiplier" not in r] or list(results.values())
+    multipliers = [r["multiplier"] for r in borrowed]
+    mult_sd = borrowed_log_sd(multipliers, [r.get("multiplier_log_sd") for r in borrowed]) \
+        if multipliers else None
     rates = [r["new_lesion_rate"] for r in results.values() if r.get("new_lesion_rate")]
     mean_rate = float(f"{np.exp(np.mean(np.log(rates))):.6g}") if rates else None
     mean_offset = float(f"{np.mean(offsets):.6g}") if offsets else 0.0
@@ -485,9 +499,12 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
         entry = results.get(name)
         if entry is None:
             entry = {"parameter": "T_N0", "multiplier": mean_mult, "ae_offset": mean_offset,
+                     "multiplier_log_sd": mult_sd,
                      "fit": {"note": "no ORR or AE target in calibration_targets.md: not "
                                      "calibrated; multiplier is the geometric mean and AE offset "
-                                     "the mean of the calibrated tumor types"},
+                                     "the mean of the calibrated tumor types; multiplier_log_sd "
+                                     "combines the spread of their log multipliers with their "
+                                     "mean calibration variance (trial/_multiplier_sd.py)"},
                      "command": f"immunocycle cohort calibrate --all --n {n} --seed {seed}"}
         elif cohort.calibration.ae_grade3plus is None:
             entry["ae_offset"] = mean_offset

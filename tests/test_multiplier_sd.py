@@ -1,0 +1,45 @@
+"""The calibration uncertainty of a cohort's fitted multiplier (trial/_multiplier_sd.py)."""
+
+import math
+
+import pytest
+
+from immunocycle.trial._multiplier_sd import (
+    MAX_LOG_SD,
+    binomial_sd,
+    borrowed_log_sd,
+    multiplier_spread,
+    orr_slope,
+)
+
+
+def test_slope_is_the_least_squares_slope_on_log_multiplier():
+    assert orr_slope({1.0: 0.2, math.e: 0.5}) == pytest.approx(0.3)
+    assert orr_slope({0.5: 0.1, 1.0: 0.2, 2.0: 0.3}) == pytest.approx(0.1 / math.log(2))
+
+
+def test_binomial_sd_is_positive_at_zero_responders_and_shrinks_with_the_arm():
+    assert binomial_sd(0, 18) > 0.02  # KEYNOTE-016 0/18 still says little
+    assert binomial_sd(84, 210) == pytest.approx(math.sqrt(0.4 * 0.6 / 210), rel=0.05)
+    assert binomial_sd(400, 1000) < binomial_sd(40, 100)
+
+
+def test_log_sd_follows_the_target_size_the_fit_size_and_the_slope():
+    pts = {1.0 / 1.5: 0.3, 1.5: 0.5}
+    small = multiplier_spread(1.0, 0.4, 50, 80, 200, pts)
+    large = multiplier_spread(1.0, 0.4, 5000, 80, 200, pts)
+    assert large["log_sd"] < small["log_sd"]  # a larger published arm pins m better
+    steep = multiplier_spread(1.0, 0.4, 210, 80, 200, {1.0 / 1.5: 0.1, 1.5: 0.7})
+    flat = multiplier_spread(1.0, 0.4, 210, 80, 200, pts)
+    assert steep["log_sd"] < flat["log_sd"]  # ORR that moves fast with m pins m better
+    lo, hi = flat["interval95"]
+    assert lo < 1.0 < hi and math.log(hi) == pytest.approx(-math.log(lo), rel=1e-3)
+    # an ORR that does not rise with m carries no information: the cap
+    assert multiplier_spread(1.0, 0.4, 210, 80, 200, {0.5: 0.4, 2.0: 0.35})["log_sd"] == MAX_LOG_SD
+
+
+def test_borrowed_multiplier_spreads_as_the_tumor_types_do():
+    assert borrowed_log_sd([1.0, 1.0], [0.1, 0.1]) == pytest.approx(0.1)
+    assert borrowed_log_sd([0.5, 2.0], [None, None]) == pytest.approx(
+        math.sqrt(2) * math.log(2), rel=1e-3)
+    assert borrowed_log_sd([0.01, 100.0], [0.2, 0.2]) == MAX_LOG_SD
