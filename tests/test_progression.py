@@ -58,10 +58,11 @@ def test_new_lesion_alone_triggers_pd():
 
 
 def test_mixed_lesions_are_scored_by_the_sum():
-    """One lesion shrinking and one growing (same systemic kill, local factors 2 and 0): RECIST
-    reads the sum, which stays stable here, while each lesion alone would be PR and PD."""
+    """One lesion shrinking and one growing (same systemic kill, local factors 3 and 0): RECIST
+    reads the sum, which stays stable here, while each lesion alone would be PR and PD; at the
+    first scan the patient is a mixed response (-48 % and +43 %)."""
     times = np.arange(0.0, 126.0 + 1e-9, 3.5)
-    les = _lesions([[40.0, 20.0, 0, 0, 0]], [[2.0, 0.0, 1, 1, 1]])
+    les = _lesions([[40.0, 20.0, 0, 0, 0]], [[3.0, 0.0, 1, 1, 1]])
     course = lesion_course(_constant_series(times), _params(0.02), les, times, times,
                            resistance=False)
     d = course["diameter"][0]
@@ -74,6 +75,32 @@ def test_mixed_lesions_are_scored_by_the_sum():
     change = 100 * (sums[-1] - sums[0]) / sums[0]
     assert -30 < change < 20 and scored["bor"] == "SD" and not scored["pfs_event"]
     assert mixed_response(d[None, :5][:, :, scan], les.n)[0]
+
+
+def test_mixed_response_follows_its_published_definition():
+    """At the first scan, one lesion -40 % and another +30 % (and >= 5 mm): mixed (Bernard-Tessier
+    2020, data/trial/progression.yaml); uniform shrinkage, a growth under 5 mm, a mixed pattern
+    only at a later scan, a single lesion or a patient not scanned are not."""
+    laws = load_progression()["mixed_response"]
+    assert (laws["shrink"], laws["grow"], laws["grow_abs_mm"]) == (0.30, 0.20, 5.0)
+    assert "Bernard-Tessier" in laws["source"]
+
+    def series(*lesions):  # (baseline, first scan, second scan) per lesion, padded to 5
+        d = np.zeros((1, 5, 3))
+        d[0, :len(lesions)] = lesions
+        return d
+
+    mixed = series((40.0, 24.0, 20.0), (30.0, 39.0, 45.0))  # -40 %, +30 % (+9 mm)
+    assert mixed_response(mixed, np.array([2]))[0]
+    assert not mixed_response(mixed, np.array([2]), np.array([False]))[0]  # died before it
+    assert not mixed_response(series((40.0, 24.0, 20.0), (30.0, 18.0, 15.0)), np.array([2]))[0]
+    # +30 % of a 10 mm lesion is only +3 mm: not a significant increase
+    assert not mixed_response(series((40.0, 24.0, 20.0), (10.0, 13.0, 20.0)), np.array([2]))[0]
+    # shrink and growth only at the second scan
+    assert not mixed_response(series((40.0, 35.0, 20.0), (30.0, 32.0, 45.0)), np.array([2]))[0]
+    # a lesion recorded as gone (under its detection limit, 0 mm) counts as -100 %
+    assert mixed_response(series((20.0, 0.0, 0.0), (30.0, 40.0, 45.0)), np.array([2]))[0]
+    assert not mixed_response(series((30.0, 40.0, 45.0)), np.array([1]))[0]
 
 
 def test_resistant_subclone_relapses_after_response():
@@ -90,6 +117,31 @@ def test_resistant_subclone_relapses_after_response():
     nadir = int(np.argmin(d))
     assert d[nadir] < 0.5 * d[0] and d[-1] > 2 * d[nadir]
     assert course["resistant_share"][0, -1] > 0.9
+
+
+def test_eradicated_lesion_stays_at_zero():
+    """Issue #20 in the lesion layer: a lesion killed below one cell is gone for good, even when
+    the per-cell rates later favour growth (kill stops at day 150, the lumped tumor regrows); a
+    lesion left with a few hundred cells regrows from them."""
+    from immunocycle.trial import record_lesions
+
+    times = np.arange(0.0, 400.0 + 1e-9, 3.5)
+    on = times < 150.0
+    cells = np.where(on, 1e9, 1e9 * np.exp(0.02 * (times - 150.0)))
+    series = {"C": cells[None], "C_dead": np.zeros((1, times.size)),
+              "J7": np.where(on, 0.02 * 1e9, 0.0)[None], "T_E_B": np.full((1, times.size), 1e6)}
+    after = times >= 150.0
+    # local kill factor 25: net -0.48/day, under one cell by day 45; factor 6: -0.10/day,
+    # about 300 cells left at day 150
+    gone = lesion_course(series, _params(0.02), _lesions([[30.0, 0, 0, 0, 0]], [[25.0, 1, 1, 1, 1]]),
+                         times, times, resistance=False)
+    left = lesion_course(series, _params(0.02), _lesions([[30.0, 0, 0, 0, 0]], [[6.0, 1, 1, 1, 1]]),
+                         times, times, resistance=False)
+    assert np.all(gone["viable"][0, times >= 60.0] == 0.0)
+    assert np.all(gone["diameter"][0, 0, after] == 0.0)
+    assert left["viable"][0, -1] > 10 * left["viable"][0, np.argmax(after)] > 0
+    recorded, is_gone = record_lesions(gone["diameter"][0, 0, after], "ct")
+    assert np.all(recorded == 0.0) and np.all(is_gone)
 
 
 def test_new_lesion_and_death_times_fall_with_their_hazard():
@@ -165,6 +217,22 @@ def test_single_lesion_follows_the_lumped_tumor(small_trial):
     lumped = res["tumor_diameter"]
     rel = np.abs(course["diameter"][ok, 0, :] / lumped[ok] - 1.0)
     assert rel.max() < 0.06 and rel.mean() < 0.01
+
+
+def test_trial_records_lesions_as_record_lesions_does(small_trial):
+    """The trial's recorded sums are :func:`record_lesions` of its simulated lesion sizes (one
+    rule for the detection limit and normal nodes, in RECIST 1.1 and iRECIST alike)."""
+    from immunocycle.trial import record_lesions
+
+    task, sim = small_trial
+    rows = task.finish(sim)
+    ev = rows[rows["evaluable"]]
+    assert len(ev) > 0
+    for _, row in ev.iterrows():
+        sizes = np.asarray(row["lesion_mm"], float).T  # (scans, lesions)
+        sites = [row[f"lesion{j + 1}_site"] for j in range(row["n_lesions"])]
+        sums, _ = record_lesions(sizes, sites)
+        assert np.allclose(sums, row["sum_mm"])
 
 
 def test_discontinuation_stops_dosing(small_trial):

@@ -63,7 +63,8 @@ def load_progression() -> dict[str, Any]:
     path = _path()
     raw = load_yaml(path.read_text()) or {}
     for key in ("followup_days", "target_lesions", "heterogeneity", "organs", "organ_shares",
-                "resistance", "new_lesions", "death", "discontinuation", "assessments"):
+                "resistance", "new_lesions", "death", "discontinuation", "assessments",
+                "mixed_response"):
         if key not in raw:
             raise DataError(f"{path}: {key}: missing")
     probs = np.asarray(raw["target_lesions"]["probabilities"], float)
@@ -402,15 +403,52 @@ def ae_onset_days(u: np.ndarray) -> np.ndarray:
                                                    * norm.ppf(np.clip(u, 1e-9, 1 - 1e-9)))
 
 
-def mixed_response(diam_assess: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """True where, at one scan, a target lesion shrank >= 30 % while another grew >= 20 %
-    from baseline (a dissociated, mixed response)."""
-    base = diam_assess[:, :, :1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        change = np.where(base > 0, diam_assess / base - 1.0, np.nan)
-    shrink = np.nan_to_num(change, nan=0.0) <= -0.30
-    grow = np.nan_to_num(change, nan=0.0) >= 0.20
-    return (np.any(shrink, axis=1) & np.any(grow, axis=1)).any(axis=1) & (n > 1)
+def mixed_response(diam_assess: np.ndarray, n: np.ndarray,
+                   scanned: np.ndarray | None = None) -> np.ndarray:
+    """Mixed (dissociated) response at the first on-treatment scan, per patient.
+
+    A patient is mixed when, at the first scan after baseline, one target lesion has shrunk by at
+    least ``shrink`` (30 %) from its baseline diameter while another has grown by at least
+    ``grow`` (20 %) and by at least ``grow_abs_mm`` (5 mm): the lesion-level definition of
+    Bernard-Tessier 2020 (a concomitant decrease > 30 % in some lesions and increase > 20 % in
+    others, a significant increase >= 5 mm), at the first evaluation as Sato 2021 (NSCLC,
+    nivolumab). Thresholds and sources: ``mixed_response`` in ``data/trial/progression.yaml``,
+    which also lists the published rates (3-9 %) that the simulated share is compared with,
+    never fitted to.
+
+    Parameters
+    ----------
+    diam_assess : array (N, L, A)
+        Recorded size of each target lesion (mm; 0 for a lesion under its detection limit, which
+        counts as -100 %) at each assessment, baseline first; lesions absent at baseline (size 0,
+        padding) are ignored.
+    n : array (N,)
+        Number of target lesions (a single-lesion patient cannot be mixed).
+    scanned : array (N,) of bool, optional
+        Whether the patient had the first scan (alive then); default: all.
+
+    Returns
+    -------
+    array (N,) of bool
+    """
+    laws = load_progression()["mixed_response"]
+    shrink, grow = float(laws["shrink"]), float(laws["grow"])
+    grow_abs = float(laws["grow_abs_mm"])
+    d = np.asarray(diam_assess, float)
+    out = np.zeros(d.shape[0], bool)
+    if d.ndim != 3 or d.shape[2] < 2:
+        return out
+    base, first = d[:, :, 0], d[:, :, 1]
+    present = base > 0
+    safe = np.where(present, base, 1.0)
+    tol = 1e-12  # "at least" on the thresholds, as RECIST 1.1's scoring
+    shrunk = present & (first - base <= -shrink * safe * (1 - tol))
+    grown = present & (first - base >= grow * safe * (1 - tol)) \
+        & (first - base >= grow_abs * (1 - tol))
+    out = shrunk.any(axis=1) & grown.any(axis=1) & (np.asarray(n) > 1)
+    if scanned is not None:
+        out &= np.asarray(scanned, bool)
+    return out
 
 
 __all__ = ["Lesions", "MAX_LESIONS", "ae_onset_days", "assessment_schedule", "assessment_times",

@@ -383,7 +383,10 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
     first_new = np.where(np.isfinite(appear[:, 0]) & seen[:, 0, 0], appear[:, 0], np.nan)
     cols["first_new_lesion_day"] = first_new
     cols["n_lesions"] = lesions.n
-    cols["mixed_response"] = mixed_response(target, lesions.n) & evaluable
+    # mixed response on the recorded sizes at the first scan (Bernard-Tessier 2020 definition)
+    first_scan = alive[:, 1] if t_assess.size > 1 else np.zeros(n, bool)
+    cols["mixed_response"] = mixed_response(np.where(hidden, 0.0, target), lesions.n,
+                                            first_scan) & evaluable
     k_end = times.size - 1
     cols["resistant_share_end"] = course["resistant_share"][:, k_end]
     for j in range(L):
