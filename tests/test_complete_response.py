@@ -147,6 +147,14 @@ def test_waterfall_marks_cr_at_minus_100_and_swimmer_draws_responders():
     fig = swimmer(df)
     bars = [p for p in fig.axes[0].patches if p.get_width() > 0]
     assert sorted(p.get_width() for p in bars) == [168.0, 365.0]  # the SD patient is not drawn
+    # the durable CR (no progression at its last scan, 365 d) ends in an arrow, the PR that
+    # progressed at 168 d in a cross; the CR is marked where it began (84 d)
+    ax = fig.axes[0]
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 1 and arrows[0].xy[0] > 365.0
+    marks = {line.get_marker(): line.get_xdata().tolist() for line in ax.lines}
+    assert marks["x"] == [168.0]
+    assert 84.0 in marks["D"]
     with pytest.raises(ValueError, match="responder"):
         swimmer(df[df["bor"] == "SD"])
 
