@@ -15,7 +15,15 @@ from immunocycle.catalog import GRADES, load_catalog
 from immunocycle.catalog._schema import TherapyEffect
 from immunocycle.cycle import load_therapy, treat
 from immunocycle.design._rank import rank
-from immunocycle.trial import make_task, replicate_task, run_trial, uncertainty
+from immunocycle.population import fitted_values
+from immunocycle.trial import (
+    cohort_multiplier_sd,
+    make_task,
+    replicate_count,
+    replicate_task,
+    run_trial,
+    uncertainty,
+)
 from immunocycle.trial._uncertainty import draw_emax, draw_replicates, load_priors
 
 DAYS = 84.0
@@ -159,3 +167,79 @@ def test_design_ranks_by_the_chance_of_beating_the_comparator():
     plain = [{k: v for k, v in r.items() if k not in ("p_beats_comparator",
                                                         "expected_orr_gain")} for r in rows]
     assert [r["regimen"] for r in rank(plain)[0]][0] == "a+nivolumab"  # point estimates
+
+
+# --------------------------------------------------------------- replicate patients, multiplier
+@pytest.fixture(scope="module")
+def melanoma_trial():
+    """nivolumab in melanoma (a third of the sampled patients evaluable), 40 patients."""
+    task = make_task("melanoma", ["nivolumab"], seed=0, days=DAYS)
+    return task, task(0, 40)
+
+
+def test_replicates_treat_the_sampled_patients_that_hold_k_evaluable(melanoma_trial):
+    task, frame = melanoma_trial
+    evaluable = sorted(frame.loc[frame["evaluable"], "patient_id"])
+    m = replicate_count(frame, task.arms, k=8)
+    assert m == evaluable[7] + 1 and m > 12  # most sampled melanoma patients are not evaluable
+    assert replicate_count(frame, task.arms, k=1000) == 40  # fewer: every sampled patient
+    assert replicate_count(frame, task.arms, selected=[]) == 0
+    rep = replicate_task(task, replicates=4, multiplier_log_sd=0.3)
+    whole = rep(0, m)
+    parts = pd.concat([rep(0, 5), rep(5, m - 6), rep(m - 1, 1)], ignore_index=True)
+    pd.testing.assert_frame_equal(parts, whole)
+    assert set(whole["patient_id"]) == set(range(m)) and len(whole) == m * 4
+    # a drawn multiplier changes who is included: a replicate counts whoever is evaluable
+    included = whole.groupby("replicate")["included"].sum()
+    assert included.nunique() > 1
+
+
+def test_trial_intervals_do_not_depend_on_the_chunk_size(tmp_path):
+    runs = [run_trial("melanoma", ["nivolumab"], 30, tmp_path / str(c), seed=0, days=DAYS,
+                      chunk_size=c, progress=False, replicates=4) for c in (7, 30)]
+    a, b = (r["arms"][0] for r in runs)
+    for key in ("orr_pi", "cr_rate_pi", "median_pfs_days_pi", "ae_grade3plus_rate_pi"):
+        assert a[key] == b[key], key
+    u = runs[0]["uncertainty"]
+    assert u["patients_per_replicate"] == 30  # fewer than 100 evaluable: every sampled patient
+    assert u["evaluable_per_replicate"] == a["n"]
+    assert u["cohort_multiplier"]["parameter"] == "T_N0" and u["cohort_multiplier"]["log_sd"] > 0
+
+
+def test_the_cohort_multiplier_is_drawn_once_per_replicate_for_every_arm():
+    niv, ipi = load_therapy("nivolumab"), load_therapy("ipilimumab")
+    one = draw_replicates([[niv]], 3, 6, preset="human", multiplier=("T_N0", 0.4))
+    two = draw_replicates([[niv], [niv, ipi]], 3, 6, preset="human", multiplier=("T_N0", 0.4))
+    assert one.factors == two.factors == ("T_N0",)
+    assert one.factor_values == two.factor_values
+    logs = np.log([v[0] for v in one.factor_values])
+    assert 0.1 < logs.std() < 1.0 and len(set(logs)) == 6
+    assert draw_replicates([[niv]], 3, 6, preset="human").factors == ()
+
+
+def test_the_cohort_multiplier_widens_the_prediction_interval(melanoma_trial):
+    task, frame = melanoma_trial
+    width = {}
+    for sd in (0.0, 0.5):
+        rep = replicate_task(task, replicates=8, multiplier_log_sd=sd)
+        u = uncertainty(frame, rep(0, 40), list(task.arms), days=DAYS,
+                        selected=frame.loc[frame["included"], "patient_id"])
+        lo, hi = u["arms"]["nivolumab"]["orr_pi"]
+        width[sd] = hi - lo
+    assert width[0.5] > width[0.0] + 0.05, width
+
+
+def test_multiplier_sd_comes_from_the_fitted_file(tmp_path, monkeypatch):
+    path = tmp_path / "fitted.yaml"
+    path.write_text("melanoma: {parameter: T_N0, multiplier: 1.5, multiplier_log_sd: 0.25}\n"
+                    "nsclc: {parameter: T_N0, multiplier: 0.8}\n")
+    import immunocycle.population as population
+
+    monkeypatch.setattr(population, "fitted_values", lambda name: fitted_values(name, path))
+    priors = load_priors()
+    on = dataclasses.replace(priors, cohort_multiplier=True, multiplier_fallback_sd=0.2)
+    assert cohort_multiplier_sd(make_task("melanoma", ["nivolumab"]), on) == 0.25
+    assert cohort_multiplier_sd(make_task("nsclc", ["nivolumab"]), on) == 0.2  # not recorded
+    assert cohort_multiplier_sd(make_task("excluded", ["nivolumab"]), on) == 0.0  # archetype
+    off = dataclasses.replace(on, cohort_multiplier=False)
+    assert cohort_multiplier_sd(make_task("melanoma", ["nivolumab"]), off) == 0.0

@@ -31,7 +31,8 @@ def arm_uncertainty(task, frame: pd.DataFrame, arms: list[str], *, n: int, days:
         The trial's rows (one per patient and arm).
     arms : list of str
     n : int
-        Patients of the trial (replicates treat the first ``patients_per_replicate``).
+        Patients of the trial (replicates treat the first sampled ones that hold
+        ``patients_per_replicate`` evaluable in every arm, :func:`immunocycle.trial.replicate_count`).
     days : float
     comparator : str
         The arm every other is compared with.
@@ -48,7 +49,7 @@ def arm_uncertainty(task, frame: pd.DataFrame, arms: list[str], *, n: int, days:
     """
     from immunocycle.trial import (
         load_priors,
-        patients_per_replicate,
+        replicate_count,
         replicate_task,
         uncertainty,
     )
@@ -63,24 +64,32 @@ def arm_uncertainty(task, frame: pd.DataFrame, arms: list[str], *, n: int, days:
         task = replace(task, arms=tuple(arms),
                        arm_therapies=tuple(task.arm_therapies[i] for i in idx))
         frame = frame[frame["arm"].isin(list(arms))]
+    m = replicate_count(frame[frame["patient_id"] < int(n)], arms, priors=priors)
+    if m < 1:  # no patient evaluable in every arm: the replicates would say nothing
+        return {"arms": {a: dict.fromkeys(KEYS) for a in arms},
+                "uncertainty": {"replicates": 0, "patients_per_replicate": 0}}
     rep = replicate_task(task, replicates=r, priors=priors)
-    m = patients_per_replicate(n, priors)
+    chunk = max(1, 200 // r)  # patients per batched solve (rows: chunk x replicates x arms)
     if out is None:
-        rframe = rep(0, m)
+        rframe = pd.concat([rep(s, min(chunk, m - s)) for s in range(0, m, chunk)],
+                           ignore_index=True)
     else:
         from immunocycle.trial import run_chunked
 
-        path = run_chunked(rep, m, out, chunk_size=max(1, 200 // r), progress=False,
+        path = run_chunked(rep, m, out, chunk_size=chunk, progress=False,
                            arguments={"arms": list(arms), "seed": task.seed, "n": m,
                                       "days": days, "replicates": r,
-                                      "priors": {g: list(v) for g, v in priors.sigma.items()}})
+                                      "priors": {g: list(v) for g, v in priors.sigma.items()},
+                                      "multiplier_log_sd": rep.multiplier_log_sd})
         rframe = pd.read_parquet(path)
     u = uncertainty(frame, rframe, arms, days=days, comparator=comparator, level=priors.level,
                     all_evaluable=True)
     per_arm = {a: {k: u["arms"].get(a, {}).get(k) for k in KEYS} for a in arms}
     return {"arms": per_arm,
             "uncertainty": {"replicates": r, "patients_per_replicate": u["patients_per_replicate"],
-                            "level": u["level"], "comparator": comparator}}
+                            "evaluable_per_replicate": u["evaluable_per_replicate"],
+                            "level": u["level"], "comparator": comparator,
+                            "multiplier_log_sd": rep.multiplier_log_sd}}
 
 
 def rank_key(arm: dict) -> tuple[float, float]:

@@ -27,8 +27,9 @@ from immunocycle.trial._trial import (
     summarize_trial,
 )
 from immunocycle.trial._uncertainty import (
+    cohort_multiplier_sd,
     load_priors,
-    patients_per_replicate,
+    replicate_count,
     replicate_task,
     uncertainty,
 )
@@ -43,5 +44,5 @@ __all__ = [
     "summarize_trial", "StudyResult", "resolve_mouse_arm", "run_study", "tgi_pct",
     "LesionSite", "lesion_sites", "record_lesions", "ae_type_names", "organ_exposure_table",
     "predict_ae",
-    "load_priors", "patients_per_replicate", "replicate_task", "uncertainty",
+    "cohort_multiplier_sd", "load_priors", "replicate_count", "replicate_task", "uncertainty",
 ]

@@ -10,11 +10,25 @@ parameter values (``<therapy>_e<k>_emax``, ``<therapy>_e<k>_ec50``).
 A draw depends only on ``(seed, replicate, the effect)`` (the therapy's description, parameter,
 mode, site), so the same effect gets the same value in every arm of a replicate, and results do
 not depend on chunking, workers or which other arms are run. Arms whose therapies reuse one
-model name for different effects (a design's padded slots) run as separate batches. To bound run time each replicate treats the first
-``patients_per_replicate`` patients of the trial (all when fewer). A replicate's statistic is
-the full trial's point estimate plus the change that the drawn effects make on those patients
-(a control variate: ``s_r = s_all + (s_r(S) - s_0(S))``), so the spread is that of the effect
-sizes, not the sampling noise of a subset. The 90 % prediction interval is the 5 and 95 %
+model name for different effects (a design's padded slots) run as separate batches.
+
+Each replicate also draws the cohort's calibrated multiplier (``fitted.yaml``: ``multiplier`` on
+the median of ``parameter``, ``T_N0``) as ``log m ~ N(log m_fitted, multiplier_log_sd^2)``, the
+calibration uncertainty that ``immunocycle cohort calibrate`` records
+(:mod:`immunocycle.trial._multiplier_sd`), one draw per replicate shared by every arm.
+
+To bound run time each replicate treats the first ``M`` sampled patients ``S``, ``M`` the
+smallest count that holds ``patients_per_replicate`` patients (default 100) counted by the
+point estimate and evaluable in every arm (all when fewer; :func:`replicate_count`): a cohort
+where a third of the sampled patients are evaluable (melanoma) gets as many as one where all
+are. ``S`` is every sampled patient up to there, not only the evaluable ones, because a drawn
+multiplier changes who is included (a larger ``T_N0`` controls more tumors before diagnosis): a
+replicate counts whoever is evaluable under its own draws, patients leaving and entering alike,
+so ``S`` stays a random sample of the cohort. ``M`` comes from the point-estimate trial, which
+does not depend on chunking, so neither does ``S``. A replicate's statistic is the full trial's
+point estimate plus the change that the drawn effects make on ``S`` (a control variate:
+``s_r = s_all + (s_r(S) - s_0(S))``), so the spread is that of the effect sizes and the
+multiplier, not the sampling noise of a subset. The 90 % prediction interval is the 5 and 95 %
 quantiles of ``s_r`` over the replicates.
 """
 
@@ -46,6 +60,8 @@ class Priors:
     replicates: int
     patients_per_replicate: int
     level: float
+    cohort_multiplier: bool = True
+    multiplier_fallback_sd: float = 0.2
 
     def widths(self, grade: str | None) -> tuple[float, float]:
         """``(emax_sigma, ec50_sigma)`` of a grade (None: assumption)."""
@@ -61,10 +77,13 @@ def load_priors() -> Priors:
 
     raw = yaml.safe_load((PACKAGE_DATA / "trial" / "uncertainty.yaml").read_text())
     sigma = {g: (float(v["emax_sigma"]), float(v["ec50_sigma"])) for g, v in raw["grades"].items()}
+    mult = raw.get("cohort_multiplier") or {}
     return Priors(sigma=sigma, model_parameters=dict(raw.get("model_parameters") or {}),
                   replicates=int(raw["replicates"]["default"]),
                   patients_per_replicate=int(raw["patients_per_replicate"]["default"]),
-                  level=float(raw["level"]["default"]))
+                  level=float(raw["level"]["default"]),
+                  cohort_multiplier=bool(mult.get("default", False)),
+                  multiplier_fallback_sd=float(mult.get("fallback_log_sd", 0.0)))
 
 
 def _normal(seed: int, replicate: int, key: str) -> float:
@@ -181,7 +200,8 @@ class ReplicateDraws:
 
 
 def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: int, *,
-                    priors: Priors | None = None, preset: str | None = None) -> ReplicateDraws:
+                    priors: Priors | None = None, preset: str | None = None,
+                    multiplier: tuple[str, float] | None = None) -> ReplicateDraws:
     """Draw every effect size of the arms for ``replicates`` replicates.
 
     Parameters
@@ -195,6 +215,10 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
         Default :func:`load_priors`.
     preset : str, optional
         Cycle preset whose defaults the ``model_parameters`` factors apply to.
+    multiplier : (str, float), optional
+        ``(parameter, log_sd)``: the cohort multiplier's calibration uncertainty; each replicate
+        scales every patient's ``parameter`` by ``exp(log_sd * z)``, ``z`` seeded by (seed,
+        replicate) only, so every arm of a replicate shares it.
     """
     pri = priors or load_priors()
     specs = effect_parameters(arm_therapies)
@@ -209,17 +233,24 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
             row.append(draw_emax(s["value"], s["mode"], s_emax, z) if s["kind"] == "emax"
                        else s["value"] * math.exp(s_ec50 * z))
         values.append(tuple(row))
-    factors, fvalues, defaults = (), (), ()
-    if pri.model_parameters and preset is not None:
+    # name -> (default value, log-sd, key of its normal draw) of every factor on patients' values
+    spreads: dict[str, list] = {}
+    known: dict[str, float] = {}
+    if preset is not None and (pri.model_parameters or multiplier):
         from immunocycle.cycle import compiled_cycle_model
 
         model = compiled_cycle_model(preset)
         known = dict(zip(model.parameter_names, model.default_parameters(), strict=True))
-        factors = tuple(sorted(p for p in pri.model_parameters if p in known))
-        defaults = tuple(float(known[p]) for p in factors)
-        fvalues = tuple(tuple(math.exp(pri.widths(pri.model_parameters[p])[1]
-                                       * _normal(seed, r, f"model:{p}")) for p in factors)
-                        for r in range(int(replicates)))
+    for p in pri.model_parameters:
+        if p in known:
+            spreads[p] = [(pri.widths(pri.model_parameters[p])[1], f"model:{p}")]
+    if multiplier is not None and float(multiplier[1]) > 0.0:
+        name, sd = multiplier
+        spreads.setdefault(name, []).append((float(sd), f"cohort_multiplier:{name}"))
+    factors = tuple(sorted(spreads))
+    defaults = tuple(float(known.get(p, math.nan)) for p in factors)
+    fvalues = tuple(tuple(math.exp(sum(sd * _normal(seed, r, key) for sd, key in spreads[p]))
+                          for p in factors) for r in range(int(replicates))) if factors else ()
     return ReplicateDraws(columns=cols, values=tuple(values), factors=factors,
                           factor_values=fvalues, defaults=defaults)
 
@@ -234,10 +265,13 @@ class ReplicateTask:
     task : TrialTask
     groups : tuple of (tuple of int, ReplicateDraws)
         Arms (indices into ``task.arms``) simulated together, with their draws.
+    multiplier_log_sd : float
+        Log-sd of the cohort multiplier drawn per replicate (0: not drawn), for the record.
     """
 
     task: Any  # a TrialTask
     groups: tuple
+    multiplier_log_sd: float = 0.0
 
     def __call__(self, start: int, count: int) -> pd.DataFrame:
         frames = []
@@ -255,9 +289,15 @@ class ReplicateTask:
                                kind="stable").reset_index(drop=True)
 
 
-def replicate_task(task, *, replicates: int | None = None, priors: Priors | None = None
-                   ) -> ReplicateTask:
-    """The :class:`ReplicateTask` of a :class:`immunocycle.trial.TrialTask` (its arms, seed)."""
+def replicate_task(task, *, replicates: int | None = None, priors: Priors | None = None,
+                   multiplier_log_sd: float | None = None) -> ReplicateTask:
+    """The :class:`ReplicateTask` of a :class:`immunocycle.trial.TrialTask` (its arms, seed).
+
+    Parameters
+    ----------
+    multiplier_log_sd : float, optional
+        Log-sd of the cohort multiplier (0: not drawn); default :func:`cohort_multiplier_sd`.
+    """
     from immunocycle.catalog import resolve_arm
     from immunocycle.cycle import preset_species
 
@@ -266,15 +306,51 @@ def replicate_task(task, *, replicates: int | None = None, priors: Priors | None
     arms = tuple(tuple(a) for a in task.arm_therapies) if task.arm_therapies else tuple(
         tuple(resolve_arm(a, species)) for a in task.arms)
     r = pri.replicates if replicates is None else int(replicates)
+    sd = cohort_multiplier_sd(task, pri) if multiplier_log_sd is None else float(multiplier_log_sd)
+    mult = (task.parameter, sd) if task.parameter and sd > 0.0 else None
     groups = tuple((tuple(g), draw_replicates([arms[k] for k in g], task.seed, r, priors=pri,
-                                              preset=task.cohort.base))
+                                              preset=task.cohort.base, multiplier=mult))
                    for g in arm_groups(arms))
-    return ReplicateTask(replace(task, arm_therapies=arms), groups)
+    return ReplicateTask(replace(task, arm_therapies=arms), groups,
+                         sd if mult is not None else 0.0)
 
 
-def patients_per_replicate(n: int, priors: Priors | None = None) -> int:
-    """Patients each replicate treats: the first ``min(n, patients_per_replicate)``."""
-    return int(min(int(n), (priors or load_priors()).patients_per_replicate))
+def cohort_multiplier_sd(task, priors: Priors | None = None) -> float:
+    """Log-sd of the task's cohort multiplier that the replicates draw: the
+    ``multiplier_log_sd`` that ``cohort calibrate`` recorded in ``fitted.yaml``, or the
+    priors' fallback where an entry records a multiplier but no log-sd; 0 for a cohort with no
+    fitted multiplier (the archetypes: their multiplier is 1 by definition) or with
+    ``cohort_multiplier`` off in ``data/trial/uncertainty.yaml``."""
+    from immunocycle.population import fitted_values
+
+    pri = priors or load_priors()
+    if not pri.cohort_multiplier or task.parameter is None:
+        return 0.0
+    fitted = fitted_values(task.cohort.name)
+    if "multiplier" not in fitted.model_fields_set:  # no entry: nothing was fitted
+        return 0.0
+    sd = fitted.multiplier_log_sd
+    return float(pri.multiplier_fallback_sd if sd is None else sd)
+
+
+def replicate_count(frame: pd.DataFrame, arms: Sequence[str], *, selected=None,
+                    k: int | None = None, priors: Priors | None = None) -> int:
+    """Sampled patients each replicate treats (ids ``0 .. M-1``): the smallest ``M`` whose
+    patients hold ``k`` (default ``patients_per_replicate``) that ``selected`` holds (default:
+    all) and that are evaluable in every arm of ``arms`` in the point-estimate trial ``frame``
+    (one row per patient and arm); every sampled patient when fewer; 0 when none is."""
+    k = (priors or load_priors()).patients_per_replicate if k is None else int(k)
+    work = frame[frame["arm"].isin(list(arms))]
+    n = int(work["patient_id"].max()) + 1 if len(work) else 0
+    if selected is not None:
+        work = work[work["patient_id"].isin(set(selected))]
+    per = work.groupby("patient_id").agg(evaluable=("evaluable", "all"),
+                                         arms=("arm", "nunique"))
+    ok = sorted(per.index[per["evaluable"].to_numpy(bool)
+                          & (per["arms"] == len(set(arms))).to_numpy()])
+    if not ok or k < 1:
+        return 0
+    return int(ok[k - 1]) + 1 if len(ok) >= k else n
 
 
 # --------------------------------------------------------------------------- statistics
@@ -383,7 +459,9 @@ def uncertainty(point_frame: pd.DataFrame, replicate_frame: pd.DataFrame, arms: 
     days : float
         Follow-up (a median PFS not reached counts as this).
     selected : collection of int, optional
-        Patient ids the point estimate counts (default: every evaluable patient).
+        Patient ids the point estimate counts (default: every evaluable patient). A replicate
+        counts these and the patients excluded from the point-estimate trial who are
+        evaluable under its draws (a drawn cohort multiplier changes who is included).
     comparator : str, optional
         Arm the others are compared with (``p_beats_comparator``, ``expected_orr_gain``).
     level : float, optional
@@ -395,11 +473,14 @@ def uncertainty(point_frame: pd.DataFrame, replicate_frame: pd.DataFrame, arms: 
     -------
     dict
         ``{"arms": {arm: {orr_pi, cr_rate_pi, median_pfs_days_pi, ae_grade3plus_rate_pi[,
-        p_beats_comparator, expected_orr_gain]}}, "replicates", "patients_per_replicate",
+        p_beats_comparator, expected_orr_gain]}}, "replicates", "patients_per_replicate"
+        (sampled), "evaluable_per_replicate" (of those, counted by the point estimate),
         "level", "values"}`` (``values``: the per-replicate table).
     """
     lvl = load_priors().level if level is None else float(level)
     point = _usable(point_frame, selected, all_evaluable)
+    if selected is not None:  # patients not included at the point estimate may enter
+        selected = set(selected) | set(point_frame.loc[~point_frame["included"], "patient_id"])
     reps = _usable(replicate_frame, selected, all_evaluable)
     sub_ids = set(replicate_frame["patient_id"].unique())
     p_all = arm_statistics(point, arms, days=days)
@@ -414,7 +495,10 @@ def uncertainty(point_frame: pd.DataFrame, replicate_frame: pd.DataFrame, arms: 
         for arm, rec in beats_comparator(values, arms, comparator).items():
             out[arm].update(rec)
     return {"arms": out, "replicates": int(replicate_frame["replicate"].nunique()),
-            "patients_per_replicate": len(sub_ids), "level": lvl, "values": values}
+            "patients_per_replicate": len(sub_ids),
+            "evaluable_per_replicate": int(point.loc[point["patient_id"].isin(sub_ids),
+                                                     "patient_id"].nunique()),
+            "level": lvl, "values": values}
 
 
 def _usable(frame: pd.DataFrame, selected, all_evaluable: bool) -> pd.DataFrame:
@@ -446,12 +530,6 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
             rec.update(dict.fromkeys(keys))
         summary["uncertainty"] = {"replicates": 0}
         return
-    rep = replicate_task(task, replicates=r, priors=priors)
-    m = patients_per_replicate(n, priors)
-    path = run_chunked(rep, m, out / "replicates", chunk_size=max(1, chunk_size // r),
-                       arguments={**arguments, "replicates": r,
-                                  "priors": {g: list(v) for g, v in priors.sigma.items()}},
-                       progress=progress, description=f"replicates ({r})", **(cluster or {}))
     first = patients[patients["arm"] == task.arms[0]]
     included = first[first["included"]]
     selected = set(included["patient_id"])
@@ -459,21 +537,39 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
         keep = select_to_mix(included["phenotype"].to_numpy(), included["patient_id"].to_numpy(),
                              mix, task.seed)
         selected = set(included["patient_id"].to_numpy()[keep])
+    m = replicate_count(patients, task.arms, selected=selected, priors=priors)
+    if m < 1:  # no evaluable patient: the replicates would say nothing
+        for rec in summary["arms"]:
+            rec.update(dict.fromkeys(keys))
+        summary["uncertainty"] = {"replicates": 0, "patients_per_replicate": 0}
+        return
+    rep = replicate_task(task, replicates=r, priors=priors)
+    path = run_chunked(rep, m, out / "replicates", chunk_size=max(1, chunk_size // r),
+                       arguments={**arguments, "replicates": r,
+                                  "priors": {g: list(v) for g, v in priors.sigma.items()},
+                                  "multiplier_log_sd": rep.multiplier_log_sd},
+                       progress=progress, description=f"replicates ({r})", **(cluster or {}))
     u = uncertainty(patients, pd.read_parquet(path), task.arms, days=task.days,
                     selected=selected, level=priors.level)
     for rec in summary["arms"]:
         rec.update({k: u["arms"].get(rec["name"], {}).get(k) for k in keys})
     summary["uncertainty"] = {
         "replicates": r, "patients_per_replicate": u["patients_per_replicate"],
+        "evaluable_per_replicate": u["evaluable_per_replicate"],
         "level": u["level"], "replicates_file": str(path),
+        "cohort_multiplier": {"parameter": task.parameter,
+                              "multiplier": task.multiplier if task.parameter else None,
+                              "log_sd": rep.multiplier_log_sd},
         "method": "effect sizes drawn from their evidence-graded priors "
-                  "(data/trial/uncertainty.yaml) over the same patients; a replicate's value is "
-                  "the full trial's estimate plus the change the draws make on the first "
-                  "patients"}
+                  "(data/trial/uncertainty.yaml) and the cohort multiplier from its calibration "
+                  "uncertainty (fitted.yaml multiplier_log_sd), over the same patients; a "
+                  "replicate's value is the full trial's estimate plus the change the draws "
+                  "make on the first sampled patients that hold patients_per_replicate "
+                  "evaluable ones"}
 
 
 __all__ = ["REPLICATE_COLUMNS", "Priors", "ReplicateDraws", "ReplicateTask",
            "add_prediction_intervals", "arm_groups", "arm_statistics", "beats_comparator",
-           "draw_emax", "draw_replicates", "effect_parameters", "load_priors",
-           "patients_per_replicate", "prediction_intervals", "replicate_task",
+           "cohort_multiplier_sd", "draw_emax", "draw_replicates", "effect_parameters",
+           "load_priors", "prediction_intervals", "replicate_count", "replicate_task",
            "replicate_values", "uncertainty"]
