@@ -364,7 +364,7 @@ def _design_sections(path: Path) -> tuple[list[tuple[str, str]], dict]:
         "response rate (RECIST 1.1 CR + PR); PFS: progression-free survival; synergy excess in "
         "percentage points of ORR. CI: binomial, over the virtual patients. PI: 90 % prediction "
         "interval over replicates of every effect size drawn from its evidence-graded prior "
-        "(same patients); P(beats PD-1): share of those replicates in which the regimen's ORR "
+        "and of the cohort's fitted multiplier where it has one (same patients); P(beats PD-1): share of those replicates in which the regimen's ORR "
         "is above PD-1 blockade alone. Ranked by P(beats PD-1), then the expected ORR gain."
         "</p>" if rows else "<p>No regimen within the AE limit.</p>")
     sections.append(("Recommended regimens", ranked))
@@ -502,7 +502,8 @@ def _trial_arms_html(summary: Mapping) -> str:
         ["arm", "n", "ORR [95 % CI]", "ORR [90 % PI]", "median PFS (days)", "PFS [90 % PI]",
          "AE grade \u2265 3", "AE [90 % PI]"], rows, "trial-arms-table")
         + "</div><p>CI: binomial over the virtual patients; PI: 90 % prediction interval over "
-        "replicates of the effect sizes (evidence-graded priors, same patients; a median PFS "
+        "replicates of the effect sizes (evidence-graded priors) and of the cohort's fitted "
+        "multiplier where it has one (its calibration uncertainty; same patients; a median PFS "
         "not reached counts as the follow-up).</p>")
 
 
