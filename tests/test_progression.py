@@ -235,6 +235,35 @@ def test_trial_records_lesions_as_record_lesions_does(small_trial):
         assert np.allclose(sums, row["sum_mm"])
 
 
+def test_no_response_is_read_from_scans_after_death(small_trial, monkeypatch):
+    """Every patient dies at day 80, after the first scan (63 d) and before the second (105 d):
+    RECIST reads only the baseline and the first scan, so no response is confirmed, and the
+    reported best response is the RECIST reading of the reported scans."""
+    import immunocycle.trial._progression as progression
+    from immunocycle.trial import record_lesions
+
+    task, sim = small_trial
+    monkeypatch.setattr(progression, "death_times",
+                        lambda burden, *args, **kwargs: np.full(burden.shape[0], 80.0))
+    rows = task.finish(sim)
+    ev = rows[rows["evaluable"]]
+    assert len(ev) > 0 and np.all(ev["os_days"] == 80.0) and ev["os_event"].all()
+    assert not ev["bor"].isin(["CR", "PR"]).any()
+    assert not ev["irecist_bor"].isin(["iCR", "iPR"]).any()
+    assert np.all(ev["response_start_days"].fillna(0.0) <= 63.0)
+    assert np.all(ev["pfs_days"] <= 80.0) and ev["pfs_event"].all()
+    assert not (ev["discontinuation"] == "icpd").any()  # no progression confirmed after death
+    for _, row in ev.iterrows():
+        assert list(row["time_d"]) == [0.0, 63.0]
+        sites = [row[f"lesion{j + 1}_site"] for j in range(row["n_lesions"])]
+        sums, gone = record_lesions(np.asarray(row["lesion_mm"], float).T, sites)
+        again = score_patients(pd.DataFrame({
+            "patient_id": 0, "time_d": row["time_d"], "sum_mm": sums, "target_gone": gone,
+            "new_lesion": row["new_lesion"]})).iloc[0]
+        assert again["bor"] == row["bor"] and again["irecist_bor"] == row["irecist_bor"]
+        assert again["best_pct_change"] == pytest.approx(row["best_pct_change"])
+
+
 def test_discontinuation_stops_dosing(small_trial):
     """After the stop day no dose is given: serum nivolumab only falls from there, and ends
     below the continued arm."""

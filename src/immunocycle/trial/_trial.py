@@ -361,6 +361,20 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
                      + new_lesion_burden(appear, diam[:, L, :], t_ext, power=3.0))
     death = death_times(burden, t_ext, organ_death_hr(lesions), progression,
                         lesions.death_threshold)
+    # no scan after death: score a patient who died during follow-up again on the scans up to
+    # death (a response, or its confirmation, seen only on later scans does not count; progression
+    # before death, which the death hazard used, is unchanged)
+    cut = np.flatnonzero(evaluable & (death <= follow) & (death < t_assess[-1]))
+    if cut.size:
+        keep = (t_assess[None, :] <= death[cut, None]).ravel()
+        long = pd.DataFrame({"patient_id": np.repeat(cut, t_assess.size),
+                             "time_d": np.tile(t_assess, cut.size),
+                             "sum_mm": sums[cut].ravel(), "target_gone": gone[cut].ravel(),
+                             "new_lesion": flags[cut].ravel()})[keep]
+        scored = score_patients(long).set_index("patient_id")
+        for col in cols:
+            cols[col][cut] = scored.loc[cut, col].to_numpy()
+        icpd[cut] = np.where(icpd[cut] <= death[cut], icpd[cut], np.inf)
     pfs = cols["pfs_days"].astype(float)
     died_first = evaluable & (death < np.where(cols["pfs_event"].astype(bool), pfs, np.inf))         & (death <= follow)
     cols["pfs_days"] = np.where(died_first, death, pfs)
