@@ -62,7 +62,13 @@ def pk_run():
 
 @pytest.mark.parametrize("nano", PAIRS)
 def test_nano_formulation_shifts_exposure_from_blood_to_target(pk_run, nano):
+    """Target (tumor or node) exposure per unit of free drug in blood rises with the carrier, and
+    free drug in blood falls. A carrier's tumor concentration is its released payload (PBPK
+    link), so at the same dose it need not exceed the free drug's: with the free drug's own
+    popPK (issue 16) a small molecule reaches the tumor about as much as Doxil's released payload
+    (the old gain above 1.5 came from clearing free drug V1 / V_blood times too fast)."""
     n, f = pk_run.exposure(nano), pk_run.exposure(f"paired_{nano}")
-    target_gain = max(n["tumor"] / f["tumor"], n["lymph_node"] / f["lymph_node"])
-    assert target_gain > 1.5, (n, f)
+    shift = max(n[site] / n["blood_free"] / (f[site] / f["blood_free"])
+                for site in ("tumor", "lymph_node"))
+    assert shift > 1.5, (n, f)
     assert n["blood_free"] < 0.9 * f["blood_free"], (n, f)

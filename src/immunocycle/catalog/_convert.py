@@ -17,19 +17,20 @@ Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped
   released payload acts, so the cycle model's tumor and node concentrations then stand for
   released payload. The scaling is solved analytically from the infinite-horizon AUC balance of
   the tumor and node states (linear in the amounts; tumor volume ``V_T`` taken at the start of
-  treatment, the untreated preset's first time point; ``L = q_LD * V_T``)::
+  treatment, the untreated preset's first time point; ``L = q_LD * V_T``; the blood-side
+  concentration is the plasma concentration ``conc_C``, amount over the central volume)::
 
-      r_T  = (1 / gamma_C) * q_T / (q_T + L)
-      r_LN = (q_LN / gamma_C + L * r_T) / (q_LN + L)
+      r_T  = q_T / (q_T + L)
+      r_LN = (q_LN + L * r_T) / (q_LN + L)
 
-  so ``q_T = L gamma_C r_T / (1 - gamma_C r_T)`` and
-  ``q_LN = L (r_LN - r_T) / (1 / gamma_C - r_LN)``; ``gamma_T`` and ``gamma_LN`` cancel from the
-  AUC ratios and stay at the class defaults (they set only how fast tissue follows blood). The
-  blood-fed compartments cannot exceed ``1 / gamma_C`` and the node (fed by the tumor's lymph)
-  cannot fall below the tumor: a PBPK ratio outside ``[r_T, 1 / gamma_C)`` (s.c. depots draining
-  to the node, i.t. depots, node-trapped carriers) is compressed smoothly into it (identity up to
-  half the cap, logarithmic and increasing above, below 0.95 of the cap, so the ordering of
-  formulations is kept) and its source says so; a node ratio below the tumor's is raised to it;
+  so ``q_T = L r_T / (1 - r_T)`` and ``q_LN = L (r_LN - r_T) / (1 - r_LN)``; ``gamma_T`` and
+  ``gamma_LN`` cancel from the AUC ratios and stay at the class defaults (they set only how fast
+  tissue follows blood). The blood-fed compartments cannot exceed plasma (ratio 1) and the node
+  (fed by the tumor's lymph) cannot fall below the tumor: a PBPK ratio outside ``[r_T, 1)`` (s.c.
+  depots draining to the node, i.t. depots, node-trapped carriers) is compressed smoothly into it
+  (identity up to half the cap, logarithmic and increasing above, below 0.95 of the cap, so the
+  ordering of formulations is kept) and its source says so; a node ratio below the tumor's is
+  raised to it;
 - nano-formulations the PBPK cannot represent (cell-borne carriers; routes intranodal,
   peritumoral, oral, ip): the ``nanoparticle`` class tissue access times the formulation's
   factors, and non-i.v. routes emulated by the factors of ``pk.yaml`` ``routes`` (both
@@ -79,7 +80,7 @@ _UNITS = {"k_cl": "L/day", "q_P": "L/day", "q_T": "L/day", "q_LN": "L/day", "q_L
 @functools.cache
 def _link_settings() -> dict[str, float]:
     """``data/catalog/pk_link.yaml``: the knee and ceiling of the AUC-ratio compression (fractions
-    of the cap 1 / gamma_C), the node-flow floor (fraction of the class q_LN) and the peripheral
+    of the cap 1, plasma), the node-flow floor (fraction of the class q_LN) and the peripheral
     share of an agent without a peripheral compartment."""
     from immunocycle._paths import PACKAGE_DATA
     from immunocycle.model import load_parameter_set
@@ -122,9 +123,9 @@ def _compress(r: float, cap: float) -> float:
     return knee + w * x / (1.0 + x)
 
 
-def linked_flows(exposure: PBPKExposure, gamma_c: float, q_ld: float, v_tumor_l: float,
+def linked_flows(exposure: PBPKExposure, q_ld: float, v_tumor_l: float,
                  q_ln_floor: float = 0.0) -> dict[str, float]:
-    """``q_T`` and ``q_LN`` (L/day) that give the cycle model the PBPK's AUC ratios
+    """``q_T`` and ``q_LN`` (L/day) that give the cycle model the PBPK's AUC ratios over plasma
     (``q_LN`` at least ``q_ln_floor``).
 
     Returns
@@ -133,9 +134,10 @@ def linked_flows(exposure: PBPKExposure, gamma_c: float, q_ld: float, v_tumor_l:
         ``q_T``, ``q_LN``, the ratios the cycle model reaches (``r_T``, ``r_LN``: the PBPK's,
         or compressed into the model's range), and ``capped_T`` / ``capped_LN`` flags.
     """
-    cap, big_l = 1.0 / gamma_c, q_ld * v_tumor_l
+    # a blood-fed site's AUC cannot exceed the plasma AUC (conc_C = amount / V1)
+    cap, big_l = 1.0, q_ld * v_tumor_l
     r_t = _compress(exposure.tumor_over_blood, cap)
-    q_t = big_l * gamma_c * r_t / (1.0 - gamma_c * r_t)
+    q_t = big_l * r_t / (1.0 - r_t)
     # The node sees at least the tumor's lymph: its ratio is kept at or above the tumor's.
     r_ln = _compress(max(exposure.ln_over_blood, exposure.tumor_over_blood), cap)
     q_ln = max(big_l * (r_ln - r_t) / (cap - r_ln), q_ln_floor)
@@ -156,20 +158,10 @@ def pk_link(entry: Therapy, agent: Agent, formulation: Formulation, pk: PKDefaul
     except (RuntimeError, ValueError) as exc:  # a PBPK that cannot run keeps the assumptions
         return None, None, f"the PBPK run failed ({exc})"
     cls = pk.classes["nanoparticle"]
-    flows = linked_flows(exp, _nano_gamma_c(agent, formulation, pk, species), cls.q_LD,
+    flows = linked_flows(exp, cls.q_LD,
                          _start_tumor_volume_l(species),
                          _link_settings()["node_flow_floor"] * cls.q_LN)
     return exp, flows, None
-
-
-def _nano_gamma_c(agent: Agent, formulation: Formulation, pk: PKDefaults, species: str) -> float:
-    """The carrier's central volume over the blood volume (volumes scale with body weight when
-    the agent has no PK of its own in ``species``, as in :func:`cycle_pk`)."""
-    from immunocycle.pk import allometric_exponents
-
-    bw_ratio = pk.body_weight_kg[species] / pk.body_weight_kg["human"]
-    v_scale = 1.0 if agent.pk.get(species) else bw_ratio ** allometric_exponents()["volume"]
-    return formulation.carrier_pk.v1_l * v_scale / _preset_value(species, "V_blood")
 
 
 def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: PKDefaults,
@@ -356,7 +348,7 @@ def _linked(cl: float, v1: float, v_blood: float, cls, exp: PBPKExposure, flows:
                      f"node always reaches as it receives the tumor's lymph; raised to it)")
         elif capped:
             text += (f" (PBPK {pbpk:.3g} lies above what the cycle model's blood-fed site "
-                     f"reaches, 1/gamma_C = {1.0 / gamma_c:.3g}; compressed below it)")
+                     "reaches, the plasma AUC (ratio 1); compressed below it)")
         return text + f"; PBPK carrier blood half-life {exp.carrier_half_life_h:.3g} h"
 
     gamma_src = ("nanoparticle class default (pk.yaml); gamma cancels from the PBPK-linked AUC "

@@ -171,7 +171,7 @@ def simulate_catalog(therapy_ids=None, *, preset: str = "human", days: float = 4
         for k, tid in enumerate(members):
             conc_c = r[f"{AGENT}_conc_C"][k]
             # Released payload as the model traces it (cycle._pk.released_payload); for a free
-            # drug, conc_C itself: the model clears k_cl * amount / V_blood, so
+            # drug, conc_C itself: the model clears k_cl * amount / V1, so
             # AUC(conc_C) = dose / CL, the free drug's exposure measure.
             free = r[f"{AGENT}_released_conc_C"][k]
             f = res.patient(k).reset_index()

@@ -140,10 +140,12 @@ def plasma_exposure(therapy, days: float, species: str = "human") -> PlasmaExpos
     vb, vp = pre["V_blood"], pre["V_P"]
     k_cl, q = pk["k_cl"], pk["q_P"]
     gc, gp = pk["gamma_C"], pk["gamma_P"]
-    m = np.array([[-k_cl / vb - q / (gc * vb), q / (gp * vp)], [q / (gc * vb), -q / (gp * vp)]])
+    # plasma concentration = central amount / V1 (V1 = gamma_C V_blood), cleared by CL (cycle._pk)
+    v1 = gc * vb
+    m = np.array([[-(k_cl + q) / v1, q / (gp * vp)], [q / v1, -q / (gp * vp)]])
     lam, vec = np.linalg.eig(m)
     lam, vec = lam.real, vec.real
-    a = vec[0, :] * np.linalg.inv(vec)[:, 0] / vb  # conc per nmol = sum_k a_k exp(lam_k s)
+    a = vec[0, :] * np.linalg.inv(vec)[:, 0] / v1  # conc per nmol = sum_k a_k exp(lam_k s)
     d = therapy.dosing
     dose_mg = d.amount * (pre["body_weight"] if d.units == "mg/kg" else 1.0)
     dose_nmol = dose_mg / pk["MW"]
