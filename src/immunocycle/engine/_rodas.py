@@ -452,9 +452,11 @@ def init_batch(init, P, Y0):
         init(P[k], Y0[k])
 
 
-@njit(types.void(_DERIVED, _M, _V, _A3, _A3), parallel=True, cache=True, error_model="numpy")
-def derived_batch(derived, P, times, S, D):
-    """Derived quantities (assignments) of every patient at every output time."""
+@njit(types.void(_DERIVED, _M, _V, _A3, _A3, _I), parallel=True, cache=True,
+      error_model="numpy")
+def derived_batch(derived, P, times, S, D, rows):
+    """Derived quantities (assignments) of every patient at its first ``rows[k]`` output
+    times (the later rows of ``D`` are left as they are)."""
     for k in prange(P.shape[0]):
-        for g in range(times.shape[0]):
+        for g in range(min(rows[k], times.shape[0])):
             derived(times[g], S[k, g], P[k], D[k, g])

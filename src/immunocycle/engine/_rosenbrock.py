@@ -60,6 +60,7 @@ _RHS = types.FunctionType(types.void(types.float64, _V, _V, _V, _V))
 _JAC = types.FunctionType(types.void(types.float64, _V, _V, _V, _M))
 _LU = types.FunctionType(types.boolean(_M, types.float64, _V))
 _LUS = types.FunctionType(types.void(_V, _V))
+_DER = types.FunctionType(types.void(types.float64, _V, _V, _V))
 _I = types.int64[::1]
 _A3 = types.float64[:, :, ::1]
 
@@ -164,19 +165,34 @@ def _hinit(rhs, t, y, p, u, f0, y1, f1, rtol, atol, span, order):
     return min(max(h, 1e-10 * span), span)
 
 
-@njit(types.UniTuple(types.int64, 2)(_RHS, _JAC, _LU, _LUS, _V, _V, _V, _V, _V, _I, _V, _V, _V,
-                                     _I, _V, types.float64, _V, types.int64, types.boolean, _M,
-                                     types.int64, types.int64),
+@njit(types.boolean(_DER, types.float64, _V, _V, _V, types.int64, types.float64), cache=True,
+      error_model="numpy")
+def _reached(derived, t, y, p, dbuf, index, value):
+    """Whether derived quantity ``index`` at (t, y) is at least ``value`` (the stop test)."""
+    derived(t, y, p, dbuf)
+    return dbuf[index] >= value
+
+
+@njit(types.UniTuple(types.int64, 3)(_RHS, _JAC, _LU, _LUS, _DER, _V, _V, _V, _V, _V, _I, _V,
+                                     _V, _V, _I, _V, types.float64, _V, types.int64,
+                                     types.boolean, _M, types.int64, types.int64, types.int64,
+                                     types.float64, _V),
       cache=True, error_model="numpy")
-def solve_one(rhs, jac, lu, lus, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg, irate,
-              rtol, atol, max_steps, uses_time, out, lu_size, method):
+def solve_one(rhs, jac, lu, lus, derived, p, y, grid, bounds, bt, btg, bamt, it0, it1, itg,
+              irate, rtol, atol, max_steps, uses_time, out, lu_size, method, stop_at,
+              stop_value, dbuf):
     """Integrate one patient from ``bounds[0]`` over the segments in ``bounds``.
 
     ``y`` holds the initial state and is overwritten; ``out[g]`` receives the state at
-    ``grid[g]`` (after any bolus at that time). Returns (status, number of accepted steps).
-    Every attempted step, accepted or rejected, counts toward ``max_steps``, and a step size
-    that is not finite (a NaN parameter makes the first one NaN) ends the patient with
-    ``NOT_FINITE``: no input can keep the loop from ending.
+    ``grid[g]`` (after any bolus at that time). Returns (status, number of accepted steps,
+    number of grid rows written). Every attempted step, accepted or rejected, counts toward
+    ``max_steps``, and a step size that is not finite (a NaN parameter makes the first one NaN)
+    ends the patient with ``NOT_FINITE``: no input can keep the loop from ending.
+
+    With ``stop_at >= 0`` the patient ends (status ``OK``) after the first grid row at which
+    derived quantity ``stop_at`` (computed into ``dbuf`` by ``derived``) is ``>= stop_value``;
+    later rows are left as they are. The steps taken are those of the whole run (the check only
+    reads the output), so the rows written are bitwise those of a run without the stop.
     """
     if method == RODAS5P:
         gamma, A, C, c, d, H, q = _G5, _A5, _C5, _c5, _d5, _H5, _Q5
@@ -228,6 +244,9 @@ def solve_one(rhs, jac, lu, lus, p, y, grid, bounds, bt, btg, bamt, it0, it1, it
             for i in range(n):
                 out[g, i] = y[i]
             g += 1
+            if stop_at >= 0 and _reached(derived, grid[g - 1], out[g - 1], p, dbuf, stop_at,
+                                         stop_value):
+                return OK, steps, g
         if tb <= ta:
             continue
         t = ta
@@ -242,16 +261,16 @@ def solve_one(rhs, jac, lu, lus, p, y, grid, bounds, bt, btg, bamt, it0, it1, it
         err_acc = 0.0
         while t < tb:
             if tried >= max_steps:
-                return MAX_STEPS, steps
+                return MAX_STEPS, steps, g
             tried += 1
             if tb - t < 1e-12 * max(1.0, abs(tb)):
                 break
             if not np.isfinite(h):
-                return NOT_FINITE, steps
+                return NOT_FINITE, steps, g
             h_want = h
             h = min(h, tb - t)
             if h < 1e-14 * max(1.0, abs(t)):
-                return STEP_TOO_SMALL, steps
+                return STEP_TOO_SMALL, steps, g
             if not last_rejected:  # after a rejection t and y are unchanged: reuse f, J, df/dt
                 rhs(t, y, p, u, f0)
                 jac(t, y, p, u, J)
@@ -269,7 +288,7 @@ def solve_one(rhs, jac, lu, lus, p, y, grid, bounds, bt, btg, bamt, it0, it1, it
                         W[i, j] = -J[i, j]
                     W[i, i] += inv_hg
                 if not _lu(W, piv):
-                    return SINGULAR, steps
+                    return SINGULAR, steps, g
             inv_h = 1.0 / h
             for st in range(ns):
                 kst = K[st]
@@ -323,6 +342,9 @@ def solve_one(rhs, jac, lu, lus, p, y, grid, bounds, bt, btg, bamt, it0, it1, it
                             poly = dd[r] + th * poly
                         out[g, i] = th1 * y[i] + th * (y1[i] + th1 * poly)
                     g += 1
+                    if stop_at >= 0 and _reached(derived, grid[g - 1], out[g - 1], p, dbuf,
+                                                 stop_at, stop_value):
+                        return OK, steps, g
                 for i in range(n):
                     y[i] = y1[i]
                 t = t_new
@@ -344,7 +366,7 @@ def solve_one(rhs, jac, lu, lus, p, y, grid, bounds, bt, btg, bamt, it0, it1, it
             else:
                 if not np.isfinite(err):
                     if h < 1e-10 * span:
-                        return NOT_FINITE, steps
+                        return NOT_FINITE, steps, g
                     h = h * 0.1
                 else:
                     h = h / max(1.0 / 6.0, min(5.0, err ** expo / 0.9))
@@ -357,27 +379,36 @@ def solve_one(rhs, jac, lu, lus, p, y, grid, bounds, bt, btg, bamt, it0, it1, it
         if grid[g] <= bounds[-1] + 1e-12 * max(1.0, abs(bounds[-1])):
             for i in range(n):
                 out[g, i] = y[i]
+            g += 1
+            if stop_at >= 0 and _reached(derived, grid[g - 1], out[g - 1], p, dbuf, stop_at,
+                                         stop_value):
+                return OK, steps, g
         else:
             for i in range(n):
                 out[g, i] = np.nan
-        g += 1
-    return OK, steps
+            g += 1
+    return OK, steps, ng
 
 
-@njit(types.void(_RHS, _JAC, _LU, _LUS, _M, _M, _V, _V, _V, _I, _I, _V, _V, _I, _I, _V, _M,
-                 types.float64, _V, types.int64, types.boolean, _A3, _I, _I, types.int64,
-                 types.int64), parallel=True, cache=True, error_model="numpy")
-def solve_batch(rhs, jac, lu, lus, P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, idose,
-                idur, amounts, rtol, atol, max_steps, uses_time, out, status, nsteps, lu_size,
-                method):
+@njit(types.void(_RHS, _JAC, _LU, _LUS, _DER, _M, _M, _V, _V, _V, _V, _I, _I, _V, _V, _I, _I,
+                 _V, _M, types.float64, _V, types.int64, types.boolean, _A3, _I, _I, _I,
+                 types.int64, types.int64, types.int64, _V, types.int64), parallel=True,
+      cache=True, error_model="numpy")
+def solve_batch(rhs, jac, lu, lus, derived, P, Y0, T0, grid, bounds, bt, btg, bdose, it0, it1,
+                itg, idose, idur, amounts, rtol, atol, max_steps, uses_time, out, status, nsteps,
+                rows, lu_size, method, stop_at, stop_values, n_derived):
     """Solve every row of ``P`` (parameters) from the matching row of ``Y0`` with ``method``
     (:data:`RODAS4` or :data:`RODAS5P`).
 
+    Patient ``k`` starts at ``T0[k]`` (its segments are ``T0[k]`` and the later ``bounds``, so
+    the run is the one a batch starting there would make; doses before it are not given).
     ``amounts[k, d]`` is dose ``d``'s amount for patient ``k``. Writes ``out[k, g, :]``,
-    ``status[k]`` and ``nsteps[k]``; ``out`` must arrive filled with NaN, so a failed patient's
-    outputs after the failure stay NaN. ``lu`` and ``lus`` are the model's generated sparse LU
-    and solve (:func:`~immunocycle.engine._codegen.render_sparse_lu`) with a work array of
-    ``lu_size`` (0: dense LU with pivoting at every step).
+    ``status[k]``, ``nsteps[k]`` and ``rows[k]`` (grid rows written); ``out`` must arrive filled
+    with NaN, so a failed patient's outputs after the failure stay NaN. ``lu`` and ``lus`` are
+    the model's generated sparse LU and solve (:func:`~immunocycle.engine._codegen.render_sparse_lu`)
+    with a work array of ``lu_size`` (0: dense LU with pivoting at every step). ``stop_at >= 0``:
+    patient ``k`` stops after the first row where derived quantity ``stop_at`` is at least
+    ``stop_values[k]`` (:func:`solve_one`).
     """
     N = P.shape[0]
     for k in prange(N):
@@ -388,7 +419,21 @@ def solve_batch(rhs, jac, lu, lus, P, Y0, grid, bounds, bt, btg, bdose, it0, it1
         irate = np.empty(it0.shape[0])
         for m in range(it0.shape[0]):
             irate[m] = amounts[k, idose[m]] / idur[m]
-        st, ns = solve_one(rhs, jac, lu, lus, P[k], y, grid, bounds, bt, btg, bamt, it0, it1,
-                           itg, irate, rtol, atol, max_steps, uses_time, out[k], lu_size, method)
+        later = 0
+        for m in range(bounds.shape[0]):
+            if bounds[m] > T0[k]:
+                later += 1
+        bk = np.empty(later + 1)
+        bk[0] = T0[k]
+        j = 1
+        for m in range(bounds.shape[0]):
+            if bounds[m] > T0[k]:
+                bk[j] = bounds[m]
+                j += 1
+        dbuf = np.empty(max(n_derived, 1))
+        st, ns, nr = solve_one(rhs, jac, lu, lus, derived, P[k], y, grid, bk, bt, btg, bamt,
+                               it0, it1, itg, irate, rtol, atol, max_steps, uses_time, out[k],
+                               lu_size, method, stop_at, stop_values[k], dbuf)
         status[k] = st
         nsteps[k] = ns
+        rows[k] = nr

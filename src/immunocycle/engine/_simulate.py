@@ -126,7 +126,10 @@ def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarr
     else:
         frame = pd.DataFrame(parameters) if isinstance(parameters, Mapping) else parameters.copy()
         frame = frame.reset_index(drop=True)
-        unknown = [c for c in frame.columns if c not in compiled.parameter_names]
+        if list(frame.columns) == list(compiled.parameter_names):  # complete, in order
+            return np.ascontiguousarray(frame.to_numpy(dtype=float)), frame
+        known = set(compiled.parameter_names)
+        unknown = [c for c in frame.columns if c not in known]
         if unknown:
             raise ModelError(compiled.model.source, "parameters",
                              f"unknown parameter(s) {', '.join(map(str, unknown))}")
@@ -138,8 +141,63 @@ def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarr
     return P, frame
 
 
+def _start_times(start, times: np.ndarray, n: int) -> np.ndarray:
+    """Per-patient start times (``times[0]`` for all when ``start`` is None), checked."""
+    if start is None:
+        return np.full(n, times[0])
+    T0 = np.asarray(start, dtype=float)
+    if T0.shape != (n,):
+        raise InputError("start", f"needs one time per patient ({n}), got shape {T0.shape}")
+    if not np.all(np.isin(T0, times[:-1])):
+        raise InputError("start", "each start must be an output time before the last")
+    return np.array(T0)  # a writable, contiguous copy for the kernel
+
+
+def _stop_rule(compiled: CompiledModel, until, n: int) -> tuple[int, np.ndarray]:
+    """(index of the derived quantity, per-patient values) of ``until`` (-1: none)."""
+    if until is None:
+        return -1, np.zeros(n)
+    name, values = until
+    if name not in compiled.derived_names:
+        raise InputError("until", f"{name!r} is not a derived quantity of the model")
+    values = np.array(np.broadcast_to(np.asarray(values, dtype=float), (n,)))
+    return compiled.derived_names.index(name), values
+
+
+def _legacy_split(compiled, times, frame, Y0, options, threads, T0, until) -> SimulationResult:
+    """``start``/``until`` on the pinned pre-issue-18 engine: one call per start time on the
+    grid from there (the call pattern the trial used before), the stop applied afterwards."""
+    n = len(frame)
+    states = np.full((n, times.size, compiled.n_states), np.nan)
+    derived = np.full((n, times.size, len(compiled.derived_names)), np.nan)
+    status = np.zeros(n, dtype=np.int64)
+    nsteps = np.zeros(n, dtype=np.int64)
+    for t0 in np.unique(T0):
+        rows = np.flatnonzero(T0 == t0)
+        s = int(np.searchsorted(times, t0))
+        part = simulate(compiled, times[s:], frame.iloc[rows].reset_index(drop=True),
+                        pd.DataFrame(Y0[rows], columns=compiled.state_names), options, threads)
+        states[rows, s:] = part.states
+        derived[rows, s:] = part.derived
+        status[rows], nsteps[rows] = part.status, part.n_steps
+    if until is not None:
+        at, values = _stop_rule(compiled, until, n)
+        hit = derived[:, :, at] >= values[:, None]
+        first = np.where(hit.any(axis=1), hit.argmax(axis=1), times.size)
+        after = np.arange(times.size)[None, :] > first[:, None]
+        states[after] = np.nan
+        derived[after] = np.nan
+    from immunocycle import __version__
+
+    provenance = {"model": compiled.model.name, "version": __version__, "rtol": options.rtol,
+                  "atol": options.atol, "method": options.method, "n": n}
+    return SimulationResult(times, states, derived, status, list(compiled.state_names),
+                            list(compiled.derived_names), frame, nsteps, provenance)
+
+
 def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
-             options: SolverOptions | None = None, threads: int | None = None) -> SimulationResult:
+             options: SolverOptions | None = None, threads: int | None = None, *,
+             start=None, until: tuple[str, object] | None = None) -> SimulationResult:
     """Simulate one model for a batch of parameter sets on a shared time grid.
 
     Parameters
@@ -155,6 +213,17 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     options : SolverOptions, optional
     threads : int, optional
         Numba threads to use (results do not depend on it).
+    start : array_like of shape (N,), optional
+        Per-patient start: each an output time at which that patient's integration starts
+        from ``initial`` (doses before it are not given, outputs before it are NaN). Patient
+        ``k``'s outputs from ``start[k]`` on are bitwise those of a run on ``times[times >=
+        start[k]]`` alone, so patients stopping treatment on different days share one call.
+    until : (name, values), optional
+        Stop each patient after the first output time at which derived quantity ``name`` is
+        at least ``values`` (one for all or one per patient); its later states and derived
+        values are NaN and its status stays ``OK``. The rows before are bitwise those of a run
+        without ``until`` (the check only reads the output), so a search for a first crossing
+        (growth to diagnosis) need not integrate, interpolate and store the rest of the grid.
 
     Returns
     -------
@@ -177,6 +246,8 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
                          f"{max_points:,} (data/limits.yaml)", "use a coarser grid")
     P, frame = parameter_matrix(compiled, parameters)
     n = P.shape[0]
+    T0 = _start_times(start, times, n)
+    stop_at, stop_values = _stop_rule(compiled, until, n)
     Y0 = np.zeros((n, compiled.n_states))
     doses = compiled.doses
     n_doses = len(compiled.model.doses)
@@ -195,7 +266,9 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
             Y0[:, compiled.state_names.index(col)] = init[col].to_numpy(dtype=float)
     if np.any(A[:, :n_doses] < 0):
         raise ModelError(compiled.model.source, "doses", "a dose amount evaluates negative")
-    t0, t1 = times[0], times[-1]
+    if legacy and (start is not None or until is not None):
+        return _legacy_split(compiled, times, frame, Y0, options, threads, T0, until)
+    t0, t1 = T0.min(initial=times[-1]), times[-1]
     events = np.concatenate([doses.bolus_times, doses.inf_start, doses.inf_end])
     inside = events[(events > t0) & (events < t1)]
     bounds = np.unique(np.concatenate([[t0], inside, [t1]]))
@@ -203,9 +276,13 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     status = np.zeros(n, dtype=np.int64)
     nsteps = np.zeros(n, dtype=np.int64)
     atol = np.full(compiled.n_states, options.atol)
+    rows = np.full(n, times.size, dtype=np.int64)
     if compiled.model.events:  # state-triggered events: root finding, patient by patient
         from immunocycle.engine._events import solve_events
 
+        if start is not None or until is not None:
+            raise InputError("start", "per-patient start and until are not supported for "
+                             "models with events")
         out, status, nsteps = solve_events(compiled, P, Y0, times, bounds, A, options.rtol,
                                            options.atol, options.max_steps)
     else:
@@ -216,14 +293,18 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
                                doses.inf_duration, A, options.rtol, atol, options.max_steps,
                                compiled.uses_time, out, status, nsteps, compiled.pattern)
         else:
-            solve_batch(fn["rhs"], fn["jac"], fn["lu"], fn["lu_solve"], P, Y0, times, bounds,
-                        doses.bolus_times, doses.bolus_target, doses.bolus_dose, doses.inf_start,
-                        doses.inf_end, doses.inf_target, doses.inf_dose, doses.inf_duration, A,
-                        options.rtol, atol, options.max_steps, compiled.uses_time, out, status,
-                        nsteps, compiled.lu_size, METHODS[options.method])
+            solve_batch(fn["rhs"], fn["jac"], fn["lu"], fn["lu_solve"], fn["derived"], P, Y0,
+                        T0, times, bounds, doses.bolus_times, doses.bolus_target,
+                        doses.bolus_dose, doses.inf_start, doses.inf_end, doses.inf_target,
+                        doses.inf_dose, doses.inf_duration, A, options.rtol, atol,
+                        options.max_steps, compiled.uses_time, out, status, nsteps, rows,
+                        compiled.lu_size, METHODS[options.method], stop_at, stop_values,
+                        len(compiled.derived_names))
+            # derived values of every row, as before (failed patients too), except after a stop
+            rows[(status != 0) | (stop_at < 0)] = times.size
     derived = np.full((n, times.size, len(compiled.derived_names)), np.nan)
     if compiled.derived_names:
-        derived_batch(fn["derived"], P, times, out, derived)
+        derived_batch(fn["derived"], P, times, out, derived, rows)
     from immunocycle import __version__
 
     provenance = {"model": compiled.model.name, "version": __version__, "rtol": options.rtol,

@@ -261,7 +261,11 @@ def _ae_stop(ae: pd.DataFrame, lesions) -> tuple[np.ndarray, np.ndarray]:
 def _stop_dosing(res, preset: str, therapies, stop_day: np.ndarray, times: np.ndarray,
                  options) -> None:
     """Re-simulate (in place) each patient with a finite ``stop_day`` from the first grid time
-    at or after it with every dose of the arm set to zero: the drugs stop there and wash out."""
+    at or after it with every dose of the arm set to zero: the drugs stop there and wash out.
+
+    One engine call for all of them, each starting at its own grid time (``simulate(start=)``:
+    bitwise the run on the grid from there); a patient whose state there is not finite (failed
+    before) keeps its result."""
     from immunocycle.cycle import compiled_cycle_model
     from immunocycle.engine import SolverOptions, simulate
 
@@ -274,20 +278,24 @@ def _stop_dosing(res, preset: str, therapies, stop_day: np.ndarray, times: np.nd
             dose_params.update(w for w in compiled.parameter_names
                                if w.endswith("_dose") and w in d.amount)
     idx = np.searchsorted(times, np.asarray(stop_day, float) - 1e-9)
-    for s in np.unique(idx[idx < times.size - 1]):
-        rows = np.flatnonzero(idx == s)
-        frame = res.parameters.iloc[rows].reset_index(drop=True).copy()
-        for name in dose_params:
-            frame[name] = 0.0
-        initial = pd.DataFrame(res.states[rows, s, :], columns=res.state_names)
-        if not np.all(np.isfinite(initial.to_numpy())):
-            continue
-        new = simulate(compiled, times[s:], parameters=frame, initial=initial,
-                       options=options or SolverOptions(rtol=1e-6, atol=1e-6,
-                                                        max_steps=100_000))
-        res.states[rows, s:, :] = new.states
-        res.derived[rows, s:, :] = new.derived
-        res.status[rows] = np.maximum(res.status[rows], new.status)
+    rows = np.flatnonzero(idx < times.size - 1)
+    start = idx[rows]
+    initial = res.states[rows, start, :]
+    finite = np.all(np.isfinite(initial), axis=1)
+    rows, start, initial = rows[finite], start[finite], initial[finite]
+    if not rows.size:
+        return
+    frame = res.parameters.iloc[rows].reset_index(drop=True).copy()
+    for name in dose_params:
+        frame[name] = 0.0
+    new = simulate(compiled, times, parameters=frame,
+                   initial=pd.DataFrame(initial, columns=res.state_names),
+                   options=options or SolverOptions(rtol=1e-6, atol=1e-6, max_steps=100_000),
+                   start=times[start])
+    later = np.arange(times.size)[None, :] >= start[:, None]  # (patients, grid)
+    res.states[rows] = np.where(later[:, :, None], new.states, res.states[rows])
+    res.derived[rows] = np.where(later[:, :, None], new.derived, res.derived[rows])
+    res.status[rows] = np.maximum(res.status[rows], new.status)
 
 
 def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
