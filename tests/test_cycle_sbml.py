@@ -18,5 +18,6 @@ def test_cycle_model_agrees_with_libroadrunner(preset, therapies):
     ours = simulate(model, times, params, options=SolverOptions(rtol=1e-10, atol=1e-10))
     ref, status = simulate_roadrunner(model, times, params, rtol=1e-10, atol=1e-10)
     assert np.all(ours.status == 0) and np.all(status == 0)
-    # values below 1e-6 of a species' maximum are at the solvers' absolute-tolerance noise level
-    assert max_relative_deviation(ours.states, ref, floor_fraction=1e-6) <= 1e-4
+    # values below 1e-6 of a species' maximum are at the solvers' absolute-tolerance noise level;
+    # the memory pools stay at round-off (about 1e-25 cells) until effectors contract
+    assert max_relative_deviation(ours.states, ref, floor_fraction=1e-6, abs_floor=1e-6) <= 1e-4

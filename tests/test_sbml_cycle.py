@@ -128,7 +128,9 @@ def test_a_cohort_patient_exports_as_the_trial_simulates_it(tmp_path):
         rr.integrator.absolute_tolerance = 1e-12
         rr.integrator.stiff = True
         finals[k] = np.asarray(rr.simulate(times=treated.times))[:, 1:]
-    compared = np.abs(states) > FLOOR * np.abs(states).max(axis=0)
+    # species above the floor of their maximum; the memory pools stay at round-off (about 1e-24
+    # cells, zero in the file) until effectors contract
+    compared = (np.abs(states) > FLOOR * np.abs(states).max(axis=0)) & (np.abs(states) > 1e-6)
     assert (np.abs(finals[first] - states)[compared] / np.abs(states[compared])).max() <= 1e-4
     # another patient is another tumor: the sampled parameters reached the file
     assert not np.allclose(finals[first][0], finals[second][0], rtol=1e-3)

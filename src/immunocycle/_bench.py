@@ -57,9 +57,11 @@ def random_parameters(model: Model, n: int, seed: int, spread=(0.7, 1.4)) -> pd.
                          for name, p in model.parameters.items() if name not in fixed})
 
 
-def max_relative_deviation(a: np.ndarray, b: np.ndarray, floor_fraction: float = 1e-6) -> float:
-    """Max |a-b|/|b| over values of ``b`` above ``floor_fraction`` x each species' maximum."""
-    floor = floor_fraction * np.nanmax(np.abs(b), axis=(0, 1), keepdims=True)
+def max_relative_deviation(a: np.ndarray, b: np.ndarray, floor_fraction: float = 1e-6,
+                           abs_floor: float = 0.0) -> float:
+    """Max |a-b|/|b| over values of ``b`` above ``floor_fraction`` x each species' maximum and
+    above ``abs_floor`` (a species that stays at round-off level has no meaningful maximum)."""
+    floor = np.maximum(floor_fraction * np.nanmax(np.abs(b), axis=(0, 1), keepdims=True), abs_floor)
     mask = np.isfinite(a) & np.isfinite(b) & (np.abs(b) > floor)
     return float(np.max(np.abs(a - b)[mask] / np.abs(b)[mask])) if mask.any() else float("nan")
 

@@ -30,6 +30,7 @@ from immunocycle.cycle._dendritic import dendritic_cells
 from immunocycle.cycle._diagnosis import model_at_diagnosis
 from immunocycle.cycle._effectors import effectors
 from immunocycle.cycle._figures import plot_cycle_diagram, plot_tumor_diameter
+from immunocycle.cycle._memory import memory
 from immunocycle.cycle._microenvironment import microenvironment
 from immunocycle.cycle._params import (
     PRESETS,
@@ -58,7 +59,7 @@ __all__ = [
     "Effect", "Pretreatment", "Therapy", "Treatment", "antibody_pk", "antigen", "apply_effect",
     "available_therapies", "build_cycle_model", "cancer", "checkpoints", "compiled_cycle_model",
     "cycle_gain", "dendritic_cells", "effectors", "limiting_scores", "limiting_step",
-    "load_therapy", "microenvironment", "model_at_diagnosis", "phenotype", "plot_cycle_diagram",
+    "load_therapy", "memory", "microenvironment", "model_at_diagnosis", "phenotype", "plot_cycle_diagram",
     "plot_tumor_diameter",
     "preset_path", "preset_species", "pretreatment_state", "priming", "reference_ratios",
     "resolve_preset", "simulate_cycle", "species_of", "step_leverage", "suppression",

@@ -11,6 +11,7 @@ from immunocycle.cycle._checkpoint import checkpoints
 from immunocycle.cycle._chemo import chemotherapy
 from immunocycle.cycle._dendritic import dendritic_cells
 from immunocycle.cycle._effectors import effectors
+from immunocycle.cycle._memory import memory
 from immunocycle.cycle._microenvironment import microenvironment
 from immunocycle.cycle._params import add_parameters, resolve_preset, species_of
 from immunocycle.cycle._priming import priming
@@ -18,8 +19,8 @@ from immunocycle.cycle._suppression import suppression
 from immunocycle.cycle._therapy import Therapy, load_therapy
 from immunocycle.model import Assignment, Model, ModelError
 
-MODULES = (cancer, antigen, dendritic_cells, priming, effectors, suppression, microenvironment,
-           checkpoints, chemotherapy)
+MODULES = (cancer, antigen, dendritic_cells, priming, effectors, memory, suppression,
+           microenvironment, checkpoints, chemotherapy)
 
 
 def build_cycle_model(preset: str | Path = "human", therapies: Iterable[str | Therapy] = (),

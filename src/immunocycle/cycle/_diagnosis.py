@@ -62,7 +62,10 @@ def model_at_diagnosis(preset: str | Path = "human", therapies: Sequence[str | T
         raise SolverError(str(preset), f"the untreated tumor never reaches the diagnosis "
                           f"diameter ({diameter:g} mm)", "check the parameter values")
     treated = compiled_cycle_model(preset, therapies).model
-    state = {name: float(v) for name, v in pre.initial.iloc[0].items()}
+    # Species are amounts >= 0; one that stays at zero can end at round-off below it (the memory
+    # pools before any contraction reach about -1e-24 cells): that is zero.
+    state = {name: 0.0 if -1e-6 < float(v) < 0.0 else float(v)
+             for name, v in pre.initial.iloc[0].items()}
     return treated.with_values({**values, **state}, where=str(preset))
 
 

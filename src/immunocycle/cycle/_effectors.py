@@ -5,7 +5,8 @@ Blood effectors enter the tumor margin in proportion to tumor perfusion and chem
 recruitment scales with tumor volume, Sove 2020); they cross the stroma into the parenchyma at a
 rate divided by the stromal barrier (TGF-beta-driven matrix, the excluded phenotype); there they
 recognize cancer cells (saturable in cancer cells, QSP-IO's T x C / (C + T + K) form, scaled by
-MHC-I and vetoed by PD-1 engagement), kill a share of the recognized cells (reduced by Tregs,
+MHC-I and vetoed by PD-1 engagement; resident memory cells ``T_RM`` of the memory module
+recognize and kill as effectors do), kill a share of the recognized cells (reduced by Tregs,
 myeloid suppressors and TGF-beta) and exhaust under chronic PD-1 engagement and Treg pressure.
 """
 
@@ -35,7 +36,9 @@ def effectors(model: Model, *, params: Params) -> None:
                    "step 5: effector cells entering the tumor parenchyma"),
         Assignment("f_MHC", "MHC / (MHC + K_MHC)", "dimensionless",
                    "antigen display by MHC-I on cancer cells"),
-        Assignment("J6", "k_rec * f_MHC * (1 - pd1_engagement) * T_E_P * C / (C + T_E_P + K_C_rec)",
+        Assignment("T_cyt", "T_E_P + T_RM", "cell",
+                   "cytotoxic CD8 in the parenchyma: effectors and resident memory cells"),
+        Assignment("J6", "k_rec * f_MHC * (1 - pd1_engagement) * T_cyt * C / (C + T_cyt + K_C_rec)",
                    "event/day", "step 6: productive recognition events (not vetoed by PD-1)"),
         Assignment("J7", "p_kill * H_supp * J6", "cell/day",
                    "step 7: cancer cells killed by T cells"),
