@@ -8,6 +8,7 @@ from immunocycle.trial._multiplier_sd import (
     MAX_LOG_SD,
     binomial_sd,
     borrowed_log_sd,
+    fit_spread,
     multiplier_spread,
     orr_slope,
 )
@@ -43,3 +44,26 @@ def test_borrowed_multiplier_spreads_as_the_tumor_types_do():
     assert borrowed_log_sd([0.5, 2.0], [None, None]) == pytest.approx(
         math.sqrt(2) * math.log(2), rel=1e-3)
     assert borrowed_log_sd([0.01, 100.0], [0.2, 0.2]) == MAX_LOG_SD
+
+
+def test_the_secant_spans_what_the_draws_cover():
+    # linear ORR(log m): any secant is the slope; one try at the first half-span
+    calls = []
+
+    def linear(m):
+        calls.append(m)
+        return 0.4 + 0.1 * math.log(m)
+
+    s = fit_spread(1.0, 0.4, 210, 84, 210, linear)
+    assert s["slope_orr_per_log_multiplier"] == pytest.approx(0.1)
+    assert s["log_sd"] == pytest.approx(math.hypot(binomial_sd(84, 210), binomial_sd(84, 210))
+                                        / 0.1, abs=1e-3)
+    # flat near m, steep further out (melanoma's ORR(m)): the second secant, over 1.96 sd, is
+    # steeper than the tangent and narrows the spread
+    def curved(m):
+        x = math.log(m)
+        return 0.4 + 0.02 * x + 0.2 * x ** 3
+
+    c = fit_spread(1.0, 0.4, 210, 84, 210, curved)
+    assert c["half_span"] != pytest.approx(math.log(2.0))
+    assert c["log_sd"] < math.hypot(binomial_sd(84, 210), binomial_sd(84, 210)) / 0.02

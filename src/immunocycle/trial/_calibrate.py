@@ -17,10 +17,12 @@ the published median PFS and one AE offset to the published grade 3-4 AE rate
    Kaplan-Meier median PFS is the scan day nearest the published median
    (:func:`fit_new_lesion_rate`, cheap: the rate changes no simulation), so the ORR is searched
    with new lesions at their fitted rate.
-1d. Uncertainty of ``m``: the ORR at ``m * 1.5`` and ``m / 1.5`` on the ``n_search`` patients
-   gives the local slope ``dORR/dlog m``, which maps the binomial errors of the published ORR
-   and of the fit onto ``multiplier_log_sd`` (:mod:`immunocycle.trial._multiplier_sd`); the
-   trial replicates draw ``log m`` from it.
+1d. Uncertainty of ``m``: the ORR on the ``n`` patients at ``m * exp(-h)`` and ``m * exp(h)``,
+   with the new-lesion rate fixed at the fitted one (as the trial replicates that draw ``m``
+   keep it), gives the secant slope ``dORR/dlog m`` over the span the draws cover (``h`` = 1.96
+   sd, found in at most two tries), which maps the binomial errors of the published ORR and of
+   the fit onto ``multiplier_log_sd`` (:mod:`immunocycle.trial._multiplier_sd`): drawn from it,
+   the calibrated arm's ORR spreads about as the published one is uncertain.
 2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
    solved (Brent) so that the mean probability of any grade >= 3 AE in the monotherapy arm equals
    the target; the realized rate (common random numbers) is reported beside it.
@@ -42,7 +44,7 @@ import yaml
 
 from immunocycle._errors import InputError
 from immunocycle.population import available_cohorts, fitted_path, load_cohort
-from immunocycle.trial._multiplier_sd import SLOPE_STEP, borrowed_log_sd, multiplier_spread
+from immunocycle.trial._multiplier_sd import borrowed_log_sd, fit_spread
 
 #: The target must lie inside the simulated ORR's interval; the search stops within this much.
 SEARCH_TOLERANCE = 0.015
@@ -288,11 +290,21 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     frame = cache[(round(m, 10), n)]
     orr, k, ev = _orr(frame)
     _, ci_lo, ci_hi = orr_with_ci(k, ev)
-    # Calibration uncertainty of m (trial/_multiplier_sd.py): the local ORR slope on the search
-    # patients maps the target's and the fit's binomial errors onto log m.
-    slope_points = {mm: evaluate(mm, n_search) for mm in (m * math.exp(-SLOPE_STEP),
-                                                          m * math.exp(SLOPE_STEP))}
-    spread = multiplier_spread(m, target.orr, target.n_trial, k, ev, slope_points)
+    # Calibration uncertainty of m (trial/_multiplier_sd.py): the local ORR slope maps the
+    # target's and the fit's binomial errors onto log m. The new-lesion rate stays at the fitted
+    # one, as in the trial replicates that draw m (refitting it flattens ORR(m) about 2-fold in
+    # melanoma, which would overstate the spread those replicates give).
+    fixed_rate = rates.get((round(m, 10), n))
+
+    def orr_at(mm: float) -> float:
+        task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=mm,
+                         ae_offset=0.0, cr_multiplier=cr_multiplier, new_lesion_rate=fixed_rate)
+        value, k_mm, ev_mm = _orr(_run(task, n))
+        say(f"  {name}: multiplier {mm:.4g} (spread of m), n {n}: ORR {value:.3f} "
+            f"({k_mm}/{ev_mm})")
+        return value
+
+    spread = fit_spread(m, target.orr, target.n_trial, k, ev, orr_at)
     evaluable = frame[frame["evaluable"]].reset_index(drop=True)
     drivers = evaluable[["exposure_pd1", "exposure_pdl1", "exposure_ctla4", "exposure_total",
                          "activation"]]

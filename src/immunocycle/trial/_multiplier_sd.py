@@ -10,17 +10,25 @@ uncertain:
   (Monte-Carlo error of the fit), and the fit stops once the target is inside its 95 % interval,
   leaving a residual ``achieved - target``.
 
-Both are ORR errors; the local slope ``b = dORR/dlog m`` (central difference at
-``m * exp(+-SLOPE_STEP)`` on the search patients, common random numbers) maps them onto
-``log m``:
+Both are ORR errors; the slope ``b = dORR/dlog m`` maps them onto ``log m``:
 
     sd(log m) = sqrt(sd_target^2 + sd_fit^2 + residual^2) / b,
+
+with ``b`` the secant through ``m * exp(-h)`` and ``m * exp(+h)`` on the fit's patients (common
+random numbers, the new-lesion rate fixed at the fitted one as in the trial replicates) over
+the span the draws cover, ``h = 1.96 sd`` (:func:`fit_spread`: first ``h = SLOPE_STEP``, then
+once more at ``1.96 sd`` when that differs by more than a quarter). A secant over that span, not
+the tangent at ``m``, because ORR(m) is curved: in melanoma it is flat within x1.5 of the
+fitted multiplier (a larger ``T_N0`` also controls more tumors before diagnosis, which leave the
+trial) and falls steeply below it, so the tangent would put the 95 % bounds of ``m`` where the
+ORR is far outside the published interval.
 
 where each binomial sd is the 95 % Wilson half-width / 1.96 (non-zero at 0/n, e.g. KEYNOTE-016
 0/18). The residual enters in quadrature because the replicates stay centred on the fitted ``m``
 (the value every point estimate uses). A flat or falling ORR(m) (no information) gives
 ``MAX_LOG_SD``. The trial replicates (:mod:`immunocycle.trial._uncertainty`) draw
-``log m ~ N(log m_fitted, sd^2)`` per replicate.
+``log m ~ N(log m_fitted, sd^2)`` per replicate, so the calibrated arm's ORR spreads about as
+the published ORR is uncertain.
 
 A cohort without a target borrows the geometric mean of the calibrated multipliers
 (:func:`immunocycle.trial._calibrate.fill_uncalibrated`); its log-sd is the between-tumor-type
@@ -31,12 +39,13 @@ spread of the calibrated log multipliers combined with their mean calibration va
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-#: Step in natural-log multiplier either side of the fitted value where the ORR slope is measured
-#: (x1.5: a large enough change that the ORR moves by several patients on the search sample).
-SLOPE_STEP = math.log(1.5)
+#: First half-span in natural-log multiplier of the ORR secant (x2 either side), then 1.96 sd.
+SLOPE_STEP = math.log(2.0)
+#: Smallest half-span (x1.2): the ORR must move by several patients.
+MIN_STEP = math.log(1.2)
 #: Largest recorded log-sd (a 90 % interval of x0.19..x5.2): an ORR that hardly moves with m
 #: (a target near 0 %) constrains m little, and a wider spread would mean m is not identified.
 MAX_LOG_SD = 1.0
@@ -104,9 +113,29 @@ def multiplier_spread(multiplier: float, target_orr: float, n_trial: int, respon
         "method": ("sd(log m) = sqrt(sd_target^2 + sd_fit^2 + residual^2) / (dORR/dlog m): "
                    "binomial sds as 95% Wilson half-width / 1.96 of the published arm "
                    "(n_trial) and of the fit's evaluable patients, the fit's residual, the "
-                   "slope by central difference at m x 1.5 and m / 1.5 on the search patients (common "
-                   f"random numbers); at most {MAX_LOG_SD:g} (trial/_multiplier_sd.py)"),
+                   "slope the secant through m exp(-h) and m exp(h) on the fit's patients "
+                   "(common random numbers, new-lesion rate fixed at the fitted one), h = 1.96 "
+                   f"sd; at most {MAX_LOG_SD:g} (trial/_multiplier_sd.py)"),
     }
+
+
+def fit_spread(multiplier: float, target_orr: float, n_trial: int, responders: int,
+               evaluable: int, orr_at: Callable[[float], float]) -> dict[str, Any]:
+    """:func:`multiplier_spread` with the secant over the span its draws cover: first at
+    ``m * exp(+-SLOPE_STEP)``, then, if ``1.96 sd`` differs from that half-span by more than a
+    quarter, once more at ``m * exp(+-1.96 sd)`` (within ``MIN_STEP`` and ``1.96 MAX_LOG_SD``).
+    ``orr_at(m)`` is the simulated ORR at multiplier ``m`` (fraction). Adds ``half_span``."""
+    step = SLOPE_STEP
+    for attempt in range(2):
+        points = {mm: orr_at(mm) for mm in (multiplier * math.exp(-step),
+                                            multiplier * math.exp(step))}
+        spread = multiplier_spread(multiplier, target_orr, n_trial, responders, evaluable, points)
+        want = min(max(_Z95 * spread["log_sd"], MIN_STEP), _Z95 * MAX_LOG_SD)
+        if attempt or abs(want - step) <= 0.25 * step:
+            break
+        step = want
+    spread["half_span"] = round(step, 4)
+    return spread
 
 
 def borrowed_log_sd(multipliers: Sequence[float], log_sds: Sequence[float | None]) -> float:
@@ -123,5 +152,5 @@ def borrowed_log_sd(multipliers: Sequence[float], log_sds: Sequence[float | None
     return round(min(MAX_LOG_SD, math.sqrt(total)), 4)
 
 
-__all__ = ["MAX_LOG_SD", "SLOPE_STEP", "binomial_sd", "borrowed_log_sd", "multiplier_spread",
-           "orr_slope"]
+__all__ = ["MAX_LOG_SD", "MIN_STEP", "SLOPE_STEP", "binomial_sd", "borrowed_log_sd",
+           "fit_spread", "multiplier_spread", "orr_slope"]
