@@ -67,3 +67,26 @@ def test_the_secant_spans_what_the_draws_cover():
     c = fit_spread(1.0, 0.4, 210, 84, 210, curved)
     assert c["half_span"] != pytest.approx(math.log(2.0))
     assert c["log_sd"] < math.hypot(binomial_sd(84, 210), binomial_sd(84, 210)) / 0.02
+
+
+def test_spread_only_recomputes_the_spread_and_keeps_the_fit(tmp_path):
+    import yaml
+
+    from immunocycle._errors import InputError
+    from immunocycle.trial import calibrate_spread
+
+    path = tmp_path / "fitted.yaml"
+    entry = {"parameter": "T_N0", "multiplier": 1.732, "new_lesion_rate": 0.00067,
+             "ae_offset": -0.25, "command": "immunocycle cohort calibrate melanoma",
+             "fit": {"n_sampled": 40, "seed": 0, "days": 84.0, "responders": 5,
+                     "n_evaluable": 12, "target_orr": 0.4}}
+    path.write_text(yaml.safe_dump({"melanoma": entry}))
+    out = calibrate_spread("melanoma", fitted_file=path, log=None)
+    data = yaml.safe_load(path.read_text())["melanoma"]
+    assert data["multiplier_log_sd"] == out["multiplier_log_sd"] > 0
+    assert {k: data[k] for k in ("multiplier", "ae_offset", "new_lesion_rate", "command")} == {
+        k: entry[k] for k in ("multiplier", "ae_offset", "new_lesion_rate", "command")}
+    assert data["fit"]["responders"] == 5 and len(data["fit"]["multiplier_uncertainty"][
+        "slope_points"]) == 2
+    with pytest.raises(InputError, match="no calibrated entry"):
+        calibrate_spread("nsclc", fitted_file=path, log=None)

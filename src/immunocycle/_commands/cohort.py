@@ -69,9 +69,13 @@ def cohort_calibrate(
     as_json: bool = typer.Option(False, "--json", help="Print the fitted values as JSON."),
     jobs: int = typer.Option(1, "--jobs", min=1,
                              help="With --all: cohorts calibrated at once (processes)."),
+    spread_only: bool = typer.Option(
+        False, "--spread-only",
+        help="Recompute only the multiplier's calibration spread (multiplier_log_sd) at the "
+             "fitted values in fitted.yaml (their n, seed, days), without refitting."),
 ) -> None:
     """Fit the ORR multiplier, the new-lesion rate (median PFS) and the AE offset to the
-    calibration targets; writes fitted.yaml.
+    calibration targets, and the multiplier's calibration spread; writes fitted.yaml.
 
     Example: immunocycle cohort calibrate melanoma
     """
@@ -83,10 +87,16 @@ def cohort_calibrate(
     from immunocycle._inputs import check_time_grid
 
     days = check_time_grid(days)
-    result = (calibrate_all(n=n, n_search=n_search, seed=seed, days=days, log=log, jobs=jobs)
-              if all_
-              else {name: calibrate_cohort(name, n=n, n_search=n_search, seed=seed,
-                                           days=days, log=log)})
+    if spread_only:
+        from immunocycle.trial import calibrate_spread, calibrate_spread_all
+
+        result = (calibrate_spread_all(log=log) if all_
+                  else {name: calibrate_spread(name, log=log)})
+    else:
+        result = (calibrate_all(n=n, n_search=n_search, seed=seed, days=days, log=log, jobs=jobs)
+                  if all_
+                  else {name: calibrate_cohort(name, n=n, n_search=n_search, seed=seed,
+                                               days=days, log=log)})
     if as_json:
         typer.echo(dumps_json(result))
         return

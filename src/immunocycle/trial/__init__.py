@@ -1,6 +1,11 @@
 """Virtual trials: response criteria (RECIST 1.1, iRECIST), endpoints and per-arm statistics."""
 
-from immunocycle.trial._calibrate import calibrate_all, calibrate_cohort
+from immunocycle.trial._calibrate import (
+    calibrate_all,
+    calibrate_cohort,
+    calibrate_spread,
+    calibrate_spread_all,
+)
 from immunocycle.trial._lesions import LesionSite, lesion_sites, record_lesions
 from immunocycle.trial._organ_toxicity import ae_type_names, organ_exposure_table, predict_ae
 from immunocycle.trial._recist import (
@@ -39,7 +44,7 @@ __all__ = [
     "irecist_best_overall_response", "irecist_progression_time", "irecist_timepoints",
     "is_response", "km_median", "orr_with_ci", "progression_time", "recist_timepoints",
     "score_patients", "summarize_arms", "RunConflictError", "TrialTask", "ae_probabilities",
-    "bench_trial", "calibrate_all", "calibrate_cohort",
+    "bench_trial", "calibrate_all", "calibrate_cohort", "calibrate_spread", "calibrate_spread_all",
     "exposure_drivers", "load_toxicity", "make_task", "parse_regimen", "run_chunked", "run_trial",
     "summarize_trial", "StudyResult", "resolve_mouse_arm", "run_study", "tgi_pct",
     "LesionSite", "lesion_sites", "record_lesions", "ae_type_names", "organ_exposure_table",

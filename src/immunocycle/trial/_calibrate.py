@@ -294,17 +294,8 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     # target's and the fit's binomial errors onto log m. The new-lesion rate stays at the fitted
     # one, as in the trial replicates that draw m (refitting it flattens ORR(m) about 2-fold in
     # melanoma, which would overstate the spread those replicates give).
-    fixed_rate = rates.get((round(m, 10), n))
-
-    def orr_at(mm: float) -> float:
-        task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=mm,
-                         ae_offset=0.0, cr_multiplier=cr_multiplier, new_lesion_rate=fixed_rate)
-        value, k_mm, ev_mm = _orr(_run(task, n))
-        say(f"  {name}: multiplier {mm:.4g} (spread of m), n {n}: ORR {value:.3f} "
-            f"({k_mm}/{ev_mm})")
-        return value
-
-    spread = fit_spread(m, target.orr, target.n_trial, k, ev, orr_at)
+    spread = _spread(cohort, target, m, k, ev, seed=seed, days=days, n=n,
+                     cr_multiplier=cr_multiplier, rate=rates.get((round(m, 10), n)), say=say)
     evaluable = frame[frame["evaluable"]].reset_index(drop=True)
     drivers = evaluable[["exposure_pd1", "exposure_pdl1", "exposure_ctla4", "exposure_total",
                          "activation"]]
@@ -356,6 +347,64 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         f"{target.orr:.3f}); AE offset {ae_offset}")
     if write:
         write_fitted(name, entry, fitted_file)
+    return entry
+
+
+def _spread(cohort, target, m: float, responders: int, evaluable: int, *, seed: int,
+            days: float, n: int, cr_multiplier: float, rate: float | None, say) -> dict:
+    """:func:`immunocycle.trial._multiplier_sd.fit_spread` of a fit: the ORR on its ``n``
+    patients at other multipliers, the new-lesion rate fixed at ``rate`` (the fitted one)."""
+    from immunocycle.trial._trial import make_task
+
+    def orr_at(mm: float) -> float:
+        task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=mm,
+                         ae_offset=0.0, cr_multiplier=cr_multiplier, new_lesion_rate=rate)
+        value, k_mm, ev_mm = _orr(_run(task, n))
+        say(f"  {cohort.name}: multiplier {mm:.4g} (spread of m), n {n}: ORR {value:.3f} "
+            f"({k_mm}/{ev_mm})")
+        return value
+
+    return fit_spread(m, target.orr, target.n_trial, responders, evaluable, orr_at)
+
+
+def calibrate_spread(name: str, *, write: bool = True, fitted_file: Path | None = None,
+                     log=print) -> dict[str, Any]:
+    """Recompute only the multiplier's calibration spread (``multiplier_log_sd`` and
+    ``fit.multiplier_uncertainty``) of a calibrated cohort at the values ``fitted.yaml`` holds
+    (multiplier, new-lesion rate, seed, days, n, responders), without refitting them: what
+    :func:`calibrate_cohort` would record for the same fit. Returns the updated entry.
+
+    Raises
+    ------
+    InputError
+        If the cohort has no calibration target or no calibrated entry in ``fitted.yaml``.
+    """
+    from immunocycle.population import fitted_values
+
+    say = log or (lambda *_: None)
+    cohort = load_cohort(name)
+    target = cohort.calibration
+    path = fitted_file or fitted_path()
+    fitted = fitted_values(name, path)
+    fit = fitted.fit or {}
+    needed = ("n_sampled", "seed", "days", "responders", "n_evaluable")
+    if target is None:
+        raise InputError(f"cohort {name!r} has no calibration section (no published target): "
+                         "its multiplier is borrowed, and so is its spread (--all sets it)")
+    if any(k not in fit for k in needed):
+        raise InputError(f"cohort {name!r}: no calibrated entry in {path} to take the spread of "
+                         f"(run immunocycle cohort calibrate {name} first)")
+    entry = fitted.model_dump(exclude_unset=True)
+    spread = _spread(cohort, target, fitted.multiplier, int(fit["responders"]),
+                     int(fit["n_evaluable"]), seed=int(fit["seed"]), days=float(fit["days"]),
+                     n=int(fit["n_sampled"]), cr_multiplier=fitted.cr_multiplier,
+                     rate=fitted.new_lesion_rate, say=say)
+    entry["multiplier_log_sd"] = spread.pop("log_sd")
+    entry["fit"] = {**fit, "multiplier_uncertainty": spread}
+    say(f"{name}: multiplier {fitted.multiplier:.4g}, log-sd {entry['multiplier_log_sd']} "
+        f"(95% {spread['interval95']})")
+    if write:
+        write_fitted(name, entry, path)
     return entry
 
 
@@ -534,4 +583,14 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
     return results
 
 
-__all__ = ["calibrate_all", "calibrate_cohort", "fill_uncalibrated", "write_fitted"]
+def calibrate_spread_all(*, write: bool = True, log=print) -> dict[str, dict]:
+    """:func:`calibrate_spread` of every calibrated cohort, then the borrowed spread of the
+    uncalibrated ones (:func:`fill_uncalibrated`, which recomputes their other borrowed values
+    from the same entries, so they stay as they were)."""
+    names = [name for name in available_cohorts() if load_cohort(name).calibration is not None]
+    results = {name: calibrate_spread(name, write=write, log=log) for name in names}
+    return fill_uncalibrated(results if not write else None, write=write)
+
+
+__all__ = ["calibrate_all", "calibrate_cohort", "calibrate_spread", "calibrate_spread_all",
+           "fill_uncalibrated", "write_fitted"]
