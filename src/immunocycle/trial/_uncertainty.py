@@ -165,8 +165,8 @@ class ReplicateDraws:
     values : tuple of tuples
         Per replicate, the value of each column.
     factors : tuple of str
-        Model parameters (``model_parameters`` of the priors) drawn as factors on each patient's
-        value.
+        Model parameters (``model_parameters`` of the priors, and the cohort's calibrated
+        parameter) drawn as factors on each patient's value.
     factor_values : tuple of tuples
         Per replicate, the factor of each of ``factors``.
     defaults : tuple of float
@@ -233,7 +233,7 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
             row.append(draw_emax(s["value"], s["mode"], s_emax, z) if s["kind"] == "emax"
                        else s["value"] * math.exp(s_ec50 * z))
         values.append(tuple(row))
-    # name -> (default value, log-sd, key of its normal draw) of every factor on patients' values
+    # name -> [(log-sd, key of its normal draw), ...]: the factors on each patient's value
     spreads: dict[str, list] = {}
     known: dict[str, float] = {}
     if preset is not None and (pri.model_parameters or multiplier):
