@@ -197,18 +197,19 @@ class TrialTask:
                 icpd = out.pop("_icpd_day")
                 later = np.isfinite(icpd) & (icpd < np.minimum(stop, times[-1]))
                 if later.any():
+                    # only the patients who stop at iCPD are simulated and scored again (every
+                    # step of both is per patient, so the rows are those of the whole arm's)
+                    rows = np.flatnonzero(later)
                     res = _copy_result(res)
-                    _stop_dosing(res, self.cohort.base, therapies,
-                                 np.where(later, icpd, np.inf), times, self.options)
-                    again = _outcomes(res, times, sim["lesions"], self.cohort.tumor_type,
-                                      rate, included)
+                    sub = _result_rows(res, rows)
+                    _stop_dosing(sub, self.cohort.base, therapies, icpd[rows], times,
+                                 self.options)
+                    res.status[rows] = sub.status
+                    again = _outcomes(sub, times, _lesion_rows(sim["lesions"], rows),
+                                      self.cohort.tumor_type, rate, included[rows])
                     again.pop("_icpd_day")
                     for key, value in again.items():
-                        if isinstance(value, list):
-                            out[key] = [v if x else o for v, o, x in
-                                        zip(value, out[key], later, strict=True)]
-                        else:
-                            out[key] = np.where(later, value, out[key])
+                        out[key] = _merge_rows(out[key], value, rows, later)
                     stop = np.where(later, icpd, stop)
                     reason = np.where(later, "icpd", reason)
             else:
@@ -224,11 +225,43 @@ class TrialTask:
 
 
 def _copy_result(res):
-    """A copy of a SimulationResult whose arrays can be changed without touching ``res``."""
+    """A copy of a SimulationResult whose status can be changed without touching ``res``."""
     from dataclasses import replace
 
-    return replace(res, states=res.states.copy(), derived=res.derived.copy(),
-                   status=res.status.copy())
+    return replace(res, status=res.status.copy())
+
+
+def _result_rows(res, rows: np.ndarray):
+    """The patients ``rows`` of a SimulationResult, as a new result (copies)."""
+    from dataclasses import replace
+
+    return replace(res, states=res.states[rows], derived=res.derived[rows],
+                   status=res.status[rows], n_steps=res.n_steps[rows],
+                   parameters=res.parameters.iloc[rows].reset_index(drop=True))
+
+
+def _lesion_rows(lesions, rows: np.ndarray):
+    """The patients ``rows`` of a :class:`~immunocycle.trial._progression.Lesions`."""
+    from dataclasses import fields, replace
+
+    return replace(lesions, **{f.name: getattr(lesions, f.name)[rows] for f in fields(lesions)})
+
+
+def _merge_rows(old, new, rows: np.ndarray, mask: np.ndarray):
+    """``old`` (one value per patient) with ``new`` (one per patient of ``rows``) put at
+    ``rows``; as ``np.where(mask, <new at its rows>, old)``, so the dtype is the same."""
+    if isinstance(old, list):
+        merged = list(old)
+        for r, v in zip(rows, new, strict=True):
+            merged[r] = v
+        return merged
+    new = np.asarray(new)
+    if new.ndim == 0:
+        return np.where(mask, new, old)
+    full = np.zeros((mask.size, *new.shape[1:]), dtype=new.dtype)
+    full[rows] = new
+    return np.where(mask if full.ndim == 1 else mask.reshape(-1, *[1] * (full.ndim - 1)),
+                    full, old)
 
 
 def _ae_stop(ae: pd.DataFrame, lesions) -> tuple[np.ndarray, np.ndarray]:
