@@ -344,7 +344,16 @@ def organ_exposure_table(therapies: Sequence, days: float) -> dict[str, dict[str
 
 # ---------------------------------------------------------------- per patient
 def _uniforms(ids: Sequence[int], seed: int, stream: int, names: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame({n: np.array([np.random.default_rng([seed, int(i), _STREAM, stream + j])
+    """One uniform per patient and name, seeded by (seed, patient, stream); the same in every
+    arm, so drawn once per chunk (a generator per draw costs ~20 us)."""
+    return _uniforms_cached(tuple(int(i) for i in ids), int(seed), int(stream),
+                            tuple(names)).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _uniforms_cached(ids: tuple[int, ...], seed: int, stream: int,
+                     names: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({n: np.array([np.random.default_rng([seed, i, _STREAM, stream + j])
                                       .random() for i in ids]) for j, n in enumerate(names)})
 
 
