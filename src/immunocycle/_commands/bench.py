@@ -22,6 +22,9 @@ def bench(
     days: float = typer.Option(365.0, "--days", min=1.0),
     out: Path = typer.Option(Path("results/bench"), "--out", help="Output folder for bench.json."),
     seed: int = typer.Option(0, "--seed", min=0),
+    replicates: int = typer.Option(0, "--replicates", min=0,
+                                   help="--case trial: effect-size replicates of each run "
+                                   "(0: the trial pipeline alone)."),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result to stdout."),
 ) -> None:
@@ -41,7 +44,8 @@ def bench(
         from immunocycle.trial import bench_trial
 
         sizes = (1000, 10_000) if n == 10_000 else (max(1, n // 10), n)
-        result = bench_trial(sizes, arms=2, days=days, seed=seed, out=out / "trial_runs")
+        result = bench_trial(sizes, arms=2, days=days, seed=seed, out=out / "trial_runs",
+                             replicates=replicates)
     elif case == "design":
         from immunocycle.design import bench_screen
 
