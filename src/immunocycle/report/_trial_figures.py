@@ -397,7 +397,8 @@ def swimmer(
     ----------
     df : pandas.DataFrame
         One row per patient with ``bor_col`` (best overall response), ``pfs_days`` (days to
-        progression or to the last assessment), ``pfs_event`` (True: progressed) and
+        progression or death, or to the last assessment), ``pfs_event`` (True: progressed or
+        died; a trial's PFS counts death before progression as an event) and
         ``response_start_days`` / ``cr_start_days`` (first assessment scored CR or PR / CR, days;
         NaN if none), as :func:`immunocycle.trial.score_patients` writes them.
     path : str or path-like, optional
@@ -413,10 +414,10 @@ def swimmer(
     Returns
     -------
     matplotlib.figure.Figure
-        One bar per responder from day 0 to progression or last assessment, coloured by best
-        response; markers at the start of the response and of the complete response; a cross where
-        the patient progressed, an arrow where the response is still ongoing at the last
-        assessment (a durable response).
+        One bar per responder from day 0 to progression, death or last assessment, coloured by
+        best response; markers at the start of the response and of the complete response; a cross
+        where the patient progressed or died, an arrow where the response is still ongoing at the
+        last assessment (a durable response).
 
     Raises
     ------
@@ -463,7 +464,7 @@ def swimmer(
     handles = [Patch(color=BOR_COLORS.get(b, "#6a51a3"), label=b) for b in present]
     handles += [Line2D([], [], ls="none", marker=">", color=PALETTE[4], label="response starts"),
                 Line2D([], [], ls="none", marker="D", color=PALETTE[2], label="complete response"),
-                Line2D([], [], ls="none", marker="x", color="k", label="progression"),
+                Line2D([], [], ls="none", marker="x", color="k", label="progression or death"),
                 Line2D([], [], ls="-", color="k", marker=">", label="ongoing at last scan")]
     legend_outside(ax, title="best response", handles=handles)
     if title:
