@@ -90,3 +90,19 @@ def test_spread_only_recomputes_the_spread_and_keeps_the_fit(tmp_path):
         "slope_points"]) == 2
     with pytest.raises(InputError, match="no calibrated entry"):
         calibrate_spread("nsclc", fitted_file=path, log=None)
+
+
+def test_every_fitted_multiplier_records_its_spread():
+    from immunocycle.population import available_cohorts, fitted_values, load_cohort
+
+    for name in available_cohorts():
+        cohort = load_cohort(name)
+        if cohort.tumor_type == "archetype":
+            continue
+        entry = fitted_values(name)
+        assert entry.multiplier_log_sd is not None and 0 < entry.multiplier_log_sd <= MAX_LOG_SD
+        if cohort.calibration is not None:  # fitted: the record says how
+            spread = entry.fit["multiplier_uncertainty"]
+            lo, hi = spread["interval95"]
+            assert lo < entry.multiplier < hi
+            assert spread["slope_orr_per_log_multiplier"] > 0
