@@ -267,11 +267,11 @@ def test_no_response_is_read_from_scans_after_death(small_trial, monkeypatch):
 def test_discontinuation_stops_dosing(small_trial):
     """After the stop day no dose is given: serum nivolumab only falls from there, and ends
     below the continued arm."""
-    from immunocycle.trial._trial import _copy_result, _stop_dosing
+    from immunocycle.trial._trial import _result_rows, _stop_dosing
 
     task, sim = small_trial
     res, times = sim["treated"].arms[0], sim["treated"].times
-    stopped = _copy_result(res)
+    stopped = _result_rows(res, np.arange(res.n))  # a copy: _stop_dosing works in place
     stop = np.full(res.n, np.inf)
     stop[0] = 28.0
     _stop_dosing(stopped, task.cohort.base, sim["therapies"][0], stop, times, task.options)
