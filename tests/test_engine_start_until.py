@@ -83,3 +83,15 @@ def test_legacy_engine_gives_the_same_rows(growth):
     assert np.all(np.isnan(res.states[1, :14])) and np.all(np.isfinite(res.states[1, 14:]))
     first = int(np.argmax(res["diameter"][0] >= 0.25))
     assert 0 < first < times.size - 1 and np.all(np.isnan(res.states[0, first + 1:]))
+
+
+def test_derived_subset_is_the_full_runs_columns(growth):
+    times = np.arange(0.0, 60.5, 1.0)
+    params = pd.DataFrame({"a": [0.05, 0.08]})
+    full = simulate(growth, times, params, options=OPTIONS)
+    some = simulate(growth, times, params, options=OPTIONS, derived=["diameter"])
+    assert some.derived_names == ["diameter"] and some.derived.shape == (2, times.size, 1)
+    np.testing.assert_array_equal(some["diameter"], full["diameter"])
+    np.testing.assert_array_equal(some.states, full.states)
+    with pytest.raises(InputError, match="derived"):
+        simulate(growth, times, params, derived=["volume"])

@@ -24,6 +24,9 @@ from immunocycle.engine import (
 )
 from immunocycle.model import Model
 
+#: The derived quantities the crossing reads (the others are not stored on the 1-day grid).
+_READ = ("tumor_diameter", "J1", "J7")
+
 
 @dataclass(frozen=True)
 class Pretreatment:
@@ -94,7 +97,8 @@ def pretreatment_state(model: Model | CompiledModel, diameter_mm: float | np.nda
         # before are bitwise those of the whole window; one that never gets there runs it all).
         res = simulate(compiled, times, parameters=sub,
                        options=options or SolverOptions(rtol=1e-6, atol=1e-6),
-                       until=("tumor_diameter", target[lo:lo + (len(sub) if len(frame) else 1)]))
+                       until=("tumor_diameter", target[lo:lo + (len(sub) if len(frame) else 1)]),
+                       derived=_READ)
         parts.append(_crossing(res, target[lo:lo + res.n], times, step, back))
     initial = np.concatenate([p[0] for p in parts])
     history = {name: np.concatenate([p[3][name] for p in parts]) for name in parts[0][3]}

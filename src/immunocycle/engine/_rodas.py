@@ -452,6 +452,19 @@ def init_batch(init, P, Y0):
         init(P[k], Y0[k])
 
 
+@njit(types.void(_DERIVED, _M, _V, _A3, _A3, _I, _I, types.int64), parallel=True, cache=True,
+      error_model="numpy")
+def derived_select_batch(derived, P, times, S, D, rows, keep, n_derived):
+    """:func:`derived_batch` keeping only the derived quantities ``keep`` (indices into the
+    model's ``n_derived``) in ``D[k, g, :len(keep)]``."""
+    for k in prange(P.shape[0]):
+        buf = np.empty(n_derived)
+        for g in range(min(rows[k], times.shape[0])):
+            derived(times[g], S[k, g], P[k], buf)
+            for j in range(keep.shape[0]):
+                D[k, g, j] = buf[keep[j]]
+
+
 @njit(types.void(_DERIVED, _M, _V, _A3, _A3, _I), parallel=True, cache=True,
       error_model="numpy")
 def derived_batch(derived, P, times, S, D, rows):

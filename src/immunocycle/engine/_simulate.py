@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -25,6 +25,7 @@ from immunocycle.engine._rodas import (
     LU_SOLVE_SIG,
     RHS_SIG,
     derived_batch,
+    derived_select_batch,
     init_batch,
 )
 from immunocycle.engine._rosenbrock import METHODS, solve_batch
@@ -164,7 +165,17 @@ def _stop_rule(compiled: CompiledModel, until, n: int) -> tuple[int, np.ndarray]
     return compiled.derived_names.index(name), values
 
 
-def _legacy_split(compiled, times, frame, Y0, options, threads, T0, until) -> SimulationResult:
+def _derived_indices(compiled: CompiledModel, names) -> np.ndarray:
+    """Indices of the derived quantities ``names`` (checked)."""
+    unknown = [x for x in names if x not in compiled.derived_names]
+    if unknown:
+        raise InputError("derived", f"{', '.join(map(repr, unknown))}: not derived quantities "
+                         "of the model")
+    return np.array([compiled.derived_names.index(x) for x in names], dtype=np.int64)
+
+
+def _legacy_split(compiled, times, frame, Y0, options, threads, T0, until,
+                  keep=None) -> SimulationResult:
     """``start``/``until`` on the pinned pre-issue-18 engine: one call per start time on the
     grid from there (the call pattern the trial used before), the stop applied afterwards."""
     n = len(frame)
@@ -187,17 +198,21 @@ def _legacy_split(compiled, times, frame, Y0, options, threads, T0, until) -> Si
         after = np.arange(times.size)[None, :] > first[:, None]
         states[after] = np.nan
         derived[after] = np.nan
+    names = list(compiled.derived_names)
+    if keep is not None:
+        derived, names = np.ascontiguousarray(derived[:, :, keep]), [names[i] for i in keep]
     from immunocycle import __version__
 
     provenance = {"model": compiled.model.name, "version": __version__, "rtol": options.rtol,
                   "atol": options.atol, "method": options.method, "n": n}
-    return SimulationResult(times, states, derived, status, list(compiled.state_names),
-                            list(compiled.derived_names), frame, nsteps, provenance)
+    return SimulationResult(times, states, derived, status, list(compiled.state_names), names,
+                            frame, nsteps, provenance)
 
 
 def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
              options: SolverOptions | None = None, threads: int | None = None, *,
-             start=None, until: tuple[str, object] | None = None) -> SimulationResult:
+             start=None, until: tuple[str, object] | None = None,
+             derived: Sequence[str] | None = None) -> SimulationResult:
     """Simulate one model for a batch of parameter sets on a shared time grid.
 
     Parameters
@@ -224,6 +239,9 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
         values are NaN and its status stays ``OK``. The rows before are bitwise those of a run
         without ``until`` (the check only reads the output), so a search for a first crossing
         (growth to diagnosis) need not integrate, interpolate and store the rest of the grid.
+    derived : sequence of str, optional
+        Derived quantities to return (default: all), in this order; the others are not stored
+        (a long grid's output arrays cost more than computing them).
 
     Returns
     -------
@@ -248,6 +266,7 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     n = P.shape[0]
     T0 = _start_times(start, times, n)
     stop_at, stop_values = _stop_rule(compiled, until, n)
+    keep = None if derived is None else _derived_indices(compiled, derived)
     Y0 = np.zeros((n, compiled.n_states))
     doses = compiled.doses
     n_doses = len(compiled.model.doses)
@@ -267,7 +286,7 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     if np.any(A[:, :n_doses] < 0):
         raise ModelError(compiled.model.source, "doses", "a dose amount evaluates negative")
     if legacy and (start is not None or until is not None):
-        return _legacy_split(compiled, times, frame, Y0, options, threads, T0, until)
+        return _legacy_split(compiled, times, frame, Y0, options, threads, T0, until, keep)
     t0, t1 = T0.min(initial=times[-1]), times[-1]
     events = np.concatenate([doses.bolus_times, doses.inf_start, doses.inf_end])
     inside = events[(events > t0) & (events < t1)]
@@ -302,12 +321,19 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
                         len(compiled.derived_names))
             # derived values of every row, as before (failed patients too), except after a stop
             rows[(status != 0) | (stop_at < 0)] = times.size
-    derived = np.full((n, times.size, len(compiled.derived_names)), np.nan)
-    if compiled.derived_names:
-        derived_batch(fn["derived"], P, times, out, derived, rows)
+    names = list(compiled.derived_names)
+    if keep is None:
+        values = np.full((n, times.size, len(names)), np.nan)
+        if names:
+            derived_batch(fn["derived"], P, times, out, values, rows)
+    else:
+        values = np.full((n, times.size, keep.size), np.nan)
+        if keep.size:
+            derived_select_batch(fn["derived"], P, times, out, values, rows, keep, len(names))
+        names = [names[i] for i in keep]
     from immunocycle import __version__
 
     provenance = {"model": compiled.model.name, "version": __version__, "rtol": options.rtol,
                   "atol": options.atol, "method": options.method, "n": n}
-    return SimulationResult(times, out, derived, status, list(compiled.state_names),
-                            list(compiled.derived_names), frame, nsteps, provenance)
+    return SimulationResult(times, out, values, status, list(compiled.state_names), names,
+                            frame, nsteps, provenance)
