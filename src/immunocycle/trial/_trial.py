@@ -166,6 +166,8 @@ class TrialTask:
         """Rows of a simulated chunk (one per patient and arm): lesions, new lesions, RECIST
         1.1 / iRECIST, death, PFS and OS; drugs stop at iCPD (``post_progression``: the
         re-simulation after iCPD, needed for OS only)."""
+        from dataclasses import replace
+
         from immunocycle.cycle import phenotype
         from immunocycle.trial._progression import load_progression
 
@@ -200,7 +202,7 @@ class TrialTask:
                     # only the patients who stop at iCPD are simulated and scored again (every
                     # step of both is per patient, so the rows are those of the whole arm's)
                     rows = np.flatnonzero(later)
-                    res = _copy_result(res)
+                    res = replace(res, status=res.status.copy())  # sim's result stays as is
                     sub = _result_rows(res, rows)
                     _stop_dosing(sub, self.cohort.base, therapies, icpd[rows], times,
                                  self.options)
@@ -225,10 +227,11 @@ class TrialTask:
 
 
 def _copy_result(res):
-    """A copy of a SimulationResult whose status can be changed without touching ``res``."""
+    """A copy of a SimulationResult whose arrays can be changed without touching ``res``."""
     from dataclasses import replace
 
-    return replace(res, status=res.status.copy())
+    return replace(res, states=res.states.copy(), derived=res.derived.copy(),
+                   status=res.status.copy())
 
 
 def _result_rows(res, rows: np.ndarray):
