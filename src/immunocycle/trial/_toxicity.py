@@ -92,14 +92,43 @@ def _auc(times: np.ndarray, conc: np.ndarray, window: float) -> np.ndarray:
     return np.trapezoid(np.ascontiguousarray(np.nan_to_num(conc[:, keep])), times[keep], axis=1)
 
 
+#: A free drug's AUC on the trial grid is used per patient (it then follows the patient's own
+#: dosing) while it is within this relative error of the exact AUC; beyond it the grid misses the
+#: drug's time course (dacarbazine: plasma half-life 28 min on a 3.5-day grid, where only drug
+#: returning from the tumor and node is left at the grid points).
+GRID_AUC_RTOL = 0.2
+
+
+def _load(therapy: str):
+    from immunocycle.cycle import Therapy, load_therapy
+
+    return Therapy.model_validate_json(therapy) if therapy.startswith("{") else load_therapy(therapy)
+
+
+@lru_cache(maxsize=64)
+def exact_auc(therapy: str, window_days: float) -> float:
+    """Exact AUC (nmol/L x day) of the plasma concentration over ``window_days`` of a therapy
+    (as :func:`reference_auc` names it) in the human reference patient: the linear
+    two-compartment solution of :func:`immunocycle.trial._organ_toxicity.plasma_exposure`."""
+    from immunocycle.trial._organ_toxicity import plasma_exposure
+
+    exp = plasma_exposure(_load(therapy), window_days)
+    return float(np.interp(window_days, exp.grid, exp.auc))
+
+
+def _is_free(therapy) -> bool:
+    rel = therapy.release
+    return rel is None or float(rel["carried"].value) == 0.0
+
+
 @lru_cache(maxsize=32)
 def reference_auc(therapy: str, window_days: float, step: float) -> float:
     """AUC (nmol/L x day) of free drug in blood over ``window_days`` of a therapy (packaged name,
     file, or a Therapy as JSON) at its own dose in the human reference patient (30 mm at
     diagnosis), on the trial's grid."""
-    from immunocycle.cycle import Therapy, load_therapy, simulate_cycle
+    from immunocycle.cycle import simulate_cycle
 
-    loaded = Therapy.model_validate_json(therapy) if therapy.startswith("{") else load_therapy(therapy)
+    loaded = _load(therapy)
     res = simulate_cycle("human", [loaded], days=window_days, n=1, step=step)
     agent = loaded.name
     return float(_auc(res.result.times, _blood_free(res.result, agent), window_days)[0])
@@ -135,6 +164,13 @@ def exposure_drivers(result, therapies: Sequence, *, step: float,
         ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
         ref = reference_auc(ref_name, laws.window_days, step)
         x = _auc(times, _blood_free(result, therapy.name), laws.window_days) / ref
+        own = therapy.model_dump_json()
+        w = laws.window_days
+        if _is_free(therapy) and abs(reference_auc(own, w, step) / exact_auc(own, w) - 1.0) > \
+                GRID_AUC_RTOL:
+            # the grid cannot resolve this free drug: its exact plasma AUC over the reference's,
+            # the same for every patient of the arm (linear PK, as the organ laws)
+            x = np.full(n, exact_auc(own, w) / exact_auc(ref_name, w))
         key = f"exposure_{target_key(therapy.target)}"
         out[key] = out.get(key, np.zeros(n)) + x
         total += x

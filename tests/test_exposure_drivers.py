@@ -1,0 +1,48 @@
+"""The AE exposure driver of a free drug that leaves plasma in minutes (issue 16): the trial's
+3.5-day grid holds only drug returning from the tumor and node at its points, so the grid AUC
+of dacarbazine is noise that differs by orders of magnitude between patients; the driver is then
+the exact plasma AUC ratio (1 at the label dose), as the organ laws use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from immunocycle.catalog import resolve_arm
+from immunocycle.cycle import simulate_cycle
+from immunocycle.trial._toxicity import (
+    GRID_AUC_RTOL,
+    exact_auc,
+    exposure_drivers,
+    reference_auc,
+)
+
+STEP = 3.5  # the trial's output grid (trial._trial.STEP_DAYS)
+
+
+def test_fast_free_drug_driver_is_its_exact_exposure_ratio():
+    (th,) = resolve_arm("dacarbazine")
+    own = th.model_dump_json()
+    # the grid misses the 28-min plasma half-life: this is the case the exact AUC is for
+    assert abs(reference_auc(own, 84.0, STEP) / exact_auc(own, 84.0) - 1.0) > GRID_AUC_RTOL
+    # patients with different tumors (diameters 20-60 mm at diagnosis)
+    res = simulate_cycle("human", [th], days=84.0, n=3, step=STEP,
+                         diagnosis_diameter_mm=np.array([20.0, 35.0, 60.0]))
+    x = exposure_drivers(res.result, [th], step=STEP)["exposure_total"].to_numpy()
+    np.testing.assert_allclose(x, 1.0, rtol=1e-9)
+    # twice the dose, twice the exposure (against the label dose's reference)
+    double = th.with_dosing(amount=2.0 * th.dosing.amount)
+    ref = exact_auc(double.model_dump_json(), 84.0) / exact_auc(own, 84.0)
+    assert ref == pytest.approx(2.0, rel=1e-6)
+
+
+def test_resolved_antibody_keeps_its_per_patient_grid_auc():
+    (th,) = resolve_arm("nivolumab")
+    own = th.model_dump_json()
+    assert abs(reference_auc(own, 84.0, STEP) / exact_auc(own, 84.0) - 1.0) <= GRID_AUC_RTOL
+    res = simulate_cycle("human", [th], days=84.0, n=2, step=STEP,
+                         diagnosis_diameter_mm=np.array([20.0, 60.0]))
+    x = exposure_drivers(res.result, [th], step=STEP)["exposure_pd1"]
+    assert isinstance(x, pd.Series)
+    np.testing.assert_allclose(x.to_numpy(), 1.0, rtol=0.02)
