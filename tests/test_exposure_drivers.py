@@ -37,6 +37,15 @@ def test_fast_free_drug_driver_is_its_exact_exposure_ratio():
     assert ref == pytest.approx(2.0, rel=1e-6)
 
 
+def test_drug_first_given_after_the_window_has_no_exposure():
+    """Maintenance after the AE window (nivolumab after ipilimumab, CheckMate 067): driver 0."""
+    (th,) = resolve_arm("nivolumab")
+    late = th.with_dosing(start=100.0)
+    res = simulate_cycle("human", [late], days=84.0, n=1, step=STEP)
+    x = exposure_drivers(res.result, [late], step=STEP)["exposure_pd1"].to_numpy()
+    assert x[0] == 0.0
+
+
 def test_resolved_antibody_keeps_its_per_patient_grid_auc():
     (th,) = resolve_arm("nivolumab")
     own = th.model_dump_json()

@@ -116,9 +116,16 @@ def exact_auc(therapy: str, window_days: float) -> float:
     return float(np.interp(window_days, exp.grid, exp.auc))
 
 
-def _is_free(therapy) -> bool:
+def _unresolved_free_drug(therapy, window_days: float, step: float) -> bool:
+    """A free drug given within the window whose grid AUC is off its exact AUC by more than
+    :data:`GRID_AUC_RTOL` (a drug first given after the window has no exposure to resolve)."""
     rel = therapy.release
-    return rel is None or float(rel["carried"].value) == 0.0
+    if rel is not None and float(rel["carried"].value) != 0.0:
+        return False
+    own = therapy.model_dump_json()
+    exact = exact_auc(own, window_days)
+    return exact > 0.0 and abs(reference_auc(own, window_days, step) / exact - 1.0) > \
+        GRID_AUC_RTOL
 
 
 @lru_cache(maxsize=32)
@@ -164,13 +171,11 @@ def exposure_drivers(result, therapies: Sequence, *, step: float,
         ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
         ref = reference_auc(ref_name, laws.window_days, step)
         x = _auc(times, _blood_free(result, therapy.name), laws.window_days) / ref
-        own = therapy.model_dump_json()
-        w = laws.window_days
-        if _is_free(therapy) and abs(reference_auc(own, w, step) / exact_auc(own, w) - 1.0) > \
-                GRID_AUC_RTOL:
+        if _unresolved_free_drug(therapy, laws.window_days, step):
             # the grid cannot resolve this free drug: its exact plasma AUC over the reference's,
             # the same for every patient of the arm (linear PK, as the organ laws)
-            x = np.full(n, exact_auc(own, w) / exact_auc(ref_name, w))
+            w = laws.window_days
+            x = np.full(n, exact_auc(therapy.model_dump_json(), w) / exact_auc(ref_name, w))
         key = f"exposure_{target_key(therapy.target)}"
         out[key] = out.get(key, np.zeros(n)) + x
         total += x
