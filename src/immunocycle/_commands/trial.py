@@ -38,6 +38,12 @@ def trial_command(
                                           help="Draws of every effect size from its evidence-"
                                           "graded prior, for the 90 % prediction intervals "
                                           "(default 20; 0: none)."),
+    accrual_months: float | None = typer.Option(
+        None, "--accrual-months", help="Enrolment period of the compared trial (months) for the "
+        "response at its data cutoff (default: the cohort's, data/trial/data_cutoff.yaml)."),
+    min_follow_up_months: float | None = typer.Option(
+        None, "--min-follow-up-months", help="Follow-up of the last enrolled patient at the "
+        "data cutoff (months; default: the cohort's, data/trial/data_cutoff.yaml)."),
     overwrite: bool = overwrite_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -61,7 +67,8 @@ def trial_command(
                         chunk_size=chunk_size, scheduler=scheduler,
                         local_cluster=local_cluster, progress=not as_json,
                         match_phenotypes=match_phenotypes, figures=trial_figures,
-                        replicates=replicates)
+                        replicates=replicates, accrual_months=accrual_months,
+                        min_follow_up_months=min_follow_up_months)
     if as_json:
         from immunocycle._provenance import dumps_json
 

@@ -169,6 +169,7 @@ class TrialTask:
         from dataclasses import replace
 
         from immunocycle.cycle import phenotype
+        from immunocycle.trial._cutoff import cutoff_uniforms
         from immunocycle.trial._progression import load_progression
 
         rate = self.new_lesion_rate if new_lesion_rate is None else float(new_lesion_rate)
@@ -192,6 +193,7 @@ class TrialTask:
                 res["density_margin"][:, k_assess]).astype(object)
             included = frame["exclusion"].to_numpy() == ""
             frame["included"] = included
+            frame["cutoff_u"] = cutoff_uniforms(frame["patient_id"].to_numpy(), self.seed)
             stop, reason = sim["stops"][k]
             out = _outcomes(res, times, sim["lesions"], self.cohort.tumor_type, rate,
                             included)
@@ -435,6 +437,9 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
     alive = t_assess[None, :] <= np.where(os_event, death, np.inf)[:, None]
     cols["time_d"] = [t_assess[a].tolist() for a in alive]
     cols["sum_mm"] = [s[a].tolist() for s, a in zip(sums, alive, strict=True)]
+    # every target lesion recorded as gone (RECIST CR of the targets), per recorded scan: lets
+    # the data-cutoff view (trial._cutoff) score the same scans again
+    cols["target_gone"] = [g[a].tolist() for g, a in zip(gone, alive, strict=True)]
     cols["new_lesion"] = [f[a].tolist() for f, a in zip(flags, alive, strict=True)]
     seen = appear[:, :, None] <= np.where(os_event, death, follow)[:, None, None]
     cols["n_new_lesions"] = seen[:, :, 0].sum(1)
@@ -547,7 +552,8 @@ def _with_cr_multiplier(c: Cohort, factor: float) -> Cohort:
 
 
 def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 0,
-                    match_phenotypes: dict[str, float] | None = None) -> dict[str, Any]:
+                    match_phenotypes: dict[str, float] | None = None,
+                    cutoff: dict[str, Any] | None = None) -> dict[str, Any]:
     """Per-arm summary (:func:`summarize_arms`) of the evaluable patients, with the counts of
     excluded and failed patients.
 
@@ -560,6 +566,10 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
     match_phenotypes : mapping phenotype -> share, optional
         Keep a subset of included patients matching this baseline phenotype mix
         (:func:`select_to_mix`), the same subset in every arm.
+    cutoff : dict, optional
+        Data cutoff (:func:`immunocycle.trial._cutoff.cutoff_settings`): every arm then also
+        gets ``orr_at_cutoff``, ``cr_rate_at_cutoff`` (with ``_ci``) and ``cr_at_cutoff``,
+        counted only on each patient's scans up to its follow-up at the cutoff.
     """
     from immunocycle.trial._statistics import summarize_arms
 
@@ -592,10 +602,31 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
         rec["solver_status"] = {STATUS_TEXT.get(int(s), f"status {s}"): int(c) for s, c in
                                 sorted(sub.loc[sub["included"], "status"].value_counts().items())}
         rec["irecist_orr"] = irecist.get(rec["name"])
+    if cutoff is not None and len(table) and "cutoff_u" in work:
+        _add_cutoff(arms_out, work, table, list(arms), cutoff)
     reasons = first.loc[~first["included"], "exclusion"].value_counts().to_dict()
     return {"n_sampled": int(len(first)), "n_included": int(len(included)),
             "n_selected": int(len(selected)), "excluded": {str(k): int(v) for k, v in reasons.items()},
             "arms": arms_out}
+
+
+def _add_cutoff(arms_out: list[dict[str, Any]], work: pd.DataFrame, table: pd.DataFrame,
+                arms: list[str], cutoff: dict[str, Any]) -> None:
+    """Response counted at the data cutoff (:mod:`immunocycle.trial._cutoff`), per arm."""
+    from immunocycle.trial._cutoff import bor_at_cutoff, followup_at_cutoff
+    from immunocycle.trial._statistics import summarize_arms
+
+    work = work.reset_index(drop=True)
+    follow = followup_at_cutoff(work["cutoff_u"].to_numpy(), cutoff)
+    table = table.assign(bor_at_cutoff=bor_at_cutoff(work, follow))
+    at = {a["name"]: a for a in summarize_arms(table, arms, bor_col="bor_at_cutoff")}
+    for rec in arms_out:
+        a = at[rec["name"]]
+        rec.update({"orr_at_cutoff": a["orr"], "orr_at_cutoff_ci": a["orr_ci"],
+                    "cr_at_cutoff": a["cr"], "cr_rate_at_cutoff": a["cr_rate"],
+                    "cr_rate_at_cutoff_ci": a["cr_rate_ci"],
+                    "median_follow_up_at_cutoff_days": float(np.median(
+                        follow[(work["arm"] == rec["name"]).to_numpy()]))})
 
 
 def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str | Path, *,
@@ -605,7 +636,9 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
               figures: Callable[[pd.DataFrame, Sequence[str], Path], Mapping[str, Path]]
               | None = None,
               match_phenotypes: bool = False, multiplier: float | None = None,
-              ae_offset: float | None = None, replicates: int | None = None) -> dict[str, Any]:
+              ae_offset: float | None = None, replicates: int | None = None,
+              accrual_months: float | None = None,
+              min_follow_up_months: float | None = None) -> dict[str, Any]:
     """Run a virtual trial and write its results under ``out``.
 
     Parameters
@@ -641,6 +674,11 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
         treating the first patients again (``replicates/patients.parquet``): every arm then gets
         the 90 % prediction intervals ``orr_pi``, ``cr_rate_pi``, ``median_pfs_days_pi`` and
         ``ae_grade3plus_rate_pi`` (:mod:`immunocycle.trial._uncertainty`).
+    accrual_months, min_follow_up_months : float, optional
+        Data cutoff of the compared trial (months; default: the cohort's entry in
+        ``data/trial/data_cutoff.yaml``): every arm then also reports ``orr_at_cutoff`` and
+        ``cr_rate_at_cutoff``, counted on each patient's scans up to ``min_follow_up + accrual
+        * u`` months (:mod:`immunocycle.trial._cutoff`); the settings are under ``data_cutoff``.
 
     Returns
     -------
@@ -660,6 +698,9 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     task = make_task(cohort, arms, seed=seed, days=days, tmb=tmb, multiplier=multiplier,
                      ae_offset=ae_offset)
     c = task.cohort
+    from immunocycle.trial._cutoff import cutoff_settings
+
+    cutoff = cutoff_settings(c.name, accrual_months, min_follow_up_months)
     out = Path(out)
     arguments = {"cohort": c.model_dump(mode="json"), "arms": list(task.arms), "seed": task.seed,
                  "days": task.days, "tmb": task.tmb, "multiplier": task.multiplier,
@@ -671,7 +712,9 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     patients = pd.read_parquet(path)
     mix = c.phenotype_mix.shares() if (match_phenotypes and c.phenotype_mix) else None
     summary = {"cohort": c.name, "tmb": task.tmb, "seed": task.seed, "days": task.days, "n": int(n),
-               **summarize_trial(patients, task.arms, seed=task.seed, match_phenotypes=mix)}
+               **summarize_trial(patients, task.arms, seed=task.seed, match_phenotypes=mix,
+                                 cutoff=cutoff),
+               "data_cutoff": cutoff}
     from immunocycle.trial._uncertainty import add_prediction_intervals
 
     add_prediction_intervals(summary, task, patients, out, replicates, chunk_size=chunk_size,

@@ -1,0 +1,132 @@
+"""The response a trial reports at its data cutoff (issue 20).
+
+A trial's primary analysis counts responses on the scans made before its data cutoff: a patient
+enrolled late has been followed for ``min_follow_up`` months only, one enrolled first for
+``min_follow_up + accrual`` months. The virtual trial scans every patient for its whole follow-up,
+so its complete-response rate (CRs come late: a median 7.6 months in melanoma) is that of long
+follow-up. This module gives each patient a follow-up at the cutoff, ``min_follow_up + accrual *
+u`` months (``u`` uniform from the patient's own seeded stream: uniform accrual), and scores
+RECIST 1.1 again, with :func:`immunocycle.trial._recist.score_patients`, on the recorded scans
+up to it. The trial designs' accrual and minimum follow-up are in ``data/trial/data_cutoff.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from immunocycle._errors import DataError, InputError
+
+#: Random-stream tag of the follow-up-at-cutoff draw (apart from the lesion, AE, sampling and
+#: replicate streams, so no existing draw changes).
+_STREAM = 20
+#: Days per month (365.25 / 12).
+DAYS_PER_MONTH = 365.25 / 12.0
+
+
+def _path():
+    from immunocycle._paths import PACKAGE_DATA
+
+    return PACKAGE_DATA / "trial" / "data_cutoff.yaml"
+
+
+@cache
+def load_data_cutoffs() -> dict[str, dict[str, Any]]:
+    """Per cohort name, its trial's ``accrual_months`` and ``min_follow_up_months`` (checked)."""
+    from immunocycle._inputs import load_yaml
+
+    path = _path()
+    raw = (load_yaml(path.read_text()) or {}).get("cohorts") or {}
+    for name, entry in raw.items():
+        for key in ("accrual_months", "min_follow_up_months", "source"):
+            if key not in entry:
+                raise DataError(f"{path}: cohorts.{name}.{key}: missing")
+        _check(entry["accrual_months"], f"{path}: cohorts.{name}.accrual_months", DataError)
+        _check(entry["min_follow_up_months"], f"{path}: cohorts.{name}.min_follow_up_months",
+               DataError)
+    return raw
+
+
+def _check(value, name: str, error=InputError) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
+            or not math.isfinite(float(value)) or float(value) < 0:
+        raise error(f"{name}: must be a finite number of months >= 0, got {value!r}")
+    return float(value)
+
+
+def cutoff_settings(cohort: str, accrual_months: float | None = None,
+                    min_follow_up_months: float | None = None) -> dict[str, Any] | None:
+    """The data cutoff of ``cohort``'s trial, with the given values overriding the data file's.
+
+    Returns None when the cohort has no entry and no value is given.
+
+    Raises
+    ------
+    InputError
+        ``--accrual-months`` / ``--min-follow-up-months`` negative or not finite, or only one of
+        them given for a cohort without an entry.
+    """
+    acc = None if accrual_months is None else _check(accrual_months, "--accrual-months")
+    low = None if min_follow_up_months is None else _check(min_follow_up_months,
+                                                           "--min-follow-up-months")
+    entry = load_data_cutoffs().get(cohort)
+    if entry is None and acc is None and low is None:
+        return None
+    if entry is None and (acc is None or low is None):
+        raise InputError(f"--accrual-months, --min-follow-up-months: cohort {cohort!r} has no "
+                         "data cutoff in data/trial/data_cutoff.yaml; give both")
+    out = {"accrual_months": float(entry["accrual_months"]) if acc is None else acc,
+           "min_follow_up_months": float(entry["min_follow_up_months"]) if low is None else low,
+           "trial": entry.get("trial") if entry and acc is None and low is None else None,
+           "source": "data/trial/data_cutoff.yaml" if acc is None and low is None else "override"}
+    return out
+
+
+def cutoff_uniforms(patient_ids, seed: int) -> np.ndarray:
+    """Per patient, the uniform of its enrolment time, seeded by ``(seed, patient_id)`` (the
+    same whatever the chunking)."""
+    ids = np.asarray(patient_ids, dtype=np.int64)
+    return np.array([np.random.default_rng([int(seed), int(pid), _STREAM]).uniform()
+                     for pid in ids], dtype=float)
+
+
+def followup_at_cutoff(u, settings: dict[str, Any]) -> np.ndarray:
+    """Follow-up at the data cutoff (days) from the enrolment uniforms ``u``."""
+    months = settings["min_follow_up_months"] + settings["accrual_months"] * np.asarray(u, float)
+    return months * DAYS_PER_MONTH
+
+
+def bor_at_cutoff(patients: pd.DataFrame, followup_days) -> np.ndarray:
+    """RECIST 1.1 best overall response of each row of a trial's patient table counted on its
+    recorded scans (``time_d``, ``sum_mm``, ``target_gone``, ``new_lesion``) up to its follow-up
+    at the cutoff (days); ``""`` where the row is not evaluable. The baseline scan always counts.
+    """
+    from immunocycle.trial._recist import score_patients
+
+    follow = np.asarray(followup_days, float)
+    out = np.full(len(patients), "", object)
+    rows = np.flatnonzero(patients["evaluable"].to_numpy(bool))
+    if not rows.size:
+        return out
+    parts, gone = [], "target_gone" in patients.columns
+    for r in rows:
+        rec = patients.iloc[r]
+        t = np.asarray(rec["time_d"], float)
+        keep = (t <= follow[r]) | (np.arange(t.size) == 0)
+        part = {"patient_id": r, "time_d": t[keep],
+                "sum_mm": np.asarray(rec["sum_mm"], float)[keep],
+                "new_lesion": np.asarray(rec["new_lesion"], bool)[keep]}
+        if gone:  # tables written before issue 20: score_patients' default (sum under the floor)
+            part["target_gone"] = np.asarray(rec["target_gone"], bool)[keep]
+        parts.append(pd.DataFrame(part))
+    scored = score_patients(pd.concat(parts, ignore_index=True)).set_index("patient_id")
+    out[rows] = scored.loc[rows, "bor"].to_numpy()
+    return out
+
+
+__all__ = ["DAYS_PER_MONTH", "bor_at_cutoff", "cutoff_settings", "cutoff_uniforms",
+           "followup_at_cutoff", "load_data_cutoffs"]
