@@ -228,14 +228,6 @@ class TrialTask:
         return out.sort_values(["patient_id", "arm_index"], kind="stable").reset_index(drop=True)
 
 
-def _copy_result(res):
-    """A copy of a SimulationResult whose arrays can be changed without touching ``res``."""
-    from dataclasses import replace
-
-    return replace(res, states=res.states.copy(), derived=res.derived.copy(),
-                   status=res.status.copy())
-
-
 def _result_rows(res, rows: np.ndarray):
     """The patients ``rows`` of a SimulationResult, as a new result (copies)."""
     from dataclasses import replace
