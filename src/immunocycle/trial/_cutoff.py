@@ -6,7 +6,7 @@ enrolled late has been followed for ``min_follow_up`` months only, one enrolled 
 so its complete-response rate (CRs come late: a median 7.6 months in melanoma) is that of long
 follow-up. This module gives each patient a follow-up at the cutoff, ``min_follow_up + accrual *
 u`` months (``u`` uniform from the patient's own seeded stream: uniform accrual), and scores
-RECIST 1.1 again, with :func:`immunocycle.trial._recist.score_patients`, on the recorded scans
+RECIST 1.1 again, with :func:`immunocycle.trial._recist.score_until`, on the recorded scans
 up to it. The trial designs' accrual and minimum follow-up are in ``data/trial/data_cutoff.yaml``.
 """
 
@@ -105,26 +105,33 @@ def bor_at_cutoff(patients: pd.DataFrame, followup_days) -> np.ndarray:
     recorded scans (``time_d``, ``sum_mm``, ``target_gone``, ``new_lesion``) up to its follow-up
     at the cutoff (days); ``""`` where the row is not evaluable. The baseline scan always counts.
     """
-    from immunocycle.trial._recist import score_patients
+    from immunocycle.trial._recist import score_until
 
     follow = np.asarray(followup_days, float)
     out = np.full(len(patients), "", object)
     rows = np.flatnonzero(patients["evaluable"].to_numpy(bool))
     if not rows.size:
         return out
-    parts, gone = [], "target_gone" in patients.columns
-    for r in rows:
-        rec = patients.iloc[r]
-        t = np.asarray(rec["time_d"], float)
-        keep = (t <= follow[r]) | (np.arange(t.size) == 0)
-        part = {"patient_id": r, "time_d": t[keep],
-                "sum_mm": np.asarray(rec["sum_mm"], float)[keep],
-                "new_lesion": np.asarray(rec["new_lesion"], bool)[keep]}
-        if gone:  # tables written before issue 20: score_patients' default (sum under the floor)
-            part["target_gone"] = np.asarray(rec["target_gone"], bool)[keep]
-        parts.append(pd.DataFrame(part))
-    scored = score_patients(pd.concat(parts, ignore_index=True)).set_index("patient_id")
-    out[rows] = scored.loc[rows, "bor"].to_numpy()
+    sub = patients.iloc[rows]
+    # tables written before issue 20 have no target_gone: score_until's default (sum under the
+    # floor)
+    gone = _padded(sub["target_gone"], False, bool) if "target_gone" in sub.columns else None
+    scored = score_until(_padded(sub["time_d"], np.nan, float),
+                         _padded(sub["sum_mm"], np.nan, float), gone,
+                         _padded(sub["new_lesion"], False, bool), follow[rows])
+    out[rows] = scored["bor"].to_numpy()
+    return out
+
+
+def _padded(column: pd.Series, fill, dtype) -> np.ndarray:
+    """A list column (one list per row, e.g. per-scan values up to death) as an array of rows x
+    longest list, ``fill`` after the end of each row's list."""
+    lists = column.tolist()
+    lengths = np.array([len(x) for x in lists], dtype=int)
+    out = np.full((len(lists), int(lengths.max(initial=0))), fill, dtype=dtype)
+    if lengths.sum():
+        out[np.arange(out.shape[1])[None, :] < lengths[:, None]] = np.concatenate(
+            [np.asarray(x, dtype=dtype) for x in lists])
     return out
 
 

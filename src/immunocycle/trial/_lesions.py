@@ -30,7 +30,8 @@ import numpy as np
 
 from immunocycle._errors import DataError, InputError
 
-__all__ = ["LesionSite", "default_site", "lesion_site", "lesion_sites", "record_lesions"]
+__all__ = ["LesionSite", "default_site", "lesion_site", "lesion_sites", "record_lesions",
+           "recorded_sizes"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,67 @@ def lesion_site(name: str) -> LesionSite:
     return sites[name]
 
 
+def recorded_sizes(diameters_mm, sites=None, *, allow_nan: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Recorded size of each target lesion and whether every target lesion is gone, per assessment.
+
+    The one implementation of the recording rule: :func:`record_lesions` sums its output, and the
+    virtual trial calls it on every patient, lesion and scan at once.
+
+    Parameters
+    ----------
+    diameters_mm : array_like, shape (..., n_lesions)
+        Simulated size of each target lesion (mm: longest diameter, or short axis for lymph nodes);
+        the last axis runs over lesions. A 1-D array is one lesion's series.
+    sites : str, sequence or array of str, optional
+        Site of each lesion (:func:`lesion_sites`): one name for all, one per lesion, or an array
+        whose last axis runs over lesions and whose leading axes broadcast against those of
+        ``diameters_mm`` (e.g. shape (patients, 1, n_lesions) for sizes of shape (patients,
+        assessments, n_lesions)). ``""`` (padding) and None mean :func:`default_site`.
+    allow_nan : bool, default False
+        Accept non-finite sizes (a failed simulation): such a lesion is recorded as given, so its
+        sum is not finite and it is never gone, for callers that screen those patients later.
+
+    Returns
+    -------
+    (recorded_mm, gone) : tuple of ndarray
+        ``recorded_mm`` (mm, shape of ``diameters_mm``; a 1-D input gains a last axis of 1): each
+        lesion's recorded size, 0 mm for a non-nodal lesion under its detection limit; ``gone``
+        (shape without the last axis): True where every lesion is under its detection limit or
+        normal (the target part of a RECIST 1.1 complete response).
+
+    Raises
+    ------
+    InputError
+        No lesion, negative (or, without ``allow_nan``, non-finite) sizes, an unknown site, or
+        sites that do not match the lesions.
+    """
+    d = np.asarray(diameters_mm, dtype=float)
+    if d.ndim == 1:
+        d = d[:, None]
+    if d.ndim == 0 or d.shape[-1] == 0:
+        raise InputError("diameters_mm: give at least one lesion (last axis)")
+    if (not allow_nan and not np.all(np.isfinite(d))) or np.any(d < 0):
+        raise InputError("diameters_mm: lesion sizes must be finite numbers >= 0 mm")
+    names = np.asarray(default_site() if sites is None else sites, dtype=object)
+    if names.ndim == 0:  # one site for every lesion
+        names = np.full(d.shape[-1], names.item(), dtype=object)
+    if names.ndim == 1 and names.size != d.shape[-1]:
+        raise InputError(f"sites: {names.size} sites for {d.shape[-1]} lesions")
+    if names.shape[-1] != d.shape[-1] or names.ndim > d.ndim or any(
+            a not in (1, b) for a, b in zip(names.shape[::-1], d.shape[::-1], strict=False)):
+        raise InputError(f"sites: shape {names.shape} does not match diameters_mm of shape "
+                         f"{d.shape} (last axis: lesions)")
+    # one look-up per distinct site name, not per lesion
+    uniq, inverse = np.unique(np.where(names == "", default_site(), names).astype(str),
+                              return_inverse=True)
+    specs = [lesion_site(str(u)) for u in uniq]
+    limit = np.array([s.detection_limit_mm for s in specs])[inverse].reshape(names.shape)
+    normal = np.array([s.normal_below_mm for s in specs])[inverse].reshape(names.shape)
+    hidden = d < limit  # not seen on the scan: recorded as 0 mm
+    return np.where(hidden, 0.0, d), np.all(hidden | (d < normal), axis=-1)
+
+
 def record_lesions(diameters_mm, sites: Sequence[str] | str | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Recorded sum of target lesions and whether every target lesion is gone, per assessment.
@@ -115,6 +177,7 @@ def record_lesions(diameters_mm, sites: Sequence[str] | str | None = None
         at each assessment; the last axis runs over lesions. A 1-D array is one lesion's series.
     sites : str or sequence of str, optional
         Site of each lesion (:func:`lesion_sites`); one name for all. Default: :func:`default_site`.
+        An array of sites per patient and lesion is accepted as in :func:`recorded_sizes`.
 
     Returns
     -------
@@ -130,21 +193,5 @@ def record_lesions(diameters_mm, sites: Sequence[str] | str | None = None
     >>> s.tolist(), g.tolist()
     ([40.0, 12.0, 0.0, 6.0], [False, False, True, False])
     """
-    d = np.asarray(diameters_mm, dtype=float)
-    if d.ndim == 1:
-        d = d[:, None]
-    if d.ndim == 0 or d.shape[-1] == 0:
-        raise InputError("diameters_mm: give at least one lesion (last axis)")
-    if not np.all(np.isfinite(d)) or np.any(d < 0):
-        raise InputError("diameters_mm: lesion sizes must be finite numbers >= 0 mm")
-    names = [default_site()] * d.shape[-1] if sites is None else (
-        [sites] * d.shape[-1] if isinstance(sites, str) else list(sites))
-    if len(names) != d.shape[-1]:
-        raise InputError(f"sites: {len(names)} sites for {d.shape[-1]} lesions")
-    specs = [lesion_site(n) for n in names]
-    limit = np.array([s.detection_limit_mm for s in specs])
-    normal = np.array([s.normal_below_mm for s in specs])
-    hidden = d < limit  # not seen on the scan: recorded as 0 mm
-    recorded = np.where(hidden, 0.0, d)
-    gone = np.all(hidden | (d < normal), axis=-1)
+    recorded, gone = recorded_sizes(diameters_mm, sites)
     return recorded.sum(axis=-1), gone

@@ -3,7 +3,9 @@
 The functions here are pure: they take the sum of target-lesion diameters (mm) of one patient at
 each tumour assessment (days) and, optionally, a boolean series flagging the appearance of new
 lesions, and return timepoint responses, the best overall response (BOR) and the time of
-progression. :func:`score_patients` applies them to a long-format table of many patients.
+progression. :func:`score_patients` applies them to a long-format table of many patients, and
+:func:`score_until` to arrays of patients x assessments, each patient counted up to its own day
+(death, a data cutoff).
 
 References
 ----------
@@ -90,6 +92,7 @@ __all__ = [
     "irecist_best_overall_response",
     "irecist_progression_time",
     "score_patients",
+    "score_until",
 ]
 
 #: Best-overall-response categories for RECIST 1.1, best first.
@@ -772,48 +775,10 @@ def score_patients(
             )
         except ValueError as exc:
             raise InputError(f"patient_id={pid!r}: {exc}") from None
-        tl = t.tolist()
-        rec = _recist_kernel(s, nl, gone, float(pd_abs_mm))
-        bor = _bor_kernel(tl, rec, "PD", "CR", "PR", "SD", cd, sd_days)
-        if bor is None:
-            bor = "PD" if "PD" in rec else "NE"
-        irec = _irecist_kernel(t, s, nl, gone, float(pd_abs_mm), float(icpd_growth_mm), cmin)
-        if "PD" in rec:
-            i_pd = rec.index("PD")
-            pfs = (tl[i_pd], True)
-        else:
-            pfs = (tl[-1], False)
-        ipfs = _iprogression_from_labels(tl, irec)
-        best_pct = float(np.min(100.0 * (s[1:] - s[0]) / s[0])) if s.size > 1 else math.nan
-        rows.append(
-            {
-                "patient_id": pid,
-                "bor": bor,
-                "irecist_bor": _irecist_bor_from_labels(tl, irec, cd, sd_days),
-                "pfs_days": float(pfs[0]),
-                "pfs_event": bool(pfs[1]),
-                "ipfs_days": float(ipfs[0]),
-                "ipfs_event": bool(ipfs[1]),
-                "best_pct_change": best_pct,
-                "response_start_days": _first_before_pd(tl, rec, ("CR", "PR")),
-                "cr_start_days": _first_before_pd(tl, rec, ("CR",)),
-                "n_assessments": int(b - a),
-            }
-        )
-    columns = [
-        "patient_id",
-        "bor",
-        "irecist_bor",
-        "pfs_days",
-        "pfs_event",
-        "ipfs_days",
-        "ipfs_event",
-        "best_pct_change",
-        "response_start_days",
-        "cr_start_days",
-        "n_assessments",
-    ]
-    out = pd.DataFrame(rows, columns=columns)
+        row = _score_series(t, s, nl, gone, float(pd_abs_mm), float(icpd_growth_mm), cmin, cd,
+                            sd_days)
+        rows.append({"patient_id": pid, **row})
+    out = pd.DataFrame(rows, columns=["patient_id", *_COLUMNS])
     if carry:
         first = df.iloc[order].groupby(codes_sorted, sort=True)[list(carry)].first()
         for j, col in enumerate(carry):
@@ -831,3 +796,152 @@ def _first_before_pd(times: list[float], labels: list[str], levels: tuple[str, .
         if label in levels:
             return float(time_d)
     return math.nan
+
+
+#: Per-patient outcome columns of :func:`score_patients` (after ``patient_id`` and ``carry``).
+_COLUMNS = ("bor", "irecist_bor", "pfs_days", "pfs_event", "ipfs_days", "ipfs_event",
+            "best_pct_change", "response_start_days", "cr_start_days", "n_assessments")
+
+
+def _score_series(t: np.ndarray, s: np.ndarray, nl: np.ndarray, gone: np.ndarray,
+                  pd_abs_mm: float, icpd_growth_mm: float, confirm_min_days: float,
+                  confirm_days: float | None, min_sd_days: float) -> dict:
+    """Every outcome of one patient's validated series (:func:`_validate`): the
+    :data:`_COLUMNS` and ``icpd_days``, the first assessment scored iCPD (days; NaN if none)."""
+    tl = t.tolist()
+    rec = _recist_kernel(s, nl, gone, pd_abs_mm)
+    bor = _bor_kernel(tl, rec, "PD", "CR", "PR", "SD", confirm_days, min_sd_days)
+    if bor is None:
+        bor = "PD" if "PD" in rec else "NE"
+    irec = _irecist_kernel(t, s, nl, gone, pd_abs_mm, icpd_growth_mm, confirm_min_days)
+    if "PD" in rec:
+        i_pd = rec.index("PD")
+        pfs = (tl[i_pd], True)
+    else:
+        pfs = (tl[-1], False)
+    ipfs = _iprogression_from_labels(tl, irec)
+    best_pct = float(np.min(100.0 * (s[1:] - s[0]) / s[0])) if s.size > 1 else math.nan
+    return {
+        "bor": bor,
+        "irecist_bor": _irecist_bor_from_labels(tl, irec, confirm_days, min_sd_days),
+        "pfs_days": float(pfs[0]),
+        "pfs_event": bool(pfs[1]),
+        "ipfs_days": float(ipfs[0]),
+        "ipfs_event": bool(ipfs[1]),
+        "best_pct_change": best_pct,
+        "response_start_days": _first_before_pd(tl, rec, ("CR", "PR")),
+        "cr_start_days": _first_before_pd(tl, rec, ("CR",)),
+        "n_assessments": int(t.size),
+        "icpd_days": float(tl[irec.index("iCPD")]) if "iCPD" in irec else math.nan,
+    }
+
+
+def _rows_of(values, name: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """``values`` (patients x assessments) checked against ``shape``; None stays None."""
+    if values is None:
+        return None
+    arr = np.asarray(values)
+    if arr.shape != shape:
+        raise InputError(f"{name} has shape {arr.shape} but sums_mm has {shape}; give one value "
+                         "per patient (row) and assessment (column)")
+    return arr
+
+
+def score_until(
+    times_d,
+    sums_mm,
+    target_gone,
+    new_lesion,
+    until_d,
+    *,
+    confirm_days: float | None = _DEFAULT_CONFIRM_DAYS,
+    min_sd_days: float = _DEFAULT_MIN_SD_DAYS,
+    cr_floor_mm: float = _DEFAULT_CR_FLOOR_MM,
+    pd_abs_mm: float = _DEFAULT_PD_ABS_MM,
+    irecist_confirm_min_days: float = _DEFAULT_CONFIRM_DAYS,
+    icpd_growth_mm: float = _DEFAULT_PD_ABS_MM,
+) -> pd.DataFrame:
+    """Score many patients, each on its own scans up to its own cut time (death, data cutoff).
+
+    The same scoring as :func:`score_patients` (the same per-patient kernels), for series that
+    come as arrays of patients x assessments: the cut is applied to all patients at once and no
+    long table is built.
+
+    Parameters
+    ----------
+    times_d : array, shape (A,) or (N, A)
+        Assessment times (days since randomisation), baseline first: one schedule shared by every
+        patient, or one row per patient with NaN after its last scan (padding, never scored).
+    sums_mm : array, shape (N, A)
+        Recorded sum of target-lesion diameters (mm) per patient and assessment.
+    target_gone : array of bool, shape (N, A), or None
+        Every target lesion gone (:func:`immunocycle.trial.record_lesions`); None: the sum is at or
+        below ``cr_floor_mm``.
+    new_lesion : array of bool, shape (N, A), or None
+        A new lesion appears at that assessment; None: none.
+    until_d : float or array, shape (N,)
+        Per patient, the last day whose scans count (days; inclusive): scans after it are ignored,
+        the baseline always counts. ``inf``: every scan.
+    confirm_days, min_sd_days, cr_floor_mm, pd_abs_mm, irecist_confirm_min_days, icpd_growth_mm
+        As in :func:`score_patients` (days, mm).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient in input order (index 0..N-1) with the columns of
+        :func:`score_patients` after ``patient_id`` (``bor``, ``irecist_bor``, ``pfs_days``, ...,
+        ``n_assessments``: the scans counted) and ``icpd_days``, the first assessment scored
+        iCPD (days; NaN if none).
+
+    Raises
+    ------
+    InputError
+        Shapes that do not match, a NaN ``until_d``, or a patient's counted series that is invalid
+        (the message names the patient's row, as :func:`score_patients` does).
+
+    Examples
+    --------
+    >>> score_until([0, 42, 84], [[50.0, 30.0, 30.0]] * 2, None, None, [60.0, 90.0])["bor"].tolist()
+    ['SD', 'PR']
+    """
+    s2 = np.asarray(sums_mm, dtype=float)
+    if s2.ndim != 2:
+        raise InputError(f"sums_mm must be 2-D (patients x assessments), got shape {s2.shape}")
+    n, a = s2.shape
+    t2 = np.asarray(times_d, dtype=float)
+    if t2.ndim == 1 and t2.size == a:
+        t2 = np.broadcast_to(t2, s2.shape)
+    elif t2.shape != s2.shape:
+        raise InputError(f"times_d has shape {t2.shape}; give ({a},) shared by all patients or "
+                         f"{s2.shape} like sums_mm")
+    gone2 = _rows_of(target_gone, "target_gone", s2.shape)
+    new2 = _rows_of(new_lesion, "new_lesion", s2.shape)
+    until = np.asarray(until_d, dtype=float)
+    if until.ndim > 1 or (until.ndim == 1 and until.size != n):
+        raise InputError(f"until_d has shape {until.shape}; give one day or one per patient ({n})")
+    if np.any(np.isnan(until)):
+        raise InputError("until_d contains NaN; use inf to count every scan")
+    cd = _check_days(confirm_days, "confirm_days", allow_none=True)
+    sd_days = _check_days(min_sd_days, "min_sd_days")
+    cmin = _check_days(irecist_confirm_min_days, "irecist_confirm_min_days")
+    if not (math.isfinite(icpd_growth_mm) and icpd_growth_mm > 0):
+        raise InputError(f"icpd_growth_mm must be a finite number > 0, got {icpd_growth_mm!r}")
+    # the cut, for every patient at once (NaN padding compares False: never counted)
+    keep = t2 <= np.broadcast_to(until, (n,))[:, None]
+    if a:
+        keep[:, 0] = True
+    rows = []
+    for k in range(n):
+        m = keep[k]
+        try:
+            t, s, nl, gone = _validate(t2[k, m], s2[k, m], None if new2 is None else new2[k, m],
+                                       cr_floor_mm, pd_abs_mm,
+                                       None if gone2 is None else gone2[k, m])
+        except ValueError as exc:
+            raise InputError(f"patient (row) {k}: {exc}") from None
+        rows.append(_score_series(t, s, nl, gone, float(pd_abs_mm), float(icpd_growth_mm), cmin,
+                                  cd, sd_days))
+    out = pd.DataFrame(rows, columns=[*_COLUMNS, "icpd_days"])
+    out["pfs_event"] = out["pfs_event"].astype(bool)
+    out["ipfs_event"] = out["ipfs_event"].astype(bool)
+    return out

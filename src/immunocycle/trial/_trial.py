@@ -331,7 +331,7 @@ def _stop_dosing(res, preset: str, therapies, stop_day: np.ndarray, times: np.nd
 def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
               included: np.ndarray) -> dict[str, Any]:
     """Lesions, new lesions, RECIST 1.1 / iRECIST, PFS, death and OS of one arm's patients."""
-    from immunocycle.trial._lesions import lesion_site
+    from immunocycle.trial._lesions import recorded_sizes
     from immunocycle.trial._progression import (
         assessment_times,
         death_times,
@@ -343,7 +343,7 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
         new_lesion_times,
         organ_death_hr,
     )
-    from immunocycle.trial._recist import irecist_timepoints, score_patients
+    from immunocycle.trial._recist import score_until
 
     laws = load_progression()
     step = float(times[1] - times[0]) if times.size > 1 else STEP_DAYS
@@ -362,12 +362,12 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
     diam = course["diameter"]
     L = lesions.diameter0.shape[1]
     target = diam[:, :L, :][:, :, ia]  # (N, L, A)
-    sites = np.where(lesions.site == "", "ct", lesions.site)
-    limit = np.vectorize(lambda s: lesion_site(s).detection_limit_mm)(sites)[:, :, None]
-    normal = np.vectorize(lambda s: lesion_site(s).normal_below_mm)(sites)[:, :, None]
-    hidden = target < limit
-    sums = np.where(hidden, 0.0, target).sum(1)
-    gone = np.all(hidden | (target < normal), axis=1)
+    # what the radiologist records (record_lesions' rule, per patient's lesion sites; '' padding
+    # is the default site); a failed patient's NaN sizes give NaN sums, screened out by `ok`
+    recorded, gone = recorded_sizes(np.moveaxis(target, 1, -1), lesions.site[:, None, :],
+                                    allow_nan=True)
+    recorded = np.moveaxis(recorded, -1, 1)  # (N, L, A)
+    sums = recorded.sum(1)
     flags = new_lesion_flags(appear, t_assess)
     ok = res.ok & np.all(np.isfinite(res["tumor_diameter"]), axis=1) & np.all(
         np.isfinite(sums), axis=1)
@@ -380,17 +380,11 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
     rows = np.flatnonzero(evaluable)
     icpd = np.full(n, np.inf)
     if rows.size:
-        long = pd.DataFrame({"patient_id": np.repeat(rows, t_assess.size),
-                             "time_d": np.tile(t_assess, rows.size),
-                             "sum_mm": sums[rows].ravel(), "target_gone": gone[rows].ravel(),
-                             "new_lesion": flags[rows].ravel()})
-        scored = score_patients(long).set_index("patient_id")
+        scored = score_until(t_assess, sums[rows], gone[rows], flags[rows], np.inf)
         for col in cols:
-            cols[col][rows] = scored.loc[rows, col].to_numpy()
-        for r in rows[scored.loc[rows, "ipfs_event"].to_numpy(bool)]:
-            labels = irecist_timepoints(t_assess, sums[r], flags[r], target_gone=gone[r])
-            if "iCPD" in labels:
-                icpd[r] = t_assess[labels.index("iCPD")]
+            cols[col][rows] = scored[col].to_numpy()
+        found = scored["icpd_days"].to_numpy()
+        icpd[rows] = np.where(np.isnan(found), np.inf, found)
     # death: all target and new lesions, organs, progression
     progression = np.where(cols["pfs_event"].astype(bool), cols["pfs_days"].astype(float),
                            np.inf)
@@ -404,14 +398,9 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
     # before death, which the death hazard used, is unchanged)
     cut = np.flatnonzero(evaluable & (death <= follow) & (death < t_assess[-1]))
     if cut.size:
-        keep = (t_assess[None, :] <= death[cut, None]).ravel()
-        long = pd.DataFrame({"patient_id": np.repeat(cut, t_assess.size),
-                             "time_d": np.tile(t_assess, cut.size),
-                             "sum_mm": sums[cut].ravel(), "target_gone": gone[cut].ravel(),
-                             "new_lesion": flags[cut].ravel()})[keep]
-        scored = score_patients(long).set_index("patient_id")
+        scored = score_until(t_assess, sums[cut], gone[cut], flags[cut], death[cut])
         for col in cols:
-            cols[col][cut] = scored.loc[cut, col].to_numpy()
+            cols[col][cut] = scored[col].to_numpy()
         icpd[cut] = np.where(icpd[cut] <= death[cut], icpd[cut], np.inf)
     pfs = cols["pfs_days"].astype(float)
     died_first = evaluable & (death < np.where(cols["pfs_event"].astype(bool), pfs, np.inf))         & (death <= follow)
@@ -440,8 +429,7 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
     cols["n_lesions"] = lesions.n
     # mixed response on the recorded sizes at the first scan (Bernard-Tessier 2020 definition)
     first_scan = alive[:, 1] if t_assess.size > 1 else np.zeros(n, bool)
-    cols["mixed_response"] = mixed_response(np.where(hidden, 0.0, target), lesions.n,
-                                            first_scan) & evaluable
+    cols["mixed_response"] = mixed_response(recorded, lesions.n, first_scan) & evaluable
     k_end = times.size - 1
     cols["resistant_share_end"] = course["resistant_share"][:, k_end]
     for j in range(L):
