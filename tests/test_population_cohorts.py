@@ -32,7 +32,9 @@ def test_every_tumor_type_and_archetype_is_a_valid_cohort_with_sources():
         assert c.phenotype_mix is not None
     # Every calibration target is one of calibration_targets.md's figures.
     targets = {n: load_cohort(n).calibration for n in TUMOR_TYPES}
-    assert targets["melanoma"].orr == 0.40 and targets["melanoma"].ae_grade3plus == 0.117
+    # melanoma: the pool of CheckMate 066, KEYNOTE-006 and ECHO-301 (test_pooled_calibration.py)
+    assert [a.n for a in targets["melanoma"].pooled] == [210, 556, 352]
+    assert targets["melanoma"].ae_grade3plus == 0.117
     assert targets["crc_msi_high"].orr == 0.438 and targets["crc_mss"].orr == 0.0
     assert targets["tnbc"] is None
 
@@ -80,7 +82,7 @@ def test_unknown_cohort_names_the_choices():
     (("  T_N0:", "  T_N_typo:"), "parameters.T_N_typo"),
     (("inflamed: 0.5, excluded: 0.2", "inflamed: 0.9, excluded: 0.2"), "phenotype_mix"),
     (("base: human", "base: martian"), "base"),
-    (("orr: 0.40", "orr: 1.40"), "calibration.orr"),
+    (("ae_grade3plus: 0.117", "ae_grade3plus: 1.117"), "calibration.ae_grade3plus"),
 ])
 def test_malformed_cohort_yaml_names_file_and_field(tmp_path, edit, field):
     text = (COHORT_DIR / "melanoma.yaml").read_text()

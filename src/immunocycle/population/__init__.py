@@ -6,6 +6,7 @@ from immunocycle.population._cohort import (
     FittedValues,
     ParameterDistribution,
     PhenotypeMix,
+    PooledArm,
     TMBDistribution,
     available_cohorts,
     cohort_path,
@@ -29,6 +30,7 @@ from immunocycle.population._patients import (
     sample_cohort,
     select_to_mix,
 )
+from immunocycle.population._pooling import PooledORR, pool_orr
 from immunocycle.population._sampling import Distribution, sample_patients
 
 __all__ = [
@@ -37,4 +39,5 @@ __all__ = [
     "fitted_values", "load_cohort", "median_patient", "neoantigen_load_from_tmb", "plausibility",
     "sample_cohort", "sample_patients", "select_to_mix", "fitted_path", "MouseModel",
     "available_mouse_models", "load_mouse_model", "median_mouse", "sample_mice", "study_settings",
+    "PooledArm", "PooledORR", "pool_orr",
 ]

@@ -125,11 +125,22 @@ class PhenotypeMix(_Strict):
         return {"inflamed": self.inflamed, "excluded": self.excluded, "desert": self.desert}
 
 
+class PooledArm(_Strict):
+    """One published trial arm of a pooled calibration target (responders of ``n``)."""
+
+    trial: Annotated[str, Field(min_length=3)]
+    responders: Annotated[int, Field(ge=0)]
+    n: Annotated[int, Field(ge=1)]
+    source: Annotated[str, Field(min_length=3)]
+
+
 class CalibrationTarget(_Strict):
     """What a cohort is calibrated to (``calibration_targets.md`` only).
 
     ``orr`` is the published objective response rate (fraction) of ``regimen``; ``n_trial`` the
-    trial arm's size, used only for its 95 % interval; ``ae_grade3plus`` the monotherapy grade
+    trial arm's size, used only for its 95 % interval. With ``pooled`` (several trials of the
+    tumor type, :class:`PooledArm`), ``orr`` and ``n_trial`` are not given but computed: the
+    random-effects pool of the arms and its effective size (:func:`pool_orr`); ``ae_grade3plus`` the monotherapy grade
     >= 3 treatment-related adverse-event rate (fraction), or None where none is given; ``cr`` the
     published complete-response rate (fraction) of ``regimen``, or None; ``cr_parameter`` the
     cohort parameter whose median is fitted to ``cr`` (with ``parameter`` refitted to ``orr``), or
@@ -142,12 +153,34 @@ class CalibrationTarget(_Strict):
     regimen: str
     orr: Annotated[float, Field(ge=0, le=1)]
     n_trial: Annotated[int, Field(ge=1)]
+    pooled: list[PooledArm] | None = None
     ae_grade3plus: Annotated[float, Field(gt=0, lt=1)] | None = None
     cr: Annotated[float, Field(ge=0, le=1)] | None = None
     cr_parameter: str | None = None
     median_pfs_months: Annotated[float, Field(gt=0)] | None = None
     pfs_source: str = ""
     source: Annotated[str, Field(min_length=3)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pool(cls, data):
+        # a pooled target states its arms, never a hand-computed pool that could drift from them
+        if not isinstance(data, dict) or data.get("pooled") is None:
+            return data
+        given = [k for k in ("orr", "n_trial") if k in data]
+        if given:
+            raise ValueError(f"give either pooled or {' and '.join(given)}, not both "
+                             "(orr and n_trial are computed from the pooled arms)")
+        arms = data["pooled"]
+        if not isinstance(arms, list) or not all(isinstance(a, dict) for a in arms):
+            return data  # the field's own validation names what is wrong
+        from immunocycle.population._pooling import pool_orr
+
+        try:
+            pool = pool_orr([a.get("responders") for a in arms], [a.get("n") for a in arms])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(str(exc)) from None
+        return {**data, "orr": round(pool.orr, 4), "n_trial": pool.n_effective}
 
 
 class Cohort(_Strict):
