@@ -1,8 +1,8 @@
 """Fit one effect size per agent to that agent's own monotherapy ORR on the melanoma cohort.
 
 Each agent's effect is calibrated on its own evidence (calibration_targets.md, second round),
-never on a combination, with the cohort's fitted values (``data/cohorts/fitted.yaml``, fitted to
-nivolumab in CheckMate 066) left unchanged:
+never on a combination, with the cohort's fitted values (``data/cohorts/fitted.yaml``, fitted with
+nivolumab to the pooled PD-1 arms of CheckMate 066, KEYNOTE-006 and ECHO-301) left unchanged:
 
 - ipilimumab 3 mg/kg Q3W x4: ORR 11.9% (33/278; KEYNOTE-006, Robert 2015 NEJM 372:2521,
   doi 10.1056/NEJMoa1503093). Knob: the Emax of ipilimumab's effect on ``p_kill`` (cancer cells
@@ -167,7 +167,7 @@ def main() -> None:
     at_fit = prof[0]
     lo_b, hi_b = spec["band"]
     inside = [r["emax"] for r in prof if lo_b <= r["orr"] <= hi_b]
-    provenance = (f"calibrated to {spec['source']} on the melanoma cohort (CheckMate 066 fit "
+    provenance = (f"calibrated to {spec['source']} on the melanoma cohort (its PD-1 fit "
                   f"unchanged): scripts/calibrate_agent_effects.py --agent {a.agent} --n {a.n} "
                   f"--seed {a.seed} (bisection in log Emax, common random numbers, "
                   f"{at_fit['n_evaluable']} evaluable): Emax {emax:g} gives ORR "
