@@ -57,7 +57,7 @@ def test_melanoma_target_is_the_pool_of_its_stated_arms():
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    ("  pooled:\n", "  orr: 0.40\n  pooled:\n"),
+    ("  pooled:\n", "  orr: 0.40\n  pooled:\n"),  # a typed ORR that is not the pool's
     ("responders: 84, n: 210", "responders: 284, n: 210"),
 ])
 def test_malformed_pooled_target_names_the_field(tmp_path, edit, message):

@@ -29,7 +29,11 @@ def test_fitted_file_records_every_calibrated_cohort_with_its_fit_and_command():
             assert fit["achieved_ae_realized"] == pytest.approx(target.ae_grade3plus, abs=0.05)
         if target.median_pfs_months is not None:  # the new-lesion rate fitted to the PFS
             assert entry.new_lesion_rate is not None
-            _check_pfs(name, fit["median_pfs_days"], target.median_pfs_months)
+            if name not in PFS_NOT_REACHED:
+                _check_pfs(name, fit["median_pfs_days"], target.median_pfs_months)
+            # a gap is held on the trial itself (test below): the record's median is the fit's
+            # frame (no post-iCPD re-simulation, the AE offset not yet fitted), which read 378 d
+            # for crc_msi_high against 322 d in `trial` at the same values (session 7)
         if target.cr_parameter is not None:  # the published CR rate inside the simulated CI
             lo, hi = fit["achieved_cr_ci"]
             assert lo <= target.cr <= hi, (name, fit)

@@ -14,6 +14,7 @@ from immunocycle._commands.trial import trial_command
 from immunocycle._errors import ImmunocycleError
 from immunocycle.engine import SolverOptions
 from immunocycle.model import ModelError
+from immunocycle.population import load_cohort
 from immunocycle.report import trial_figures
 from immunocycle.trial._runner import run_chunked
 from immunocycle.trial._trial import make_task, parse_regimen, run_trial
@@ -170,7 +171,8 @@ def test_command_line_errors_and_listing():
     names = {row["name"] for row in json.loads(listing.output)}
     assert {"melanoma", "nsclc", "rcc", "urothelial", "crc_msi_high", "crc_mss", "tnbc"} <= names
     shown = runner.invoke(_cli(), ["cohort", "show", "melanoma", "--json"])
-    assert shown.exit_code == 0 and json.loads(shown.output)["calibration"]["orr"] == 0.40
+    assert shown.exit_code == 0 and json.loads(shown.output)["calibration"]["orr"] \
+        == load_cohort("melanoma").calibration.orr
     unknown = runner.invoke(_cli(), ["cohort", "show", "atlantis"])
     assert unknown.exit_code == 2 and "unknown cohort" in unknown.output
     untargeted = runner.invoke(_cli(), ["cohort", "calibrate", "tnbc"])

@@ -167,10 +167,6 @@ class CalibrationTarget(_Strict):
         # a pooled target states its arms, never a hand-computed pool that could drift from them
         if not isinstance(data, dict) or data.get("pooled") is None:
             return data
-        given = [k for k in ("orr", "n_trial") if k in data]
-        if given:
-            raise ValueError(f"give either pooled or {' and '.join(given)}, not both "
-                             "(orr and n_trial are computed from the pooled arms)")
         arms = data["pooled"]
         if not isinstance(arms, list) or not all(isinstance(a, dict) for a in arms):
             return data  # the field's own validation names what is wrong
@@ -180,7 +176,13 @@ class CalibrationTarget(_Strict):
             pool = pool_orr([a.get("responders") for a in arms], [a.get("n") for a in arms])
         except (TypeError, ValueError) as exc:
             raise ValueError(str(exc)) from None
-        return {**data, "orr": round(pool.orr, 4), "n_trial": pool.n_effective}
+        computed = {"orr": round(pool.orr, 4), "n_trial": pool.n_effective}
+        for key, value in computed.items():  # a dumped cohort carries them; they must agree
+            if key in data and data[key] != value:
+                raise ValueError(f"{key} {data[key]!r} differs from the random-effects pool of "
+                                 f"the pooled arms ({value!r}); leave orr and n_trial out, they "
+                                 "are computed")
+        return {**data, **computed}
 
 
 class Cohort(_Strict):
