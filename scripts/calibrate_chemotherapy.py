@@ -13,9 +13,14 @@ not fitted. A grid over log(Emax), then the grid point of least squared ORR erro
         --parameter k_C_growth --grid=-0.5,-0.8,-0.95
     python scripts/calibrate_chemotherapy.py paclitaxel --cohort breast --therapy nab_paclitaxel \\
         --arm nab_paclitaxel=0.33 --field ec50_scale --grid 1.33,2,3
+    python scripts/calibrate_chemotherapy.py fluorouracil --cohort crc_msi_high \\
+        --arm mfolfox6=0.331 --grid 5,5.5,6
+
+An arm may be a catalog regimen (mfolfox6: oxaliplatin + 5-FU bolus + 5-FU infusion); the Emax is
+set in every therapy of the agent it holds (both 5-FU doses), the other agents keep theirs.
 
 Targets: shared/data/calibration_targets.md (Gradishar 2005; CheckMate 017 docetaxel; CheckMate 066
-dacarbazine; CheckMate 025 everolimus).
+dacarbazine; CheckMate 025 everolimus; KEYNOTE-177 chemotherapy, mFOLFOX6 standing in).
 """
 
 from __future__ import annotations
@@ -36,15 +41,24 @@ def _with_emax(therapy, emax: float, parameter: str = "chemo_kill", field: str =
     return therapy.model_copy(update={"effects": effects})
 
 
-def orr_at(task, agent_therapies: set[str], emax: float, n: int,
-           parameter: str = "chemo_kill", field: str = "emax") -> dict[str, float]:
-    """ORR per arm with the Emax of the agent's ``parameter`` effect set to ``emax``."""
+def arm_summaries(task, agent_therapies: set[str], emax: float, n: int,
+                  parameter: str = "chemo_kill", field: str = "emax") -> dict[str, dict]:
+    """Per arm ``{orr, orr_ci, n}`` (n evaluable) with the Emax of the agent's ``parameter``
+    effect set to ``emax``."""
     from immunocycle.trial import summarize_trial
 
     arms = tuple(tuple(_with_emax(t, emax, parameter, field) if t.name in agent_therapies else t for t in arm)
                  for arm in task.arm_therapies)
     frame = dataclasses.replace(task, arm_therapies=arms)(0, n)
-    return {a["name"]: float(a["orr"]) for a in summarize_trial(frame, task.arms)["arms"]}
+    return {a["name"]: {"orr": float(a["orr"]), "orr_ci": [float(x) for x in a["orr_ci"]],
+                        "n": int(a["n"])} for a in summarize_trial(frame, task.arms)["arms"]}
+
+
+def orr_at(task, agent_therapies: set[str], emax: float, n: int,
+           parameter: str = "chemo_kill", field: str = "emax") -> dict[str, float]:
+    """ORR per arm with the Emax of the agent's ``parameter`` effect set to ``emax``."""
+    return {k: v["orr"] for k, v in
+            arm_summaries(task, agent_therapies, emax, n, parameter, field).items()}
 
 
 def main() -> None:
@@ -72,9 +86,12 @@ def main() -> None:
     task = make_task(args.cohort, list(targets), seed=args.seed)
     rows = []
     for emax in (float(x) for x in args.grid.split(",")):
-        orr = orr_at(task, mine, emax, args.n, args.parameter, args.field)
+        arms = arm_summaries(task, mine, emax, args.n, args.parameter, args.field)
+        orr = {k: v["orr"] for k, v in arms.items()}
         sse = sum((orr[a] - t) ** 2 for a, t in targets.items())
-        rows.append({"emax": emax, "orr": orr, "sse": sse})
+        rows.append({"emax": emax, "orr": orr, "sse": sse,
+                     "orr_ci": {k: v["orr_ci"] for k, v in arms.items()},
+                     "evaluable": {k: v["n"] for k, v in arms.items()}})
         print(json.dumps(rows[-1]), flush=True)
     best = min(rows, key=lambda r: r["sse"])
     print(json.dumps({"agent": args.agent, "cohort": args.cohort, "targets": targets,

@@ -136,3 +136,62 @@ def test_comparator_toxicity_laws_rise_with_exposure():
                              ("everolimus", "mtor_inhibition", "everolimus@20mg:q1d")):
         base, more = predict_ae(arm)["laws"][law], predict_ae(higher)["laws"][law]
         assert 0.1 < base < 0.4 and more > base
+
+
+def test_fluorouracil_infusion_plasma_course_is_its_linear_poppk(cat):
+    """5-FU's 46-h infusion follows the catalog's linear one-compartment PK of the infusional
+    regimen: a plateau at infusion rate / clearance, then a fall with half-life V ln 2 / CL
+    (7 min), exactly as the analytic solution."""
+    pk = cat.agents["fluorouracil"].pk["human"]
+    cl, v = pk.cl_l_per_h * 24.0, pk.v1_l  # L/day, L
+    therapy = resolve_therapy("fluorouracil_free").with_dosing(count=1)
+    d = therapy.dosing
+    res = simulate_cycle("human", [therapy], days=2.2, step=0.001).result
+    t = res.times
+    c = np.asarray(res["fluorouracil_free_conc_C"], dtype=float)[0]
+    dose_nmol = d.amount * 80.0 / therapy.pk["MW"].value  # mg/kg x the preset's 80 kg
+    rate, k = dose_nmol / d.duration, cl / v
+    expected = np.where(t <= d.duration, rate / cl * (1.0 - np.exp(-k * t)),
+                        rate / cl * (1.0 - np.exp(-k * d.duration))
+                        * np.exp(-k * (t - d.duration)))
+    keep = (t > 0.01) & (expected > 1e-3 * expected.max())
+    np.testing.assert_allclose(c[keep], expected[keep], rtol=0.02)
+    # the cited half-life of the infusional regimen (7.08 min; the catalog states 0.116 h)
+    assert np.log(2.0) / k * 24.0 == pytest.approx(pk.half_life_h, rel=0.02)
+    # the plateau, in uM, is the regimen's (about 5 uM at 2400 mg/m2 over 46 h in this patient)
+    assert 2.0 < c[(t > 1.0) & (t < 1.8)].mean() / 1000.0 < 8.0
+
+
+def test_mfolfox6_regimen_gives_oxaliplatin_and_both_fluorouracil_doses(cat):
+    """mFOLFOX6 (the KEYNOTE-177 comparator) resolves to oxaliplatin 85 mg/m2, the 5-FU bolus
+    400 mg/m2 and the 5-FU infusion 2400 mg/m2 over 46 h, every 2 weeks; both 5-FU doses are one
+    agent with one potency; validate checks its ORR and AE rate on the MSI-high cohort."""
+    from immunocycle.catalog import resolve_arm
+    from immunocycle.validate import load_targets
+
+    arm = {t.name: t for t in resolve_arm("mfolfox6")}
+    assert list(arm) == ["oxaliplatin_free", "fluorouracil_bolus", "fluorouracil_free"]
+    km = float(cat.pk.km["human"])
+    for name, mg_m2 in (("oxaliplatin_free", 85.0), ("fluorouracil_bolus", 400.0),
+                        ("fluorouracil_free", 2400.0)):
+        assert arm[name].dosing.amount == pytest.approx(mg_m2 / km) and arm[name].dosing.every == 14
+    assert arm["fluorouracil_free"].dosing.duration == pytest.approx(46.0 / 24.0, abs=1e-3)
+    kill = [next(e for e in arm[n].effects if e.parameter == "chemo_kill")
+            for n in ("fluorouracil_bolus", "fluorouracil_free")]
+    assert kill[0].emax == kill[1].emax and kill[0].ec50 == kill[1].ec50
+    targets = {t.id: t for t in load_targets()}
+    for tid, kind in (("keynote177_chemotherapy_orr", "orr"),
+                      ("keynote177_chemotherapy_ae", "ae_rate")):
+        assert targets[tid].check == {"kind": kind, "cohort": "crc_msi_high", "arm": "mfolfox6"}
+
+
+def test_mfolfox6_shrinks_msi_high_tumors_more_than_no_treatment():
+    from immunocycle.trial import make_task
+
+    task = make_task("crc_msi_high", ["mfolfox6", "untreated"], seed=5)
+    frame = task(0, 24)
+    ok = frame[frame["evaluable"]]
+    change = ok.pivot(index="patient_id", columns="arm", values="best_pct_change").dropna()
+    assert len(change) >= 10
+    assert (change["mfolfox6"] <= change["untreated"] + 1e-9).all()
+    assert change["mfolfox6"].median() < change["untreated"].median() - 10.0
