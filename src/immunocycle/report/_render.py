@@ -81,8 +81,11 @@ def _read_png(path: Path) -> Path:
 
 
 def _read_parquet(path: Path, required: Sequence[str]) -> pd.DataFrame:
+    from immunocycle.trial import read_patients
+
     try:
-        frame = pd.read_parquet(path)
+        # without the per-scan list columns (Python objects per scan; the report draws none)
+        frame = read_patients(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many kinds for a corrupt file
         raise ReportInputError(path, f"not a readable Parquet file ({exc})") from exc
     missing = [c for c in required if c not in frame.columns]

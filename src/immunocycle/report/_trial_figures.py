@@ -481,7 +481,8 @@ def trial_figures(patients: pd.DataFrame, arms: Sequence[str], out: Path) -> dic
     ----------
     patients : DataFrame
         A trial's ``patients.parquet`` (:func:`immunocycle.trial.run_trial`), one row per patient
-        and arm; only evaluable rows are drawn.
+        and arm; only evaluable rows are drawn, and in the spider plot only rows whose
+        per-scan lists ``time_d`` and ``sum_mm`` are given (not None).
     arms : sequence of str
         Arm order; arm ``k``'s files are tagged ``arm{k}``.
     out : path
@@ -509,10 +510,16 @@ def trial_figures(patients: pd.DataFrame, arms: Sequence[str], out: Path) -> dic
         tag = f"arm{k}"
         paths[f"waterfall_{tag}"] = out / f"waterfall_{tag}.png"
         waterfall(sub, paths[f"waterfall_{tag}"], title=f"Best change, {arm}")
-        long = sub[["patient_id", "time_d", "sum_mm", "bor"]].explode(["time_d", "sum_mm"])
-        long = long.astype({"time_d": float, "sum_mm": float})
-        paths[f"spider_{tag}"] = out / f"spider_{tag}.png"
-        spider(long, paths[f"spider_{tag}"], color_by="bor", title=f"Target-lesion sum, {arm}")
+        # rows without scans (run_trial attaches them to its first patients only) are not drawn
+        scanned = sub[sub["time_d"].notna()]
+        if len(scanned):
+            long = scanned[["patient_id", "time_d", "sum_mm", "bor"]].explode(["time_d",
+                                                                                "sum_mm"])
+            long = long.astype({"time_d": float, "sum_mm": float})
+            paths[f"spider_{tag}"] = out / f"spider_{tag}.png"
+            shown = "" if len(scanned) == len(sub) else f" (first {len(scanned)} of {len(sub)})"
+            spider(long, paths[f"spider_{tag}"], color_by="bor",
+                   title=f"Target-lesion sum, {arm}{shown}")
         if "response_start_days" in sub.columns and is_response(sub["bor"]).any():
             paths[f"swimmer_{tag}"] = out / f"swimmer_{tag}.png"
             swimmer(sub, paths[f"swimmer_{tag}"], title=f"Responders, {arm}")

@@ -22,6 +22,7 @@ from immunocycle.trial._recist import (
 from immunocycle.trial._runner import RunConflictError, run_chunked
 from immunocycle.trial._statistics import is_response, km_median, orr_with_ci, summarize_arms
 from immunocycle.trial._study import StudyResult, resolve_mouse_arm, run_study, tgi_pct
+from immunocycle.trial._table import read_patients
 from immunocycle.trial._toxicity import ae_probabilities, exposure_drivers, load_toxicity
 from immunocycle.trial._trial import (
     TrialTask,
@@ -48,6 +49,6 @@ __all__ = [
     "exposure_drivers", "load_toxicity", "make_task", "parse_regimen", "run_chunked", "run_trial",
     "summarize_trial", "StudyResult", "resolve_mouse_arm", "run_study", "tgi_pct",
     "LesionSite", "lesion_sites", "record_lesions", "ae_type_names", "organ_exposure_table",
-    "predict_ae",
+    "predict_ae", "read_patients",
     "cohort_multiplier_sd", "load_priors", "replicate_count", "replicate_task", "uncertainty",
 ]

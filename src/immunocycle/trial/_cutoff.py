@@ -123,6 +123,34 @@ def bor_at_cutoff(patients: pd.DataFrame, followup_days) -> np.ndarray:
     return out
 
 
+#: The per-scan list columns :func:`bor_at_cutoff` reads (``target_gone`` only in tables written
+#: after issue 20).
+SCAN_COLUMNS = ("time_d", "sum_mm", "target_gone", "new_lesion")
+
+
+def bor_at_cutoff_file(path, rows: pd.DataFrame, followup_days) -> np.ndarray:
+    """:func:`bor_at_cutoff` of ``rows`` (``patient_id``, ``arm``) of the trial table at ``path``,
+    whose per-scan lists are read a batch at a time (:func:`immunocycle.trial._table.iter_batches`),
+    so memory does not grow with the trial; ``followup_days`` in the order of ``rows``."""
+    import pyarrow.parquet as pq
+
+    from immunocycle.trial._table import iter_batches
+
+    follow = np.asarray(followup_days, float)
+    position = pd.Series(np.arange(len(rows)),
+                         index=pd.MultiIndex.from_frame(rows[["patient_id", "arm"]]))
+    names = set(pq.read_schema(path).names)
+    columns = ["patient_id", "arm", "evaluable", *[c for c in SCAN_COLUMNS if c in names]]
+    out = np.full(len(rows), "", object)
+    for batch in iter_batches(path, columns):
+        at = position.reindex(pd.MultiIndex.from_frame(batch[["patient_id", "arm"]])).to_numpy()
+        hit = ~np.isnan(at)
+        if hit.any():
+            where = at[hit].astype(int)
+            out[where] = bor_at_cutoff(batch[hit].reset_index(drop=True), follow[where])
+    return out
+
+
 def _padded(column: pd.Series, fill, dtype) -> np.ndarray:
     """A list column (one list per row, e.g. per-scan values up to death) as an array of rows x
     longest list, ``fill`` after the end of each row's list."""
@@ -135,5 +163,5 @@ def _padded(column: pd.Series, fill, dtype) -> np.ndarray:
     return out
 
 
-__all__ = ["DAYS_PER_MONTH", "bor_at_cutoff", "cutoff_settings", "cutoff_uniforms",
-           "followup_at_cutoff", "load_data_cutoffs"]
+__all__ = ["DAYS_PER_MONTH", "SCAN_COLUMNS", "bor_at_cutoff", "bor_at_cutoff_file",
+           "cutoff_settings", "cutoff_uniforms", "followup_at_cutoff", "load_data_cutoffs"]

@@ -533,7 +533,8 @@ def _with_cr_multiplier(c: Cohort, factor: float) -> Cohort:
 
 def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 0,
                     match_phenotypes: dict[str, float] | None = None,
-                    cutoff: dict[str, Any] | None = None) -> dict[str, Any]:
+                    cutoff: dict[str, Any] | None = None,
+                    scans: str | Path | None = None) -> dict[str, Any]:
     """Per-arm summary (:func:`summarize_arms`) of the evaluable patients, with the counts of
     excluded and failed patients.
 
@@ -550,6 +551,9 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
         Data cutoff (:func:`immunocycle.trial._cutoff.cutoff_settings`): every arm then also
         gets ``orr_at_cutoff``, ``cr_rate_at_cutoff`` (with ``_ci``) and ``cr_at_cutoff``,
         counted only on each patient's scans up to its follow-up at the cutoff.
+    scans : path, optional
+        The table file to read the per-scan lists from, a batch at a time, when ``patients``
+        lacks them (:func:`immunocycle.trial._table.read_patients`, as :func:`run_trial` reads).
     """
     from immunocycle.trial._statistics import summarize_arms
 
@@ -583,7 +587,7 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
                                 sorted(sub.loc[sub["included"], "status"].value_counts().items())}
         rec["irecist_orr"] = irecist.get(rec["name"])
     if cutoff is not None and len(table) and "cutoff_u" in work:
-        _add_cutoff(arms_out, work, table, list(arms), cutoff)
+        _add_cutoff(arms_out, work, table, list(arms), cutoff, scans)
     reasons = first.loc[~first["included"], "exclusion"].value_counts().to_dict()
     return {"n_sampled": int(len(first)), "n_included": int(len(included)),
             "n_selected": int(len(selected)), "excluded": {str(k): int(v) for k, v in reasons.items()},
@@ -591,14 +595,28 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
 
 
 def _add_cutoff(arms_out: list[dict[str, Any]], work: pd.DataFrame, table: pd.DataFrame,
-                arms: list[str], cutoff: dict[str, Any]) -> None:
-    """Response counted at the data cutoff (:mod:`immunocycle.trial._cutoff`), per arm."""
-    from immunocycle.trial._cutoff import bor_at_cutoff, followup_at_cutoff
+                arms: list[str], cutoff: dict[str, Any], scans: str | Path | None) -> None:
+    """Response counted at the data cutoff (:mod:`immunocycle.trial._cutoff`), per arm; the
+    per-scan lists from ``work`` or else from the table file ``scans``."""
+    from immunocycle.trial._cutoff import (
+        SCAN_COLUMNS,
+        bor_at_cutoff,
+        bor_at_cutoff_file,
+        followup_at_cutoff,
+    )
     from immunocycle.trial._statistics import summarize_arms
 
     work = work.reset_index(drop=True)
     follow = followup_at_cutoff(work["cutoff_u"].to_numpy(), cutoff)
-    table = table.assign(bor_at_cutoff=bor_at_cutoff(work, follow))
+    if "time_d" in work.columns or scans is None:
+        missing = [c for c in SCAN_COLUMNS[:2] if c not in work.columns]
+        if missing:
+            raise InputError(f"patients: the data cutoff needs the per-scan column(s) {missing}; "
+                             "pass the table file as scans=")
+        bor = bor_at_cutoff(work, follow)
+    else:
+        bor = bor_at_cutoff_file(scans, work, follow)
+    table = table.assign(bor_at_cutoff=bor)
     at = {a["name"]: a for a in summarize_arms(table, arms, bor_col="bor_at_cutoff")}
     for rec in arms_out:
         a = at[rec["name"]]
@@ -689,11 +707,14 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     path = run_chunked(task, int(n), out, chunk_size=chunk_size, arguments=arguments,
                        scheduler=scheduler, local_cluster=local_cluster, progress=progress,
                        description=f"trial {c.name}")
-    patients = pd.read_parquet(path)
+    from immunocycle.trial._table import read_patients, with_scans
+
+    # scalar columns only: the per-scan lists are streamed where needed (memory, issue 18)
+    patients = read_patients(path)
     mix = c.phenotype_mix.shares() if (match_phenotypes and c.phenotype_mix) else None
     summary = {"cohort": c.name, "tmb": task.tmb, "seed": task.seed, "days": task.days, "n": int(n),
                **summarize_trial(patients, task.arms, seed=task.seed, match_phenotypes=mix,
-                                 cutoff=cutoff),
+                                 cutoff=cutoff, scans=path),
                "data_cutoff": cutoff}
     from immunocycle.trial._uncertainty import add_prediction_intervals
 
@@ -701,7 +722,9 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
                               arguments=arguments, progress=progress, n=int(n), mix=mix,
                               cluster={"scheduler": scheduler, "local_cluster": local_cluster})
     if figures:
-        summary["figures"] = {k: str(v) for k, v in figures(patients, task.arms, out).items()}
+        # spider plots need the per-scan sums: of the first SCAN_PATIENTS patients only
+        summary["figures"] = {k: str(v) for k, v in
+                              figures(with_scans(patients, path), task.arms, out).items()}
     summary["outputs"] = {"patients": str(path), "summary": str(out / "summary.json"),
                           "inputs": str(out / "inputs.json")}
     write_json(out / "summary.json", summary)

@@ -549,7 +549,9 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
                                   "priors": {g: list(v) for g, v in priors.sigma.items()},
                                   "multiplier_log_sd": rep.multiplier_log_sd},
                        progress=progress, description=f"replicates ({r})", **(cluster or {}))
-    u = uncertainty(patients, pd.read_parquet(path), task.arms, days=task.days,
+    from immunocycle.trial._table import read_patients
+
+    u = uncertainty(patients, read_patients(path), task.arms, days=task.days,
                     selected=selected, level=priors.level)
     for rec in summary["arms"]:
         rec.update({k: u["arms"].get(rec["name"], {}).get(k) for k in keys})
