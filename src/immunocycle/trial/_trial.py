@@ -707,10 +707,11 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
     path = run_chunked(task, int(n), out, chunk_size=chunk_size, arguments=arguments,
                        scheduler=scheduler, local_cluster=local_cluster, progress=progress,
                        description=f"trial {c.name}")
-    from immunocycle.trial._table import read_patients, with_scans
+    from immunocycle.trial._table import read_patients, summary_columns, with_scans
 
-    # scalar columns only: the per-scan lists are streamed where needed (memory, issue 18)
-    patients = read_patients(path)
+    # the columns the summary reads, without the per-scan lists (streamed where needed) and the
+    # per-patient details: memory flat in the trial size (issue 18)
+    patients = read_patients(path, summary_columns(path, list(c.parameters)))
     mix = c.phenotype_mix.shares() if (match_phenotypes and c.phenotype_mix) else None
     summary = {"cohort": c.name, "tmb": task.tmb, "seed": task.seed, "days": task.days, "n": int(n),
                **summarize_trial(patients, task.arms, seed=task.seed, match_phenotypes=mix,
