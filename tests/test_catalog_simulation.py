@@ -20,8 +20,18 @@ CAT = load_catalog()
 # Cytotoxics whose kill burst lasts minutes to hours (dacarbazine: plasma half-life 41 min) are
 # checked on a fine grid over the first day instead (test_short_kill_bursts_on_a_fine_grid).
 SHORT_BURST = ["dacarbazine"]
+# Claims the model does not reproduce on the reference patient, each with its reason: asserted
+# to fail, so a change that makes the model agree again is seen (and this list shrinks).
+DISAGREE = {
+    ("nanolipogel_sb505124_il2", "J7"):
+        "the gel's low-dose wild-type IL-2 expands Tregs (CD25, EC50 0.01 nM) far more than CD8 "
+        "cells (EC50 1 nM), as low-dose IL-2 does in patients (Koreth 2011 NEJM 365:2055; Blood "
+        "2016 128:130: Tregs up more than fivefold, CD8 cells unchanged): tumor Tregs +30% by "
+        "day 14 outweigh the TGF-beta relief after week 1 (J7 +4% at day 7, -1% over 42 days; Park 2012 measured NK activation, which the "
+        "model lacks)",
+}
 CLAIMS = [(tid, c.flux, c.direction) for tid, t in sorted(CAT.therapies.items())
-          for c in t.claims if tid not in SHORT_BURST]
+          for c in t.claims if tid not in SHORT_BURST and (tid, c.flux) not in DISAGREE]
 # Nano-formulations whose free counterpart is compared at the same dose, schedule and route.
 PAIRS = ["doxil", "cdnp_r848", "sting_nanoparticle_cgamp", "oxaliplatin_indoximod_msnp",
          "nanodisc_neoantigen_cpg", "il15sa_backpack_t_cells", "hyaluronidase_np_doxorubicin"]
@@ -40,6 +50,14 @@ def test_claimed_flux_moves_in_claimed_direction(run, therapy, flux, direction):
     sign = 1.0 if direction == "increase" else -1.0
     # Beyond solver noise (rtol 1e-6): weak free agents (e.g. i.t. cGAMP) move fluxes little.
     assert sign * mean > 1e-5 and sign * peak > 5e-5, (mean, peak)
+
+
+@pytest.mark.parametrize("therapy, flux", sorted(DISAGREE))
+def test_claims_the_model_disagrees_with_still_disagree(run, therapy, flux):
+    claim = next(c for c in CAT.therapy(therapy).claims if c.flux == flux)
+    mean, _ = run.flux_change(therapy, flux)
+    sign = 1.0 if claim.direction == "increase" else -1.0
+    assert sign * mean <= 1e-5, (DISAGREE[(therapy, flux)], mean)
 
 
 @pytest.mark.parametrize("therapy", SHORT_BURST)

@@ -28,7 +28,8 @@ def priming(model: Model, *, params: Params) -> None:
                 description="activated CD8 T cells committed to IL-2-driven expansion (counted "
                             "as the progeny they will make)"),
         Species("T_E_LN", "lymph_node", 0.0, "cell", description="effector CD8 T cells in the node"),
-        Assignment("H_DC", "DC_LN / (DC_LN + K_DC_LN)", "dimensionless", "DC help for priming"),
+        Assignment("H_DC", "(DC_LN + DC_vax) / (DC_LN + DC_vax + K_DC_LN)", "dimensionless",
+                   "DC help for priming (migrated and vaccine-loaded DCs)"),
         Assignment("H_IL2", "IL2 / (IL2 + IL2_50 * lymph_node)", "dimensionless", "IL-2 saturation"),
         Assignment("ctla4_brake", "w_CTLA4 * ctla4_free", "dimensionless",
                    "share of priming blocked by CTLA-4 competition for CD80/86"),

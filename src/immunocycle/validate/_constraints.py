@@ -2,7 +2,7 @@
 
 - ``peak_cd8_fraction``: the peak of tumor-specific effector CD8 in blood (``T_E_B``) over all
   patients, regimens and days, as a fraction of the circulating CD8 pool;
-- ``loaded_dc_capacity``: the peak of mature antigen-loaded DCs in the node (``DC_LN``) over the
+- ``loaded_dc_capacity``: the peak of the DCs a vaccine loads in its node (``DC_vax``) over the
   node's APC capacity parameter (not yet modelled while the model has no such parameter);
 - ``orr_gain_cap``: the largest ORR gain of a regimen over the cohort's PD-1 blocker alone.
 
@@ -140,7 +140,7 @@ def loaded_dc_capacity(check, ctx) -> Measurement:
     name = arg(check, "capacity_parameter")
     if preset_value(cohorts_of(check, ctx)[0], name) is None:
         raise NotModelled(f"the cycle model has no node APC capacity parameter {name!r} yet")
-    return _worst(check, ctx, lambda res, cohort: np.nanmax(res["DC_LN"], axis=1)
+    return _worst(check, ctx, lambda res, cohort: np.nanmax(res["DC_vax"], axis=1)
                   / preset_value(cohort, name))
 
 

@@ -1,0 +1,56 @@
+"""Mechanisms that cap efficacy (issue 13): the node's antigen-presenting capacity limits the
+DCs a vaccine loads, and IL-2-pathway agonists expand Tregs by their CD25 bias."""
+
+import numpy as np
+import pytest
+
+from immunocycle.catalog import to_cycle_therapy
+from immunocycle.cycle import build_cycle_model, simulate_cycle
+
+DAYS = 84
+
+
+@pytest.fixture(scope="module")
+def vaccine():
+    return to_cycle_therapy("nanodisc_neoantigen_cpg", "human")
+
+
+def test_ten_times_the_vaccine_dose_does_not_give_ten_times_the_loaded_dcs(vaccine):
+    base = simulate_cycle("desert", [vaccine], days=42)
+    big = simulate_cycle("desert", [vaccine.with_dosing(amount=10 * vaccine.dosing.amount)],
+                         days=42)
+    cap = build_cycle_model("desert").parameters["APC_LN_max"].value
+    dc1, dc10 = base.result["DC_vax"][0], big.result["DC_vax"][0]
+    assert dc10.max() <= cap * 1.0001
+    assert dc1.max() > 0.2 * cap  # the standard dose already fills a good part of the node
+    assert dc10.max() < 3 * dc1.max()  # not 10x
+    # without the capacity the same dose loads more DCs: the node is what holds them
+    uncapped = simulate_cycle("desert", [vaccine.with_dosing(amount=10 * vaccine.dosing.amount)],
+                              days=42, parameters={"APC_LN_max": np.array([1e15])})
+    assert uncapped.result["DC_vax"][0].max() > 1.2 * dc10.max()
+
+
+def test_without_a_vaccine_the_capacity_changes_nothing():
+    free = simulate_cycle("inflamed", ["nivolumab"], days=DAYS)
+    tight = simulate_cycle("inflamed", ["nivolumab"], days=DAYS,
+                           parameters={"APC_LN_max": np.array([1e3])})
+    assert np.array_equal(free.result["C"][0], tight.result["C"][0])
+
+
+def test_a_cd25_binding_il2_agonist_raises_tregs_and_a_cd122_biased_one_less():
+    control = simulate_cycle("human", days=DAYS)
+    il2 = simulate_cycle("human", [to_cycle_therapy("aldesleukin_free", "human")], days=DAYS)
+    bempeg = simulate_cycle("human", [to_cycle_therapy("bempegaldesleukin", "human")], days=DAYS)
+
+    def tregs(res):
+        r = res.result
+        return r["Treg_LN"][0] + r["Treg_IL2"][0], r["Treg_T"][0]
+
+    node0, tumor0 = tregs(control)
+    node_il2, tumor_il2 = tregs(il2)
+    node_bp, _ = tregs(bempeg)
+    assert node_il2.max() > 1.5 * node0.max()  # 2-3-fold in patients (Ahmadzadeh 2006)
+    assert node_il2.max() < 4 * node0.max()
+    assert tumor_il2[14] > 1.1 * tumor0[14]  # more Tregs recruited into the tumor
+    assert node_bp.max() < node_il2.max()
+    assert np.all(control.result["Treg_IL2"][0] == 0.0)  # no agonist, no expansion
