@@ -61,7 +61,7 @@ def read_patients(path: str | Path, columns: Sequence[str] | None = None) -> pd.
         lists = set(list_columns(path))
         columns = [n for n in pq.read_schema(path).names if n not in lists]
     # self_destruct: each Arrow column is freed once converted (peak ~1x, not 2x, the frame)
-    return pq.read_table(path, columns=list(columns)).to_pandas(self_destruct=True)
+    return pq.read_table(path, columns=list(columns)).to_pandas(split_blocks=True, self_destruct=True)
 
 
 def iter_batches(path: str | Path, columns: Sequence[str],
