@@ -60,8 +60,10 @@ def read_patients(path: str | Path, columns: Sequence[str] | None = None) -> pd.
     if columns is None:
         lists = set(list_columns(path))
         columns = [n for n in pq.read_schema(path).names if n not in lists]
-    # self_destruct: each Arrow column is freed once converted (peak ~1x, not 2x, the frame)
-    return pq.read_table(path, columns=list(columns)).to_pandas(split_blocks=True, self_destruct=True)
+    # one thread, no pre-buffering: the reader's buffers stay one column chunk (10^5 patients:
+    # +78 instead of +169 MB); self_destruct frees each Arrow column once converted
+    table = pq.read_table(path, columns=list(columns), use_threads=False, pre_buffer=False)
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def iter_batches(path: str | Path, columns: Sequence[str],

@@ -572,7 +572,11 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
     if len(table) and "os_days" in work:
         from immunocycle.trial._statistics import summarize_survival
 
-        extra = summarize_survival(work.reset_index(drop=True), list(arms))
+        # only the columns it reads: a copy of the whole table per arm costs memory at 10^5
+        keep = [c for c in ("arm", "os_days", "os_event", "n_lesions", "n_new_lesions",
+                            "mixed_response", "discontinuation", "death_before_progression")
+                if c in work.columns]
+        extra = summarize_survival(work[keep].reset_index(drop=True), list(arms))
         for rec in arms_out:
             rec.update(extra[rec["name"]])
     irecist = {a["name"]: a["orr"] for a in summarize_arms(table, list(arms), bor_col="irecist_bor")} \
@@ -606,7 +610,8 @@ def _add_cutoff(arms_out: list[dict[str, Any]], work: pd.DataFrame, table: pd.Da
     )
     from immunocycle.trial._statistics import summarize_arms
 
-    work = work.reset_index(drop=True)
+    work = work[[c for c in ("patient_id", "arm", "evaluable", "cutoff_u", *SCAN_COLUMNS)
+                 if c in work.columns]].reset_index(drop=True)
     follow = followup_at_cutoff(work["cutoff_u"].to_numpy(), cutoff)
     if "time_d" in work.columns or scans is None:
         missing = [c for c in SCAN_COLUMNS[:2] if c not in work.columns]
