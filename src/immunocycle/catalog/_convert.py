@@ -9,28 +9,18 @@ Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped
 - nano-formulation: the blood amount is the payload as delivered (carrier-bound + released):
   the carrier's plasma clearance plus the loss of payload released in blood
   (``CL + k_release * V1``) and the carrier's volume, from the formulation file. Tumor and
-  lymph-node access are LINKED to the nanoparticle PBPK (:mod:`immunocycle.catalog._pk_link`,
-  one ``immunocycle.pk.run_pk`` per formulation, species and route): ``q_T`` and ``q_LN`` are the
-  ``nanoparticle`` class defaults of ``pk.yaml`` scaled (one factor per site) so that the cycle
-  model's AUC(conc_T)/AUC(conc_C) and AUC(conc_LN)/AUC(conc_C) equal the PBPK's AUC of released
-  payload in tumor and node over AUC of total payload in plasma (``r_T``, ``r_LN``). Only
-  released payload acts, so the cycle model's tumor and node concentrations then stand for
-  released payload. The scaling is solved analytically from the infinite-horizon AUC balance of
-  the tumor and node states (linear in the amounts; tumor volume ``V_T`` taken at the start of
-  treatment, the untreated preset's first time point; ``L = q_LD * V_T``; the blood-side
-  concentration is the plasma concentration ``conc_C``, amount over the central volume)::
-
-      r_T  = q_T / (q_T + L)
-      r_LN = (q_LN + L * r_T) / (q_LN + L)
-
-  so ``q_T = L r_T / (1 - r_T)`` and ``q_LN = L (r_LN - r_T) / (1 - r_LN)``; ``gamma_T`` and
-  ``gamma_LN`` cancel from the AUC ratios and stay at the class defaults (they set only how fast
-  tissue follows blood). The blood-fed compartments cannot exceed plasma (ratio 1) and the node
-  (fed by the tumor's lymph) cannot fall below the tumor: a PBPK ratio outside ``[r_T, 1)`` (s.c.
-  depots draining to the node, i.t. depots, node-trapped carriers) is compressed smoothly into it
-  (identity up to half the cap, logarithmic and increasing above, below 0.95 of the cap, so the
-  ordering of formulations is kept) and its source says so; a node ratio below the tumor's is
-  raised to it;
+  lymph-node kinetics are LINKED to the nanoparticle PBPK (:mod:`immunocycle.catalog._pk_link`,
+  one ``immunocycle.pk.run_pk`` per formulation, species and route) by their TIME COURSES: each
+  site's exchange flow (``q_T``, ``q_LN``) and tissue:plasma partition (``K_T``, ``K_LN``:
+  retention) are fitted so that the cycle model's tumor and node, fed by plasma (and the node
+  by the tumor's lymph), follow the PBPK's released payload there after one dose, with the
+  PBPK's AUC over plasma (:mod:`immunocycle.catalog._kinetics`). Only released payload acts, so
+  the cycle model's tumor and node concentrations stand for released payload. Nothing is capped
+  or floored: a site may hold many times plasma (s.c. depots draining to the node, i.t. depots,
+  node-trapped carriers) and the node less than the tumor. For s.c., i.d. and i.t. doses the
+  ratios are over the plasma of the same dose given i.v., since the cycle model doses every
+  route into blood with the carrier's i.v. plasma PK (its plasma exposure of those routes is
+  then too high: said in their sources);
 - nano-formulations the PBPK cannot represent (cell-borne carriers; routes intranodal,
   peritumoral, oral, ip): the ``nanoparticle`` class tissue access times the formulation's
   factors, and non-i.v. routes emulated by the factors of ``pk.yaml`` ``routes`` (both
@@ -59,6 +49,7 @@ import functools
 import math
 from typing import get_args
 
+from immunocycle.catalog._kinetics import SiteKinetics, fit_site_kinetics
 from immunocycle.catalog._load import PKDefaults, cycle_names
 from immunocycle.catalog._pk_link import (
     PBPKExposure,
@@ -71,17 +62,17 @@ from immunocycle.catalog._pk_link import (
 from immunocycle.catalog._schema import Agent, Formulation, Therapy
 
 AGENT_PK_KEYS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "gamma_T",
-                 "gamma_LN", "MW")
+                 "gamma_LN", "K_T", "K_LN", "MW")
 _UNITS = {"k_cl": "L/day", "q_P": "L/day", "q_T": "L/day", "q_LN": "L/day", "q_LD": "1/day",
           "gamma_C": "dimensionless", "gamma_P": "dimensionless", "gamma_T": "dimensionless",
-          "gamma_LN": "dimensionless", "MW": "mg/nmol"}
+          "gamma_LN": "dimensionless", "K_T": "dimensionless", "K_LN": "dimensionless",
+          "MW": "mg/nmol"}
 
 
 @functools.cache
 def _link_settings() -> dict[str, float]:
-    """``data/catalog/pk_link.yaml``: the knee and ceiling of the AUC-ratio compression (fractions
-    of the cap 1, plasma), the node-flow floor (fraction of the class q_LN) and the peripheral
-    share of an agent without a peripheral compartment."""
+    """``data/catalog/pk_link.yaml``: the peripheral share of an agent without a peripheral
+    compartment and the release rate above which a carrier counts as dissolved."""
     from immunocycle._paths import PACKAGE_DATA
     from immunocycle.model import load_parameter_set
 
@@ -109,46 +100,27 @@ def _start_tumor_volume_l(species: str) -> float:
     return float(res.patient(0)["tumor_volume"].iloc[0]) * 1e-6  # mm3 -> L
 
 
-def _compress(r: float, cap: float) -> float:
-    """Identity up to ``knee = knee_fraction * cap``; above, ``knee + w x / (1 + x)`` with
-    ``x = ln(r / knee) knee / w`` and ``w = (ceiling_fraction - knee_fraction) cap``
-    (``pk_link.yaml``): continuous with a continuous slope at the knee, increasing, below
-    ``ceiling_fraction * cap``, logarithmic in ``r`` so that ratios orders of magnitude above the
-    cap (s.c. depots) keep their order visibly."""
-    s = _link_settings()
-    knee, w = s["knee_fraction"] * cap, (s["ceiling_fraction"] - s["knee_fraction"]) * cap
-    if r <= knee:
-        return r
-    x = math.log(r / knee) * knee / w
-    return knee + w * x / (1.0 + x)
+def linked_kinetics(exposure: PBPKExposure, cls, v_tumor_l: float, v_node_l: float
+                    ) -> SiteKinetics:
+    """The cycle model's tumor and node kinetics (``q_T``, ``K_T``, ``q_LN``, ``K_LN``) fitted to
+    the PBPK's time courses of one dose (:mod:`immunocycle.catalog._kinetics`; ``cls``: the
+    ``nanoparticle`` class defaults of ``pk.yaml`` for ``gamma_T``, ``gamma_LN``, ``q_LD``;
+    volumes in L)."""
+    return _fitted(exposure, float(cls.gamma_T * v_tumor_l), float(cls.gamma_LN * v_node_l),
+                   float(cls.q_LD * v_tumor_l))
 
 
-def linked_flows(exposure: PBPKExposure, q_ld: float, v_tumor_l: float,
-                 q_ln_floor: float = 0.0) -> dict[str, float]:
-    """``q_T`` and ``q_LN`` (L/day) that give the cycle model the PBPK's AUC ratios over plasma
-    (``q_LN`` at least ``q_ln_floor``).
-
-    Returns
-    -------
-    dict
-        ``q_T``, ``q_LN``, the ratios the cycle model reaches (``r_T``, ``r_LN``: the PBPK's,
-        or compressed into the model's range), and ``capped_T`` / ``capped_LN`` flags.
-    """
-    # a blood-fed site's AUC cannot exceed the plasma AUC (conc_C = amount / V1)
-    cap, big_l = 1.0, q_ld * v_tumor_l
-    r_t = _compress(exposure.tumor_over_blood, cap)
-    q_t = big_l * r_t / (1.0 - r_t)
-    # The node sees at least the tumor's lymph: its ratio is kept at or above the tumor's.
-    r_ln = _compress(max(exposure.ln_over_blood, exposure.tumor_over_blood), cap)
-    q_ln = max(big_l * (r_ln - r_t) / (cap - r_ln), q_ln_floor)
-    return {"q_T": q_t, "q_LN": q_ln, "r_T": r_t, "r_LN": r_ln,
-            "capped_T": r_t < 0.99 * exposure.tumor_over_blood,
-            "capped_LN": abs(r_ln - exposure.ln_over_blood) > 0.01 * exposure.ln_over_blood}
+@functools.lru_cache(maxsize=256)
+def _fitted(exposure: PBPKExposure, v_t: float, v_ln: float, lymph: float) -> SiteKinetics:
+    # PBPKExposure hashes by its scalar fields (the courses are compare=False)
+    return fit_site_kinetics(exposure.times_h, exposure.plasma, exposure.tumor, exposure.node,
+                             v_tumor_l=v_t, v_node_l=v_ln, lymph_l_per_day=lymph)
 
 
 def pk_link(entry: Therapy, agent: Agent, formulation: Formulation, pk: PKDefaults,
-            species: str = "human") -> tuple[PBPKExposure | None, dict | None, str | None]:
-    """The PBPK link of a nano-formulation therapy: (exposure, flows, None) when linked,
+            species: str = "human"
+            ) -> tuple[PBPKExposure | None, SiteKinetics | None, str | None]:
+    """The PBPK link of a nano-formulation therapy: (exposure, site kinetics, None) when linked,
     (None, None, reason) when the PBPK cannot represent it (assumed factors are used)."""
     reason = unlinked_reason(formulation, entry.route)
     if reason is not None:
@@ -157,11 +129,9 @@ def pk_link(entry: Therapy, agent: Agent, formulation: Formulation, pk: PKDefaul
         exp = pbpk_exposure(formulation, agent, entry.route, species)
     except (RuntimeError, ValueError) as exc:  # a PBPK that cannot run keeps the assumptions
         return None, None, f"the PBPK run failed ({exc})"
-    cls = pk.classes["nanoparticle"]
-    flows = linked_flows(exp, cls.q_LD,
-                         _start_tumor_volume_l(species),
-                         _link_settings()["node_flow_floor"] * cls.q_LN)
-    return exp, flows, None
+    kin = linked_kinetics(exp, pk.classes["nanoparticle"], _start_tumor_volume_l(species),
+                          _preset_value(species, "V_LN"))
+    return exp, kin, None
 
 
 def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: PKDefaults,
@@ -206,9 +176,9 @@ def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: 
         v1, q, v2 = c.v1_l * v_scale, 0.0, 0.0
         src = (f"carrier {formulation.id}: CL + k_release*V1 ({c.source}; release: "
                f"{formulation.release.source})" + (" (assumption)" if c.assumption else ""))
-        exp, flows, reason = pk_link(entry, agent, formulation, pk, species)
+        exp, kin, reason = pk_link(entry, agent, formulation, pk, species)
         if exp is not None:
-            return _linked(cl, v1, v_blood, cls, exp, flows, src, agent)
+            return _linked(cl, v1, v_blood, cls, exp, kin, src, agent)
         f_qT, f_gT, f_qLN, f_gLN = (c.q_tumor_factor, c.gamma_tumor_factor, c.q_ln_factor,
                                     c.gamma_ln_factor)
         cls_src = (f"nanoparticle class default (pk.yaml: {cls.source}) x {formulation.id} factor"
@@ -233,8 +203,16 @@ def cycle_pk(entry: Therapy, agent: Agent, formulation: Formulation | None, pk: 
                          cls_src),
         "gamma_LN": _spec("gamma_LN", cls.gamma_LN * f_gLN, "available share of node volume",
                           cls_src),
+        **_no_partition(),
         "MW": _spec("MW", agent.mw_kda * 1e-3, "molecular weight (kDa / 1000)", "agent file"),
     }
+
+
+def _no_partition() -> dict[str, dict]:
+    """``K_T = K_LN = 1``: tumor and node exchange with plasma without retention."""
+    text = "no retention: the site equilibrates with plasma (free agent or unlinked carrier)"
+    return {k: _spec(k, 1.0, f"{site}:plasma partition", text)
+            for k, site in (("K_T", "tumor"), ("K_LN", "node"))}
 
 
 def _free_agent_pk(agent: Agent, pk: PKDefaults, species: str) -> tuple[float, float, float,
@@ -332,34 +310,33 @@ def release_pk(agent: Agent, formulation: Formulation | None, pk: PKDefaults,
     }
 
 
-def _linked(cl: float, v1: float, v_blood: float, cls, exp: PBPKExposure, flows: dict, src: str,
-            agent: Agent) -> dict[str, dict]:
-    """PK of a nano-formulation whose tissue access is linked to the PBPK."""
+def _linked(cl: float, v1: float, v_blood: float, cls, exp: PBPKExposure, kin: SiteKinetics,
+            src: str, agent: Agent) -> dict[str, dict]:
+    """PK of a nano-formulation whose tissue kinetics are fitted to the PBPK's time courses."""
     gamma_c = v1 / v_blood
+    over = "plasma" if exp.route == "iv" else f"the plasma of the same dose i.v. ({exp.route} dose)"
 
-    def site(key: str, ratio: str, capped: bool) -> str:
-        scale = flows[key] / getattr(cls, key)
-        text = (f"{exp.source}; nanoparticle class default x {scale:.3g} so that the cycle "
-                f"model's AUC {ratio} = {flows['r_' + key[2:]]:.3g}")
-        pbpk = exp.tumor_over_blood if key == "q_T" else exp.ln_over_blood
-        reached = flows["r_" + key[2:]]
-        if capped and pbpk < reached:
-            text += (f" (PBPK {pbpk:.3g} is below the tumor's ratio, which the cycle model's "
-                     f"node always reaches as it receives the tumor's lymph; raised to it)")
-        elif capped:
-            text += (f" (PBPK {pbpk:.3g} lies above what the cycle model's blood-fed site "
-                     "reaches, the plasma AUC (ratio 1); compressed below it)")
-        return text + f"; PBPK carrier blood half-life {exp.carrier_half_life_h:.3g} h"
+    def site(label: str, tau: float, ratio: float, rms: float, tmax: tuple) -> str:
+        return (f"{exp.source}; fitted to the PBPK's {label} time course of one dose "
+                f"(time constant {tau:.3g} h, AUC {label}/{over} {ratio:.3g} as the PBPK's, "
+                f"rms log10 error {rms:.2f}, peak at {tmax[1]:.3g} h vs the PBPK's "
+                f"{tmax[0]:.3g} h; catalog._kinetics)")
 
-    gamma_src = ("nanoparticle class default (pk.yaml); gamma cancels from the PBPK-linked AUC "
-                 "ratio, it sets only how fast the site follows blood")
+    tumor = site("tumor", kin.tau_T_h, kin.r_T, kin.rms_log10_T, kin.tmax_h["T"])
+    node = site("node", kin.tau_LN_h, kin.r_LN, kin.rms_log10_LN, kin.tmax_h["LN"])
+    if kin.node_bounded:
+        node += ("; the node's time constant is held at the bound where the tumor's lymph alone "
+                 "brings the PBPK's node AUC (q_LN = 0): the node washes faster than the PBPK's")
+    node += f"; PBPK carrier blood half-life {exp.carrier_half_life_h:.3g} h"
+    gamma_src = ("nanoparticle class default (pk.yaml); with the fitted flow and partition it sets "
+                 "the site's time constant")
     return {
         "k_cl": _spec("k_cl", cl * 24.0, "plasma clearance (as delivered)", src),
         "q_P": _spec("q_P", 0.0, "blood-peripheral distribution flow", src),
-        "q_T": _spec("q_T", flows["q_T"], "blood-tumor permeability flow",
-                     site("q_T", "tumor/blood", flows["capped_T"])),
-        "q_LN": _spec("q_LN", flows["q_LN"], "blood-lymph node flow",
-                      site("q_LN", "node/blood", flows["capped_LN"])),
+        "q_T": _spec("q_T", kin.q_T, "blood-tumor exchange flow", tumor),
+        "q_LN": _spec("q_LN", kin.q_LN, "blood-lymph node exchange flow", node),
+        "K_T": _spec("K_T", kin.K_T, "tumor:plasma partition (retention in the tumor)", tumor),
+        "K_LN": _spec("K_LN", kin.K_LN, "node:plasma partition (retention in the node)", node),
         "q_LD": _spec("q_LD", cls.q_LD, "lymph flow per tumor volume",
                       f"nanoparticle class default (pk.yaml: {cls.source})"),
         "gamma_C": _spec("gamma_C", gamma_c, "central volume / blood volume", src),

@@ -53,7 +53,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -86,7 +86,9 @@ class PBPKExposure:
     ----------
     tumor_over_blood, ln_over_blood : float
         ``r_T`` and ``r_LN`` of the module docstring: released payload in tumor / node (unbound
-        equivalent for small molecules; carrier for biologics) over total payload in plasma.
+        equivalent for small molecules; carrier for biologics) over total payload in plasma
+        (for s.c., i.d. and i.t. doses: over the plasma of the same dose given i.v., the plasma
+        the cycle model gives every route).
     free_tumor_over_free_blood, free_ln_over_free_blood : float
         The PBPK's free-payload AUC ratios as reported (organ means over free plasma); NaN for the
         carrier proxy.
@@ -100,6 +102,11 @@ class PBPKExposure:
     size_nm : float
     out_of_domain : bool
         A property outside the property model's training range (see ``immunocycle.pk``).
+    times_h, plasma, tumor, node : array
+        The time courses behind the ratios after one dose, on the PBPK's grid (h): total payload
+        in plasma (carrier for the biologic proxy) and the acting concentration in tumor and
+        node, in one unit (ratios above are their AUC ratios); the cycle model's site kinetics
+        are fitted to them (:mod:`immunocycle.catalog._kinetics`).
     """
 
     tumor_over_blood: float
@@ -114,6 +121,10 @@ class PBPKExposure:
     route: str
     size_nm: float
     out_of_domain: bool
+    times_h: np.ndarray = field(default=None, repr=False, compare=False)
+    plasma: np.ndarray = field(default=None, repr=False, compare=False)
+    tumor: np.ndarray = field(default=None, repr=False, compare=False)
+    node: np.ndarray = field(default=None, repr=False, compare=False)
 
     @property
     def source(self) -> str:
@@ -204,22 +215,33 @@ def _exposure(carrier_cls: str, size_nm: float, zeta_mv: float | None, targeted:
     car_ln = _auc(t, pct["lymph_node"].to_numpy() / v_ln) / car_b
     fa = res.free_payload_auc
     if tracer == SMALL_MOLECULE_TRACER:
-        total_plasma = _auc(t, (sim["PB_art"][0] + sim["PB_ven"][0]) / v_plasma
-                            + sim["C_free_blood"][0])
         # Organ volumes sum to the body less plasma (the rest of body closes the balance).
         v_organs = v["BW"] * (v["VbodyC"] - v["VPlasC"])
         kp = v["V2_f"] / v_organs
-        r_t = fa["tumor"] / kp / total_plasma
-        r_ln = fa["lymph_node"] / kp / total_plasma
+        plasma = (sim["PB_art"][0] + sim["PB_ven"][0]) / v_plasma + sim["C_free_blood"][0]
+        tumor, node = sim["C_free_tumor"][0] / kp, sim["C_free_ln"][0] / kp
         free_t, free_ln = fa["tumor"] / fa["blood"], fa["lymph_node"] / fa["blood"]
     else:
-        r_t, r_ln, free_t, free_ln = car_t, car_ln, math.nan, math.nan
+        plasma = pct["blood"].to_numpy() / v_plasma
+        tumor = pct["tumor"].to_numpy() / v_tumor
+        node = pct["lymph_node"].to_numpy() / v_ln
+        free_t, free_ln = math.nan, math.nan
+    if route != "iv":
+        # The cycle model doses every route into blood with the carrier's i.v. plasma PK, so a
+        # site's exposure is expressed over the plasma of the same dose given i.v.: the site
+        # then gets the route's AUC per dose (an i.t. or s.c. depot's plasma AUC is much lower
+        # than an i.v. dose's; over it, the ratio would multiply the i.v. plasma AUC).
+        plasma = _exposure(carrier_cls, size_nm, zeta_mv, targeted, "iv", k_release_per_h,
+                           k_site_per_h, species, tracer).plasma
+    auc_p = _auc(t, plasma)
     return PBPKExposure(
-        tumor_over_blood=float(r_t), ln_over_blood=float(r_ln),
+        tumor_over_blood=_auc(t, tumor) / auc_p, ln_over_blood=_auc(t, node) / auc_p,
         free_tumor_over_free_blood=float(free_t), free_ln_over_free_blood=float(free_ln),
         carrier_tumor_over_blood=float(car_t), carrier_ln_over_blood=float(car_ln),
         carrier_half_life_h=float(res.blood_half_life_h), tracer=tracer, species=species,
-        route=route, size_nm=size_nm, out_of_domain=bool(res.out_of_domain))
+        route=route, size_nm=size_nm, out_of_domain=bool(res.out_of_domain),
+        times_h=np.asarray(t, dtype=float), plasma=np.asarray(plasma, dtype=float),
+        tumor=np.asarray(tumor, dtype=float), node=np.asarray(node, dtype=float))
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,6 +8,12 @@ the agent's central volume ``V1 = gamma_C * V_blood``, and clearance is linear i
 (``k_cl * amount / V1``), as in a two-compartment population PK: with the popPK's ``CL``, ``V1``,
 ``Q`` and ``V2`` (``k_cl = CL``, ``gamma_C = V1 / V_blood``, ``q_P = Q``, ``gamma_P = V2 / V_P``)
 the plasma curve, half-lives, AUC (dose / CL) and Vss (V1 + V2) are the popPK's.
+
+A tissue:plasma partition ``K_T`` (``K_LN``) lets a site retain its agent: only the free part
+``conc / K`` returns to blood and leaves by lymph, so the site equilibrates at ``K`` times the
+plasma concentration and washes out ``K`` times slower (a nano-carrier's payload held in the tumor,
+a carrier trapped in the node; :mod:`immunocycle.catalog._kinetics` fits them to the PBPK). The
+antibody default is 1, and then the equations are QSP-IO's.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from immunocycle.model import (
 
 PK_PARAMETERS = ("k_cl", "q_P", "q_T", "q_LN", "q_LD", "gamma_C", "gamma_P", "gamma_T",
                  "gamma_LN", "MW")
+#: Optional: tissue:plasma partitions of the tumor and the node (dimensionless), 1 when absent.
+PARTITION_PARAMETERS = ("K_T", "K_LN")
 
 
 def _add_agent_parameters(model: Model, agent: str, specs: dict[str, ParameterSpec],
@@ -60,6 +68,11 @@ def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: 
         Volume of the peripheral compartment (from the preset).
     """
     _add_agent_parameters(model, agent, pk, PK_PARAMETERS, "PK")
+    for key in PARTITION_PARAMETERS:
+        spec = pk.get(key)
+        model.add(Parameter(f"{agent}_{key}", 1.0 if spec is None else spec.value,
+                            "dimensionless", f"{key[2:]}:plasma partition of {agent}",
+                            "no retention (QSP-IO)" if spec is None else spec.source))
     if "peripheral" not in model.compartments:
         model.add(Parameter("V_P", V_P.value, V_P.units, V_P.description, V_P.source),
                   Compartment("peripheral", "V_P", "L", "peripheral tissues (PK)"))
@@ -68,6 +81,9 @@ def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: 
     p_free = f"{a}_P / ({a}_gamma_P * peripheral)"
     t_free = f"{a}_T / ({a}_gamma_T * tumor)"
     ln_free = f"{a}_LN / ({a}_gamma_LN * lymph_node)"
+    # the free part of a retaining site: what exchanges with blood and leaves by lymph
+    t_unbound = f"{a}_T / ({a}_gamma_T * tumor * {a}_K_T)"
+    ln_unbound = f"{a}_LN / ({a}_gamma_LN * lymph_node * {a}_K_LN)"
     model.add(
         Species(f"{a}_C", "blood", 0.0, "nmol", description=f"{a} in blood"),
         Species(f"{a}_P", "peripheral", 0.0, "nmol", description=f"{a} in peripheral tissue"),
@@ -84,13 +100,13 @@ def antibody_pk(model: Model, *, agent: str, pk: dict[str, ParameterSpec], V_P: 
         Reaction(f"{a}_clearance", f"{a}_k_cl * {a}_conc_C", {f"{a}_C": -1}, "linear clearance"),
         Reaction(f"{a}_to_P", f"{a}_q_P * ({a}_conc_C - {p_free})", {f"{a}_C": -1, f"{a}_P": 1},
                  "exchange blood - peripheral"),
-        Reaction(f"{a}_to_T", f"{a}_q_T * ({a}_conc_C - {t_free})", {f"{a}_C": -1, f"{a}_T": 1},
-                 "exchange blood - tumor"),
-        Reaction(f"{a}_to_LN", f"{a}_q_LN * ({a}_conc_C - {ln_free})",
+        Reaction(f"{a}_to_T", f"{a}_q_T * ({a}_conc_C - {t_unbound})",
+                 {f"{a}_C": -1, f"{a}_T": 1}, "exchange blood - tumor"),
+        Reaction(f"{a}_to_LN", f"{a}_q_LN * ({a}_conc_C - {ln_unbound})",
                  {f"{a}_C": -1, f"{a}_LN": 1}, "exchange blood - lymph node"),
-        Reaction(f"{a}_T_drain", f"{a}_q_LD * {a}_T / {a}_gamma_T", {f"{a}_T": -1, f"{a}_LN": 1},
-                 "lymph drainage tumor -> node"),
-        Reaction(f"{a}_LN_drain", f"{a}_q_LD * tumor * {ln_free}", {f"{a}_LN": -1, f"{a}_C": 1},
+        Reaction(f"{a}_T_drain", f"{a}_q_LD * {a}_T / ({a}_gamma_T * {a}_K_T)",
+                 {f"{a}_T": -1, f"{a}_LN": 1}, "lymph drainage tumor -> node"),
+        Reaction(f"{a}_LN_drain", f"{a}_q_LD * tumor * {ln_unbound}", {f"{a}_LN": -1, f"{a}_C": 1},
                  "lymph drainage node -> blood"),
     )
 
