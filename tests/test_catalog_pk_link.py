@@ -110,15 +110,23 @@ def test_fitted_courses_reproduce_the_pbpk(therapy, species):
 
 
 def test_no_cap_and_no_floor():
-    """A biologic carrier trapped in the node holds many times plasma; a small molecule released
-    in the tumor reaches the node less than the tumor (the old link capped the first below
-    plasma and raised the second to the tumor's)."""
-    bempeg = _cycle_ratios(CAT.therapy("bempegaldesleukin"), "human")
-    exp = _kinetics(CAT.therapy("bempegaldesleukin"), "human")[0]
-    assert exp.ln_over_blood > 5.0
-    assert bempeg[1] > 2.0, bempeg
+    """An s.c. carrier draining to the node holds many times plasma there; a small molecule
+    released in the tumor reaches the node less than the tumor (the old link compressed the
+    first below plasma and raised the second to the tumor's)."""
+    disc = CAT.therapy("nanodisc_neoantigen_cpg")
+    assert _kinetics(disc, "human")[0].ln_over_blood > 10.0
+    assert _cycle_ratios(disc, "human")[1] > 10.0
     sting = _cycle_ratios(CAT.therapy("sting_nanoparticle_cgamp"), "human")
     assert sting[1] < 0.1 * sting[0], sting
+
+
+def test_only_carrier_that_can_act_counts():
+    """A biologic's carrier proxy is the carrier in the tumor's interstitium and free in the node,
+    not what the node's phagocytes took up (most of the PBPK's node carrier)."""
+    t = CAT.therapy("bempegaldesleukin")
+    exp = _kinetics(t, "human")[0]
+    assert exp.ln_over_blood < 0.1 * exp.carrier_ln_over_blood
+    assert exp.tumor_over_blood < exp.carrier_tumor_over_blood
 
 
 def test_an_it_depot_gives_the_tumor_more_than_an_iv_dose():

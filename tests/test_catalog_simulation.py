@@ -75,7 +75,9 @@ def pk_run():
     for nano in PAIRS:
         p = paired_free_therapy(nano, catalog=CAT)
         extra[f"paired_{nano}"] = p.model_copy(update={"id": f"paired_{nano}"})
-    return simulate_catalog(PAIRS, days=7.0, step=0.02, catalog=CAT, therapies=extra)
+    # 28 days: a liposome's payload builds up in the tumor over days (Doxil's tumor time
+    # constant in the PBPK link is about 13 days), so a week would not show its exposure
+    return simulate_catalog(PAIRS, days=28.0, step=0.02, catalog=CAT, therapies=extra)
 
 
 @pytest.mark.parametrize("nano", PAIRS)

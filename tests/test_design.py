@@ -193,6 +193,9 @@ def test_nano_vs_free_counterpart_at_the_same_dose(desert):
         assert v["d_orr"] == pytest.approx(r["orr"] - free_arm["orr"])
         # The nanodisc drains to the lymph node far better than the soluble peptide (Kuai 2017).
         assert v["exposure_ratio"]["lymph_node"] > 10
+        # time-resolved: the node's peak ratio comes from the same courses, also far above 1
+        assert v["peak_ratio"]["lymph_node"] > 10
+        assert v["peak_ratio"]["lymph_node"] != pytest.approx(v["exposure_ratio"]["lymph_node"])
         assert "lymph node" in v["why"]
         assert v["d_orr"] >= 0 and (v["d_median_pfs_days"] or 0) >= 0
         # per-type AE differences (nano arm minus free arm) and organ exposure ratios (issue 15)

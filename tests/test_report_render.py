@@ -235,11 +235,15 @@ def test_vs_free_section_renders_the_contract(run_dir, tmp_path):
         top["vs_free"] = {"free_regimen": top["regimen"], "d_orr": 0.1,
                           "d_median_pfs_days": 21.0, "d_ae_grade3plus_rate": -0.05,
                           "exposure_ratio": {"tumor": 4.0, "lymph_node": 2.5, "blood": 0.4},
+                          "peak_ratio": {"tumor": 1.75, "lymph_node": 3.25, "blood": 0.1},
                           "why": "EPR retention in the tumor, lower blood exposure"}
     (folder / "design.json").write_text(json.dumps(design))
     page = render_report(folder).read_text()
     assert "vs_free" in _figures(page)
     assert 'id="vs-free-table"' in page and top["vs_free"]["why"] in page
+    assert "tumor peak ratio" in page
+    if top["vs_free"].get("peak_ratio", {}).get("tumor") == 1.75:
+        assert ">1.75<" in page
     fig = plot_vs_free(design["recommendations"])
     assert fig.axes[0].get_yscale() == "log"
 

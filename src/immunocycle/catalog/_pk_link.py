@@ -33,7 +33,9 @@ How "released payload" is traced, by agent class (``Agent.molecule``):
 * biologics and materials (``antibody``, ``protein``, ``peptide``, ``oligonucleotide``,
   ``nanomaterial``): the carrier itself is the exposure proxy (its %ID per litre of tumor, node
   and plasma): a large molecule released from a carrier stays about where it was released, and a
-  particle that is the agent (MnO2) acts where it is. (The PBPK's nivolumab payload would trace a
+  particle that is the agent (MnO2) acts where it is. Only carrier that can act counts: in the
+  tumor's interstitium (with an intratumoral depot) and free in the node, not carrier in
+  capillary blood or taken up by phagocytes (the PBPK's ``T_res`` and ``ln_cell``). (The PBPK's nivolumab payload would trace a
   released antibody, but its free model spreads IgG uniformly over all organs, which says nothing
   about the tumor; not used.)
 
@@ -222,9 +224,14 @@ def _exposure(carrier_cls: str, size_nm: float, zeta_mv: float | None, targeted:
         tumor, node = sim["C_free_tumor"][0] / kp, sim["C_free_ln"][0] / kp
         free_t, free_ln = fa["tumor"] / fa["blood"], fa["lymph_node"] / fa["blood"]
     else:
+        # Carrier that acts: in the tumor's interstitium (and an i.t. depot, which sits there)
+        # and free in the node. Carrier in capillary blood is plasma, and carrier taken up by
+        # phagocytes (the PBPK's T_res, ln_cell: 98% of the node's) is inside cells, where it
+        # does not reach T cells or the node's DCs (their loading is the effect it drives).
         plasma = pct["blood"].to_numpy() / v_plasma
-        tumor = pct["tumor"].to_numpy() / v_tumor
-        node = pct["lymph_node"].to_numpy() / v_ln
+        pct_of = 100.0 / (v["dose_mg_per_kg"] * v["BW"])
+        tumor = (sim["NP_T_t"][0] + sim["NP_it"][0]) * pct_of / v_tumor
+        node = sim["NP_ln"][0] * pct_of / v_ln
         free_t, free_ln = math.nan, math.nan
     if route != "iv":
         # The cycle model doses every route into blood with the carrier's i.v. plasma PK, so a

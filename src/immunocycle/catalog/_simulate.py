@@ -47,12 +47,15 @@ class CatalogRun:
         return float(t.mean() / c.mean() - 1.0), float(rel[np.argmax(np.abs(rel))])
 
     def exposure(self, therapy_id: str) -> dict[str, float]:
-        """AUCs (nmol*day/L) of the agent in tumor, node, serum (total) and free in plasma."""
+        """AUCs (nmol*day/L) of the agent in tumor, node, serum (total) and free in plasma, from
+        the simulated time courses, and their peaks (``<site>_cmax``, nmol/L)."""
         t = self.therapy(therapy_id)
         x = t.index.to_numpy()
-        return {k: float(np.trapezoid(t[col].to_numpy(), x)) for k, col in
-                (("tumor", "conc_T"), ("lymph_node", "conc_LN"), ("blood_total", "conc_C"),
-                 ("blood_free", "free_blood"))}
+        sites = (("tumor", "conc_T"), ("lymph_node", "conc_LN"), ("blood_total", "conc_C"),
+                 ("blood_free", "free_blood"))
+        out = {k: float(np.trapezoid(t[col].to_numpy(), x)) for k, col in sites}
+        out.update({f"{k}_cmax": float(t[col].max()) for k, col in sites})
+        return out
 
 
 def _slot_key(e) -> tuple:
@@ -193,7 +196,9 @@ def _control(res, times) -> pd.DataFrame:
 def compare_free_nano(therapy_id: str, *, days: float = 14.0, step: float = 0.02,
                       catalog=None) -> pd.DataFrame:
     """Simulated exposures of a nano-formulation and of its free counterpart at the same dose,
-    schedule and route (one row each: AUCs in tumor, node, serum, free payload in plasma)."""
+    schedule and route (one row each: AUCs in tumor, node, serum, free payload in plasma, and
+    their peaks), read off the cycle model's time courses: a linked nano-formulation's tumor and
+    node follow the kinetics fitted to the PBPK's time courses (:mod:`immunocycle.catalog._kinetics`)."""
     from immunocycle.catalog._convert import paired_free_therapy
     from immunocycle.catalog._store import load_catalog
 

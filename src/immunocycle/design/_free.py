@@ -29,18 +29,24 @@ def free_arms(kept, paired: dict, padded: dict) -> dict[tuple[str, ...], tuple[s
 def vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, ...],
              cat) -> dict:
     """The regimen minus its all-free version (same doses): ORR, median PFS, AE rate, and the
-    exposures that explain it (nano / free AUC in tumor, lymph node and of free payload in
-    blood on the reference patient; ``exposure_ratio`` is the first nano-formulation's)."""
+    exposures that explain it (nano / free AUC and peak concentration in tumor, lymph node and
+    of free payload in blood on the reference patient, from the time courses of
+    :func:`immunocycle.catalog.compare_free_nano`; ``exposure_ratio`` and ``peak_ratio`` are the
+    first nano-formulation's)."""
     from immunocycle.catalog import compare_free_nano
 
-    by_nano = {}
+    by_nano, peaks = {}, {}
     for nano in nanos:
         exp = compare_free_nano(nano, catalog=cat).set_index("therapy")
         nano_x, free_x = exp.iloc[0], exp.iloc[1]
-        by_nano[nano] = {key: (float(nano_x[col]) / float(free_x[col])
-                               if float(free_x[col]) > 0 else None)
-                         for key, col in (("tumor", "tumor"), ("lymph_node", "lymph_node"),
-                                          ("blood", "blood_free"))}
+
+        def ratios(suffix: str) -> dict[str, float | None]:
+            return {key: (float(nano_x[col + suffix]) / float(free_x[col + suffix])
+                          if float(free_x[col + suffix]) > 0 else None)
+                    for key, col in (("tumor", "tumor"), ("lymph_node", "lymph_node"),
+                                     ("blood", "blood_free"))}
+
+        by_nano[nano], peaks[nano] = ratios(""), ratios("_cmax")
     pn, pf = nano_row["median_pfs_days"], free_arm["median_pfs_days"]
     return {"free_regimen": free_name,
             "free_therapies": {x: cat.therapies[x].free_counterpart for x in nanos},
@@ -51,6 +57,7 @@ def vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, ..
             "free_orr": free_arm["orr"], "free_median_pfs_days": pf,
             "free_ae_grade3plus_rate": free_arm["ae_grade3plus_rate"],
             "exposure_ratio": by_nano[nanos[0]], "exposure_by_formulation": by_nano,
+            "peak_ratio": peaks[nanos[0]], "peak_by_formulation": peaks,
             "d_ae_by_type": {k: (nano_row.get("ae_by_type") or {}).get(k, 0.0)
                              - (free_arm.get("ae_by_type") or {}).get(k, 0.0)
                              for k in sorted({*(nano_row.get("ae_by_type") or {}),

@@ -412,22 +412,29 @@ def _vs_free_html(recs: Sequence[Mapping]) -> str:
     cells = []
     for r in rows:
         v = r["vs_free"]
-        ratio = v.get("exposure_ratio") or {}
+        ratio, peak = v.get("exposure_ratio") or {}, v.get("peak_ratio") or {}
         d_pfs = v.get("d_median_pfs_days")
         cells.append([f"<b>{_regimen(r['regimen'])}</b>", _regimen(v.get("free_regimen", "")),
                       *[f"{ratio[k]:.3g}" if _is_num(ratio.get(k)) else "\u2013"
                         for k in ("tumor", "lymph_node", "blood")],
+                      *[f"{peak[k]:.3g}" if _is_num(peak.get(k)) else "\u2013"
+                        for k in ("tumor", "lymph_node")],
                       _ci_pct(v.get("d_orr"), None, signed=True),
                       f"{d_pfs:+.0f}" if _is_num(d_pfs) else "\u2013",
                       _ci_pct(v.get("d_ae_grade3plus_rate"), None, signed=True),
                       _esc(v.get("why", ""))])
     table = _table(["nano regimen", "free regimen", "tumor AUC ratio", "lymph node AUC ratio",
-                    "blood AUC ratio", "\u0394 ORR", "\u0394 median PFS (days)",
+                    "blood AUC ratio", "tumor peak ratio", "lymph node peak ratio", "\u0394 ORR",
+                    "\u0394 median PFS (days)",
                     "\u0394 AE grade \u2265 3", "why"], cells, "vs-free-table")
     fig = _fig(plot_vs_free(rows), "Nano / free exposure (AUC at the same dose) per tissue and "
                "nano \u2212 free differences in ORR and grade \u2265 3 AE rate", "vs_free",
                width=760)
-    return table + _figs([fig])
+    note = ("<p class=\"note\">Exposures are read off the simulated time courses of the "
+            "reference patient (AUC and peak, nano / free at the same dose); a nano-formulation's "
+            "tumor and node kinetics are fitted to the PBPK's time courses of released payload "
+            "(no AUC-ratio cap or node floor).</p>")
+    return table + note + _figs([fig])
 
 
 # --------------------------------------------------------------------------- trial
