@@ -111,7 +111,11 @@ def _human_table(summary: dict):
         f"{s.get('loo_fold_error_within_2fold_clearance_l_per_h')} of "
         f"{s['n_observed_clearance_l_per_h']}; * not re-verified, (*) partly. "
         f"64Cu-MM-302 tumor %ID/kg {dep['predicted_pct_id_per_kg']} vs published "
-        f"{dep['published_range_pct_id_per_kg']}")
+        f"{dep['published_range_pct_id_per_kg']}. Held out, PEGylated liposomes at 72 h by "
+        "tumor size (Harrington 2001), %ID/kg model / patients: "
+        + ", ".join(f"{k} {g['volume_cm3']:g} cm3 {g['predicted_pct_id_per_kg']:.2g} / "
+                    f"{g['observed_pct_id_per_kg']:g}"
+                    for k, g in summary["tumor_deposition_by_size"]["groups"].items()))
     return table
 
 

@@ -46,13 +46,13 @@ Sove 2020, doi 10.1002/psp4.12546) dosed into blood. A catalog therapy is mapped
 from __future__ import annotations
 
 import functools
-import math
 from typing import get_args
 
 from immunocycle.catalog._kinetics import SiteKinetics, fit_site_kinetics
 from immunocycle.catalog._load import PKDefaults, cycle_names
 from immunocycle.catalog._pk_link import (
     PBPKExposure,
+    _start_tumor_volume_l,
     _targeted,
     carrier_class,
     pbpk_exposure,
@@ -89,15 +89,6 @@ def _preset_value(species: str, name: str) -> float:
 def _spec(key: str, value: float, description: str, source: str) -> dict:
     return {"value": float(value), "units": _UNITS[key], "description": description,
             "source": source}
-
-
-@functools.lru_cache(maxsize=4)
-def _start_tumor_volume_l(species: str) -> float:
-    """Tumor volume (L) of the untreated preset at the start of treatment."""
-    from immunocycle.cycle import simulate_cycle
-
-    res = simulate_cycle(species, [], days=1.0, step=1.0)
-    return float(res.patient(0)["tumor_volume"].iloc[0]) * 1e-6  # mm3 -> L
 
 
 def linked_kinetics(exposure: PBPKExposure, cls, v_tumor_l: float, v_node_l: float

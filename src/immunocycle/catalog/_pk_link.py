@@ -44,7 +44,9 @@ formulation file): cell-borne carriers (``cell_hitchhiking``: T cells, platelets
 particles) and routes the PBPK lacks (``intranodal``, ``peritumoral``, ``oral``, ``ip``).
 
 Fixed inputs of every run (the catalog formulations do not give them): a human (ICRP 89) or 20 g
-mouse, the property model's "Xenograft Heterotopic" breast tumor, a carrier dose of 5 mg/kg
+mouse, the property model's "Xenograft Heterotopic" breast tumor (for a human, of the cycle
+model's tumor mass at the start of treatment, about 14 g, at human perfusion per gram:
+:func:`immunocycle.pk.human_tumor`), a carrier dose of 5 mg/kg
 with 10 % payload loading (the PBPK is linear in dose, so the ratios do not depend on it except
 through the property model's dose feature), a single administration and a 672 h (28 day)
 horizon. Results are cached in-process (:func:`functools.lru_cache`) by these properties.
@@ -137,6 +139,15 @@ class PBPKExposure:
                 + ("; out of the property model's domain" if self.out_of_domain else ""))
 
 
+@functools.lru_cache(maxsize=4)
+def _start_tumor_volume_l(species: str) -> float:
+    """Tumor volume (L) of the untreated cycle preset at the start of treatment."""
+    from immunocycle.cycle import simulate_cycle
+
+    res = simulate_cycle(species, [], days=1.0, step=1.0)
+    return float(res.patient(0)["tumor_volume"].iloc[0]) * 1e-6  # mm3 -> L
+
+
 def _auc(t: np.ndarray, y: np.ndarray) -> float:
     return float(np.trapezoid(y, t)) if hasattr(np, "trapezoid") else float(np.trapz(y, t))
 
@@ -197,17 +208,20 @@ def _release(k_release_per_h: float, k_site_per_h: float):
 def _exposure(carrier_cls: str, size_nm: float, zeta_mv: float | None, targeted: bool,
               route: str, k_release_per_h: float, k_site_per_h: float, species: str,
               tracer: str) -> PBPKExposure:
-    from immunocycle.pk import OutOfDomainWarning, Particle, run_pk
+    from immunocycle.pk import OutOfDomainWarning, Particle, human_tumor, run_pk
 
     particle = Particle(carrier_class=carrier_cls, diameter_nm=size_nm, zeta_mv=zeta_mv,
                         targeted=targeted, tumor_model=TUMOR_MODEL, cancer_type=CANCER_TYPE,
                         dose_mg_per_kg=NOMINAL_DOSE_MG_PER_KG)
     release = _release(k_release_per_h, k_site_per_h)
+    # A human tumor of the cycle model's size at the start of treatment, at human perfusion
+    # per gram (pk.human_tumor); a mouse tumor as the property model gives it.
+    tumor = (human_tumor(1e3 * _start_tumor_volume_l("human")) if species == "human" else None)
     with warnings.catch_warnings():
         # Out of the property model's domain: kept in the result's flag and the source string.
         warnings.simplefilter("ignore", OutOfDomainWarning)
         res = run_pk(particle, SMALL_MOLECULE_TRACER, release, species=species, route=route,
-                     loading=NOMINAL_LOADING, horizon_h=HORIZON_H)
+                     loading=NOMINAL_LOADING, horizon_h=HORIZON_H, tumor=tumor)
     sim, v, t = res.simulation, res.parameters, res.simulation.times
     v_plasma = v["BW"] * v["VPlasC"]
     v_tumor, v_ln = v["BW"] * v["VTC"], v["BW"] * v["VLNC"]

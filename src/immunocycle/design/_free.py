@@ -39,14 +39,7 @@ def vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, ..
     for nano in nanos:
         exp = compare_free_nano(nano, catalog=cat).set_index("therapy")
         nano_x, free_x = exp.iloc[0], exp.iloc[1]
-
-        def ratios(suffix: str) -> dict[str, float | None]:
-            return {key: (float(nano_x[col + suffix]) / float(free_x[col + suffix])
-                          if float(free_x[col + suffix]) > 0 else None)
-                    for key, col in (("tumor", "tumor"), ("lymph_node", "lymph_node"),
-                                     ("blood", "blood_free"))}
-
-        by_nano[nano], peaks[nano] = ratios(""), ratios("_cmax")
+        by_nano[nano], peaks[nano] = (_ratios(nano_x, free_x, s) for s in ("", "_cmax"))
     pn, pf = nano_row["median_pfs_days"], free_arm["median_pfs_days"]
     return {"free_regimen": free_name,
             "free_therapies": {x: cat.therapies[x].free_counterpart for x in nanos},
@@ -64,6 +57,14 @@ def vs_free(nano_row: dict, free_arm: dict, free_name: str, nanos: tuple[str, ..
                                               *(free_arm.get("ae_by_type") or {})})},
             "organ_exposure_ratio": {x: organ_ratios(x, cat) for x in nanos},
             "why": " ".join(f"{x}: {_why(r)}{_extra_agents(cat, x)}." for x, r in by_nano.items())}
+
+
+def _ratios(nano_x, free_x, suffix: str) -> dict[str, float | None]:
+    """Nano / free of the exposures ``<site><suffix>`` (AUC: "", peak: "_cmax")."""
+    return {key: (float(nano_x[col + suffix]) / float(free_x[col + suffix])
+                  if float(free_x[col + suffix]) > 0 else None)
+            for key, col in (("tumor", "tumor"), ("lymph_node", "lymph_node"),
+                             ("blood", "blood_free"))}
 
 
 def organ_ratios(nano: str, cat) -> dict[str, dict[str, float | None]]:

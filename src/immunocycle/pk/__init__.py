@@ -16,6 +16,7 @@ from immunocycle.pk._formulation import (
 )
 from immunocycle.pk._free import build_free_pk
 from immunocycle.pk._human import evaluate_human, human_product_pk, mm302_deposition
+from immunocycle.pk._human_tumor import harrington_deposition, human_tumor
 from immunocycle.pk._nanotumor import Reproduction, reproduce_nanotumor
 from immunocycle.pk._organs import ORGAN_ROWS, organ_exposure
 from immunocycle.pk._pbpk import ROUTES
@@ -35,7 +36,7 @@ __all__ = [
     "DeliveryModel", "OutOfDomainWarning", "PKResult", "Particle", "ROUTES", "Release",
     "Reproduction", "SUMMARY_KEYS", "ScheduleResult", "TUMOR_PARAMETERS", "allometric_exponents",
     "blood_absorption", "evaluate_human", "human_mps_factors", "human_product_pk",
-    "mm302_deposition", "stored_comparison",
+    "harrington_deposition", "human_tumor", "mm302_deposition", "stored_comparison",
     "ORGAN_ROWS", "build_free_pk", "organ_exposure",
     "build_pbpk", "default_model", "load_nanotumor", "lymph_drainage", "plot_organ_distribution",
     "plot_tumor_ln_blood", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",

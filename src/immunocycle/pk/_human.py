@@ -37,6 +37,7 @@ from immunocycle._errors import DataError
 from immunocycle.engine import SolverOptions, simulate
 from immunocycle.pk._data import PK_DATA, human_mps_factors, human_mps_values
 from immunocycle.pk._formulation import Release, pbpk_values
+from immunocycle.pk._human_tumor import harrington_deposition
 from immunocycle.pk._properties import Particle
 
 HUMAN_SET_FILE = PK_DATA / "human_nano_pk.yaml"
@@ -338,7 +339,8 @@ def evaluate_human(loo: bool = True) -> dict:
             "grid_objective": ({"best": fit["objective"], "in_use": fit["objective_in_use"]}
                                if fit else None),
             "products": out_products,
-            "summary": summary, "tumor_deposition": mm302_deposition()}
+            "summary": summary, "tumor_deposition": mm302_deposition(),
+            "tumor_deposition_by_size": harrington_deposition()}
 
 
 def mm302_deposition() -> dict:

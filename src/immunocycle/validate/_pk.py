@@ -1,7 +1,8 @@
 """Human nanomedicine PK check kinds (issue 16): the human PBPK's total-drug half-life,
 clearance or Vss of a product of ``data/pk/human_nano_pk.yaml``
 (``check: {kind: human_nano_pk, product: doxil, metric: half_life_h}``), and the 64Cu-MM-302
-tumor deposition (``check: {kind: human_tumor_deposition, time_h: 24}``, %ID/kg).
+tumor deposition (``check: {kind: human_tumor_deposition, time_h: 24}``, %ID/kg) and the held-out
+liposome deposition by tumor size (``check: {kind: human_tumor_deposition_by_size, group: lung}``).
 """
 
 from __future__ import annotations
@@ -34,3 +35,18 @@ def human_tumor_deposition(check, ctx) -> Measurement:
     if key not in pred:
         raise NotModelled(f"deposition predicted at {sorted(pred)} only")
     return Measurement(pred[key], detail="human PBPK, 36 g tumor, property-model tumor parameters")
+
+
+@check_kind("human_tumor_deposition_by_size")
+def human_tumor_deposition_by_size(check, ctx) -> Measurement:
+    """Predicted PEGylated-liposome deposition (%ID/kg) at 72 h in a tumor group of Harrington
+    2001 (``group``: head_and_neck, lung, breast), held out."""
+    from immunocycle.pk import harrington_deposition
+
+    group = arg(check, "group")
+    groups = harrington_deposition()["groups"]
+    if group not in groups:
+        raise NotModelled(f"group {group!r} not one of {sorted(groups)}")
+    g = groups[group]
+    return Measurement(g["predicted_pct_id_per_kg"],
+                       detail=f"human PBPK, {g['volume_cm3']:g} g tumor at 0.2 mL/min/g")
