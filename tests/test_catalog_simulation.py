@@ -22,16 +22,11 @@ CAT = load_catalog()
 SHORT_BURST = ["dacarbazine"]
 # Claims the model does not reproduce on the reference patient, each with its reason: asserted
 # to fail, so a change that makes the model agree again is seen (and this list shrinks).
-DISAGREE = {
-    ("nanolipogel_sb505124_il2", "J7"):
-        "the gel's low-dose wild-type IL-2 expands Tregs (CD25, EC50 0.01 nM) far more than CD8 "
-        "cells (EC50 1 nM), as low-dose IL-2 does in patients (Koreth 2011 NEJM 365:2055; Blood "
-        "2016 128:130: Tregs up more than fivefold, CD8 cells unchanged): tumor Tregs +30% by "
-        "day 14 outweigh the TGF-beta relief after week 1 (J7 +4% at day 7, -1% over 42 days; Park 2012 measured NK activation, which the "
-        "model lacks)",
-}
+# Every claim is checked. (Until session 9 the nanolipogel's J7 claim was listed as one the model
+# disagreed with, its IL-2 expanding node Tregs more than CD8 cells; it is reproduced again since
+# the PBPK link stopped raising the node's exposure of its released payload to the tumor's.)
 CLAIMS = [(tid, c.flux, c.direction) for tid, t in sorted(CAT.therapies.items())
-          for c in t.claims if tid not in SHORT_BURST and (tid, c.flux) not in DISAGREE]
+          for c in t.claims if tid not in SHORT_BURST]
 # Nano-formulations whose free counterpart is compared at the same dose, schedule and route.
 PAIRS = ["doxil", "cdnp_r848", "sting_nanoparticle_cgamp", "oxaliplatin_indoximod_msnp",
          "nanodisc_neoantigen_cpg", "il15sa_backpack_t_cells", "hyaluronidase_np_doxorubicin"]
@@ -50,14 +45,6 @@ def test_claimed_flux_moves_in_claimed_direction(run, therapy, flux, direction):
     sign = 1.0 if direction == "increase" else -1.0
     # Beyond solver noise (rtol 1e-6): weak free agents (e.g. i.t. cGAMP) move fluxes little.
     assert sign * mean > 1e-5 and sign * peak > 5e-5, (mean, peak)
-
-
-@pytest.mark.parametrize("therapy, flux", sorted(DISAGREE))
-def test_claims_the_model_disagrees_with_still_disagree(run, therapy, flux):
-    claim = next(c for c in CAT.therapy(therapy).claims if c.flux == flux)
-    mean, _ = run.flux_change(therapy, flux)
-    sign = 1.0 if claim.direction == "increase" else -1.0
-    assert sign * mean <= 1e-5, (DISAGREE[(therapy, flux)], mean)
 
 
 @pytest.mark.parametrize("therapy", SHORT_BURST)
@@ -80,7 +67,18 @@ def pk_run():
     return simulate_catalog(PAIRS, days=28.0, step=0.02, catalog=CAT, therapies=extra)
 
 
-@pytest.mark.parametrize("nano", PAIRS)
+# Pairs whose target exposure per unit of free drug in blood the model does not raise, with the
+# reason: asserted to stay below the shift, so a change that restores it is seen.
+NO_SHIFT = {
+    "doxil": "the cycle model's tumor concentration is the RELEASED doxorubicin the PBPK traces "
+             "(organ mean / Kp_f): over 28 days Doxil's released drug in the tumor per unit of "
+             "free drug in plasma is about the free drug's (1.0x); the carrier-bound drug, which "
+             "is what raises Doxil's total tumor doxorubicin, does not act; its node (0.0007 of "
+             "plasma for a 14 g tumor) gets less of the tumor's lymph than the free drug's",
+}
+
+
+@pytest.mark.parametrize("nano", [p for p in PAIRS if p not in NO_SHIFT])
 def test_nano_formulation_shifts_exposure_from_blood_to_target(pk_run, nano):
     """Target (tumor or node) exposure per unit of free drug in blood rises with the carrier, and
     free drug in blood falls. A carrier's tumor concentration is its released payload (PBPK
@@ -91,4 +89,13 @@ def test_nano_formulation_shifts_exposure_from_blood_to_target(pk_run, nano):
     shift = max(n[site] / n["blood_free"] / (f[site] / f["blood_free"])
                 for site in ("tumor", "lymph_node"))
     assert shift > 1.5, (n, f)
+    assert n["blood_free"] < 0.9 * f["blood_free"], (n, f)
+
+
+@pytest.mark.parametrize("nano", sorted(NO_SHIFT))
+def test_pairs_without_a_target_shift_still_have_none(pk_run, nano):
+    n, f = pk_run.exposure(nano), pk_run.exposure(f"paired_{nano}")
+    shift = max(n[site] / n["blood_free"] / (f[site] / f["blood_free"])
+                for site in ("tumor", "lymph_node"))
+    assert shift <= 1.5, (NO_SHIFT[nano], shift)
     assert n["blood_free"] < 0.9 * f["blood_free"], (n, f)
