@@ -54,3 +54,19 @@ def test_a_cd25_binding_il2_agonist_raises_tregs_and_a_cd122_biased_one_less():
     assert tumor_il2[14] > 1.1 * tumor0[14]  # more Tregs recruited into the tumor
     assert node_bp.max() < node_il2.max()
     assert np.all(control.result["Treg_IL2"][0] == 0.0)  # no agonist, no expansion
+
+
+def test_sustained_il2_saturates_node_tregs_at_their_ceiling():
+    """An intratumoral IL-2Fc liposome keeps the node above the agonist's CD25 EC50 for weeks:
+    the expanded Treg pool rises toward its ceiling (at most Treg_IL2_fold_max resting pools,
+    Koreth 2016) instead of growing without bound (7000-fold before the ceiling)."""
+    from immunocycle.cycle import resolve_preset
+
+    params, _ = resolve_preset("human")
+    fold = float(params["Treg_IL2_fold_max"].value)
+    rest = float(params["Treg_LN0"].value)
+    res = simulate_cycle("human", [to_cycle_therapy("liposomal_acd137_il2fc_it", "human")],
+                         days=84.0)
+    pool = res.result["Treg_IL2"][0]
+    assert pool.max() > 1.0 * rest  # a real expansion
+    assert pool.max() <= fold * rest * (1 + 1e-6)

@@ -12,8 +12,11 @@ Res doi 10.1158/1078-0432.CCR-15-1631). ``k_Treg_IL2`` (0 without drug; catalog 
 by the agonist's CD25 affinity) drives a pool ``Treg_IL2`` of IL-2-expanded Tregs that returns to
 rest at the Treg turnover rate and raises Treg recruitment into the tumor in proportion to the
 expanded pool (high-dose IL-2 raises circulating Tregs 2-3-fold, Ahmadzadeh & Rosenberg 2006
-Blood doi 10.1182/blood-2005-06-2399). Without an agonist the pool stays at zero and nothing
-else changes.
+Blood doi 10.1182/blood-2005-06-2399). The expansion is logistic, up to ``Treg_IL2_fold_max``
+resting pools (5: weeks of daily IL-2 raise Tregs more than fivefold and no higher dose does more,
+Koreth 2016 Blood 128:130, Whangbo 2019 Blood Adv 3:2550), so a sustained exposure (a depot or a
+long-lived conjugate) saturates instead of growing without bound. Without an agonist the pool
+stays at zero and nothing else changes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from immunocycle.model import Assignment, Model, Reaction, Species
 
 PARAMETERS = ("Treg_LN0", "k_Treg_turn", "k_Treg_ADCC", "rho_Treg_rec", "k_Treg_death",
               "rho_M_rec", "k_M_death", "k_M_repol", "k_M_revert", "rho_M_supp", "rho_Treg_supp",
-              "TGF_supp", "k_Treg_IL2")
+              "TGF_supp", "k_Treg_IL2", "Treg_IL2_fold_max")
 
 
 def suppression(model: Model, *, params: Params) -> None:
@@ -45,8 +48,9 @@ def suppression(model: Model, *, params: Params) -> None:
                 description="Tregs expanded by IL-2-pathway agonists (node and circulation)"),
         Assignment("treg_expansion", "1 + Treg_IL2 / Treg_LN0", "dimensionless",
                    "circulating Treg pool relative to rest (IL-2-driven expansion)"),
-        Reaction("Treg_IL2_expansion", "k_Treg_IL2 * (Treg_LN + Treg_IL2)", {"Treg_IL2": 1},
-                 "IL-2-agonist-driven Treg proliferation (CD25 signalling)"),
+        Reaction("Treg_IL2_expansion", "k_Treg_IL2 * (Treg_LN + Treg_IL2)"
+                 " * (1 - Treg_IL2 / (Treg_IL2_fold_max * Treg_LN0))", {"Treg_IL2": 1},
+                 "IL-2-agonist-driven Treg proliferation (CD25 signalling), up to its ceiling"),
         Reaction("Treg_IL2_loss", "(k_Treg_turn + k_Treg_ADCC) * Treg_IL2", {"Treg_IL2": -1},
                  "return of the expanded Tregs to rest, and their depletion"),
         Reaction("Treg_T_recruit", "rho_Treg_rec * tumor * H_CK * treg_expansion", {"Treg_T": 1},
