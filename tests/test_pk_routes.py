@@ -20,10 +20,20 @@ def sc_by_size():
 
 
 def test_small_particles_reach_the_lymph_node(sc_by_size) -> None:
-    # Measured: LN max 34.8 / 8.4 / 0.7 %ID for 25 / 100 / 200 nm (Reddy 2007: 25 nm >> 100 nm).
-    ln = {d: r.lymph_node_max_pct_id for d, r in sc_by_size.items()}
+    # The node draining the injection site (Reddy 2007: 25 nm >> 100 nm).
+    ln = {d: r.vaccine_node_max_pct_id for d, r in sc_by_size.items()}
     assert ln[25.0] >= 3 * ln[100.0]
     assert ln[100.0] > ln[200.0]
+
+
+def test_an_sc_dose_drains_to_its_own_node_not_the_tumors(sc_by_size) -> None:
+    """Separate vaccine-draining node: the tumor-draining node of an s.c. dose gets only what
+    reaches the tumor and drains from it, far less than the injection site's node; an i.v. dose
+    has no vaccine-draining node exposure."""
+    r = sc_by_size[25.0]
+    assert r.vaccine_node_max_pct_id > 50 * r.lymph_node_max_pct_id
+    iv = run_pk(particle(25.0), route="iv")
+    assert iv.vaccine_node_max_pct_id == 0.0 and iv.lymph_node_max_pct_id > 0
 
 
 def test_large_particles_stay_at_the_injection_site(sc_by_size) -> None:
@@ -35,7 +45,7 @@ def test_large_particles_stay_at_the_injection_site(sc_by_size) -> None:
 
 def test_intradermal_drains_faster_than_subcutaneous(sc_by_size) -> None:
     r = run_pk(particle(25.0), route="id")
-    assert r.lymph_node_max_pct_id >= sc_by_size[25.0].lymph_node_max_pct_id
+    assert r.vaccine_node_max_pct_id >= sc_by_size[25.0].vaccine_node_max_pct_id
 
 
 def test_intratumoral_depot_keeps_the_dose_in_the_tumor() -> None:

@@ -53,11 +53,17 @@ def test_pk_organ_distribution_twelve_and_more_organs():
     t = np.geomspace(0.01, 168, 60)
     pct = pd.DataFrame({o: (k + 1) * (1 - np.exp(-t / (k + 1))) for k, o in enumerate(organs)},
                        index=pd.Index(t, name="time_h"))
-    result = SimpleNamespace(pct_id=pct, de24=1.0, lymph_node_max_pct_id=2.0)
+    result = SimpleNamespace(pct_id=pct, de24=1.0, lymph_node_max_pct_id=2.0,
+                             vaccine_node_max_pct_id=0.0)
     fig = plot_organ_distribution(result)
     _check(fig, fig.axes[0], len(organs))
     fig = plot_tumor_ln_blood(result)
     _check(fig, fig.axes[0], 3)
+    # an s.c. dose: its own draining node is drawn too
+    sc = SimpleNamespace(pct_id=pct.assign(vaccine_node=pct["lymph_node"] * 3), de24=1.0,
+                         lymph_node_max_pct_id=2.0, vaccine_node_max_pct_id=6.0)
+    fig = plot_tumor_ln_blood(sc)
+    _check(fig, fig.axes[0], 4)
 
 
 def test_cycle_tumor_diameter_many_arms():

@@ -301,12 +301,14 @@ def _show_pk(sim: dict) -> None:
         st.caption("Property model: random forest on the Nano-Tumor data set, with its 10-90 % "
                    "interval." + (" Out of its domain: " + str(prop["domain_notes"])
                                   if prop.get("out_of_domain") else ""))
-    organs = [c for c in ("blood", "tumor", "lymph_node", "liver", "spleen", "kidney", "lung")
+    nodes = ("lymph_node", "vaccine_node") if result.vaccine_node_max_pct_id > 0 else ("lymph_node",)
+    organs = [c for c in ("blood", "tumor", *nodes, "liver", "spleen", "kidney", "lung")
               if c in result.pct_id.columns]
-    st.markdown("**Carrier %ID over time (h)**: blood, tumor, lymph node and organs")
+    st.markdown("**Carrier %ID over time (h)**: blood, tumor, lymph node(s) and organs "
+                "(an s.c./i.d. dose drains to its own node, the vaccine-draining node)")
     st.line_chart(result.pct_id[organs], x_label="time (h)", y_label="% injected dose")
-    st.line_chart(result.pct_id[[c for c in ("tumor", "lymph_node") if c in organs]],
-                  x_label="time (h)", y_label="% injected dose (tumor, lymph node)")
+    st.line_chart(result.pct_id[[c for c in ("tumor", *nodes) if c in organs]],
+                  x_label="time (h)", y_label="% injected dose (tumor, lymph nodes)")
     free = sim.get("free")
     if free is not None:
         st.markdown("**Payload: in the particle versus given free** (same payload dose; "

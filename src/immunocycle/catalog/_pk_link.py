@@ -39,6 +39,11 @@ How "released payload" is traced, by agent class (``Agent.molecule``):
   released antibody, but its free model spreads IgG uniformly over all organs, which says nothing
   about the tumor; not used.)
 
+The node: for s.c. and i.d. doses, the PBPK's vaccine-draining node (the one draining the
+injection site); for i.v. and i.t. doses, the tumor-draining node. The cycle model has one lumped
+priming node, so an agent acts on priming through the node it reaches (a vaccine loads DCs where
+it drains).
+
 Not represented by the PBPK (the caller falls back to the assumed factors of ``pk.yaml`` and the
 formulation file): cell-borne carriers (``cell_hitchhiking``: T cells, platelets are not
 particles) and routes the PBPK lacks (``intranodal``, ``peritumoral``, ``oral``, ``ip``).
@@ -228,15 +233,20 @@ def _exposure(carrier_cls: str, size_nm: float, zeta_mv: float | None, targeted:
     pct = res.pct_id
     car_b = _auc(t, pct["blood"].to_numpy() / v_plasma)
     car_t = _auc(t, pct["tumor"].to_numpy() / v_tumor) / car_b
-    car_ln = _auc(t, pct["lymph_node"].to_numpy() / v_ln) / car_b
+    # The node an agent acts through: the one draining its injection site for s.c./i.d. doses
+    # (the PBPK's vaccine-draining node), else the tumor-draining node.
+    depot_node = route in ("sc", "id")
+    node_col, node_np, node_free = (("vaccine_node", "NP_vln", "C_free_vln") if depot_node
+                                    else ("lymph_node", "NP_ln", "C_free_ln"))
+    car_ln = _auc(t, pct[node_col].to_numpy() / v_ln) / car_b
     fa = res.free_payload_auc
     if tracer == SMALL_MOLECULE_TRACER:
         # Organ volumes sum to the body less plasma (the rest of body closes the balance).
         v_organs = v["BW"] * (v["VbodyC"] - v["VPlasC"])
         kp = v["V2_f"] / v_organs
         plasma = (sim["PB_art"][0] + sim["PB_ven"][0]) / v_plasma + sim["C_free_blood"][0]
-        tumor, node = sim["C_free_tumor"][0] / kp, sim["C_free_ln"][0] / kp
-        free_t, free_ln = fa["tumor"] / fa["blood"], fa["lymph_node"] / fa["blood"]
+        tumor, node = sim["C_free_tumor"][0] / kp, sim[node_free][0] / kp
+        free_t, free_ln = fa["tumor"] / fa["blood"], fa[node_col] / fa["blood"]
     else:
         # Carrier that acts: in the tumor's interstitium (and an i.t. depot, which sits there)
         # and free in the node. Carrier in capillary blood is plasma, and carrier taken up by
@@ -245,7 +255,7 @@ def _exposure(carrier_cls: str, size_nm: float, zeta_mv: float | None, targeted:
         plasma = pct["blood"].to_numpy() / v_plasma
         pct_of = 100.0 / (v["dose_mg_per_kg"] * v["BW"])
         tumor = (sim["NP_T_t"][0] + sim["NP_it"][0]) * pct_of / v_tumor
-        node = sim["NP_ln"][0] * pct_of / v_ln
+        node = sim[node_np][0] * pct_of / v_ln
         free_t, free_ln = math.nan, math.nan
     if route != "iv":
         # The cycle model doses every route into blood with the carrier's i.v. plasma PK, so a

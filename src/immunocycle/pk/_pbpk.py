@@ -12,8 +12,11 @@ with capillary blood (``_b``), tissue (``_t``) and, except brain, phagocytic cel
   first-order release;
 * bile from liver tissue; urine from kidney blood, with glomerular filtration of particles below
   ~5.5 nm (``f_renal``, Choi HS et al. Nat Biotechnol 2007;25:1165, doi 10.1038/nbt1340);
-* a tumor-draining lymph node fed by tumor lymph and by an s.c./i.d. injection-site depot with
-  size-dependent drainage (Reddy 2007, doi 10.1038/nbt1332); an intratumoral retention depot.
+* a tumor-draining lymph node fed by tumor lymph, and a separate vaccine-draining node fed by an
+  s.c./i.d. injection-site depot with size-dependent drainage (Reddy 2007, doi 10.1038/nbt1332;
+  an injection at a distant site drains to its own basin, not to the tumor's); both nodes have
+  the same volume and capture, release and efflux constants (assumption); an intratumoral
+  retention depot.
 
 Amounts are in mg, time in hours. With a payload, the carrier-bound payload (``PB_*``) follows the
 carrier's transport and is released first order (with an optional triggered interval) into a free
@@ -52,6 +55,8 @@ def _carrier_locations() -> list[tuple[str, str]]:
              ("site", "s.c./i.d. injection site, free"),
              ("site_cell", "injection site, captured by local macrophages"),
              ("ln", "tumor-draining lymph node, free"), ("ln_cell", "lymph node, captured by cells"),
+             ("vln", "vaccine-draining lymph node (of the injection site), free"),
+             ("vln_cell", "vaccine-draining lymph node, captured by cells"),
              ("it", "intratumoral injection depot")]
     return locs
 
@@ -78,12 +83,15 @@ def _fluxes() -> list[tuple[str, str, str, str | None]]:
     f += [("urine", "CL_urine * {K_b} / V_K_b", "K_b", "urine"),
           ("bile", "Kbile * {L_t} / V_L_t", "L_t", "bile"),
           ("tumor_lymph", "tumor_lymph_frac * Q_T * {T_t} / V_T_t", "T_t", "ln"),
-          ("site_lymph", "k_lymph * {site}", "site", "ln"),
+          ("site_lymph", "k_lymph * {site}", "site", "vln"),
           ("site_blood", "k_site_blood * {site}", "site", "ven"),
           ("site_capture", "k_site_phago * {site}", "site", "site_cell"),
           ("ln_capture", "k_ln_capture * {ln}", "ln", "ln_cell"),
           ("ln_release", "k_ln_release * {ln_cell}", "ln_cell", "ln"),
           ("ln_efflux", "k_ln_efflux * {ln}", "ln", "ven"),
+          ("vln_capture", "k_ln_capture * {vln}", "vln", "vln_cell"),
+          ("vln_release", "k_ln_release * {vln_cell}", "vln_cell", "vln"),
+          ("vln_efflux", "k_ln_efflux * {vln}", "vln", "ven"),
           ("it_release", "k_it_release * {it}", "it", "T_t")]
     return f
 
@@ -98,6 +106,8 @@ def _free_site(loc: str) -> str | None:
         return "site"
     if loc in ("ln", "ln_cell"):
         return "ln"
+    if loc in ("vln", "vln_cell"):
+        return "vln"
     if loc == "it":
         return "T"
     return loc.split("_")[0]
@@ -158,7 +168,8 @@ def _add_payload(model: Model) -> None:
     tissues = list(ORGANS)
     free = [("central", "central compartment (plasma; concentration = popPK central)")]
     free += [(o, f"{ORGANS[o][0]} (free payload in the whole organ)") for o in tissues]
-    free += [("ln", "lymph node"), ("site", "injection site"), ("elim", "eliminated")]
+    free += [("ln", "lymph node"), ("vln", "vaccine-draining lymph node"),
+             ("site", "injection site"), ("elim", "eliminated")]
     for loc, desc in free:
         model.add(Species(f"PF_{loc}", "body", 0.0, "mg", True, f"free payload: {desc}"))
     model.add(Assignment("V_organs", " + ".join(f"V_{o}" for o in tissues), "L",
@@ -169,6 +180,8 @@ def _add_payload(model: Model) -> None:
                          "free payload concentration in plasma (popPK central)"))
     model.add(Assignment("C_free_tumor", "PF_T / V_T", "mg/L", "free payload in tumor (organ mean)"))
     model.add(Assignment("C_free_ln", "PF_ln / V_LN", "mg/L", "free payload in the lymph node"))
+    model.add(Assignment("C_free_vln", "PF_vln / V_LN", "mg/L",
+                         "free payload in the vaccine-draining lymph node"))
     for o in tissues:
         if o != "T":
             model.add(Assignment(f"C_free_{ORGANS[o][0]}", f"PF_{o} / V_{o}", "mg/L",
@@ -181,6 +194,7 @@ def _add_payload(model: Model) -> None:
                            {"PF_central": -1, f"PF_{o}": 1}))
     model.add(Reaction("PF_site_absorption", "ka_sc_f * PF_site", {"PF_site": -1, "PF_central": 1}))
     model.add(Reaction("PF_ln_efflux", "k_ln_efflux * PF_ln", {"PF_ln": -1, "PF_central": 1}))
+    model.add(Reaction("PF_vln_efflux", "k_ln_efflux * PF_vln", {"PF_vln": -1, "PF_central": 1}))
     # Release: first order, with the rate switched to k_trig in [t_trig_on, t_trig_off]
     # (in the tumor only if trig_tumor_only = 1). Expressions have no conditionals (and min/max
     # make the engine's symbolic Jacobian explode), so the window is a difference of two smooth
@@ -251,6 +265,8 @@ def pbpk_structure(payload: bool, route: str = "iv", infusion_h: float = 0.0,
                          "particles in the tumor (including an intratumoral depot)"))
     model.add(Assignment("blood_amount", "NP_art + NP_ven", "mg", "particles in plasma"))
     model.add(Assignment("ln_amount", "NP_ln + NP_ln_cell", "mg", "particles in the lymph node"))
+    model.add(Assignment("vln_amount", "NP_vln + NP_vln_cell", "mg",
+                         "particles in the vaccine-draining lymph node"))
     targets = {"iv": "ven", "sc": "site", "id": "site", "it": "it"}
     target = targets[route]
     model.add(Dose(f"NP_{target}", "dose_mg_per_kg * BW", tuple(dose_times_h), infusion_h, "carrier"))

@@ -25,13 +25,15 @@ from immunocycle.pk._formulation import Release, pbpk_values
 from immunocycle.pk._pbpk import ORGANS, ROUTES, pbpk_structure, with_values
 from immunocycle.pk._properties import Particle
 
-SUMMARY_KEYS = ("de24", "de168", "demax", "lymph_node_max_pct_id", "blood_half_life_h",
+SUMMARY_KEYS = ("de24", "de168", "demax", "lymph_node_max_pct_id", "vaccine_node_max_pct_id",
+                "blood_half_life_h",
                 "auc_tumor_over_blood", "pct_id_at_24h")
 _ORGAN_COLUMNS = {
     "blood": ("art", "ven"),
     **{label: tuple(f"{o}_{p}" for p in (("b", "t", "res") if res else ("b", "t")))
        for o, (label, res) in ORGANS.items()},
-    "lymph_node": ("ln", "ln_cell"), "injection_site": ("site", "site_cell"),
+    "lymph_node": ("ln", "ln_cell"), "vaccine_node": ("vln", "vln_cell"),
+    "injection_site": ("site", "site_cell"),
     "urine": ("urine",), "bile": ("bile",),
 }
 _ORGAN_COLUMNS["tumor"] = (*_ORGAN_COLUMNS["tumor"], "it")
@@ -147,6 +149,8 @@ class PKResult:
         Tumor %ID at 24 h, 168 h (NaN past the horizon) and its maximum.
     lymph_node_max_pct_id : float
         Maximum %ID in the tumor-draining lymph node.
+    vaccine_node_max_pct_id : float
+        Maximum %ID in the node draining an s.c./i.d. injection site (0 for i.v. and i.t. doses).
     blood_half_life_h : float
         Time for the plasma amount of carrier to halve after the mixing phase (from 0.5 h after
         the end of dosing); extrapolated log-linearly if it does not halve within the horizon.
@@ -172,6 +176,7 @@ class PKResult:
     de168: float
     demax: float
     lymph_node_max_pct_id: float
+    vaccine_node_max_pct_id: float
     blood_half_life_h: float
     auc_tumor_over_blood: float
     pct_id_at_24h: dict
@@ -278,6 +283,7 @@ def _metrics(sim: SimulationResult, values: dict, ood: bool, notes: str, carrier
         for label, _ in ORGANS.values():
             free_auc[label] = _auc(t, sim[f"C_free_{label}"][0])
         free_auc["lymph_node"] = _auc(t, sim["C_free_ln"][0])
+        free_auc["vaccine_node"] = _auc(t, sim["C_free_vln"][0])
         plasma = ((sim["PB_art"][0] + sim["PB_ven"][0]) / v_p + sim["C_free_blood"][0])
         payload_half = _half_life(t, plasma, t_ref)
         tail = max(int(np.searchsorted(t, t_ref)), int(0.75 * t.size))
@@ -295,6 +301,7 @@ def _metrics(sim: SimulationResult, values: dict, ood: bool, notes: str, carrier
     return PKResult(
         pct_id=pct, de24=at(24.0), de168=at(168.0), demax=float(np.max(tumor)),
         lymph_node_max_pct_id=float(np.max(ln)),
+        vaccine_node_max_pct_id=float(np.max(pct["vaccine_node"].to_numpy())),
         blood_half_life_h=_half_life(t, blood, t_ref) if carrier_dose > 0 else float("nan"),
         auc_tumor_over_blood=float(auc_ratio),
         pct_id_at_24h={c: float(pct[c].iloc[k24]) for c in pct.columns},
@@ -344,12 +351,16 @@ def plot_tumor_ln_blood(result: PKResult, path: str | Path | None = None):
     fig = Figure(figsize=(7.5, 4), layout="constrained")
     ax = fig.subplots()
     df = result.pct_id
-    for k, col in enumerate(("blood", "tumor", "lymph_node")):
+    nodes = ("lymph_node", "vaccine_node") if result.vaccine_node_max_pct_id > 0 else ("lymph_node",)
+    for k, col in enumerate(("blood", "tumor", *nodes)):
         ax.plot(df.index, df[col], label=col.replace("_", " "), **series_style(k))
     ax.set_yscale("symlog", linthresh=0.01)
     label_axes(ax, "time after dose (h)", "carrier (% of injected dose)")
-    ax.set_title(f"Tumor DE24 {result.de24:.2g} %ID, lymph node max "
-                 f"{result.lymph_node_max_pct_id:.2g} %ID")
+    title = (f"Tumor DE24 {result.de24:.2g} %ID, lymph node max "
+             f"{result.lymph_node_max_pct_id:.2g} %ID")
+    if result.vaccine_node_max_pct_id > 0:
+        title += f", vaccine-draining node max {result.vaccine_node_max_pct_id:.2g} %ID"
+    ax.set_title(title)
     legend_outside(ax)
     if path is not None:
         fig.savefig(path, dpi=120)
