@@ -281,6 +281,8 @@ def deliver_page() -> None:
 def _show_pk(sim: dict) -> None:
     import pandas as pd
 
+    from immunocycle.pk import node_columns
+
     result, prop = sim["pk"], sim["property"].iloc[0]
     for w in sim["warnings"]:
         st.warning(w)
@@ -301,7 +303,7 @@ def _show_pk(sim: dict) -> None:
         st.caption("Property model: random forest on the Nano-Tumor data set, with its 10-90 % "
                    "interval." + (" Out of its domain: " + str(prop["domain_notes"])
                                   if prop.get("out_of_domain") else ""))
-    nodes = ("lymph_node", "vaccine_node") if result.vaccine_node_max_pct_id > 0 else ("lymph_node",)
+    nodes = node_columns(result)
     organs = [c for c in ("blood", "tumor", *nodes, "liver", "spleen", "kidney", "lung")
               if c in result.pct_id.columns]
     st.markdown("**Carrier %ID over time (h)**: blood, tumor, lymph node(s) and organs "

@@ -35,7 +35,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
+
+from immunocycle.catalog._pk_link import _auc
 
 #: Bounds of a fitted time constant (h): faster than the PBPK's grid resolves, or slower than
 #: ten times its horizon, is indistinguishable from the bound.
@@ -56,10 +58,6 @@ def first_order(t: np.ndarray, u: np.ndarray, tau: float) -> np.ndarray:
         # particular solution u - s tau plus the decaying homogeneous part
         y[n + 1] = (u[n + 1] - s[n] * tau) + (y[n] - (u[n] - s[n] * tau)) * e[n]
     return y
-
-
-def _auc(t: np.ndarray, y: np.ndarray) -> float:
-    return float(np.trapezoid(y, t))
 
 
 def _log_error(t: np.ndarray, model: np.ndarray, obs: np.ndarray) -> float:
@@ -158,20 +156,16 @@ def fit_site_kinetics(t_h: np.ndarray, plasma: np.ndarray, tumor: np.ndarray, no
 
     # q_LN >= 0: the tumor's lymph alone must not bring more than the PBPK's node AUC. Its share
     # grows with the node's time constant, so the admissible time constants are those below
-    # the root of g_p (found on the log grid, then refined).
-    grid = np.linspace(lo, hi, 81)
-    gp = np.array([node_course(x)[1] for x in grid])
-    bounded_hi = hi
-    if gp[-1] < 0:
-        k = int(np.argmax(gp < 0))
-        if k == 0:
-            bounded_hi = lo
-        else:
-            a, b = grid[k - 1], grid[k]
-            for _ in range(40):
-                m = 0.5 * (a + b)
-                a, b = (m, b) if node_course(m)[1] >= 0 else (a, m)
-            bounded_hi = a
+    # the root of g_p.
+    def g_p(x: float) -> float:
+        return node_course(x)[1]
+
+    if g_p(hi) >= 0:
+        bounded_hi = hi
+    elif g_p(lo) < 0:
+        bounded_hi = lo
+    else:
+        bounded_hi = brentq(g_p, lo, hi, xtol=1e-9)
     if bounded_hi > lo:
         res_n = minimize_scalar(lambda x: _log_error(t, node_course(x)[0], c_n),
                                 bounds=(lo, bounded_hi), method="bounded", options={"xatol": 1e-3})

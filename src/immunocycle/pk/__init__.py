@@ -26,6 +26,7 @@ from immunocycle.pk._run import (
     OutOfDomainWarning,
     PKResult,
     build_pbpk,
+    node_columns,
     plot_organ_distribution,
     plot_tumor_ln_blood,
     run_pk,
@@ -39,7 +40,7 @@ __all__ = [
     "harrington_deposition", "human_tumor", "mm302_deposition", "stored_comparison",
     "ORGAN_ROWS", "build_free_pk", "organ_exposure",
     "build_pbpk", "default_model", "load_nanotumor", "lymph_drainage", "plot_organ_distribution",
-    "plot_tumor_ln_blood", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",
+    "node_columns", "plot_tumor_ln_blood", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",
     "run_pk_schedule",
     "tumor_parameters",
 ]

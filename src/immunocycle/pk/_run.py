@@ -26,8 +26,7 @@ from immunocycle.pk._pbpk import ORGANS, ROUTES, pbpk_structure, with_values
 from immunocycle.pk._properties import Particle
 
 SUMMARY_KEYS = ("de24", "de168", "demax", "lymph_node_max_pct_id", "vaccine_node_max_pct_id",
-                "blood_half_life_h",
-                "auc_tumor_over_blood", "pct_id_at_24h")
+                "blood_half_life_h", "auc_tumor_over_blood", "pct_id_at_24h")
 _ORGAN_COLUMNS = {
     "blood": ("art", "ven"),
     **{label: tuple(f"{o}_{p}" for p in (("b", "t", "res") if res else ("b", "t")))
@@ -337,6 +336,12 @@ def plot_organ_distribution(result: PKResult, path: str | Path | None = None):
     return fig
 
 
+def node_columns(result) -> tuple[str, ...]:
+    """The ``pct_id`` columns of the nodes a run reaches: the tumor-draining node, and the
+    vaccine-draining node when an s.c./i.d. dose drained to it."""
+    return ("lymph_node", "vaccine_node") if result.vaccine_node_max_pct_id > 0 else ("lymph_node",)
+
+
 def plot_tumor_ln_blood(result: PKResult, path: str | Path | None = None):
     """Tumor and lymph-node %ID against blood (plasma) %ID over time; PNG if ``path`` is given.
 
@@ -351,7 +356,7 @@ def plot_tumor_ln_blood(result: PKResult, path: str | Path | None = None):
     fig = Figure(figsize=(7.5, 4), layout="constrained")
     ax = fig.subplots()
     df = result.pct_id
-    nodes = ("lymph_node", "vaccine_node") if result.vaccine_node_max_pct_id > 0 else ("lymph_node",)
+    nodes = node_columns(result)
     for k, col in enumerate(("blood", "tumor", *nodes)):
         ax.plot(df.index, df[col], label=col.replace("_", " "), **series_style(k))
     ax.set_yscale("symlog", linthresh=0.01)
