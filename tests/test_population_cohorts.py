@@ -39,6 +39,20 @@ def test_every_tumor_type_and_archetype_is_a_valid_cohort_with_sources():
     assert targets["tnbc"] is None
 
 
+def test_nsclc_histologies_are_calibrated_to_their_own_trials():
+    """CheckMate 017 (squamous) and 057 (non-squamous) differ in median PFS (3.5 vs 2.3 months):
+    each histology cohort carries its own trial's targets; the pooled cohort keeps both."""
+    squamous, nonsquamous = load_cohort("nsclc_squamous"), load_cohort("nsclc_nonsquamous")
+    assert squamous.tumor_type == nonsquamous.tumor_type == "nsclc"
+    s, ns = squamous.calibration, nonsquamous.calibration
+    assert (s.orr, s.n_trial, s.median_pfs_months, s.ae_grade3plus) == (0.20, 135, 3.5, 0.07)
+    assert (ns.orr, ns.n_trial, ns.median_pfs_months, ns.ae_grade3plus) == (0.19, 292, 2.3, None)
+    assert "10.1056/NEJMoa1504627" in s.source and "10.1056/NEJMoa1507643" in ns.source
+    # squamous NSCLC carries more mutations than adenocarcinoma (Chalmers 2017)
+    assert squamous.tmb.median > nonsquamous.tmb.median
+    assert load_cohort("nsclc").calibration.n_trial == 135 + 292
+
+
 def test_sampling_is_chunk_independent_and_respects_truncation():
     whole = sample_cohort("melanoma", 0, 40, seed=3)
     parts = pd.concat([sample_cohort("melanoma", s, 7, seed=3) for s in range(0, 40, 7)])

@@ -69,3 +69,23 @@ def test_calibrated_cohort_reproduces_orr_and_ae_at_n_1000(tmp_path, name):
     if target.cr is not None:
         lo, hi = arm["cr_rate_ci"]
         assert lo <= target.cr <= hi, arm
+
+
+def test_borrowed_values_average_tumor_types_not_cohorts():
+    """A cohort without a target borrows the mean over tumor types: NSCLC's three cohorts
+    (pooled, squamous, non-squamous) weigh as one type, not three."""
+    from immunocycle.trial._calibrate import fill_uncalibrated
+
+    def entry(multiplier, rate, offset):
+        return {"parameter": "T_N0", "multiplier": multiplier, "new_lesion_rate": rate,
+                "ae_offset": offset, "multiplier_log_sd": 0.1, "fit": {}}
+
+    results = {"melanoma": entry(2.0, 1e-3, 0.4), "nsclc": entry(0.5, 1e-5, 0.0),
+               "nsclc_squamous": entry(0.5, 1e-5, 0.0), "nsclc_nonsquamous": entry(0.5, 1e-5, 0.0)}
+    out = fill_uncalibrated(results, write=False)
+    breast = out["breast"]
+    assert breast["multiplier"] == pytest.approx(1.0, rel=1e-5)  # by cohort: 0.71
+    assert breast["new_lesion_rate"] == pytest.approx(1e-4, rel=1e-5)  # by cohort: 3.2e-5
+    assert breast["ae_offset"] == pytest.approx(0.2, rel=1e-5)  # by cohort: 0.13
+    # the non-squamous cohort has no AE target: it gets the same borrowed offset
+    assert out["nsclc_nonsquamous"]["ae_offset"] == pytest.approx(0.2, rel=1e-5)

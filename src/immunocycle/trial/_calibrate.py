@@ -533,7 +533,9 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
 
     A cohort without an ORR target gets the geometric mean of the calibrated multipliers (of the
     cohorts without a CR fit, whose other parameters are the preset's, where there are any), and
-    one without an AE target the mean calibrated AE offset; the entry says so. ``results``
+    one without an AE target the mean calibrated AE offset; the entry says so. Means are over
+    tumor types: cohorts of one tumor type (squamous and non-squamous NSCLC beside the pooled
+    one) are averaged first, so a type with several cohorts weighs as one. ``results``
     defaults to the calibrated entries in ``fitted.yaml``.
     """
     if results is None:
@@ -541,15 +543,19 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
         results = {k: v for k, v in (data or {}).items()
                    if load_cohort(k).calibration is not None}
     results = dict(results)
-    offsets = [r["ae_offset"] for k, r in results.items()
-               if load_cohort(k).calibration and load_cohort(k).calibration.ae_grade3plus]
+    offsets = _by_tumor_type({k: r["ae_offset"] for k, r in results.items()
+                              if load_cohort(k).calibration
+                              and load_cohort(k).calibration.ae_grade3plus}, log=False)
     # Cohorts whose CR fit changed another parameter (cr_multiplier) have multipliers for a
     # different model; the uncalibrated ones keep the preset, so they average the others.
-    borrowed = [r for r in results.values() if "cr_multiplier" not in r] or list(results.values())
-    multipliers = [r["multiplier"] for r in borrowed]
-    mult_sd = borrowed_log_sd(multipliers, [r.get("multiplier_log_sd") for r in borrowed]) \
-        if multipliers else None
-    rates = [r["new_lesion_rate"] for r in results.values() if r.get("new_lesion_rate")]
+    borrowed = ({k: r for k, r in results.items() if "cr_multiplier" not in r}
+                or dict(results))
+    multipliers = _by_tumor_type({k: r["multiplier"] for k, r in borrowed.items()}, log=True)
+    sds = _by_tumor_type({k: r["multiplier_log_sd"] for k, r in borrowed.items()
+                          if r.get("multiplier_log_sd") is not None}, log=False)
+    mult_sd = borrowed_log_sd(multipliers, sds) if multipliers else None
+    rates = _by_tumor_type({k: r["new_lesion_rate"] for k, r in results.items()
+                            if r.get("new_lesion_rate")}, log=True)
     mean_rate = float(f"{np.exp(np.mean(np.log(rates))):.6g}") if rates else None
     mean_offset = float(f"{np.mean(offsets):.6g}") if offsets else 0.0
     mean_mult = float(f"{np.exp(np.mean(np.log(multipliers))):.6g}") if multipliers else 1.0
@@ -581,6 +587,16 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
         if write:
             write_fitted(name, entry)
     return results
+
+
+def _by_tumor_type(values: dict[str, float], *, log: bool) -> list[float]:
+    """One value per tumor type: the (geometric if ``log``) mean of its cohorts' values."""
+    groups: dict[str, list[float]] = {}
+    for name, value in values.items():
+        groups.setdefault(load_cohort(name).tumor_type, []).append(float(value))
+    if log:
+        return [float(np.exp(np.mean(np.log(v)))) for v in groups.values()]
+    return [float(np.mean(v)) for v in groups.values()]
 
 
 def calibrate_spread_all(*, write: bool = True, log=print) -> dict[str, dict]:
