@@ -96,3 +96,30 @@ def test_trial_reports_the_cutoff_view_the_same_whatever_the_chunk_size(tmp_path
     assert arm["cr_rate_at_cutoff"] == arm["cr_rate"] and arm["orr_at_cutoff"] == arm["orr"]
     # a cutoff at enrolment leaves the baseline scan only: no response
     assert s2["arms"][0]["orr_at_cutoff"] == 0.0 and s2["data_cutoff"]["source"] == "override"
+
+
+def test_the_cutoff_rescores_only_rows_cut_before_their_progression(tmp_path):
+    """The summary rescores only rows whose follow-up at the cutoff ends before ``pfs_days``
+    (the best response reads scans up to the first progression only): the result equals
+    rescoring every row, in memory and streamed from the file."""
+    from immunocycle.trial._statistics import summarize_response
+    from immunocycle.trial._trial import _add_cutoff
+
+    run_trial("melanoma", ["nivolumab"], 40, tmp_path, seed=3, days=182, progress=False,
+              figures=False, replicates=0)
+    path = tmp_path / "patients.parquet"
+    table = pd.read_parquet(path)
+    work = table[table["evaluable"]].reset_index(drop=True)
+    cutoff = {"accrual_months": 13.5, "min_follow_up_months": 1.0}
+    follow = followup_at_cutoff(work["cutoff_u"].to_numpy(), cutoff)
+    cut = follow < work["pfs_days"].to_numpy()
+    assert cut.any() and (~cut).any()  # both kinds of rows are exercised
+    every = bor_at_cutoff(work, follow)
+    expected = summarize_response(work.assign(b=every), ["nivolumab"], bor_col="b")[0]
+    for scans in (None, path):
+        frame = work.drop(columns=["time_d", "sum_mm", "target_gone", "new_lesion"]) \
+            if scans is not None else work
+        arms = [{"name": "nivolumab"}]
+        _add_cutoff(arms, frame, frame[["arm", "bor"]], ["nivolumab"], cutoff, scans)
+        assert arms[0]["orr_at_cutoff"] == expected["orr"]
+        assert arms[0]["cr_at_cutoff"] == expected["cr"]

@@ -31,7 +31,7 @@ from immunocycle._errors import InputError
 # and ``import immunocycle.trial`` should stay cheap.
 
 __all__ = ["PHENOTYPES", "is_response", "km_median", "normalize_bor", "orr_with_ci",
-           "summarize_arms", "summarize_survival"]
+           "summarize_arms", "summarize_response", "summarize_survival"]
 
 #: Immune phenotypes reported by :func:`summarize_arms`, always present as keys.
 PHENOTYPES: tuple[str, ...] = ("inflamed", "excluded", "desert")
@@ -339,12 +339,7 @@ def summarize_arms(
     out: list[dict[str, Any]] = []
     for i, arm in enumerate(arm_order):
         sub = work.loc[work["arm"] == arm]
-        n = len(sub)
-        counts = {k: int((sub["_bor"] == k).sum()) for k in ("cr", "pr", "sd", "pd", "ne")}
         responder = is_response(sub[bor_col])
-        n_resp = int(responder.sum())
-        orr, lo, hi = orr_with_ci(n_resp, n, method=ci_method)
-        cr_rate, cr_lo, cr_hi = orr_with_ci(counts["cr"], n, method=ci_method)
         median, median_ci = km_median(
             sub["pfs_days"].to_numpy(float), sub["pfs_event"].to_numpy(bool)
         )
@@ -353,14 +348,7 @@ def summarize_arms(
         else:
             hr, hr_ci, p = _compare_to_reference(ref, sub)
         rec: dict[str, Any] = {
-            "name": arm,
-            "n": n,
-            "orr": orr,
-            "orr_ci": [lo, hi],
-            **counts,
-            "cr_rate": cr_rate,
-            "cr_rate_ci": [cr_lo, cr_hi],
-            "dcr": (n_resp + counts["sd"]) / n,
+            **_response(arm, sub["_bor"], responder, ci_method),
             "median_pfs_days": median,
             "median_pfs_ci_days": median_ci,
             "n_events": int(sub["pfs_event"].sum()),
@@ -393,6 +381,43 @@ def summarize_arms(
             rec["phenotype_counts"] = {}
             rec["orr_by_phenotype"] = {}
         out.append(rec)
+    return out
+
+
+def _response(arm: str, bor: pd.Series, responder: pd.Series, ci_method: str) -> dict[str, Any]:
+    """``name``, ``n``, the counts by best response, ORR, CR rate (with intervals) and DCR of one
+    arm from its normalized best responses ``bor`` and ``responder`` flags."""
+    n = len(bor)
+    counts = {k: int((bor == k).sum()) for k in ("cr", "pr", "sd", "pd", "ne")}
+    n_resp = int(responder.sum())
+    orr, lo, hi = orr_with_ci(n_resp, n, method=ci_method)
+    cr_rate, cr_lo, cr_hi = orr_with_ci(counts["cr"], n, method=ci_method)
+    return {"name": arm, "n": n, "orr": orr, "orr_ci": [lo, hi], **counts, "cr_rate": cr_rate,
+            "cr_rate_ci": [cr_lo, cr_hi], "dcr": (n_resp + counts["sd"]) / n}
+
+
+def summarize_response(df: pd.DataFrame, arm_order: Sequence[str], *, bor_col: str = "bor",
+                       ci_method: str = "wilson") -> list[dict[str, Any]]:
+    """Per-arm response only: the ``name``, ``n``, ``orr``, ``orr_ci``, ``cr`` ... ``ne``,
+    ``cr_rate``, ``cr_rate_ci`` and ``dcr`` of :func:`summarize_arms`, without its survival
+    statistics (Kaplan-Meier, Cox, log-rank: the costly part at 10^5 patients), for a second
+    reading of the same patients' response (iRECIST, the response at a data cutoff).
+
+    ``df`` needs ``arm`` and ``bor_col``; the arguments and errors are those of
+    :func:`summarize_arms`.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in ("arm", bor_col) if c not in df.columns]
+    if missing:
+        raise InputError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
+    absent = [a for a in arm_order if a not in set(df["arm"].unique())]
+    if absent:
+        raise InputError(f"arm_order names arm(s) {absent} with no patients in df['arm']")
+    out = []
+    for arm in arm_order:
+        sub = df.loc[df["arm"] == arm, bor_col]
+        out.append(_response(arm, normalize_bor(sub), is_response(sub), ci_method))
     return out
 
 

@@ -555,7 +555,7 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
         The table file to read the per-scan lists from, a batch at a time, when ``patients``
         lacks them (:func:`immunocycle.trial._table.read_patients`, as :func:`run_trial` reads).
     """
-    from immunocycle.trial._statistics import summarize_arms
+    from immunocycle.trial._statistics import summarize_arms, summarize_response
 
     first = patients[patients["arm"] == arms[0]]
     included = first[first["included"]]
@@ -579,7 +579,8 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
         extra = summarize_survival(work[keep].reset_index(drop=True), list(arms))
         for rec in arms_out:
             rec.update(extra[rec["name"]])
-    irecist = {a["name"]: a["orr"] for a in summarize_arms(table, list(arms), bor_col="irecist_bor")} \
+    irecist = {a["name"]: a["orr"] for a in summarize_response(table, list(arms),
+                                                                bor_col="irecist_bor")} \
         if len(table) else {}
     for rec in arms_out:
         sub = patients[patients["arm"] == rec["name"]]
@@ -594,7 +595,9 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
         _add_cutoff(arms_out, work, table, list(arms), cutoff, scans)
     reasons = first.loc[~first["included"], "exclusion"].value_counts().to_dict()
     return {"n_sampled": int(len(first)), "n_included": int(len(included)),
-            "n_selected": int(len(selected)), "excluded": {str(k): int(v) for k, v in reasons.items()},
+            "n_selected": int(len(selected)),
+            # categorical columns (read_patients) count every category, absent ones as 0
+            "excluded": {str(k): int(v) for k, v in reasons.items() if v},
             "arms": arms_out}
 
 
@@ -608,21 +611,26 @@ def _add_cutoff(arms_out: list[dict[str, Any]], work: pd.DataFrame, table: pd.Da
         bor_at_cutoff_file,
         followup_at_cutoff,
     )
-    from immunocycle.trial._statistics import summarize_arms
+    from immunocycle.trial._statistics import summarize_response
 
-    work = work[[c for c in ("patient_id", "arm", "evaluable", "cutoff_u", *SCAN_COLUMNS)
-                 if c in work.columns]].reset_index(drop=True)
+    work = work[[c for c in ("patient_id", "arm", "evaluable", "cutoff_u", "bor", "pfs_days",
+                             *SCAN_COLUMNS) if c in work.columns]].reset_index(drop=True)
     follow = followup_at_cutoff(work["cutoff_u"].to_numpy(), cutoff)
+    # The best response reads the scans up to the first progression only (and pfs_days is that
+    # scan, death, or the last scan): a cutoff at or after pfs_days keeps the response of all
+    # scans. Only the others are scored again (melanoma: a third of the rows).
+    bor = work["bor"].to_numpy(object).copy()
+    again = follow < work["pfs_days"].to_numpy(float)
     if "time_d" in work.columns or scans is None:
         missing = [c for c in SCAN_COLUMNS[:2] if c not in work.columns]
         if missing:
             raise InputError(f"patients: the data cutoff needs the per-scan column(s) {missing}; "
                              "pass the table file as scans=")
-        bor = bor_at_cutoff(work, follow)
-    else:
-        bor = bor_at_cutoff_file(scans, work, follow)
+        bor[again] = bor_at_cutoff(work[again].reset_index(drop=True), follow[again])
+    elif again.any():
+        bor[again] = bor_at_cutoff_file(scans, work[again].reset_index(drop=True), follow[again])
     table = table.assign(bor_at_cutoff=bor)
-    at = {a["name"]: a for a in summarize_arms(table, arms, bor_col="bor_at_cutoff")}
+    at = {a["name"]: a for a in summarize_response(table, arms, bor_col="bor_at_cutoff")}
     for rec in arms_out:
         a = at[rec["name"]]
         rec.update({"orr_at_cutoff": a["orr"], "orr_at_cutoff_ci": a["orr_ci"],
