@@ -147,3 +147,25 @@ def test_unknown_only_and_duplicate_ids_exit_2(tmp_path):
     other = _write(tmp_path, [RENAL], name="u.yaml")
     res = runner.invoke(app, ["validate", "--targets", str(path), "--targets", str(other)])
     assert res.exit_code == 2 and "also in" in res.output
+
+
+def test_overall_survival_landmarks_read_the_trial_summary():
+    import math
+
+    from immunocycle.validate._registry import NotModelled
+
+    class Ctx:
+        def arm_summary(self, cohort, arm):
+            assert (cohort, arm) == ("melanoma", "nivolumab")
+            return {"os_12m": 0.64, "os_24m": None, "n": 80}
+
+    check = {"kind": "os_landmark", "cohort": "melanoma", "arm": "nivolumab", "months": 12}
+    m = KINDS["os_landmark"](check, Ctx())
+    assert m.value == 0.64 and m.n == 80 and "12 months" in m.detail
+    # past the follow-up the summary has no estimate: NaN, which no band passes
+    assert math.isnan(KINDS["os_landmark"]({**check, "months": 24}, Ctx()).value)
+    with pytest.raises(NotModelled, match="os_36m"):
+        KINDS["os_landmark"]({**check, "months": 36}, Ctx())
+    held_out = [t for t in load_targets() if t.check.get("kind") == "os_landmark"]
+    assert {t.id for t in held_out} >= {"checkmate066_nivolumab_os12", "checkmate066_dacarbazine_os12"}
+    assert all("held out" in t.what for t in held_out)

@@ -67,6 +67,21 @@ def median_pfs(check, ctx) -> Measurement:
     return Measurement(to_m(value), interval, s["n"], _label(check))
 
 
+@check_kind("os_landmark")
+def os_landmark(check, ctx) -> Measurement:
+    """Overall survival probability at ``months`` (12 or 24; Kaplan-Meier, fraction)."""
+    months = int(arg(check, "months"))
+    s = ctx.arm_summary(arg(check, "cohort"), arg(check, "arm"))
+    key = f"os_{months}m"
+    if key not in s:
+        from immunocycle.validate._registry import NotModelled
+
+        raise NotModelled(f"the trial summary has no {key} (it gives os_12m and os_24m)")
+    value = s[key]
+    return Measurement(math.nan if value is None else value, None, s["n"],
+                       f"{_label(check)}, {months} months")
+
+
 @check_kind("hazard_ratio")
 def hazard_ratio(check, ctx) -> Measurement:
     """Hazard ratio of progression, ``arm`` vs ``reference`` (Cox, same patients)."""
