@@ -112,7 +112,8 @@ def waterfall(
     Returns
     -------
     matplotlib.figure.Figure
-        Bars sorted from largest increase to largest decrease, coloured by best overall response,
+        Bars (above :data:`MAX_WATERFALL_BARS` patients, one vertical line each) sorted from
+        largest increase to largest decrease, coloured by best overall response,
         with dashed (-30 %, PR) and dotted (+20 %, PD) reference lines. A complete response (CR,
         iCR) is drawn at -100 %, the convention of published waterfalls (every target lesion gone;
         a normal lymph node keeps its size in the RECIST sum but is drawn at -100 % too).

@@ -595,9 +595,7 @@ def summarize_trial(patients: pd.DataFrame, arms: Sequence[str], *, seed: int = 
         _add_cutoff(arms_out, work, table, list(arms), cutoff, scans)
     reasons = first.loc[~first["included"], "exclusion"].value_counts().to_dict()
     return {"n_sampled": int(len(first)), "n_included": int(len(included)),
-            "n_selected": int(len(selected)),
-            # categorical columns (read_patients) count every category, absent ones as 0
-            "excluded": {str(k): int(v) for k, v in reasons.items() if v},
+            "n_selected": int(len(selected)), "excluded": {str(k): int(v) for k, v in reasons.items()},
             "arms": arms_out}
 
 
