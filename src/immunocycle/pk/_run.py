@@ -363,7 +363,7 @@ def plot_tumor_ln_blood(result: PKResult, path: str | Path | None = None):
     label_axes(ax, "time after dose (h)", "carrier (% of injected dose)")
     title = (f"Tumor DE24 {result.de24:.2g} %ID, lymph node max "
              f"{result.lymph_node_max_pct_id:.2g} %ID")
-    if result.vaccine_node_max_pct_id > 0:
+    if "vaccine_node" in nodes:
         title += f", vaccine-draining node max {result.vaccine_node_max_pct_id:.2g} %ID"
     ax.set_title(title)
     legend_outside(ax)

@@ -231,10 +231,14 @@ def _compare_to_reference(
     return hr, ci, p
 
 
-def _validate_patients(df: pd.DataFrame, arm_order: Sequence[str], bor_col: str) -> None:
+def _validate_patients(df: pd.DataFrame, arm_order: Sequence[str], bor_col: str,
+                       survival: bool = True) -> None:
+    """The checks of :func:`summarize_arms`; ``survival=False`` (:func:`summarize_response`)
+    leaves out the PFS and AE columns, which a response-only summary does not read."""
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in ("arm", bor_col, "pfs_days", "pfs_event") if c not in df.columns]
+    needed = ("arm", bor_col, "pfs_days", "pfs_event") if survival else ("arm", bor_col)
+    missing = [c for c in needed if c not in df.columns]
     if missing:
         raise InputError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
     if isinstance(arm_order, str) or len(arm_order) == 0:
@@ -245,6 +249,8 @@ def _validate_patients(df: pd.DataFrame, arm_order: Sequence[str], bor_col: str)
     absent = [a for a in arm_order if a not in present]
     if absent:
         raise InputError(f"arm_order names arm(s) {absent} with no patients in df['arm']")
+    if not survival:
+        return
     pfs = pd.to_numeric(df["pfs_days"], errors="coerce")
     if pfs.isna().any() or not np.all(np.isfinite(pfs)) or (pfs < 0).any():
         raise InputError("df['pfs_days'] must be finite, non-negative numbers of days")
@@ -406,14 +412,7 @@ def summarize_response(df: pd.DataFrame, arm_order: Sequence[str], *, bor_col: s
     ``df`` needs ``arm`` and ``bor_col``; the arguments and errors are those of
     :func:`summarize_arms`.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in ("arm", bor_col) if c not in df.columns]
-    if missing:
-        raise InputError(f"df is missing required column(s) {missing}; has {list(df.columns)}")
-    absent = [a for a in arm_order if a not in set(df["arm"].unique())]
-    if absent:
-        raise InputError(f"arm_order names arm(s) {absent} with no patients in df['arm']")
+    _validate_patients(df, arm_order, bor_col, survival=False)
     out = []
     for arm in arm_order:
         sub = df.loc[df["arm"] == arm, bor_col]
