@@ -1,5 +1,6 @@
-"""Clinical check kinds: ORR, grade >= 3 AE rate, median PFS and hazard ratio of a cohort's arm
-in a virtual trial at the cohort's fitted values (``data/cohorts/fitted.yaml``).
+"""Clinical check kinds: ORR, grade >= 3 AE rate, median PFS, overall-survival landmarks and
+hazard ratio of a cohort's arm in a virtual trial at the cohort's fitted values
+(``data/cohorts/fitted.yaml``).
 
 Each reads :meth:`Context.arm_summary` (one trial per cohort, every arm on the same patients):
 ``check: {kind: orr, cohort: melanoma, arm: nivolumab}``.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from immunocycle.validate._registry import Measurement, arg, check_kind
+from immunocycle.validate._registry import Measurement, NotModelled, arg, check_kind
 
 #: Days per month (365.25 / 12), for PFS targets given in months.
 DAYS_PER_MONTH = 30.4375
@@ -43,8 +44,6 @@ def ae_rate(check, ctx) -> Measurement:
     if which is None:
         rate = s["ae_grade3plus_rate"]
     else:
-        from immunocycle.validate._registry import NotModelled
-
         if which not in s["ae_rates"]:
             raise NotModelled(f"no adverse-event law {which!r} (laws: {sorted(s['ae_rates'])})")
         rate = s["ae_rates"][which]
@@ -74,8 +73,6 @@ def os_landmark(check, ctx) -> Measurement:
     s = ctx.arm_summary(arg(check, "cohort"), arg(check, "arm"))
     key = f"os_{months}m"
     if key not in s:
-        from immunocycle.validate._registry import NotModelled
-
         raise NotModelled(f"the trial summary has no {key} (it gives os_12m and os_24m)")
     value = s[key]
     return Measurement(math.nan if value is None else value, None, s["n"],
