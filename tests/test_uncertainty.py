@@ -203,7 +203,7 @@ def test_trial_intervals_do_not_depend_on_the_chunk_size(tmp_path):
     u = runs[0]["uncertainty"]
     assert u["patients_per_replicate"] == 30  # fewer than 100 evaluable: every sampled patient
     assert u["evaluable_per_replicate"] == a["n"]
-    assert u["cohort_multiplier"]["parameter"] == "T_N0" and u["cohort_multiplier"]["log_sd"] > 0
+    assert u["cohort_multiplier"]["parameter"] == "k_rec" and u["cohort_multiplier"]["log_sd"] > 0
 
 
 def test_the_cohort_multiplier_is_drawn_once_per_replicate_for_every_arm():

@@ -51,12 +51,21 @@ def phenotype(density_parenchyma, density_margin) -> np.ndarray:
                     np.where(m >= s["excluded_margin_per_mm3"], "excluded", "desert"))
 
 
-def transfer_ratios(fluxes: dict[str, np.ndarray], cancer_cells: np.ndarray) -> np.ndarray:
-    """Step-to-step transfer ratios, shape (..., 7): J1/C, then J_k / J_(k-1) for k = 2..7."""
+def transfer_ratios(fluxes: dict[str, np.ndarray], cancer_cells: np.ndarray,
+                    space: np.ndarray | None = None) -> np.ndarray:
+    """Step-to-step transfer ratios, shape (..., 7): J1/C, then J_k / J_(k-1) for k = 2..7.
+
+    With ``space`` (``H_space``, the free share of the homeostatic CD8 space), the priming
+    ratio is read per free space, ``J3 / J2 / H_space``: a tumor whose expansion is held by the
+    ceiling is not short of priming (no priming therapy could raise it); a full space (0) gives
+    an infinite ratio, no deficit of step 3.
+    """
     C = np.asarray(cancer_cells, dtype=float)
     J = [np.asarray(fluxes[f], dtype=float) for f in FLUXES]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = [J[0] / C] + [J[k] / J[k - 1] for k in range(1, 7)]
+        if space is not None:
+            ratios[2] = ratios[2] / np.asarray(space, dtype=float)
     return np.stack(ratios, axis=-1)
 
 
@@ -155,7 +164,8 @@ def limiting_step(state: Mapping[str, ArrayLike]) -> np.ndarray:
     and ``limiting_step_at_end``; time courses carry a ``limiting_step`` column per time.
     """
     cells = state["C"] if "C" in state else state["cancer_cells"]
-    ratios = transfer_ratios({f: state[f] for f in FLUXES}, cells)
+    ratios = transfer_ratios({f: state[f] for f in FLUXES}, cells,
+                             state["H_space"] if "H_space" in state else None)
     phen = phenotype(state["density_parenchyma"], state["density_margin"])
     table = _leverage_table()
     leverage = np.zeros(ratios.shape)

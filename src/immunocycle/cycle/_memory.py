@@ -54,8 +54,12 @@ def memory(model: Model, *, params: Params) -> None:
                    "contracting blood effectors surviving as circulating memory (share f_mem)"),
         Assignment("resident_formation", "f_mem / (1 - f_mem) * contraction_tumor", "cell/day",
                    "contracting parenchymal effectors surviving as resident memory (share f_mem)"),
-        Assignment("memory_recall", "k_prime * H_DC * (1 - ctla4_brake) * f_mem_LN * T_mem",
-                   "cell/day", "memory cells in the draining nodes recalled by mature DCs"),
+        # Recall is gated by the homeostatic space (priming module): with the space full a
+        # memory cell is not consumed for an expansion that cannot happen.
+        Assignment("memory_recall",
+                   "k_prime * H_DC * (1 - ctla4_brake) * f_mem_LN * T_mem * H_space",
+                   "cell/day", "memory cells in the draining nodes recalled by mature DCs, "
+                               "within the free homeostatic space"),
         Reaction("memory_form", "memory_formation", {"T_E_B": -1, "T_mem": 1},
                  "effector-to-memory transition at contraction"),
         Reaction("T_mem_loss", "k_mem_loss * T_mem", {"T_mem": -1},

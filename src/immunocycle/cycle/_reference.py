@@ -17,7 +17,7 @@ def derive_reference_ratios() -> dict[str, float]:
     """Transfer ratios r1..r7 of the human reference preset at diagnosis (30 mm)."""
     start = simulate_cycle("human", days=1.0).patient(0).iloc[0]
     ratios = transfer_ratios({f: np.array(start[f]) for f in FLUXES},
-                             np.array(start["cancer_cells"]))
+                             np.array(start["cancer_cells"]), np.array(start["H_space"]))
     return {f"r{k + 1}": float(v) for k, v in enumerate(ratios)}
 
 

@@ -354,7 +354,7 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
     own = el.result.patient(0)
     start, end = own.iloc[0], own.iloc[-1]
     ratios = transfer_ratios({f: np.array(start[f]) for f in FLUXES},
-                             np.array(start["cancer_cells"]))
+                             np.array(start["cancer_cells"]), np.array(start["H_space"]))
     ref = reference_ratios()
     with np.errstate(divide="ignore", invalid="ignore"):
         log_rel = np.log(ratios / ref)
@@ -382,7 +382,7 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
                              diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy())
         rows = _start_rows(run)
         per = transfer_ratios({f: rows[f].to_numpy() for f in FLUXES},
-                              rows["cancer_cells"].to_numpy())
+                              rows["cancer_cells"].to_numpy(), rows["H_space"].to_numpy())
         cohort_table = pd.DataFrame({
             "phenotype": rows["phenotype"].to_numpy(),
             "limiting_step_at_diagnosis": rows["limiting_step"].to_numpy(),

@@ -2,8 +2,10 @@
 the published median PFS and one AE offset to the published grade 3-4 AE rate
 (``calibration_targets.md``, nothing else).
 
-1. ORR: the multiplier ``m`` on the median of the cohort's calibrated parameter (``T_N0``, the
-   tumor-specific naive CD8 precursors, an immune-competence parameter) is found by bracketing and
+1. ORR: the multiplier ``m`` on the median of the cohort's calibrated parameter (``k_rec``, the
+   productive recognitions per effector: the tumor's antigenicity as kill per effector; issue 13
+   moved it from ``T_N0``, the naive precursors, because under the homeostatic CD8 ceiling more
+   precursors no longer make more effectors) is found by bracketing and
    bisection in ``log m`` on ``n_search`` patients, then refined on ``n`` patients until the
    target lies inside the simulated ORR's 95 % Wilson interval. The same patients (same seed) are
    used at every ``m``, so ORR(m) is a deterministic, near-monotone step function.
@@ -531,11 +533,13 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
                       write: bool = True) -> dict[str, dict]:
     """Values for tumor-type cohorts without a published target (none is invented).
 
-    A cohort without an ORR target gets the geometric mean of the calibrated multipliers (of the
+    A cohort without an ORR target gets the geometric mean of the calibrated multipliers on the
+    same parameter (of the
     cohorts without a CR fit, whose other parameters are the preset's, where there are any), and
     one without an AE target the mean calibrated AE offset; the entry says so. Means are over
     tumor types: cohorts of one tumor type (squamous and non-squamous NSCLC beside the pooled
-    one) are averaged first, so a type with several cohorts weighs as one. ``results``
+    one) are averaged first, so a type with several cohorts weighs as one; a cohort whose
+    target has no responders (an upper bound only) is left out of the borrowed multiplier. ``results``
     defaults to the calibrated entries in ``fitted.yaml``.
     """
     if results is None:
@@ -547,8 +551,12 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
                               if load_cohort(k).calibration
                               and load_cohort(k).calibration.ae_grade3plus}, log=False)
     # Cohorts whose CR fit changed another parameter (cr_multiplier) have multipliers for a
-    # different model; the uncalibrated ones keep the preset, so they average the others.
-    borrowed = ({k: r for k, r in results.items() if "cr_multiplier" not in r}
+    # different model; the uncalibrated ones keep the preset, so they average the others. A
+    # target of no responders (MSS colorectal, 0/18) bounds the multiplier only from above:
+    # the search stops at the first value inside the interval, which says nothing about a
+    # typical tumor, so it is left out too.
+    borrowed = ({k: r for k, r in results.items() if "cr_multiplier" not in r
+                 and load_cohort(k).calibration.orr > 0}
                 or dict(results))
     multipliers = _by_tumor_type({k: r["multiplier"] for k, r in borrowed.items()}, log=True)
     sds = _by_tumor_type({k: r["multiplier_log_sd"] for k, r in borrowed.items()
@@ -562,10 +570,12 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
     for name in available_cohorts():
         cohort = load_cohort(name)
         if cohort.tumor_type == "archetype":
-            continue
+            continue  # the archetypes are their presets, whose k_rec is the calibrated mean
         entry = results.get(name)
         if entry is None:
-            entry = {"parameter": "T_N0", "multiplier": mean_mult, "ae_offset": mean_offset,
+            # Cohorts without a target borrow a multiplier of the same parameter as the others
+            # (k_rec, issue 13), so it means the same thing.
+            entry = {"parameter": _calibrated_parameter(results), "multiplier": mean_mult, "ae_offset": mean_offset,
                      "multiplier_log_sd": mult_sd,
                      "fit": {"note": "no ORR or AE target in calibration_targets.md: not "
                                      "calibrated; multiplier is the geometric mean and AE offset "
@@ -587,6 +597,15 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
         if write:
             write_fitted(name, entry)
     return results
+
+
+def _calibrated_parameter(results: dict[str, dict]) -> str:
+    """The one parameter the calibrated cohorts' multipliers scale (they must agree)."""
+    names = {r.get("parameter", "T_N0") for r in results.values()}
+    if len(names) != 1:
+        raise ValueError(f"calibrated cohorts scale different parameters {sorted(names)}: a "
+                         "borrowed geometric-mean multiplier would mix them")
+    return names.pop()
 
 
 def _by_tumor_type(values: dict[str, float], *, log: bool) -> list[float]:
