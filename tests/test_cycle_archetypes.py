@@ -51,13 +51,17 @@ def test_excluded_has_effectors_in_blood_and_margin_but_low_infiltration(starts,
     assert ex["density_margin"] > ref["density_margin"]
     assert ex["density_margin"] > 3 * ex["density_parenchyma"]
     assert ex["J5"] < 0.3 * ref["J5"]
-    assert ex["J5"] < 0.05 * starts["inflamed"]["J5"]
+    assert ex["J5"] < 0.1 * starts["inflamed"]["J5"]
 
 
 def test_inflamed_has_high_infiltration_and_pd1_engagement(starts):
+    # The homeostatic ceiling bounds how many more effectors a high antigen load buys: the
+    # inflamed archetype infiltrates about 1.6x the reference at diagnosis (not the 5x it had
+    # without the ceiling), but several times the excluded and desert tumors.
     inf = starts["inflamed"]
     for other in ("human", "excluded", "desert"):
-        assert inf["J5"] > 5 * starts[other]["J5"]
+        assert inf["J5"] > (1.3 if other == "human" else 5) * starts[other]["J5"]
+        assert inf["density_parenchyma"] > 3 * starts[other]["density_parenchyma"]
         assert inf["pd1_engagement"] > starts[other]["pd1_engagement"] + 0.2
     assert inf["pd1_engagement"] > 0.5
 

@@ -54,8 +54,10 @@ def build_cycle_model(preset: str | Path = "human", therapies: Iterable[str | Th
         model.extend(module, params=params)
     add_parameters(model, params, ("body_weight",), "build")
     model.add(
-        Assignment("density_parenchyma", "T_E_P / tumor_volume", "cell/mm**3",
-                   "effector CD8 density in the tumor parenchyma"),
+        # Exhausted cells count: the immunohistochemistry that defines the phenotypes
+        # (CD8 per mm2, Immunoscore) stains CD8 whatever its PD-1 state.
+        Assignment("density_parenchyma", "(T_E_P + T_X) / tumor_volume", "cell/mm**3",
+                   "tumor-specific CD8 density in the tumor parenchyma (effector and exhausted)"),
         Assignment("density_margin", "T_E_M / tumor_volume", "cell/mm**3",
                    "effector CD8 held at the margin, per tumor volume"),
     )
