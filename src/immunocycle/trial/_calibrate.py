@@ -27,7 +27,10 @@ the published median PFS and one AE offset to the published grade 3-4 AE rate
    the calibrated arm's ORR spreads about as the published one is uncertain.
 2. AE: with ``m`` fixed, the cohort offset of the AE laws (:mod:`immunocycle.trial._toxicity`) is
    solved (Brent) so that the mean probability of any grade >= 3 AE in the monotherapy arm equals
-   the target; the realized rate (common random numbers) is reported beside it.
+   the target; the realized rate (common random numbers) is reported beside it. Grade >= 3 AEs
+   stop treatment, which lowers the ORR, so step 1 is then run again at that offset (from the
+   first ``m``) and the offset refitted on the final run (``fit.ae_offset_rounds``): the
+   calibrated ORR is the one a trial at the fitted offset reports.
 
 The result is written to ``data/cohorts/fitted.yaml`` with the achieved fit and the command that
 reproduces it (``immunocycle cohort calibrate NAME``).
@@ -50,6 +53,8 @@ from immunocycle.trial._multiplier_sd import borrowed_log_sd, fit_spread
 
 #: The target must lie inside the simulated ORR's interval; the search stops within this much.
 SEARCH_TOLERANCE = 0.015
+#: Per-patient exposures and activation the AE laws read (trial rows).
+AE_DRIVERS = ("exposure_pd1", "exposure_pdl1", "exposure_ctla4", "exposure_total", "activation")
 
 
 def _run(task, n: int, chunk: int = 250) -> pd.DataFrame:
@@ -209,22 +214,22 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         raise InputError(f"cohort {name!r} has no calibration section (no published target)")
     # An ORR of 0 (KEYNOTE-016, 0/18) cannot be hit from inside: aim at 1 %, well within its CI.
     aim = max(target.orr, 0.01)
-    cache: dict[tuple[float, int], pd.DataFrame] = {}
     cr_multiplier, start = 1.0, 1.0
     if target.cr is not None and target.cr_parameter is not None and multiplier is None:
         cr_multiplier, start = _fit_cr(cohort, target, aim, n_search=n_search, seed=seed,
                                        days=days, say=say)
 
     pfs = pfs_target_days(cohort)
-    rates: dict[tuple[float, int], float] = {}
+    rates: dict[tuple[float, int, float], float] = {}
+    cache: dict[tuple[float, int, float], pd.DataFrame] = {}
 
-    def evaluate(m: float, size: int) -> float:
+    def evaluate(m: float, size: int, offset: float) -> float:
         # With a PFS target, the new-lesion rate is refitted at every multiplier (new lesions
         # turn responses into PD, so the ORR is searched along the PFS fit).
-        key = (round(m, 10), size)
+        key = (round(m, 10), size, offset)
         if key not in cache:
             task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=m,
-                             ae_offset=0.0, cr_multiplier=cr_multiplier)
+                             ae_offset=offset, cr_multiplier=cr_multiplier)
             if pfs is None:
                 cache[key] = _run(task, size)
             else:
@@ -232,64 +237,90 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
                 rates[key], _ = fit_new_lesion_rate(task, sims, pfs[1], say, pfs[2])
                 cache[key] = _finish(task, sims, rates[key])
             orr, k, ev = _orr(cache[key])
-            say(f"  {name}: multiplier {m:.4g}, n {size}: ORR {orr:.3f} ({k}/{ev})")
+            say(f"  {name}: multiplier {m:.4g}, n {size}, AE offset {offset:.4g}: ORR {orr:.3f} "
+                f"({k}/{ev})")
         return _orr(cache[key])[0]
 
-    evaluations = 0
+    def fit_orr(m0: float, offset: float, budget: int) -> tuple[float, float, float]:
+        """The multiplier whose ORR on ``n`` patients holds the target in its 95 % interval,
+        at the AE offset ``offset``: bracket by 3x steps from ``m0``, bisect in log m on
+        ``n_search`` patients, refine on ``n``. Returns ``(m, lo, hi)``."""
+        evaluations = 0
 
-    def search(lo: float, hi: float, size: int, tol: float):
-        nonlocal evaluations
-        # Bisection in log m keeps the bracket; ORR rises with m.
-        m = math.sqrt(lo * hi)
-        while evaluations < max_evaluations and hi / lo > 1.01:
+        def search(lo: float, hi: float):
+            nonlocal evaluations
+            # Bisection in log m keeps the bracket; ORR rises with m.
             m = math.sqrt(lo * hi)
-            f = evaluate(m, size)
+            while evaluations < budget and hi / lo > 1.01:
+                m = math.sqrt(lo * hi)
+                f = evaluate(m, n_search, offset)
+                evaluations += 1
+                if abs(f - aim) <= SEARCH_TOLERANCE:
+                    return m, lo, hi
+                if f < aim:
+                    lo = m
+                else:
+                    hi = m
+            return m, lo, hi
+
+        f0 = evaluate(m0, n_search, offset) if budget else aim
+        evaluations += 1
+        lo = hi = m0
+        f_lo = f_hi = f0
+        step = 3.0
+        while f_lo > aim and evaluations < budget and lo > 1e-3:
+            hi, f_hi = lo, f_lo
+            lo = lo / step
+            f_lo = evaluate(lo, n_search, offset)
             evaluations += 1
-            if abs(f - aim) <= tol:
-                return m, lo, hi
-            if f < aim:
+        while f_hi < aim and evaluations < budget and hi < 1e3:
+            lo, f_lo = hi, f_hi
+            hi = hi * step
+            f_hi = evaluate(hi, n_search, offset)
+            evaluations += 1
+        if abs(f0 - aim) <= SEARCH_TOLERANCE:
+            m = m0
+        else:
+            m, lo, hi = search(lo, hi)
+        # Refine on the full n until the aim is inside the 95 % interval.
+        for _ in range(4 if budget else 1):
+            orr = evaluate(m, n, offset)
+            _, k, ev = _orr(cache[(round(m, 10), n, offset)])
+            _, ci_lo, ci_hi = orr_with_ci(k, ev)
+            inside = ci_lo <= target.orr <= ci_hi if target.orr > 0 else orr <= 0.02
+            if inside or hi / lo <= 1.01:
+                break
+            if orr < aim:
                 lo = m
             else:
                 hi = m
+            m = math.sqrt(lo * hi)
         return m, lo, hi
 
-    if multiplier is not None:
-        max_evaluations = 0
-    # Bracket: ORR rises with the precursor pool; grow or shrink by 3x until the aim is crossed.
+    def fit_offset(frame: pd.DataFrame) -> float:
+        evaluable = frame[frame["evaluable"]].reset_index(drop=True)
+        return fit_ae_offset(evaluable[list(AE_DRIVERS)], target.ae_grade3plus)
+
+    budget = 0 if multiplier is not None else max_evaluations
     m0 = start if multiplier is None else float(multiplier)
-    f0 = evaluate(m0, n_search) if multiplier is None else aim
-    evaluations += 1
-    lo = hi = m0
-    f_lo = f_hi = f0
-    step = 3.0
-    while f_lo > aim and evaluations < max_evaluations and lo > 1e-3:
-        hi, f_hi = lo, f_lo
-        lo = lo / step
-        f_lo = evaluate(lo, n_search)
-        evaluations += 1
-    while f_hi < aim and evaluations < max_evaluations and hi < 1e3:
-        lo, f_lo = hi, f_hi
-        hi = hi * step
-        f_hi = evaluate(hi, n_search)
-        evaluations += 1
-    if abs(f0 - aim) <= SEARCH_TOLERANCE:
-        m = m0
+    # Grade >= 3 AEs stop treatment (progression.yaml), which lowers the ORR a trial reports, so
+    # the ORR is fitted at the AE offset the trial will use: first at offset 0, then the offset
+    # is fitted on that run's exposures and the ORR refitted at it (from the first multiplier),
+    # and the offset refitted once more on the final run. The offset moves little with m
+    # (exposures barely depend on the response), so two rounds suffice; both are recorded.
+    ae_offset = None
+    offset_first = None
+    m, lo, hi = fit_orr(m0, 0.0, budget)
+    if target.ae_grade3plus is not None:
+        offset_first = fit_offset(cache[(round(m, 10), n, 0.0)])
+        rounded = float(f"{offset_first:.6g}")
+        m, lo, hi = fit_orr(m, rounded, min(budget, 6) if budget else 0)
+        ae_offset = fit_offset(cache[(round(m, 10), n, rounded)])
+        run_offset = rounded
     else:
-        m, lo, hi = search(lo, hi, n_search, SEARCH_TOLERANCE)
-    # Refine on the full n until the aim is inside the 95 % interval.
-    for _ in range(4 if multiplier is None else 1):
-        orr = evaluate(m, n)
-        _, k, ev = _orr(cache[(round(m, 10), n)])
-        _, ci_lo, ci_hi = orr_with_ci(k, ev)
-        inside = ci_lo <= target.orr <= ci_hi if target.orr > 0 else orr <= 0.02
-        if inside or hi / lo <= 1.01:
-            break
-        if orr < aim:
-            lo = m
-        else:
-            hi = m
-        m = math.sqrt(lo * hi)
-    frame = cache[(round(m, 10), n)]
+        run_offset = 0.0
+    key = (round(m, 10), n, run_offset)
+    frame = cache[key]
     orr, k, ev = _orr(frame)
     _, ci_lo, ci_hi = orr_with_ci(k, ev)
     # Calibration uncertainty of m (trial/_multiplier_sd.py): the local ORR slope maps the
@@ -297,10 +328,9 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     # one, as in the trial replicates that draw m (refitting it flattens ORR(m) about 2-fold in
     # melanoma, which would overstate the spread those replicates give).
     spread = _spread(cohort, target, m, k, ev, seed=seed, days=days, n=n,
-                     cr_multiplier=cr_multiplier, rate=rates.get((round(m, 10), n)), say=say)
+                     cr_multiplier=cr_multiplier, rate=rates.get(key), say=say,
+                     ae_offset=run_offset)
     evaluable = frame[frame["evaluable"]].reset_index(drop=True)
-    drivers = evaluable[["exposure_pd1", "exposure_pdl1", "exposure_ctla4", "exposure_total",
-                         "activation"]]
     fit: dict[str, Any] = {
         "regimen": target.regimen, "target_orr": target.orr, "achieved_orr": round(orr, 4),
         "achieved_orr_ci": [round(ci_lo, 4), round(ci_hi, 4)], "responders": k,
@@ -312,21 +342,22 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
         "multiplier_uncertainty": {key: v for key, v in spread.items() if key != "log_sd"},
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    ae_offset = None
-    if target.ae_grade3plus is not None:
-        ae_offset = fit_ae_offset(drivers, target.ae_grade3plus)
+    if ae_offset is not None:
+        drivers = evaluable[list(AE_DRIVERS)]
         probs = ae_probabilities(drivers, ae_offset)
         flags = ae_flags(probs, ae_uniforms(evaluable["patient_id"].to_numpy(), seed))
         fit["target_ae_grade3plus"] = target.ae_grade3plus
         fit["achieved_ae_expected"] = round(float(np.mean(any_ae_probability(drivers, ae_offset))), 4)
         fit["achieved_ae_realized"] = round(float(flags.any(axis=1).mean()), 4)
+        fit["ae_offset_rounds"] = [round(offset_first, 4), round(ae_offset, 4)]
+        fit["orr_fitted_at_ae_offset"] = run_offset
     if target.cr is not None:
         _, k_cr, _ = _cr(frame)
         _, cr_lo, cr_hi = orr_with_ci(k_cr, ev)
         fit["target_cr"] = target.cr
         fit["achieved_cr_ci"] = [round(cr_lo, 4), round(cr_hi, 4)]
         fit["complete_responders"] = k_cr
-    new_rate = rates.get((round(m, 10), n))
+    new_rate = rates.get(key)
     if pfs is not None:
         fit["target_median_pfs_days"] = round(pfs[0], 1)
         fit["aimed_scan_day"] = pfs[1]
@@ -353,14 +384,16 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
 
 
 def _spread(cohort, target, m: float, responders: int, evaluable: int, *, seed: int,
-            days: float, n: int, cr_multiplier: float, rate: float | None, say) -> dict:
+            days: float, n: int, cr_multiplier: float, rate: float | None, say,
+            ae_offset: float = 0.0) -> dict:
     """:func:`immunocycle.trial._multiplier_sd.fit_spread` of a fit: the ORR on its ``n``
-    patients at other multipliers, the new-lesion rate fixed at ``rate`` (the fitted one)."""
+    patients at other multipliers, the new-lesion rate fixed at ``rate`` (the fitted one) and
+    the AE offset at the one the ORR was fitted at."""
     from immunocycle.trial._trial import make_task
 
     def orr_at(mm: float) -> float:
         task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=mm,
-                         ae_offset=0.0, cr_multiplier=cr_multiplier, new_lesion_rate=rate)
+                         ae_offset=ae_offset, cr_multiplier=cr_multiplier, new_lesion_rate=rate)
         value, k_mm, ev_mm = _orr(_run(task, n))
         say(f"  {cohort.name}: multiplier {mm:.4g} (spread of m), n {n}: ORR {value:.3f} "
             f"({k_mm}/{ev_mm})")
@@ -400,7 +433,8 @@ def calibrate_spread(name: str, *, write: bool = True, fitted_file: Path | None 
     spread = _spread(cohort, target, fitted.multiplier, int(fit["responders"]),
                      int(fit["n_evaluable"]), seed=int(fit["seed"]), days=float(fit["days"]),
                      n=int(fit["n_sampled"]), cr_multiplier=fitted.cr_multiplier,
-                     rate=fitted.new_lesion_rate, say=say)
+                     rate=fitted.new_lesion_rate, say=say,
+                     ae_offset=float(fit.get("orr_fitted_at_ae_offset", 0.0)))
     entry["multiplier_log_sd"] = spread.pop("log_sd")
     entry["fit"] = {**fit, "multiplier_uncertainty": spread}
     say(f"{name}: multiplier {fitted.multiplier:.4g}, log-sd {entry['multiplier_log_sd']} "
