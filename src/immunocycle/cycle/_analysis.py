@@ -36,7 +36,8 @@ def phenotype(density_parenchyma, density_margin) -> np.ndarray:
     Parameters
     ----------
     density_parenchyma, density_margin : array_like
-        Tumor-specific effector CD8 per mm3 of tumor, inside the parenchyma and held at the margin.
+        Tumor-specific CD8 per mm3 of tumor: inside the parenchyma (effector and exhausted
+        cells, as CD8 immunohistochemistry counts them) and effectors held at the margin.
 
     Returns
     -------
