@@ -296,13 +296,20 @@ def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesi
         s, a, f = (s * np.exp(rs * h), a * np.exp(ra * h) + mu_a * born,
                    f * np.exp(rf * h) + mu_f * born)
         decay = np.exp(-kc * h)[:, None]
+        own = deaths * (1 - decay) / kc[:, None]  # the lesion's new dead cells at constant rate
         if j < n_sim:
-            # the lumped tumor's new dead cells, apportioned by the lesion's share of deaths
-            lumped = deaths_lumped[:, j][:, None]
-            share_j = np.where(lumped > 0, deaths / np.maximum(lumped, 1e-300), 0.0)
-            D = D * decay + dead_in[:, j][:, None] * share_j
+            # The lumped tumor's exact new dead cells relative to its constant-rate estimate
+            # scale the lesion's (a lesion with factors 1 then follows the lumped tumor exactly).
+            # Where the lumped tumor makes under a cell of debris (it is all but eradicated while
+            # a lesion lives on) the ratio is round-off over nothing and is not used; it is
+            # bounded by MAX_DEAD_RATIO (session 12: a 1e-5-cell denominator gave lesions 1e10
+            # dead cells, diameters of metres and deaths within weeks under nivolumab +
+            # ipilimumab).
+            lumped = deaths_lumped[:, j][:, None] * (1 - decay) / kc[:, None]
+            ratio = np.where(lumped >= 1.0, dead_in[:, j][:, None] / np.maximum(lumped, 1.0), 1.0)
+            D = D * decay + own * np.clip(ratio, 0.0, MAX_DEAD_RATIO)
         else:
-            D = D * decay + deaths * (1 - decay) / kc[:, None]
+            D = D * decay + own
         # below one cell a clone is gone (it does not regrow from a fraction of a cell)
         s, a, f = (np.where(x < 1.0, 0.0, x) for x in (s, a, f))
         total = s + a + f + D
@@ -313,6 +320,13 @@ def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesi
     # the lesions' viable cells stand for the whole burden's (target lesions hold it all at t=0)
     return {"diameter": diam, "viable": viable, "resistant_share": resistant,
             "escape": escape}
+
+
+#: Largest ratio of the lumped tumor's exact new dead cells over an interval to its
+#: constant-rate estimate that :func:`lesion_course` passes on to lesions: the deaths are taken
+#: at the interval's start, so a tumor shrinking or growing within one interval moves the ratio
+#: by a few fold at most; anything larger is round-off over a vanishing tumor.
+MAX_DEAD_RATIO = 10.0
 
 
 def new_lesion_times(viable: np.ndarray, escape: np.ndarray, t_ext: np.ndarray, rate,
