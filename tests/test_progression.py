@@ -144,6 +144,30 @@ def test_eradicated_lesion_stays_at_zero():
     assert np.all(recorded == 0.0) and np.all(is_gone)
 
 
+def test_lesion_debris_stays_bounded_when_the_lumped_tumor_is_gone():
+    """A lesion that outlives the lumped tumor (local kill factor 0.1: net -0.032/day while the
+    lumped tumor falls at -0.5/day) makes its own dead cells only: round-off in the lumped
+    tumor's dead-cell pool (1e-6 relative, as a solver leaves) over its vanishing deaths once
+    gave lesions 1e35 times their debris, diameters of metres and deaths within weeks."""
+    times = np.arange(0.0, 200.0 + 1e-9, 3.5)
+    pres = 1e9 * np.exp(-0.5 * times)
+    kill = 0.52 * pres
+    dead = np.zeros(times.size)
+    for j in range(1, times.size):  # dD/dt = kill - 0.1 D, exact for kill ~ exp(-0.5 t)
+        h = times[j] - times[j - 1]
+        dead[j] = dead[j - 1] * np.exp(-0.1 * h) + kill[j - 1] * (
+            np.exp(-0.1 * h) - np.exp(-0.5 * h)) / 0.4
+    dead = dead * (1.0 + 1e-6 * np.sin(times)) + 1e-3
+    series = {"C": pres[None], "C_dead": dead[None], "J7": kill[None],
+              "T_E_B": np.full((1, times.size), 1e6)}
+    course = lesion_course(series, _params(0.02), _lesions([[30.0, 0, 0, 0, 0]], [[0.1, 1, 1, 1, 1]]),
+                           times, times, resistance=False)
+    d = course["diameter"][0, 0]
+    assert np.all(np.isfinite(d)) and d.max() <= 30.0 * 1.01, d.max()
+    assert course["viable"][0, -1] > 0  # the lesion lives on while the lumped tumor is gone
+    assert pres[-1] < 1.0
+
+
 def test_new_lesion_and_death_times_fall_with_their_hazard():
     t = np.arange(0.0, 400.0, 3.5)
     viable = np.full((2, t.size), 1e10)
