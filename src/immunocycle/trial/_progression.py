@@ -302,9 +302,9 @@ def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesi
             # scale the lesion's (a lesion with factors 1 then follows the lumped tumor exactly).
             # Where the lumped tumor makes under a cell of debris (it is all but eradicated while
             # a lesion lives on) the ratio is round-off over nothing and is not used; it is
-            # bounded by MAX_DEAD_RATIO (session 12: a 1e-5-cell denominator gave lesions 1e10
-            # dead cells, diameters of metres and deaths within weeks under nivolumab +
-            # ipilimumab).
+            # bounded by MAX_DEAD_RATIO (session 12: the old share over a ~1e-5-cell denominator
+            # gave lesions up to 1e35 times their own new dead cells, diameters of metres and
+            # deaths within weeks under nivolumab + ipilimumab).
             lumped = deaths_lumped[:, j][:, None] * (1 - decay) / kc[:, None]
             ratio = np.where(lumped >= 1.0, dead_in[:, j][:, None] / np.maximum(lumped, 1.0), 1.0)
             D = D * decay + own * np.clip(ratio, 0.0, MAX_DEAD_RATIO)
