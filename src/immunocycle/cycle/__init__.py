@@ -19,6 +19,7 @@ from immunocycle.cycle._analysis import (
     limiting_step,
     phenotype,
     reference_ratios,
+    state_ratios,
     step_leverage,
     transfer_ratios,
 )
@@ -63,5 +64,5 @@ __all__ = [
     "plot_tumor_diameter",
     "preset_path", "preset_species", "pretreatment_state", "priming", "reference_ratios",
     "resolve_preset", "simulate_cycle", "species_of", "step_leverage", "suppression",
-    "transfer_ratios", "treat",
+    "state_ratios", "transfer_ratios", "treat",
 ]

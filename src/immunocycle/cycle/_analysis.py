@@ -70,6 +70,15 @@ def transfer_ratios(fluxes: dict[str, np.ndarray], cancer_cells: np.ndarray,
     return np.stack(ratios, axis=-1)
 
 
+def state_ratios(state: Mapping[str, ArrayLike]) -> np.ndarray:
+    """:func:`transfer_ratios` of a tumor state: fluxes ``J1``-``J7``, viable cancer cells ``C``
+    (or ``cancer_cells``) and, when present, the free homeostatic space ``H_space`` (absent:
+    read as a free space, the ratios as they are). Shape (..., 7)."""
+    cells = state["C"] if "C" in state else state["cancer_cells"]
+    return transfer_ratios({f: state[f] for f in FLUXES}, cells,
+                           state["H_space"] if "H_space" in state else None)
+
+
 def step_leverage() -> dict[str, np.ndarray]:
     """The tabulated leverage of steps 1-7 per phenotype (``data/cycle/step_leverage.yaml``).
 
@@ -148,8 +157,9 @@ def limiting_step(state: Mapping[str, ArrayLike]) -> np.ndarray:
     ----------
     state : mapping of name -> array_like
         Same-shaped arrays (one tumor, a time course, or patients x times): fluxes ``J1`` ...
-        ``J7`` (cells or events per day), viable cancer cells ``C`` (or ``cancer_cells``), and
-        effector densities ``density_parenchyma``, ``density_margin`` (cells/mm3). A
+        ``J7`` (cells or events per day), viable cancer cells ``C`` (or ``cancer_cells``),
+        effector densities ``density_parenchyma``, ``density_margin`` (cells/mm3) and the free
+        homeostatic space ``H_space`` (omitted: a free space, 1). A
         :class:`pandas.DataFrame` row or frame of :attr:`CycleResult.frame` works as is.
 
     Returns
@@ -164,9 +174,7 @@ def limiting_step(state: Mapping[str, ArrayLike]) -> np.ndarray:
     end = last simulated day, ``end_day``); tables flatten it to ``limiting_step_at_diagnosis``
     and ``limiting_step_at_end``; time courses carry a ``limiting_step`` column per time.
     """
-    cells = state["C"] if "C" in state else state["cancer_cells"]
-    ratios = transfer_ratios({f: state[f] for f in FLUXES}, cells,
-                             state["H_space"] if "H_space" in state else None)
+    ratios = state_ratios(state)
     phen = phenotype(state["density_parenchyma"], state["density_margin"])
     table = _leverage_table()
     leverage = np.zeros(ratios.shape)

@@ -7,17 +7,14 @@ and copy the printed ratios into ``data/cycle/analysis.yaml`` when the human pre
 
 from __future__ import annotations
 
-import numpy as np
-
-from immunocycle.cycle._analysis import FLUXES, transfer_ratios
+from immunocycle.cycle._analysis import state_ratios
 from immunocycle.cycle._simulate import simulate_cycle
 
 
 def derive_reference_ratios() -> dict[str, float]:
     """Transfer ratios r1..r7 of the human reference preset at diagnosis (30 mm)."""
     start = simulate_cycle("human", days=1.0).patient(0).iloc[0]
-    ratios = transfer_ratios({f: np.array(start[f]) for f in FLUXES},
-                             np.array(start["cancer_cells"]), np.array(start["H_space"]))
+    ratios = state_ratios(start)
     return {f"r{k + 1}": float(v) for k, v in enumerate(ratios)}
 
 

@@ -40,8 +40,8 @@ from immunocycle.cycle import (
     limiting_scores,
     reference_ratios,
     simulate_cycle,
+    state_ratios,
     step_leverage,
-    transfer_ratios,
 )
 from immunocycle.design._sensitivity import (
     STEPS,
@@ -353,8 +353,7 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
     el = local_elasticities(base, values, diagnosis_diameter_mm=diameter)
     own = el.result.patient(0)
     start, end = own.iloc[0], own.iloc[-1]
-    ratios = transfer_ratios({f: np.array(start[f]) for f in FLUXES},
-                             np.array(start["cancer_cells"]), np.array(start["H_space"]))
+    ratios = state_ratios(start)
     ref = reference_ratios()
     with np.errstate(divide="ignore", invalid="ignore"):
         log_rel = np.log(ratios / ref)
@@ -381,8 +380,7 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
         run = simulate_cycle(base, [], days=1.0, parameters=patients[cols].reset_index(drop=True),
                              diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy())
         rows = _start_rows(run)
-        per = transfer_ratios({f: rows[f].to_numpy() for f in FLUXES},
-                              rows["cancer_cells"].to_numpy(), rows["H_space"].to_numpy())
+        per = state_ratios(rows)
         cohort_table = pd.DataFrame({
             "phenotype": rows["phenotype"].to_numpy(),
             "limiting_step_at_diagnosis": rows["limiting_step"].to_numpy(),
