@@ -241,10 +241,10 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
                 f"({k}/{ev})")
         return _orr(cache[key])[0]
 
-    def fit_orr(m0: float, offset: float, budget: int) -> tuple[float, float, float]:
+    def fit_orr(m0: float, offset: float, budget: int) -> float:
         """The multiplier whose ORR on ``n`` patients holds the target in its 95 % interval,
         at the AE offset ``offset``: bracket by 3x steps from ``m0``, bisect in log m on
-        ``n_search`` patients, refine on ``n``. Returns ``(m, lo, hi)``."""
+        ``n_search`` patients, refine on ``n`` (at most ``budget`` searching runs)."""
         evaluations = 0
 
         def search(lo: float, hi: float):
@@ -295,7 +295,7 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
             else:
                 hi = m
             m = math.sqrt(lo * hi)
-        return m, lo, hi
+        return m
 
     def fit_offset(frame: pd.DataFrame) -> float:
         evaluable = frame[frame["evaluable"]].reset_index(drop=True)
@@ -308,17 +308,14 @@ def calibrate_cohort(name: str, *, n: int = 1000, n_search: int = 300, seed: int
     # is fitted on that run's exposures and the ORR refitted at it (from the first multiplier),
     # and the offset refitted once more on the final run. The offset moves little with m
     # (exposures barely depend on the response), so two rounds suffice; both are recorded.
-    ae_offset = None
-    offset_first = None
-    m, lo, hi = fit_orr(m0, 0.0, budget)
+    ae_offset = offset_first = None
+    run_offset = 0.0
+    m = fit_orr(m0, run_offset, budget)
     if target.ae_grade3plus is not None:
-        offset_first = fit_offset(cache[(round(m, 10), n, 0.0)])
-        rounded = float(f"{offset_first:.6g}")
-        m, lo, hi = fit_orr(m, rounded, min(budget, 6) if budget else 0)
-        ae_offset = fit_offset(cache[(round(m, 10), n, rounded)])
-        run_offset = rounded
-    else:
-        run_offset = 0.0
+        offset_first = fit_offset(cache[(round(m, 10), n, run_offset)])
+        run_offset = float(f"{offset_first:.6g}")
+        m = fit_orr(m, run_offset, min(budget, 6))
+        ae_offset = fit_offset(cache[(round(m, 10), n, run_offset)])
     key = (round(m, 10), n, run_offset)
     frame = cache[key]
     orr, k, ev = _orr(frame)
