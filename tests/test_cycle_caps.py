@@ -70,3 +70,36 @@ def test_sustained_il2_saturates_node_tregs_at_their_ceiling():
     pool = res.result["Treg_IL2"][0]
     assert pool.max() > 1.0 * rest  # a real expansion
     assert pool.max() <= fold * rest * (1 + 1e-6)
+
+
+def test_recognition_per_effector_follows_the_antigen_the_tumor_presents():
+    """T cells kill only cells that present an antigen they recognize: the kill per cytotoxic
+    effector not vetoed by PD-1 follows ``f_antigen``, which saturates at a few clonal
+    neoantigens (half at ``K_neo_kill``) and is 1 at the reference load k_rec is calibrated on.
+    The same patient presenting 1, 100 and 1000 neoantigens: a tenth of the kill at 1, little
+    more at 1000 (before this cap the kill did not depend on the load)."""
+    res = simulate_cycle("human", days=1.0,
+                         parameters={"neoantigen_load": np.array([1.0, 100.0, 1000.0])})
+    r = res.result
+    f = r["f_antigen"][:, 0]
+    assert f == pytest.approx([1 / 11 * 1.1, 1.0, 1000 / 1010 * 1.1])  # K_neo_kill 10
+    per_effector = r["J7"][:, 0] / (r["T_E_P"][:, 0] + r["T_RM"][:, 0])
+    not_vetoed = per_effector / (1 - r["pd1_engagement"][:, 0])
+    assert not_vetoed[0] / not_vetoed[1] == pytest.approx(f[0], rel=0.2)
+    assert not_vetoed[2] / not_vetoed[1] == pytest.approx(f[2], rel=0.2)
+
+
+def test_a_tumor_lacking_the_vaccine_antigen_keeps_growing_under_the_vaccine(vaccine):
+    """The nanodisc vaccine loads DCs with its own antigen and primes effectors whatever the
+    tumor presents. With nivolumab, the reference tumor shrinks; the same tumor presenting almost
+    none of the antigen (a thousandth of the load) gets the effectors but not the kill and grows
+    as untreated. (The lumped tumor is one clone; the lesion layer carries antigen-negative
+    subclones inside a presenting tumor, ``tests/test_progression.py``.)"""
+    loads = {"neoantigen_load": np.array([100.0, 0.1])}
+    treated = simulate_cycle("human", [vaccine, "nivolumab"], days=DAYS, parameters=loads)
+    control = simulate_cycle("human", days=DAYS, parameters=loads)
+    tv, cv = treated.result["tumor_volume"], control.result["tumor_volume"]
+    effectors = treated.result["T_E_P"]
+    assert effectors[1].max() > 100 * control.result["T_E_P"][1].max()  # primed by the vaccine
+    assert tv[1, -1] > 0.97 * cv[1, -1]  # ... but its target is missing: grows as untreated
+    assert tv[0, -1] < 0.3 * cv[0, -1]  # the presenting tumor shrinks

@@ -53,13 +53,19 @@ def phenotype(density_parenchyma, density_margin) -> np.ndarray:
 
 
 def transfer_ratios(fluxes: dict[str, np.ndarray], cancer_cells: np.ndarray,
-                    space: np.ndarray | None = None) -> np.ndarray:
+                    space: np.ndarray | None = None,
+                    antigen: np.ndarray | None = None) -> np.ndarray:
     """Step-to-step transfer ratios, shape (..., 7): J1/C, then J_k / J_(k-1) for k = 2..7.
 
     With ``space`` (``H_space``, the free share of the homeostatic CD8 space), the priming
     ratio is read per free space, ``J3 / J2 / H_space``: a tumor whose expansion is held by the
     ceiling is not short of priming (no priming therapy could raise it); a full space (0) gives
     an infinite ratio, no deficit of step 3.
+
+    With ``antigen`` (``f_antigen``, antigenicity relative to the reference tumor), recognition
+    is read per unit antigenicity, ``J6 / J5 / f_antigen``: how much antigen a tumor presents is
+    step 1's (``r1 = J1 / C`` already carries it), so step 6 reads its own barriers, MHC display
+    and the PD-1 veto, and a low-antigen tumor is not counted short twice.
     """
     C = np.asarray(cancer_cells, dtype=float)
     J = [np.asarray(fluxes[f], dtype=float) for f in FLUXES]
@@ -67,16 +73,20 @@ def transfer_ratios(fluxes: dict[str, np.ndarray], cancer_cells: np.ndarray,
         ratios = [J[0] / C] + [J[k] / J[k - 1] for k in range(1, 7)]
         if space is not None:
             ratios[2] = ratios[2] / np.asarray(space, dtype=float)
+        if antigen is not None:
+            ratios[5] = ratios[5] / np.asarray(antigen, dtype=float)
     return np.stack(ratios, axis=-1)
 
 
 def state_ratios(state: Mapping[str, ArrayLike]) -> np.ndarray:
     """:func:`transfer_ratios` of a tumor state: fluxes ``J1``-``J7``, viable cancer cells ``C``
-    (or ``cancer_cells``) and, when present, the free homeostatic space ``H_space`` (absent:
-    read as a free space, the ratios as they are). Shape (..., 7)."""
+    (or ``cancer_cells``) and, when present, the free homeostatic space ``H_space`` and the
+    relative antigenicity ``f_antigen`` (absent: read as 1, the ratios as they are).
+    Shape (..., 7)."""
     cells = state["C"] if "C" in state else state["cancer_cells"]
     return transfer_ratios({f: state[f] for f in FLUXES}, cells,
-                           state["H_space"] if "H_space" in state else None)
+                           state["H_space"] if "H_space" in state else None,
+                           state["f_antigen"] if "f_antigen" in state else None)
 
 
 def step_leverage() -> dict[str, np.ndarray]:
@@ -158,8 +168,9 @@ def limiting_step(state: Mapping[str, ArrayLike]) -> np.ndarray:
     state : mapping of name -> array_like
         Same-shaped arrays (one tumor, a time course, or patients x times): fluxes ``J1`` ...
         ``J7`` (cells or events per day), viable cancer cells ``C`` (or ``cancer_cells``),
-        effector densities ``density_parenchyma``, ``density_margin`` (cells/mm3) and the free
-        homeostatic space ``H_space`` (omitted: a free space, 1). A
+        effector densities ``density_parenchyma``, ``density_margin`` (cells/mm3), the free
+        homeostatic space ``H_space`` (omitted: a free space, 1) and the relative antigenicity
+        ``f_antigen`` (omitted: 1). A
         :class:`pandas.DataFrame` row or frame of :attr:`CycleResult.frame` works as is.
 
     Returns

@@ -12,7 +12,7 @@ from __future__ import annotations
 from immunocycle.cycle._params import Params, add_parameters
 from immunocycle.model import Assignment, Model, Reaction, Species
 
-PARAMETERS = ("neoantigen_load", "K_neo", "k_Ag_clear", "damp_yield", "icd_boost", "k_DAMP_clear")
+PARAMETERS = ("neoantigen_load", "K_neo", "K_neo_kill", "neoantigen_load_ref", "k_Ag_clear", "damp_yield", "icd_boost", "k_DAMP_clear")
 
 
 def antigen(model: Model, *, params: Params) -> None:
@@ -23,6 +23,16 @@ def antigen(model: Model, *, params: Params) -> None:
         Species("DAMP", "tumor", 0.0, "cell", description="danger signals, cell-equivalents"),
         Assignment("antigenicity", "neoantigen_load / (neoantigen_load + K_neo)", "dimensionless",
                    "share of dying-cell antigen that T cells can recognize"),
+        # Issue 13's first cap: T cells kill only cells that present an antigen they recognize.
+        # The kill per effector saturates at a few clonal neoantigens (K_neo_kill, far below
+        # K_neo): a tumor presenting none escapes, while across the clinical TMB range it moves
+        # little (proportional scaling in antigenicity was tried and refuted by the cohorts'
+        # calibration, README "Caps on efficacy"). Relative to the reference tumor k_rec is
+        # calibrated on, so 1 there.
+        Assignment("f_antigen", "neoantigen_load / (neoantigen_load + K_neo_kill)"
+                   " * (neoantigen_load_ref + K_neo_kill) / neoantigen_load_ref", "dimensionless",
+                   "presented antigen relative to the reference tumor k_rec is calibrated on"
+                   " (scales J6)"),
         Assignment("cancer_deaths", "cancer_deaths_natural + J7 + cancer_deaths_chemo", "cell/day",
                    "all cancer-cell deaths"),
         Assignment("J1", "antigenicity * cancer_deaths", "cell/day",

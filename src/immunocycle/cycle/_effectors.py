@@ -38,7 +38,8 @@ def effectors(model: Model, *, params: Params) -> None:
                    "antigen display by MHC-I on cancer cells"),
         Assignment("T_cyt", "T_E_P + T_RM", "cell",
                    "cytotoxic CD8 in the parenchyma: effectors and resident memory cells"),
-        Assignment("J6", "k_rec * f_MHC * (1 - pd1_engagement) * T_cyt * C / (C + T_cyt + K_C_rec)",
+        Assignment("J6", "k_rec * f_antigen * f_MHC * (1 - pd1_engagement) * T_cyt * C"
+                   " / (C + T_cyt + K_C_rec)",
                    "event/day", "step 6: productive recognition events (not vetoed by PD-1)"),
         Assignment("J7", "p_kill * H_supp * J6", "cell/day",
                    "step 7: cancer cells killed by T cells"),

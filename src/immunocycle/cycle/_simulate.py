@@ -22,7 +22,7 @@ from immunocycle.cycle._treat import OPTIONS, compiled_cycle_model, treat
 from immunocycle.engine import SimulationResult, SolverOptions
 
 COLUMNS = ("tumor_volume", "tumor_diameter", *FLUXES, "pd1_occupancy", "pd1_engagement",
-           "density_parenchyma", "density_margin", "antigenicity", "H_space", "C")
+           "density_parenchyma", "density_margin", "antigenicity", "f_antigen", "H_space", "C")
 
 
 @dataclass(frozen=True)

@@ -469,7 +469,7 @@ def _limiting_step_at(res, k: int) -> np.ndarray:
     """:func:`immunocycle.cycle.limiting_step` of every patient at output time index ``k``."""
     from immunocycle.cycle import limiting_step
 
-    names = (*FLUXES, "C", "density_parenchyma", "density_margin", "H_space")
+    names = (*FLUXES, "C", "density_parenchyma", "density_margin", "H_space", "f_antigen")
     return limiting_step({name: res[name][:, k] for name in names})
 
 
