@@ -36,11 +36,12 @@ def test_orr_rises_with_tmb_for_a_fixed_cohort():
         frame = _run(make_task("nsclc", ["nivolumab"], seed=11, days=365, tmb=tmb), 60)
         orr.append(_orr(frame)[0])
     assert orr[0] < orr[1] < orr[2], orr
-    # 6.7%, 15.5%, 19.0% (session 12). Clinical contrasts are larger (KEYNOTE-158: 29% vs 6% in
-    # TMB-high vs other tumors; CheckMate 026: 47% vs 28%). Known gap of issue 13: TMB acts
-    # through priming only (antigen release), which the homeostatic CD8 ceiling caps; recognition
-    # does not yet scale with antigenicity. The check was a 15-point rise before the ceiling.
-    assert orr[2] - orr[0] > 0.10, orr
+    # 1.7%, 12.1%, 20.7% (session 13: recognition follows the presented antigen, which saturates
+    # at a few neoantigens, so the low end falls); 6.7%, 15.5%, 19.0% in session 12, when TMB
+    # acted through priming only (capped by the homeostatic CD8 ceiling) and the check was 10
+    # points. Clinical contrasts are larger at the high end (KEYNOTE-158: 29% vs 6% in TMB-high
+    # vs other tumors; CheckMate 026: 47% vs 28%): a known gap of issue 13.
+    assert orr[2] - orr[0] > 0.15, orr
 
 
 def test_inflamed_patients_respond_more_than_desert_ones():
