@@ -62,10 +62,10 @@ def transfer_ratios(fluxes: dict[str, np.ndarray], cancer_cells: np.ndarray,
     ceiling is not short of priming (no priming therapy could raise it); a full space (0) gives
     an infinite ratio, no deficit of step 3.
 
-    With ``antigen`` (``f_antigen``, antigenicity relative to the reference tumor), recognition
-    is read per unit antigenicity, ``J6 / J5 / f_antigen``: how much antigen a tumor presents is
-    step 1's (``r1 = J1 / C`` already carries it), so step 6 reads its own barriers, MHC display
-    and the PD-1 veto, and a low-antigen tumor is not counted short twice.
+    With ``antigen`` (``f_antigen``, the presented antigen relative to the reference tumor),
+    recognition is read per presented antigen, ``J6 / J5 / f_antigen``: how much antigen a tumor
+    presents is step 1's (``r1 = J1 / C`` already carries it), so step 6 reads its own barriers,
+    MHC display and the PD-1 veto, and a low-antigen tumor is not counted short twice.
     """
     C = np.asarray(cancer_cells, dtype=float)
     J = [np.asarray(fluxes[f], dtype=float) for f in FLUXES]
@@ -81,7 +81,7 @@ def transfer_ratios(fluxes: dict[str, np.ndarray], cancer_cells: np.ndarray,
 def state_ratios(state: Mapping[str, ArrayLike]) -> np.ndarray:
     """:func:`transfer_ratios` of a tumor state: fluxes ``J1``-``J7``, viable cancer cells ``C``
     (or ``cancer_cells``) and, when present, the free homeostatic space ``H_space`` and the
-    relative antigenicity ``f_antigen`` (absent: read as 1, the ratios as they are).
+    relative presented antigen ``f_antigen`` (absent: read as 1, the ratios as they are).
     Shape (..., 7)."""
     cells = state["C"] if "C" in state else state["cancer_cells"]
     return transfer_ratios({f: state[f] for f in FLUXES}, cells,
@@ -169,8 +169,8 @@ def limiting_step(state: Mapping[str, ArrayLike]) -> np.ndarray:
         Same-shaped arrays (one tumor, a time course, or patients x times): fluxes ``J1`` ...
         ``J7`` (cells or events per day), viable cancer cells ``C`` (or ``cancer_cells``),
         effector densities ``density_parenchyma``, ``density_margin`` (cells/mm3), the free
-        homeostatic space ``H_space`` (omitted: a free space, 1) and the relative antigenicity
-        ``f_antigen`` (omitted: 1). A
+        homeostatic space ``H_space`` (omitted: a free space, 1) and the relative presented
+        antigen ``f_antigen`` (omitted: 1). A
         :class:`pandas.DataFrame` row or frame of :attr:`CycleResult.frame` works as is.
 
     Returns

@@ -3,6 +3,8 @@
 Antigen is counted in cancer-cell equivalents weighted by antigenicity, which saturates in the
 neoantigen load (itself following tumor mutational burden); danger signals (DAMPs: calreticulin,
 ATP, HMGB1) are released per dying cell with a yield raised by immunogenic cell death (ICD).
+``f_antigen``, the antigen a tumor presents relative to the reference tumor, scales the kill per
+effector (J6, ``cycle/_effectors.py``): T cells kill only cells that present their antigen.
 The QSP-IO antigen module (Sove 2020) tracks peptides explicitly; a lumped pool suffices here
 because the cycle needs the flux of antigen, not its peptide chemistry.
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 from immunocycle.cycle._params import Params, add_parameters
 from immunocycle.model import Assignment, Model, Reaction, Species
 
-PARAMETERS = ("neoantigen_load", "K_neo", "K_neo_kill", "neoantigen_load_ref", "k_Ag_clear", "damp_yield", "icd_boost", "k_DAMP_clear")
+PARAMETERS = ("neoantigen_load", "K_neo", "K_neo_kill", "neoantigen_load_ref", "k_Ag_clear",
+              "damp_yield", "icd_boost", "k_DAMP_clear")
 
 
 def antigen(model: Model, *, params: Params) -> None:
