@@ -14,6 +14,7 @@ from immunocycle.cycle._analysis import (
     FLUXES,
     LIMITING_STEP_METHOD,
     PHENOTYPES,
+    STATE_INPUTS,
     cycle_gain,
     limiting_scores,
     limiting_step,
@@ -56,7 +57,8 @@ from immunocycle.cycle._therapy import (
 from immunocycle.cycle._treat import Treatment, compiled_cycle_model, treat
 
 __all__ = [
-    "FLUXES", "LIMITING_STEP_METHOD", "MODULES", "PHENOTYPES", "PRESETS", "CycleResult", "Dosing",
+    "FLUXES", "LIMITING_STEP_METHOD", "MODULES", "PHENOTYPES", "PRESETS", "STATE_INPUTS",
+    "CycleResult", "Dosing",
     "Effect", "Pretreatment", "Therapy", "Treatment", "antibody_pk", "antigen", "apply_effect",
     "available_therapies", "build_cycle_model", "cancer", "checkpoints", "compiled_cycle_model",
     "cycle_gain", "dendritic_cells", "effectors", "limiting_scores", "limiting_step",

@@ -19,6 +19,9 @@ from immunocycle.cycle._params import DATA_DIR
 
 FLUXES = ("J1", "J2", "J3", "J4", "J5", "J6", "J7")
 PHENOTYPES = ("desert", "excluded", "inflamed")
+#: The tumor-state columns :func:`limiting_step` reads (:func:`state_ratios`' fluxes, cells,
+#: free space and presented antigen, and the densities that set the phenotype).
+STATE_INPUTS = (*FLUXES, "C", "density_parenchyma", "density_margin", "H_space", "f_antigen")
 #: How :func:`limiting_step` reads the step, printed beside it in every summary.
 LIMITING_STEP_METHOD = ("ratio deficit vs the human reference x step leverage of the tumor's "
                         "phenotype (immunocycle.cycle.limiting_step)")

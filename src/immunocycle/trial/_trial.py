@@ -45,7 +45,6 @@ UNTREATED = "untreated"
 ASSESSMENT_DAYS = 42.0
 #: Output grid step (days): a divisor of the assessment interval, fine enough for exposure AUCs.
 STEP_DAYS = 3.5
-FLUXES = ("J1", "J2", "J3", "J4", "J5", "J6", "J7")
 
 
 def parse_regimen(regimen: str, species: str = "human") -> tuple[str, ...]:
@@ -452,6 +451,8 @@ def _outcomes(res, times: np.ndarray, lesions, tumor_type: str, rate: float,
 
 def _baseline(res, pre, phenotype) -> dict[str, np.ndarray]:
     """State at diagnosis (t = 0, before any drug acts): fluxes, phenotype, plausibility."""
+    from immunocycle.cycle import FLUXES
+
     dens_p = res["density_parenchyma"][:, 0]
     dens_m = res["density_margin"][:, 0]
     out = {f"{f}_baseline": res[f][:, 0] for f in FLUXES}
@@ -467,10 +468,9 @@ def _baseline(res, pre, phenotype) -> dict[str, np.ndarray]:
 
 def _limiting_step_at(res, k: int) -> np.ndarray:
     """:func:`immunocycle.cycle.limiting_step` of every patient at output time index ``k``."""
-    from immunocycle.cycle import limiting_step
+    from immunocycle.cycle import STATE_INPUTS, limiting_step
 
-    names = (*FLUXES, "C", "density_parenchyma", "density_margin", "H_space", "f_antigen")
-    return limiting_step({name: res[name][:, k] for name in names})
+    return limiting_step({name: res[name][:, k] for name in STATE_INPUTS})
 
 
 def make_task(cohort: str | Path | Cohort, arms: Sequence[str], *, seed: int = 0,
