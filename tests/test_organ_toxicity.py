@@ -62,11 +62,19 @@ def test_more_organ_exposure_never_lowers_risk(monkeypatch, law, arm, organ):
                       for a in ("free_auc", "free_cmax", "bound_auc", "bound_cmax")})
         return factors
 
+    # The laws' reference exposures are cached: computed here with the true factors, so the
+    # scaled ones move only the arm's exposure, and cleared after, so no scaled value outlives
+    # the test (it made a later test read urelumab's reference at 0.3x).
+    ot.reference_exposure.cache_clear()
+    ot.predict_ae(arm)
     probs = []
-    for k in (0.3, 1.0, 3.0, 10.0):
-        monkeypatch.setattr(ot, "_factors", scaled(k))
-        probs.append(ot.predict_ae(arm)["laws"][law])
-    monkeypatch.setattr(ot, "_factors", original)
+    try:
+        for k in (0.3, 1.0, 3.0, 10.0):
+            monkeypatch.setattr(ot, "_factors", scaled(k))
+            probs.append(ot.predict_ae(arm)["laws"][law])
+    finally:
+        monkeypatch.setattr(ot, "_factors", original)
+        ot.reference_exposure.cache_clear()
     assert np.all(np.diff(probs) >= 0) and probs[-1] > probs[0]
 
 

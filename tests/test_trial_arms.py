@@ -127,3 +127,35 @@ def test_catalog_show_prints_the_default_dose_and_schedule():
     card = runner.invoke(app, ["catalog", "show", "paclitaxel"], env={"COLUMNS": "200"}).stdout
     assert "paclitaxel 4.73 mg/kg every 21 d x 17 from day 0" in card  # 175 mg/m2 / Km 37
     assert "unbound fraction" in card and "0.024" in card
+
+
+def test_a_regimen_given_in_cycles_and_courses_doses_every_cycle():
+    """High-dose IL-2 is given as a course of two 5-day cycles (14 doses q8h, days 1 and 15,
+    Atkins 1999 and the Proleukin label), repeated: every cycle's doses reach the model, the
+    plasma exposure that drives toxicity, and the dosing text; a schedule given in the arm
+    replaces the whole pattern."""
+    from pydantic import ValidationError
+
+    from immunocycle.catalog import dosing_text
+    from immunocycle.cycle import Dosing, build_cycle_model
+    from immunocycle.trial._organ_toxicity import plasma_exposure
+
+    d = Dosing(amount=1.0, units="mg", start=2.0, every=1.0, count=3, cycles=(0.0, 14.0),
+               source="test")
+    assert d.times() == (2.0, 3.0, 4.0, 16.0, 17.0, 18.0)
+    with pytest.raises(ValidationError, match="cycles"):
+        Dosing(amount=1.0, units="mg", cycles=(0.0, 14.0, 14.0), source="test")
+    (il2,) = resolve_arm("aldesleukin_free")
+    cycles = il2.dosing.cycles
+    assert len(cycles) >= 2 and cycles[1] == 14.0
+    times = il2.dosing.times()
+    assert len(times) == 14 * len(cycles)
+    dose = build_cycle_model("human", [il2]).doses[0]
+    assert dose.times == times
+    one = il2.with_dosing(cycles=(0.0,))
+    auc_all = plasma_exposure(il2, 365.0).auc[-1]
+    auc_one = plasma_exposure(one, 365.0).auc[-1]
+    assert auc_all == pytest.approx(len(cycles) * auc_one, rel=1e-6)
+    assert "in cycles from days 0, 14" in dosing_text(il2)
+    (given,) = resolve_arm("aldesleukin_free:q1d*5")
+    assert given.dosing.cycles == (0.0,) and len(given.dosing.times()) == 5

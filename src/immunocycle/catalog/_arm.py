@@ -93,8 +93,10 @@ def dosing_text(therapy) -> str:
     """A cycle-model therapy's dose and schedule in words: ``"nivolumab_free 1 mg/kg every
     21 d x 4 from day 0"``."""
     d = therapy.dosing
+    cycles = ("" if d.cycles == (0.0,) else
+              " in cycles from days " + ", ".join(f"{c:g}" for c in d.cycles))
     return (f"{therapy.name} {d.amount:.4g} {d.units} every {d.every:g} d x {d.count} "
-            f"from day {d.start:g}")
+            f"from day {d.start:g}{cycles}")
 
 
 def default_dosing(name: str, species: str = "human", *, catalog=None) -> list[str]:

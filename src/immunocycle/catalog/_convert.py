@@ -382,6 +382,7 @@ def to_cycle_therapy(entry: Therapy | str, species: str = "human", *, catalog=No
     route = t.route if t.route in routes else "iv"
     s = t.schedule
     dosing = Dosing(amount=amount, units=units, start=s.start, every=s.every, count=s.count,
+                    cycles=s.cycles,
                     duration=s.duration, route=route,
                     source=f"catalog {t.id}: {t.dose.source}"
                     + ("" if route == t.route else f" (route {t.route} emulated, see pk.yaml)"))

@@ -134,9 +134,11 @@ def with_override(therapy, item: ArmItem, km: float):
             amount, units = amount / km, "mg/kg"
         changes.update(amount=amount, units=units)
     if item.every is not None:
+        # A schedule as given replaces the whole pattern, cycles included.
         span = d.count * d.every
         changes["every"] = item.every
         changes["count"] = item.count or max(1, round(span / item.every))
+        changes["cycles"] = (0.0,)
     if not changes:
         return therapy
     changes["source"] = f"dose and schedule as given ({item.text}); default: {d.source}"

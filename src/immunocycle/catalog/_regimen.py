@@ -38,7 +38,8 @@ def regimen_therapies(regimen_id: str, species: str = "human", *, catalog=None) 
             extra = therapy.dosing.amount * (item.loading_dose_factor - 1)
             out.append(therapy.model_copy(update={
                 "name": f"{therapy.name}_loading",
-                "dosing": therapy.dosing.model_copy(update={"amount": extra, "count": 1})}))
+                "dosing": therapy.dosing.model_copy(
+                    update={"amount": extra, "count": 1, "cycles": (0.0,)})}))
     return out
 
 

@@ -194,6 +194,8 @@ class Schedule(_Entry):
     start: Annotated[float, Field(ge=0)] = 0.0
     every: Annotated[float, Field(gt=0)] = 21.0
     count: Annotated[int, Field(ge=1)] = 1
+    #: Days (from ``start``) on which each cycle of ``count`` doses begins (one cycle by default).
+    cycles: tuple[Annotated[float, Field(ge=0)], ...] = (0.0,)
     duration: Annotated[float, Field(ge=0)] = 0.0
 
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from immunocycle.cycle._params import DATA_DIR, Params, packaged_file
 from immunocycle.cycle._pk import antibody_pk, released_payload
@@ -63,16 +63,35 @@ class Effect(_Frozen):
 
 
 class Dosing(_Frozen):
-    """Dose per administration (mg, or mg/kg times the preset's body weight) and schedule (days)."""
+    """Dose per administration (mg, or mg/kg times the preset's body weight) and schedule (days).
+
+    A cycle is ``count`` doses ``every`` days apart; ``cycles`` lists the days (from ``start``)
+    on which each cycle begins, for regimens given in cycles and courses (high-dose IL-2: 14
+    doses q8h, a second cycle 14 days later, courses repeated): the default is one cycle.
+    """
 
     amount: Annotated[float, Field(ge=0)]
     units: Literal["mg", "mg/kg"]
     start: Annotated[float, Field(ge=0)] = 0.0
     every: Annotated[float, Field(gt=0)] = 14.0
     count: Annotated[int, Field(ge=1)] = 1
+    cycles: tuple[Annotated[float, Field(ge=0)], ...] = (0.0,)
     duration: Annotated[float, Field(ge=0)] = 0.0
     route: Literal["iv", "ip"] = "iv"
     source: Annotated[str, Field(min_length=3)]
+
+    @field_validator("cycles")
+    @classmethod
+    def _increasing(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError(f"cycles must be a non-empty list of increasing days, got {list(v)}")
+        return v
+
+    def times(self) -> tuple[float, ...]:
+        """All administration times (days from the start of treatment), in order."""
+        within = schedule(0.0, self.every, self.count)
+        times = sorted({self.start + c + t for c in self.cycles for t in within})
+        return tuple(times)
 
 
 class Therapy(_Frozen):
@@ -117,7 +136,7 @@ class Therapy(_Frozen):
         model.add(Parameter(f"{a}_dose", d.amount, d.units, f"{a} dose per administration",
                             d.source))
         amount = f"{a}_dose / {a}_MW" if d.units == "mg" else f"{a}_dose * body_weight / {a}_MW"
-        model.add(Dose(f"{a}_C", amount, schedule(d.start, d.every, d.count), d.duration, f"{a}_dose"))
+        model.add(Dose(f"{a}_C", amount, d.times(), d.duration, f"{a}_dose"))
         for k, effect in enumerate(self.effects):
             site = effect.concentration
             if site == "blood_free" and self.release is None:

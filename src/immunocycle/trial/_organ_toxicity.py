@@ -150,7 +150,7 @@ def plasma_exposure(therapy, days: float, species: str = "human") -> PlasmaExpos
     dose_mg = d.amount * (pre["body_weight"] if d.units == "mg/kg" else 1.0)
     dose_nmol = dose_mg / pk["MW"]
     mg_per_m2 = (d.amount if d.units == "mg/kg" else d.amount / pre["body_weight"]) * _km(species)
-    times = np.array([d.start + i * d.every for i in range(int(d.count))], dtype=float)
+    times = np.array(d.times(), dtype=float)
     n_sub = 1 if d.duration <= 0 else 8
     offsets = (np.arange(n_sub) + 0.5) / n_sub * d.duration if n_sub > 1 else np.zeros(1)
     sub_t = (times[:, None] + offsets[None, :]).ravel()
