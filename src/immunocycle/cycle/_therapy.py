@@ -10,6 +10,7 @@ is zero without drug). Effects on the same parameter chain, so therapies combine
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -83,7 +84,7 @@ class Dosing(_Frozen):
     @field_validator("cycles")
     @classmethod
     def _increasing(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if not v or any(b <= a for a, b in zip(v, v[1:])):
+        if not v or any(b <= a for a, b in pairwise(v)):
             raise ValueError(f"cycles must be a non-empty list of increasing days, got {list(v)}")
         return v
 
