@@ -89,10 +89,10 @@ class Dosing(_Frozen):
         return v
 
     def times(self) -> tuple[float, ...]:
-        """All administration times (days from the start of treatment), in order."""
+        """All administration times (days from the start of treatment), in order; cycles that
+        overlap give every dose they list."""
         within = schedule(0.0, self.every, self.count)
-        times = sorted({self.start + c + t for c in self.cycles for t in within})
-        return tuple(times)
+        return tuple(sorted(self.start + c + t for c in self.cycles for t in within))
 
 
 class Therapy(_Frozen):
