@@ -103,21 +103,3 @@ def test_a_tumor_lacking_the_vaccine_antigen_keeps_growing_under_the_vaccine(vac
     assert effectors[1].max() > 100 * control.result["T_E_P"][1].max()  # primed by the vaccine
     assert tv[1, -1] > 0.97 * cv[1, -1]  # ... but its target is missing: grows as untreated
     assert tv[0, -1] < 0.3 * cv[0, -1]  # the presenting tumor shrinks
-
-
-def test_antigen_driven_exhaustion_survives_pd1_blockade_and_follows_the_antigen():
-    """``r_exh_stim`` (0 by calibration: KEYNOTE-177 PFS leaves no room for it) adds exhaustion
-    that PD-1 blockade cannot lift and that scales with the antigen each effector meets."""
-    def per_effector(res, day=28):
-        r = res.result
-        return r["exhaustion"][0][day] / r["T_E_P"][0][day]
-
-    on = {"r_exh_stim": np.array([0.3])}
-    nivo_off = per_effector(simulate_cycle("human", ["nivolumab"], days=DAYS))
-    nivo_on = per_effector(simulate_cycle("human", ["nivolumab"], days=DAYS, parameters=on))
-    assert nivo_on > 3 * nivo_off  # blockade removes PD-1's share, not the antigen's
-    load = build_cycle_model("human").parameters["neoantigen_load"].value
-    hidden = simulate_cycle("human", ["nivolumab"], days=DAYS,
-                            parameters={**on, "neoantigen_load": np.array([load / 1000])})
-    assert per_effector(hidden) < 0.5 * nivo_on
-    assert build_cycle_model("human").parameters["r_exh_stim"].value == 0.0

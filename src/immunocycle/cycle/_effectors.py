@@ -8,9 +8,6 @@ recognize cancer cells (saturable in cancer cells, QSP-IO's T x C / (C + T + K) 
 MHC-I and vetoed by PD-1 engagement; resident memory cells ``T_RM`` of the memory module
 recognize and kill as effectors do), kill a share of the recognized cells (reduced by Tregs,
 myeloid suppressors and TGF-beta) and exhaust under chronic PD-1 engagement and Treg pressure.
-Exhaustion from the presented antigen alone, which PD-1 blockade would not lift (``r_exh_stim``,
-issue 13's sixth cap), is in the equation but 0: the KEYNOTE-177 median PFS leaves it no room
-(its source in ``data/cycle/human.yaml`` gives the search).
 """
 
 from __future__ import annotations
@@ -19,7 +16,7 @@ from immunocycle.cycle._params import Params, add_parameters
 from immunocycle.model import Assignment, Compartment, Model, Reaction, Species
 
 PARAMETERS = ("V_blood", "F_T", "E_T", "K_CK", "k_MP", "k_TM_death", "k_rec", "K_C_rec", "K_MHC",
-              "p_kill", "k_exh", "r_exh_stim", "r_exh_Treg", "k_X_death")
+              "p_kill", "k_exh", "r_exh_Treg", "k_X_death")
 
 
 def effectors(model: Model, *, params: Params) -> None:
@@ -46,9 +43,8 @@ def effectors(model: Model, *, params: Params) -> None:
                    "event/day", "step 6: productive recognition events (not vetoed by PD-1)"),
         Assignment("J7", "p_kill * H_supp * J6", "cell/day",
                    "step 7: cancer cells killed by T cells"),
-        Assignment("exhaustion", "k_exh * (r_exh_stim * f_antigen * f_MHC + pd1_engagement"
-                   " + r_exh_Treg * Treg_T / (Treg_T + T_E_P + K_C_rec)) * T_E_P * C / (C + K_C_rec)",
-                   "cell/day",
+        Assignment("exhaustion", "k_exh * (pd1_engagement + r_exh_Treg * Treg_T / (Treg_T + T_E_P"
+                   " + K_C_rec)) * T_E_P * C / (C + K_C_rec)", "cell/day",
                    "exhaustion under chronic antigen, PD-1 engagement and Treg pressure"),
         Reaction("blood_arrival", "J4", {"T_E_B": 1}, "arrival from the node"),
         Reaction("T_E_B_death", "k_TE_death * T_E_B", {"T_E_B": -1}, "death in blood"),
