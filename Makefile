@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/immunocycle demo --out results/demo
+	$(BIN)/immunocycle demo --out results/demo --overwrite
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

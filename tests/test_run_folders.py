@@ -164,6 +164,32 @@ def test_the_conflict_message_names_the_differing_argument(trial_copy):
     assert sha256_file(trial_copy / "patients.parquet") == before
 
 
+def test_a_run_made_by_other_code_is_neither_resumed_nor_lost(trial_copy, monkeypatch):
+    """Another model version (code or data) changes results, so its complete run is refused
+    like other arguments and its chunks are never taken as this version's; --overwrite
+    recomputes them."""
+    import immunocycle._manifest as manifest
+    import immunocycle.trial._runner as chunked
+
+    before = sha256_file(trial_copy / "patients.parquet")
+    for module in (manifest, chunked):
+        monkeypatch.setattr(module, "code_fingerprint", lambda: "0123456789abcdef")
+    res = runner.invoke(app, [*TRIAL, "--out", str(trial_copy)])
+    _one_error_line(res, "immunocycle code and data", "0123456789abcdef here", "--overwrite")
+    assert sha256_file(trial_copy / "patients.parquet") == before  # nothing lost
+    # an interrupted run of the other version: its chunks are refused, not mixed in
+    record = json.loads((trial_copy / MANIFEST).read_text())
+    (trial_copy / MANIFEST).write_text(json.dumps({**record, "status": "interrupted", "files": {}}))
+    with pytest.raises(RunConflictError, match="immunocycle_code"):
+        run_chunked(_toy, 4, trial_copy, chunk_size=2, progress=False,
+                    arguments=json.loads((trial_copy / "run.json").read_text())["arguments"])
+    res = runner.invoke(app, [*TRIAL, "--out", str(trial_copy), "--overwrite"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((trial_copy / MANIFEST).read_text())["code"] == "0123456789abcdef"
+    state = json.loads((trial_copy / "run.json").read_text())
+    assert state["arguments"]["immunocycle_code"] == "0123456789abcdef"
+
+
 def test_a_failed_cli_run_does_not_block_the_next(tmp_path, monkeypatch):
     import dask
     import distributed  # noqa: F401 - its defaults must be in dask's config before set() below

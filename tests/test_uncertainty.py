@@ -209,13 +209,47 @@ def test_trial_intervals_do_not_depend_on_the_chunk_size(tmp_path):
 
 def test_the_cohort_multiplier_is_drawn_once_per_replicate_for_every_arm():
     niv, ipi = load_therapy("nivolumab"), load_therapy("ipilimumab")
+    caps = tuple(sorted(load_priors().model_parameters))
     one = draw_replicates([[niv]], 3, 6, preset="human", multiplier=("T_N0", 0.4))
     two = draw_replicates([[niv], [niv, ipi]], 3, 6, preset="human", multiplier=("T_N0", 0.4))
-    assert one.factors == two.factors == ("T_N0",)
+    assert one.factors == two.factors == tuple(sorted((*caps, "T_N0")))
     assert one.factor_values == two.factor_values
-    logs = np.log([v[0] for v in one.factor_values])
+    k = one.factors.index("T_N0")
+    logs = np.log([v[k] for v in one.factor_values])
     assert 0.1 < logs.std() < 1.0 and len(set(logs)) == 6
-    assert draw_replicates([[niv]], 3, 6, preset="human").factors == ()
+    assert draw_replicates([[niv]], 3, 6, preset="human").factors == caps  # no multiplier
+
+
+def test_cap_priors_follow_their_grade_and_are_shared_by_every_arm():
+    """The efficacy caps drawn as model parameters: lognormal around the preset's value with
+    the log-sd of their evidence grade, the same factor in every arm of a replicate."""
+    niv, ipi = load_therapy("nivolumab"), load_therapy("ipilimumab")
+    pri = load_priors()
+    assert {"APC_LN_max", "Treg_IL2_fold_max"} <= set(pri.model_parameters)
+    many = draw_replicates([[niv]], 5, 400, preset="human")
+    assert many.factor_values == draw_replicates([[niv], [niv, ipi]], 5, 400,
+                                                 preset="human").factor_values
+    logs = np.log(np.array(many.factor_values))
+    for k, name in enumerate(many.factors):
+        sigma = pri.widths(pri.model_parameters[name])[1]
+        assert logs[:, k].std() == pytest.approx(sigma, rel=0.15), name
+        assert abs(logs[:, k].mean()) < 0.2 * sigma, name  # median at the preset's value
+    assert np.abs(np.corrcoef(logs.T)[0, 1]) < 0.2  # independent draws
+
+
+def test_the_node_capacity_prior_reaches_the_vaccine_arm_and_not_the_pd1_blocker():
+    """A vaccine fills a good part of the desert archetype's node (test_cycle_caps.py), so the
+    capacity's prior moves its replicates; nivolumab alone never meets the capacity, so its
+    replicates are bitwise those without the prior."""
+    task = make_task("desert", ["nivolumab", "nivolumab+nanodisc_neoantigen_cpg"], seed=0,
+                     days=DAYS)
+    pri = dataclasses.replace(load_priors(), model_parameters={})
+    runs = [replicate_task(task, replicates=8, priors=p, multiplier_log_sd=0.0)(0, 30)
+            for p in (pri, dataclasses.replace(pri, model_parameters={"APC_LN_max": "inferred"}))]
+    nivo = [r[r["arm_index"] == 0].reset_index(drop=True) for r in runs]
+    pd.testing.assert_frame_equal(nivo[0], nivo[1])
+    vax = [r[r["arm_index"] == 1].reset_index(drop=True) for r in runs]
+    assert not vax[0]["pfs_days"].equals(vax[1]["pfs_days"]) or not vax[0]["bor"].equals(vax[1]["bor"])
 
 
 def test_the_cohort_multiplier_widens_the_prediction_interval(melanoma_trial):

@@ -9,7 +9,8 @@ Every command that writes a folder records ``manifest.json`` there::
      "files": {"patients.parquet": {"sha256": "...", "bytes": 123}, ...}}
 
 A folder holding a *complete* run of another command, or of the same command with other
-arguments, is refused unless ``overwrite`` is given (then the files of that run are set aside
+arguments or made by other code or data (``code``: :func:`code_fingerprint`, so results of an
+older model are never resumed as if they were this one's), is refused unless ``overwrite`` is given (then the files of that run are set aside
 in ``.replaced/``, deleted when the new run completes and put back if it fails, so a mistyped
 command with ``--overwrite`` costs nothing); the same command with the same arguments resumes or rewrites it, as before. A failed or
 interrupted run blocks nothing. The chunked trial runner keeps its own resume state in
@@ -20,6 +21,7 @@ before reading anything.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -45,6 +47,21 @@ def sha256_file(path: str | Path) -> str:
     """The hex sha256 of a file's bytes."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """What defines results besides a command's arguments: the first 16 hex digits of the
+    sha256 over every file of the immunocycle package (code, parameters, fitted values,
+    catalog; compiled caches left out), by relative path. Recorded in every manifest and in
+    the trial runner's resume state."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
+            h.update(p.relative_to(root).as_posix().encode() + b"\0")
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def file_record(path: str | Path) -> dict[str, Any]:
@@ -135,6 +152,9 @@ def claim(out: str | Path, command: str, arguments: Mapping[str, Any], *,
         return None
     same = previous.get("command") == command
     diffs = [] if (same and accumulates) else differences(previous.get("arguments", {}), arguments)
+    if not (same and accumulates) and previous.get("code") != code_fingerprint():
+        diffs.append(f"immunocycle code and data: {previous.get('code') or 'not recorded'} there"
+                     f" (another version of the model), {code_fingerprint()} here")
     if previous.get("status") == "complete" and not overwrite:
         if not same:
             raise RunFolderError("--out", f"{out} holds a `{previous.get('command')}` run",
@@ -153,8 +173,11 @@ def _set_aside(out: Path, names: list[str]) -> None:
     if not out.is_dir():
         return
     _discard(out)  # what an earlier interrupted replacement left
-    names = [*names, RUNNER_STATE, *(c.relative_to(out).as_posix()
-                                     for c in (out / "chunks").glob("part-*.parquet"))]
+    # The runner's states and chunks at any depth (a trial's replicates run in a subfolder):
+    # an interrupted run's manifest lists no files.
+    runner = [*out.rglob(RUNNER_STATE), *out.rglob("chunks/part-*.parquet")]
+    names = [*names, *(p.relative_to(out).as_posix() for p in runner
+                       if p.relative_to(out).parts[0] != REPLACED)]
     for name in dict.fromkeys(names):
         source = out / name
         if source.is_file():
@@ -204,7 +227,7 @@ def finish(out: str | Path, command: str, arguments: Mapping[str, Any], *, statu
     out = Path(out)
     record: dict[str, Any] = {"format": FORMAT, "command": command, "arguments": dict(arguments),
                               "status": status, "started_utc": started, "finished_utc": _now(),
-                              "immunocycle_version": __version__}
+                              "immunocycle_version": __version__, "code": code_fingerprint()}
     if error:
         record["error"] = " ".join(error.split())[:500]
     record["files"] = listing(out) if status == "complete" else {}

@@ -26,6 +26,7 @@ from immunocycle._errors import ClusterError, InputError, RunFolderError
 from immunocycle._manifest import (
     RUNNER_STATE,
     check_out,
+    code_fingerprint,
     differences,
     file_record,
     read_json,
@@ -157,8 +158,9 @@ def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 5
         Patients per chunk (memory per chunk; does not change results).
     arguments : dict
         What defines the run (cohort, arms, seed, n, ...). A folder holding a complete or
-        interrupted run with other arguments is refused rather than mixed (a failed one is
-        started afresh); the chunk size is deliberately not part of it.
+        interrupted run with other arguments, or made by other code or data
+        (:func:`immunocycle._manifest.code_fingerprint`), is refused rather than mixed (a
+        failed one is started afresh); the chunk size is deliberately not part of it.
     scheduler : str, optional
         Address of a Dask distributed scheduler (``tcp://host:8786``). Dask sends pickles:
         point it only at a scheduler you trust.
@@ -186,7 +188,8 @@ def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 5
     check_cluster(scheduler, local_cluster)
     out = Path(out)
     check_out(out)
-    arguments = dict(arguments or {})
+    # Chunks made by other code or data are not results of this run (code_fingerprint).
+    arguments = {**dict(arguments or {}), "immunocycle_code": code_fingerprint()}
     state = _start(out, _fingerprint({**arguments, "n": n}), arguments, n, chunk_size)
     (out / "chunks").mkdir(parents=True, exist_ok=True)
     manifest = out / RUNNER_STATE

@@ -12,6 +12,11 @@ mode, site), so the same effect gets the same value in every arm of a replicate,
 not depend on chunking, workers or which other arms are run. Arms whose therapies reuse one
 model name for different effects (a design's padded slots) run as separate batches.
 
+The efficacy caps that act only through the agents they cap (``model_parameters`` of the
+priors: the node's APC capacity, the IL-2 Treg ceiling) are drawn the same way, lognormal around
+the preset's value with their grade's EC50 width; the caps that every PD-1 arm meets are not
+(the cohort calibration constrains them with ``k_rec``; the priors file gives the numbers).
+
 Each replicate also draws the cohort's calibrated multiplier (``fitted.yaml``: ``multiplier`` on
 the median of ``parameter``, ``T_N0``) as ``log m ~ N(log m_fitted, multiplier_log_sd^2)``, the
 calibration uncertainty that ``immunocycle cohort calibrate`` records
@@ -547,6 +552,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
     path = run_chunked(rep, m, out / "replicates", chunk_size=max(1, chunk_size // r),
                        arguments={**arguments, "replicates": r,
                                   "priors": {g: list(v) for g, v in priors.sigma.items()},
+                                  "model_parameters": dict(priors.model_parameters),
                                   "multiplier_log_sd": rep.multiplier_log_sd},
                        progress=progress, description=f"replicates ({r})", **(cluster or {}))
     from immunocycle.trial._table import read_patients
@@ -562,8 +568,11 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
         "cohort_multiplier": {"parameter": task.parameter,
                               "multiplier": task.multiplier if task.parameter else None,
                               "log_sd": rep.multiplier_log_sd},
-        "method": "effect sizes drawn from their evidence-graded priors "
-                  "(data/trial/uncertainty.yaml) and the cohort multiplier from its calibration "
+        "model_parameters": {p: {"grade": g, "log_sd": priors.widths(g)[1]}
+                             for p, g in sorted(priors.model_parameters.items())},
+        "method": "effect sizes and the efficacy caps' parameters (model_parameters) drawn from "
+                  "their evidence-graded priors (data/trial/uncertainty.yaml) and the cohort "
+                  "multiplier from its calibration "
                   "uncertainty (fitted.yaml multiplier_log_sd), over the same patients; a "
                   "replicate's value is the full trial's estimate plus the change the draws "
                   "make on the first sampled patients that hold patients_per_replicate "
