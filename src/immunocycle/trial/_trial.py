@@ -127,6 +127,7 @@ class TrialTask:
         from immunocycle.cycle import phenotype, preset_species, treat
         from immunocycle.trial._progression import draw_lesions
         from immunocycle.trial._toxicity import ae_columns, ae_uniforms
+        from immunocycle.trial._uncertainty import AE_OFFSET_SHIFT
 
         mult = {self.parameter: self.multiplier} if self.parameter else None
         patients = sample_cohort(self.cohort, start, count, self.seed, tmb=self.tmb,
@@ -138,8 +139,12 @@ class TrialTask:
             self.arms, preset_species(self.cohort.base))
         arm_therapies = [list(t) for t in therapies_given]
         # Grown to diagnosis once; every arm treats the same state there.
+        # a replicate's shift of the AE offset (conditioned cap draws), per row
+        offset = self.ae_offset + (patients[AE_OFFSET_SHIFT].to_numpy(float)
+                                   if AE_OFFSET_SHIFT in patients else 0.0)
         treated = treat(self.cohort.base, arm_therapies, days=self.days, step=self.step,
-                        parameters=patients.drop(columns=["tmb", "diagnosis_sum_mm"]),
+                        parameters=patients.drop(columns=["tmb", "diagnosis_sum_mm",
+                                                          AE_OFFSET_SHIFT], errors="ignore"),
                         diagnosis_diameter_mm=patients["diagnosis_sum_mm"].to_numpy(),
                         options=self.options)
         lesions = draw_lesions(ids, self.seed, self.cohort.tumor_type,
@@ -148,7 +153,7 @@ class TrialTask:
         aes, stops = [], []
         for res, therapies in zip(treated.arms, arm_therapies, strict=True):
             ae = ae_columns(res, therapies, ids, self.seed, step=self.step,
-                            offset=self.ae_offset, uniforms=uniforms).reset_index(drop=True)
+                            offset=offset, uniforms=uniforms).reset_index(drop=True)
             stop, reason = _ae_stop(ae, lesions) if therapies else (
                 np.full(len(ids), np.inf), np.full(len(ids), "", object))
             if np.isfinite(stop).any():

@@ -14,8 +14,11 @@ model name for different effects (a design's padded slots) run as separate batch
 
 The efficacy caps that act only through the agents they cap (``model_parameters`` of the
 priors: the node's APC capacity, the IL-2 Treg ceiling) are drawn the same way, lognormal around
-the preset's value with their grade's EC50 width; the caps that every PD-1 arm meets are not
-(the cohort calibration constrains them with ``k_rec``; the priors file gives the numbers).
+the preset's value with their grade's EC50 width. The caps that every PD-1 arm meets
+(``conditioned_parameters``: homeostatic space, antigen threshold) are calibrated with
+``k_rec``, so they are drawn conditioned on the cohort's calibration
+(:mod:`immunocycle.trial._conditioning`): within the range where a multiplier still keeps the
+cohort on target, with that multiplier; not at all where the cohort has no such fit.
 
 Each replicate also draws the cohort's calibrated multiplier (``fitted.yaml``: ``multiplier`` on
 the median of ``parameter``, ``T_N0``) as ``log m ~ N(log m_fitted, multiplier_log_sd^2)``, the
@@ -43,13 +46,17 @@ import functools
 import math
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from immunocycle.trial._conditioning import conditioned_draw
+
+#: Column of a tiled patient frame holding the replicate's shift of the AE offset.
+AE_OFFSET_SHIFT = "ae_offset_shift"
 #: Columns a replicate run keeps per patient, arm and replicate.
 REPLICATE_COLUMNS = ("patient_id", "replicate", "arm", "arm_index", "included", "evaluable",
                      "status", "bor", "pfs_days", "pfs_event")
@@ -67,6 +74,7 @@ class Priors:
     level: float
     cohort_multiplier: bool = True
     multiplier_fallback_sd: float = 0.2
+    conditioned_parameters: dict[str, str] = field(default_factory=dict)
 
     def widths(self, grade: str | None) -> tuple[float, float]:
         """``(emax_sigma, ec50_sigma)`` of a grade (None: assumption)."""
@@ -88,13 +96,23 @@ def load_priors() -> Priors:
                   patients_per_replicate=int(raw["patients_per_replicate"]["default"]),
                   level=float(raw["level"]["default"]),
                   cohort_multiplier=bool(mult.get("default", False)),
-                  multiplier_fallback_sd=float(mult.get("fallback_log_sd", 0.0)))
+                  multiplier_fallback_sd=float(mult.get("fallback_log_sd", 0.0)),
+                  conditioned_parameters=dict(raw.get("conditioned_parameters") or {}))
 
 
 def _normal(seed: int, replicate: int, key: str) -> float:
     """One standard normal, seeded by (seed, replicate, key) only."""
     return float(np.random.default_rng([int(seed), int(replicate), _STREAM,
                                         zlib.crc32(key.encode())]).standard_normal())
+
+
+def _conditioning_entry(cohort: str | None, priors: Priors) -> dict[str, Any]:
+    """The cohort's entry of ``cap_conditioning.yaml`` (empty: none, or nothing to condition)."""
+    if cohort is None or not priors.conditioned_parameters:
+        return {}
+    from immunocycle.trial._conditioning import load_conditioning
+
+    return dict(load_conditioning().get(cohort) or {})
 
 
 def draw_emax(value: float, mode: str, sigma: float, z: float) -> float:
@@ -176,6 +194,9 @@ class ReplicateDraws:
         Per replicate, the factor of each of ``factors``.
     defaults : tuple of float
         Default value of each of ``factors`` (for patients without their own).
+    ae_offsets : tuple of float
+        Per replicate, a shift of the cohort's AE log-odds offset (empty: none): the shift
+        that keeps the calibrated AE rate under conditioned cap draws.
     """
 
     columns: tuple[str, ...]
@@ -183,6 +204,7 @@ class ReplicateDraws:
     factors: tuple[str, ...] = ()
     factor_values: tuple[tuple[float, ...], ...] = ()
     defaults: tuple[float, ...] = ()
+    ae_offsets: tuple[float, ...] = ()
 
     @property
     def replicates(self) -> int:
@@ -200,13 +222,16 @@ class ReplicateDraws:
             for col, fac, d in zip(self.factors, self.factor_values[r] if self.factors else (),
                                    self.defaults, strict=True):
                 f[col] = (f[col].to_numpy(float) if col in f else d) * fac
+            if self.ae_offsets:
+                f[AE_OFFSET_SHIFT] = self.ae_offsets[r]
             frames.append(f)
         return pd.concat(frames)
 
 
 def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: int, *,
                     priors: Priors | None = None, preset: str | None = None,
-                    multiplier: tuple[str, float] | None = None) -> ReplicateDraws:
+                    multiplier: tuple[str, float] | None = None,
+                    cohort: str | None = None) -> ReplicateDraws:
     """Draw every effect size of the arms for ``replicates`` replicates.
 
     Parameters
@@ -224,6 +249,11 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
         ``(parameter, log_sd)``: the cohort multiplier's calibration uncertainty; each replicate
         scales every patient's ``parameter`` by ``exp(log_sd * z)``, ``z`` seeded by (seed,
         replicate) only, so every arm of a replicate shares it.
+    cohort : str, optional
+        Cohort whose calibration conditions the ``conditioned_parameters`` of the priors
+        (:mod:`immunocycle.trial._conditioning`): each is drawn within the range its
+        calibration allows, and the cohort's calibrated parameter is scaled by the multiplier
+        that keeps the cohort on target. Without a conditioning entry they are not drawn.
     """
     pri = priors or load_priors()
     specs = effect_parameters(arm_therapies)
@@ -241,7 +271,8 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
     # name -> [(log-sd, key of its normal draw), ...]: the factors on each patient's value
     spreads: dict[str, list] = {}
     known: dict[str, float] = {}
-    if preset is not None and (pri.model_parameters or multiplier):
+    conditioning = _conditioning_entry(cohort, pri)
+    if preset is not None and (pri.model_parameters or multiplier or conditioning):
         from immunocycle.cycle import compiled_cycle_model
 
         model = compiled_cycle_model(preset)
@@ -252,12 +283,28 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
     if multiplier is not None and float(multiplier[1]) > 0.0:
         name, sd = multiplier
         spreads.setdefault(name, []).append((float(sd), f"cohort_multiplier:{name}"))
-    factors = tuple(sorted(spreads))
+    conditioned = [p for p in pri.conditioned_parameters if p in conditioning and p in known]
+    target = conditioning.get("parameter") if conditioned else None
+    factors = tuple(sorted({*spreads, *conditioned, *([target] if target else [])}))
     defaults = tuple(float(known.get(p, math.nan)) for p in factors)
-    fvalues = tuple(tuple(math.exp(sum(sd * _normal(seed, r, key) for sd, key in spreads[p]))
-                          for p in factors) for r in range(int(replicates))) if factors else ()
+    fvalues, ae_shifts = [], []
+    for r in range(int(replicates)):
+        logs = {p: sum(sd * _normal(seed, r, key) for sd, key in spreads.get(p, ()))
+                for p in factors}
+        shift = 0.0
+        for p in conditioned:  # the cap, and the multiplier and AE offset that keep the cohort
+            x, log_r, d_ae = conditioned_draw(conditioning[p],
+                                              pri.widths(pri.conditioned_parameters[p])[1],
+                                              _normal(seed, r, f"model:{p}"))
+            logs[p] += x
+            logs[target] += log_r
+            shift += d_ae
+        fvalues.append(tuple(math.exp(logs[p]) for p in factors))
+        ae_shifts.append(shift)
+    fvalues = tuple(fvalues) if factors else ()
     return ReplicateDraws(columns=cols, values=tuple(values), factors=factors,
-                          factor_values=fvalues, defaults=defaults)
+                          factor_values=fvalues, defaults=defaults,
+                          ae_offsets=tuple(ae_shifts) if conditioned else ())
 
 
 @dataclass(frozen=True)
@@ -314,7 +361,8 @@ def replicate_task(task, *, replicates: int | None = None, priors: Priors | None
     sd = cohort_multiplier_sd(task, pri) if multiplier_log_sd is None else float(multiplier_log_sd)
     mult = (task.parameter, sd) if task.parameter and sd > 0.0 else None
     groups = tuple((tuple(g), draw_replicates([arms[k] for k in g], task.seed, r, priors=pri,
-                                              preset=task.cohort.base, multiplier=mult))
+                                              preset=task.cohort.base, multiplier=mult,
+                                              cohort=task.cohort.name))
                    for g in arm_groups(arms))
     return ReplicateTask(replace(task, arm_therapies=arms), groups,
                          sd if mult is not None else 0.0)
@@ -553,6 +601,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
                        arguments={**arguments, "replicates": r,
                                   "priors": {g: list(v) for g, v in priors.sigma.items()},
                                   "model_parameters": dict(priors.model_parameters),
+                                  "conditioned_parameters": dict(priors.conditioned_parameters),
                                   "multiplier_log_sd": rep.multiplier_log_sd},
                        progress=progress, description=f"replicates ({r})", **(cluster or {}))
     from immunocycle.trial._table import read_patients
@@ -570,6 +619,10 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
                               "log_sd": rep.multiplier_log_sd},
         "model_parameters": {p: {"grade": g, "log_sd": priors.widths(g)[1]}
                              for p, g in sorted(priors.model_parameters.items())},
+        "conditioned_parameters": {
+            p: {"grade": g, "log_sd": priors.widths(g)[1],
+                "conditioned_on": _conditioning_entry(task.cohort.name, priors).get("regimen")}
+            for p, g in sorted(priors.conditioned_parameters.items())},
         "method": "effect sizes and the efficacy caps' parameters (model_parameters) drawn from "
                   "their evidence-graded priors (data/trial/uncertainty.yaml) and the cohort "
                   "multiplier from its calibration "
@@ -579,7 +632,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
                   "evaluable ones"}
 
 
-__all__ = ["REPLICATE_COLUMNS", "Priors", "ReplicateDraws", "ReplicateTask",
+__all__ = ["AE_OFFSET_SHIFT", "REPLICATE_COLUMNS", "Priors", "ReplicateDraws", "ReplicateTask",
            "add_prediction_intervals", "arm_groups", "arm_statistics", "beats_comparator",
            "cohort_multiplier_sd", "draw_emax", "draw_replicates", "effect_parameters",
            "load_priors", "prediction_intervals", "replicate_count", "replicate_task",
