@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from immunocycle.trial._conditioning import derive, fit_cohort
+from immunocycle.trial._conditioning_fit import derive, fit_cohort
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-import immunocycle.trial._conditioning as conditioning
+import immunocycle.trial._conditioning_fit as fitting
 from immunocycle.cycle import load_therapy
 from immunocycle.trial import make_task, replicate_task
 from immunocycle.trial._conditioning import conditioned_draw, feasible, load_conditioning
@@ -52,17 +52,17 @@ def test_every_calibrated_cohort_has_a_fit_and_less_space_needs_more_kill():
 
 
 def test_a_fit_on_few_patients_finds_the_compensating_multiplier(monkeypatch):
-    monkeypatch.setattr(conditioning, "GRID", (0.5,))
-    monkeypatch.setattr(conditioning, "CAPS", ("f_CD8_space",))
-    fit = conditioning.fit_cohort("melanoma", n=40, log=None)
+    monkeypatch.setattr(fitting, "GRID", (0.5,))
+    monkeypatch.setattr(fitting, "CAPS", ("f_CD8_space",))
+    fit = fitting.fit_cohort("melanoma", n=40, log=None)
     assert fit["regimen"] == "nivolumab" and fit["parameter"] == "k_rec"
     assert fit["f_CD8_space"]["log_multiplier"][0] > 0.2
     # the AE offset then restores the calibrated expectation on those patients
     task = make_task("melanoma", ["nivolumab"], seed=0)
-    _, frame = conditioning._run(task, ("f_CD8_space", "k_rec"),
+    _, frame = fitting._run(task, ("f_CD8_space", "k_rec"),
                                  [(0.5, math.exp(fit["f_CD8_space"]["log_multiplier"][0]))], 40)
     shift = fit["f_CD8_space"]["ae_offset_shift"][0]
-    assert conditioning._ae_rate(task, frame, 0, shift) == pytest.approx(
+    assert fitting._ae_rate(task, frame, 0, shift) == pytest.approx(
         fit["ae_any_expected"], abs=2e-4)
 
 
