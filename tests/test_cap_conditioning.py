@@ -13,7 +13,12 @@ import pytest
 import immunocycle.trial._conditioning_fit as fitting
 from immunocycle.cycle import load_therapy
 from immunocycle.trial import make_task, replicate_task
-from immunocycle.trial._conditioning import conditioned_draw, feasible, load_conditioning
+from immunocycle.trial._conditioning import (
+    borrowed_entry,
+    conditioned_draw,
+    feasible,
+    load_conditioning,
+)
 from immunocycle.trial._uncertainty import draw_replicates, load_priors
 
 ENTRY = {"factor": [0.25, 0.5, 2.0, 4.0], "log_multiplier": [None, 0.6, -0.5, -0.8],
@@ -66,13 +71,20 @@ def test_a_fit_on_few_patients_finds_the_compensating_multiplier(monkeypatch):
         fit["ae_any_expected"], abs=2e-4)
 
 
-def test_only_cohorts_with_a_fit_draw_the_conditioned_caps():
+def test_cohorts_without_a_fit_borrow_only_the_homeostatic_space():
     niv = load_therapy("nivolumab")
     caps = set(load_priors().conditioned_parameters)
     mel = draw_replicates([[niv]], 3, 6, preset="human", cohort="melanoma")
     assert caps <= set(mel.factors) and "k_rec" in mel.factors
-    arch = draw_replicates([[niv]], 3, 6, preset="human", cohort="excluded")
-    assert not caps & set(arch.factors)
+    arch = draw_replicates([[niv]], 3, 6, preset="excluded", cohort="excluded")
+    assert caps & set(arch.factors) == {"f_CD8_space"}  # K_neo_kill's depends on the TMB
+    fits = load_conditioning()
+    borrowed = borrowed_entry()["f_CD8_space"]["log_multiplier"]
+    for k, value in enumerate(borrowed):
+        own = [f["f_CD8_space"]["log_multiplier"][k] for f in fits.values()]
+        assert min(own) <= value <= max(own)
+    mouse = draw_replicates([[niv]], 3, 6, preset="mouse", cohort="mc38")
+    assert not caps & set(mouse.factors)
     # the cap and its compensation move together: less space, more kill per effector
     k, f = mel.factors.index("k_rec"), mel.factors.index("f_CD8_space")
     pairs = np.log(np.array(mel.factor_values))[:, [f, k]]

@@ -14,7 +14,8 @@ found on the same virtual patients (common random numbers) on a grid of :math:`g
 shift of the AE log-odds offset that keeps the regimen's expected grade >= 3 AE rate (the
 activation driver follows the T-cell response, hence the caps); where no
 multiplier in the searched range reaches it, the data exclude that value and the prior is cut
-there. A replicate draws :math:`\log g` from the cap's prior truncated to the feasible range and
+there. A human cohort without its own fit (an archetype, a tumor type without an ORR target)
+borrows the fitted cohorts' mean for the homeostatic space (:data:`BORROWED`). A replicate draws :math:`\log g` from the cap's prior truncated to the feasible range and
 scales ``k_rec`` by :math:`r(g)` and shifts the AE offset (linear interpolation in
 :math:`\log g`; the compensations of the two caps combine).
 
@@ -47,6 +48,52 @@ def load_conditioning(path: Path = CONDITIONING_FILE) -> dict[str, Any]:
     if not Path(path).is_file():
         return {}
     return dict((yaml.safe_load(Path(path).read_text()) or {}).get("cohorts") or {})
+
+
+#: Caps whose conditioning a human cohort without its own fit borrows (the mean over the fitted
+#: cohorts): the homeostatic space trades against kill per effector alike in every fitted cohort
+#: (x0.25 needs x3.7-3.9), while the antigen threshold's compensation depends on where the
+#: cohort's TMB lies (x4 needs x1.48 in RCC, x0.85 in MSI-high CRC), so it is not borrowed.
+BORROWED = ("f_CD8_space",)
+
+
+@functools.cache
+def borrowed_entry(path: Path = CONDITIONING_FILE) -> dict[str, Any]:
+    """The conditioning of a human cohort without its own fit: per grid point of each
+    :data:`BORROWED` cap, the mean log multiplier of the fitted cohorts (a point infeasible in
+    any of them is infeasible) and no AE shift. The shift keeps a cohort's own fitted AE rate
+    where the activation driver moves with the cap; a cohort without a fit has no such rate,
+    and in the archetypes activation sits at its floor, so the borrowed shift only biased
+    their AE rates upwards (session 15: every replicate of the demo's fresolimumab triplet +1
+    patient)."""
+    fits = load_conditioning(path)
+    if not fits:
+        return {}
+    params = {f.get("parameter") for f in fits.values()}
+    out: dict[str, Any] = {"regimen": "borrowed (mean of " + ", ".join(sorted(fits)) + ")",
+                           "parameter": params.pop() if len(params) == 1 else None}
+    for cap in BORROWED:
+        entries = [f[cap] for f in fits.values() if cap in f]
+        if not entries or out["parameter"] is None:
+            continue
+        grid = entries[0]["factor"]
+        logs, shifts = [], []
+        for k in range(len(grid)):
+            vals = [e["log_multiplier"][k] for e in entries]
+            ok = all(v is not None for v in vals)
+            logs.append(float(np.mean(vals)) if ok else None)
+            shifts.append(0.0 if ok else None)
+        out[cap] = {"factor": list(grid), "log_multiplier": logs, "ae_offset_shift": shifts}
+    return out
+
+
+def cohort_conditioning(cohort: str, species: str) -> dict[str, Any]:
+    """The conditioning a cohort's draws use: its own fit, else for a human cohort the
+    borrowed one (:func:`borrowed_entry`), else none (mouse models)."""
+    fits = load_conditioning()
+    if cohort in fits:
+        return dict(fits[cohort])
+    return borrowed_entry() if species == "human" else {}
 
 
 def feasible(entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,5 +129,6 @@ def conditioned_draw(entry: dict[str, Any], sigma: float, z: float
     return x, float(np.interp(x, xs, rs)), float(np.interp(x, xs, ds))
 
 
-__all__ = ["CAPS", "CONDITIONING_FILE", "conditioned_draw", "feasible", "load_conditioning"]
+__all__ = ["BORROWED", "CAPS", "CONDITIONING_FILE", "borrowed_entry", "cohort_conditioning",
+           "conditioned_draw", "feasible", "load_conditioning"]
 

@@ -18,7 +18,8 @@ the preset's value with their grade's EC50 width. The caps that every PD-1 arm m
 (``conditioned_parameters``: homeostatic space, antigen threshold) are calibrated with
 ``k_rec``, so they are drawn conditioned on the cohort's calibration
 (:mod:`immunocycle.trial._conditioning`): within the range where a multiplier still keeps the
-cohort on target, with that multiplier; not at all where the cohort has no such fit.
+cohort on target, with that multiplier (a human cohort without its own fit borrows the
+homeostatic space's; mouse models draw neither).
 
 Each replicate also draws the cohort's calibrated multiplier (``fitted.yaml``: ``multiplier`` on
 the median of ``parameter``, ``T_N0``) as ``log m ~ N(log m_fitted, multiplier_log_sd^2)``, the
@@ -106,13 +107,16 @@ def _normal(seed: int, replicate: int, key: str) -> float:
                                         zlib.crc32(key.encode())]).standard_normal())
 
 
-def _conditioning_entry(cohort: str | None, priors: Priors) -> dict[str, Any]:
-    """The cohort's entry of ``cap_conditioning.yaml`` (empty: none, or nothing to condition)."""
-    if cohort is None or not priors.conditioned_parameters:
+def _conditioning_entry(cohort: str | None, priors: Priors, preset: str | None
+                        ) -> dict[str, Any]:
+    """The cohort's conditioning of the caps (``cap_conditioning.yaml``, or borrowed for a
+    human cohort without its own fit; empty: none, or nothing to condition)."""
+    if cohort is None or preset is None or not priors.conditioned_parameters:
         return {}
-    from immunocycle.trial._conditioning import load_conditioning
+    from immunocycle.cycle import preset_species
+    from immunocycle.trial._conditioning import cohort_conditioning
 
-    return dict(load_conditioning().get(cohort) or {})
+    return cohort_conditioning(cohort, preset_species(preset))
 
 
 def draw_emax(value: float, mode: str, sigma: float, z: float) -> float:
@@ -253,7 +257,8 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
         Cohort whose calibration conditions the ``conditioned_parameters`` of the priors
         (:mod:`immunocycle.trial._conditioning`): each is drawn within the range its
         calibration allows, and the cohort's calibrated parameter is scaled by the multiplier
-        that keeps the cohort on target. Without a conditioning entry they are not drawn.
+        that keeps the cohort on target. A human cohort without its own fit borrows the
+        homeostatic space's; otherwise (mouse) they are not drawn.
     """
     pri = priors or load_priors()
     specs = effect_parameters(arm_therapies)
@@ -271,7 +276,7 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
     # name -> [(log-sd, key of its normal draw), ...]: the factors on each patient's value
     spreads: dict[str, list] = {}
     known: dict[str, float] = {}
-    conditioning = _conditioning_entry(cohort, pri)
+    conditioning = _conditioning_entry(cohort, pri, preset)
     if preset is not None and (pri.model_parameters or multiplier or conditioning):
         from immunocycle.cycle import compiled_cycle_model
 
@@ -610,6 +615,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
                     selected=selected, level=priors.level)
     for rec in summary["arms"]:
         rec.update({k: u["arms"].get(rec["name"], {}).get(k) for k in keys})
+    entry = _conditioning_entry(task.cohort.name, priors, task.cohort.base)
     summary["uncertainty"] = {
         "replicates": r, "patients_per_replicate": u["patients_per_replicate"],
         "evaluable_per_replicate": u["evaluable_per_replicate"],
@@ -621,7 +627,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
                              for p, g in sorted(priors.model_parameters.items())},
         "conditioned_parameters": {
             p: {"grade": g, "log_sd": priors.widths(g)[1],
-                "conditioned_on": _conditioning_entry(task.cohort.name, priors).get("regimen")}
+                "conditioned_on": entry.get("regimen") if p in entry else None}
             for p, g in sorted(priors.conditioned_parameters.items())},
         "method": "effect sizes and the efficacy caps' parameters (model_parameters) drawn from "
                   "their evidence-graded priors (data/trial/uncertainty.yaml) and the cohort "
