@@ -45,23 +45,26 @@ def _run(task, factors: tuple[str, ...], rows: list[tuple[float, ...]], n: int):
     return resp.reindex(range(len(rows))).to_numpy(float), frame
 
 
+def _included(frame, replicate: int):
+    """The first arm's included patients of one replicate (whose AE drivers the offset acts on)."""
+    return frame[(frame["replicate"] == replicate) & (frame["arm_index"] == 0)
+                 & frame["included"]]
+
+
 def _ae_rate(task, frame, replicate: int, shift: float = 0.0) -> float:
     """Mean P(any grade >= 3 AE) of the included patients of one replicate, at the task's AE
     offset plus ``shift`` (the calibration fits the offset to this expectation)."""
     from immunocycle.trial._toxicity import any_ae_probability
 
-    rows = frame[(frame["replicate"] == replicate) & (frame["arm_index"] == 0)
-                 & frame["included"]]
-    return float(np.mean(any_ae_probability(rows, task.ae_offset + shift)))
+    return float(np.mean(any_ae_probability(_included(frame, replicate),
+                                            task.ae_offset + shift)))
 
 
 def _ae_shift(task, frame, replicate: int, target: float) -> float:
     """The shift of the AE offset that brings one replicate's mean P(any AE) to ``target``."""
     from immunocycle.trial._toxicity import fit_ae_offset
 
-    rows = frame[(frame["replicate"] == replicate) & (frame["arm_index"] == 0)
-                 & frame["included"]]
-    return float(fit_ae_offset(rows, target)) - task.ae_offset
+    return float(fit_ae_offset(_included(frame, replicate), target)) - task.ae_offset
 
 
 def _crossing(rs: np.ndarray, orr: np.ndarray, target: float) -> float | None:
@@ -91,10 +94,10 @@ def fit_cohort(name: str, *, n: int = 300, seed: int = 0, log=print) -> dict[str
     out: dict[str, Any] = {"regimen": regimen, "orr": round(target, 4),
                            "ae_any_expected": round(ae_target, 4), "n": n, "seed": seed,
                            "parameter": par}
+    coarse = np.array(_COARSE)
     for cap in CAPS:
         logs, shifts = [], []
         for g in GRID:
-            coarse = np.array(_COARSE)
             orr = _orr(task, (cap, par), [(g, r) for r in coarse], n)
             x = _crossing(coarse, orr, target)
             if x is not None:  # refine inside the bracket
@@ -140,7 +143,7 @@ def derive(cohorts: list[str] | None = None, *, n: int = 300, seed: int = 0, job
     else:
         fits = [fit_cohort(c, n=n, seed=seed, log=log) for c in cohorts]
     body = {"note": "derived by `python scripts/condition_cap_priors.py --jobs 2` "
-                    f"(n {n}, seed {seed}); do not edit by hand (trial/_conditioning.py)",
+                    f"(n {n}, seed {seed}); do not edit by hand (trial/_conditioning_fit.py)",
             "cohorts": dict(zip(cohorts, fits, strict=True))}
     path.write_text(yaml.safe_dump(body, sort_keys=False, width=100))
     return path
