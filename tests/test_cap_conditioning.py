@@ -106,3 +106,22 @@ def test_conditioned_draws_keep_the_calibrated_arm_where_free_draws_do_not():
         spread[label] = orr.max() - orr.min()
     assert spread["free"] > 0.25, spread
     assert spread["conditioned"] < 0.5 * spread["free"], spread
+
+
+def test_the_conditioning_was_fitted_at_todays_calibration(tmp_path):
+    # after `cohort calibrate`, the compensating multipliers belong to another calibration:
+    # scripts/condition_cap_priors.py must derive them again
+    assert fitting.stale() == {}
+    import yaml
+
+    from immunocycle.trial._conditioning import CONDITIONING_FILE
+
+    body = yaml.safe_load(CONDITIONING_FILE.read_text())
+    body["cohorts"]["melanoma"]["fitted"]["multiplier"] *= 1.01
+    del body["cohorts"]["rcc"]["fitted"]
+    path = tmp_path / "cap_conditioning.yaml"
+    path.write_text(yaml.safe_dump(body))
+    found = fitting.stale(path)
+    assert set(found) == {"melanoma", "rcc"}
+    assert "multiplier" in found["melanoma"] and "fitted.yaml" in found["melanoma"]
+    assert found["rcc"] == "no calibration recorded"

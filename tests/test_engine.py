@@ -96,6 +96,33 @@ def test_result_tables(bolus_model, tmp_path):
         res["missing"]
 
 
+def test_parameter_only_terms_are_computed_once_per_patient():
+    # C' = -k C / (V f): the rate constant k / (V f) depends on parameters alone, so the
+    # generated right-hand side and Jacobian read it precomputed (no division left), and each
+    # patient gets its own: C0 exp(-k t / (V f))
+    m = Model("hoist")
+    m.add(Compartment("central", 1.0, "L"), Species("C", "central", 10.0, "mg/L", amount=False),
+          Parameter("k", 0.5, "L/day", source="test"), Parameter("V", 2.0, "L", source="test"),
+          Parameter("f", 0.8, "1", source="test"))
+    m.add_terms("C", "-k * C / (V * f)")
+    compiled = compile_model(m)
+    assert compiled.n_constants >= 1
+    source = compiled.source_path.read_text()
+    for name in ("rhs", "jac"):
+        body = source.split(f"def {name}(")[1].split("@njit")[0]
+        assert "/" not in body, name
+    times = np.linspace(0.0, 5.0, 11)
+    pars = pd.DataFrame({"k": [0.5, 0.2, 0.5], "V": [2.0, 2.0, 1.0], "f": [0.8, 0.5, 0.25]})
+    res = simulate(compiled, times, parameters=pars, options=TIGHT)
+    rate = (pars["k"] / (pars["V"] * pars["f"])).to_numpy()
+    np.testing.assert_allclose(res["C"], 10.0 * np.exp(-rate[:, None] * times), rtol=1e-8)
+    # the matrix the generated code reads: the parameters, then each row's constants
+    from immunocycle.engine._simulate import parameter_matrix
+    P, frame = parameter_matrix(compiled, pars)
+    assert P.shape == (3, 3 + compiled.n_constants)
+    np.testing.assert_array_equal(P[:, :3], frame.to_numpy())
+
+
 def test_piecewise_rate_matches_closed_form_per_patient():
     # first order down to a threshold Cs, then zero order at the rate reached there: C0 e^(-kt)
     # until t* = ln(C0/Cs)/k, then Cs - k Cs (t - t*); the Jacobian is -k, then 0

@@ -13,6 +13,7 @@ import ast
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from immunocycle.engine._rodas import sparse_pattern
 from immunocycle.model import Model, evaluate_expression, expression_names, parse_expression
 
-CODEGEN_VERSION = "14"
+CODEGEN_VERSION = "22"
 _FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
           "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow}
 
@@ -118,6 +119,16 @@ class CompiledModel:
     source_path: Path
     pattern: np.ndarray  # sparse LU structure of the iteration matrix (engine._rodas.sparse_pattern)
     lu_size: int = 0  # length of the generated LU's work array (module.lu, module.lu_solve)
+    n_constants: int = 0  # per-patient constants the generated code reads after the parameters
+
+    def with_constants(self, P: np.ndarray) -> np.ndarray:
+        """The (N, P) parameter matrix extended to the (N, P + n_constants) matrix the
+        generated functions read: each row's parameter-only terms computed once
+        (``module.constants``)."""
+        out = np.empty((P.shape[0], P.shape[1] + self.n_constants))
+        out[:, :P.shape[1]] = P
+        self.module.constants(out)
+        return out
 
     @property
     def n_states(self) -> int:
@@ -189,10 +200,13 @@ def compile_model(model: Model) -> CompiledModel:
         rates.append(resolve(total))
     derived = {n: resolve(e) for n, e in derived.items()}
 
-    # Full substitution of derived quantities, for the Jacobian only.
+    constant = _constant_derived(params, order, derived, symbols)
+    # Full substitution of derived quantities, for the Jacobian only (the constant ones stay
+    # symbols: their derivatives are 0, and their values come with the parameters).
     full = {}
     for n in order:
-        full[symbols[n]] = derived[n].xreplace(full)
+        if n not in constant:
+            full[symbols[n]] = derived[n].xreplace(full)
     y_syms = [symbols[s] for s in states]
     rates_full = [_branch_free(r.xreplace(full)) for r in rates]
     uses_time = any(symbols["t"] in r.free_symbols for r in rates_full)
@@ -201,7 +215,12 @@ def compile_model(model: Model) -> CompiledModel:
     jac_entries = [(i, j, d) for i, j, d in jac_entries if d != 0]
 
     init_exprs = [resolve(to_sympy(model.species[s].initial, f"species.{s}.initial")) for s in states]
-    source = _render(states, params, order, derived, rates, jac_entries, init_exprs)
+    hoisted = _Hoisted({symbols[p] for p in params} | {symbols[n] for n in constant})
+    derived = {n: e if n in constant else hoisted(e) for n, e in derived.items()}
+    rates = [hoisted(r) for r in rates]
+    jac_entries = [(i, j, hoisted(d)) for i, j, d in jac_entries]
+    source = _render(states, params, order, derived, rates, jac_entries, init_exprs, constant,
+                     hoisted.table)
     pattern = sparse_pattern(len(states), [(i, j) for i, j, _ in jac_entries])
     source += "\n" + render_sparse_lu(len(states), [(i, j) for i, j, _ in jac_entries])
     source += f"\nPATTERN = {pattern.tolist()!r}\n"
@@ -228,7 +247,7 @@ def _finish(model: Model, path: Path, states, params, order) -> CompiledModel:
     module = _import(path)
     return CompiledModel(model, states, params, order, module, _dose_table(model, states),
                          bool(module.USES_TIME), path, np.asarray(module.PATTERN, dtype=np.int64),
-                         int(module.LU_SIZE))
+                         int(module.LU_SIZE), int(module.N_CONSTANTS))
 
 
 def structure_key(model: Model) -> str:
@@ -284,11 +303,65 @@ def _branch_free(expr: sympy.Expr) -> sympy.Expr:
                         lambda e: SafePow(e.base, e.exp))
 
 
-def _render(states, params, order, derived, rates, jac_entries, init_exprs) -> str:
+def _constant_derived(params, order, derived, symbols) -> list[str]:
+    """The derived quantities that depend on parameters alone (a volume, a fixed fraction), in
+    evaluation order: they are computed once per patient, with the parameters."""
+    fixed = {symbols[p] for p in params}
+    out = []
+    for n in order:
+        if derived[n].free_symbols <= fixed:
+            fixed.add(symbols[n])
+            out.append(n)
+    return out
+
+
+class _Hoisted:
+    """Rewrites expressions so that their parameter-only parts become named constants.
+
+    A right-hand side is evaluated 8 times per step, but terms such as
+    ``q_LD / (V_LN * K_LN * gamma_LN)`` or ``K**n`` only change between patients; computed once
+    per patient (:func:`_render`'s ``constants``), they spare the step most of its divisions
+    and powers. ``table`` maps each constant expression to its symbol, in creation order; a
+    sum or product keeps its state-dependent terms and gathers its constant ones (coefficients
+    included) into one.
+    """
+
+    def __init__(self, fixed: set):
+        self.fixed = fixed
+        self.table: dict[sympy.Expr, sympy.Symbol] = {}
+
+    def _name(self, e: sympy.Expr) -> sympy.Symbol:
+        if e not in self.table:
+            self.table[e] = sympy.Symbol(f"pc_{len(self.table)}", real=True)
+        return self.table[e]
+
+    def __call__(self, e):
+        if e.is_Atom:
+            return e
+        if not isinstance(e, sympy.Expr):  # a condition, or a piecewise (value, condition) pair
+            return e.func(*[self(a) for a in e.args])
+        if e.free_symbols <= self.fixed:
+            return self._name(e)
+        if isinstance(e, sympy.Add | sympy.Mul):
+            fixed = [a for a in e.args if a.free_symbols <= self.fixed]
+            rest = [self(a) for a in e.args if not a.free_symbols <= self.fixed]
+            if len(fixed) >= 2 or any(not a.is_Atom for a in fixed):
+                return e.func(self._name(e.func(*fixed)), *rest)
+            return e.func(*fixed, *rest)
+        return e.func(*[self(a) for a in e.args])
+
+
+def _render(states, params, order, derived, rates, jac_entries, init_exprs, constant=(),
+            hoisted=None) -> str:
     printer = _Printer({"fully_qualified_modules": True, "standard": "python3"})
+    hoisted = hoisted or {}
+    n_p = len(params)
     unpack_y = [f"    {_var(s)} = y[{i}]" for i, s in enumerate(states)]
     unpack_p = [f"    {_var(p)} = p[{i}]" for i, p in enumerate(params)]
-    derived_lines = [f"    {_var(n)} = {printer.doprint(derived[n])}" for n in order]
+    unpack_c = [f"    {_var(n)} = p[{n_p + i}]" for i, n in enumerate(constant)]
+    unpack_c += [f"    {sym} = p[{n_p + len(constant) + i}]" for i, sym in enumerate(hoisted.values())]
+    derived_lines = [f"    {_var(n)} = {printer.doprint(derived[n])}" for n in order
+                     if n not in constant]
 
     def block(exprs, target):
         subs, reduced = sympy.cse(list(exprs), symbols=sympy.numbered_symbols("c_"), optimizations=None)
@@ -300,17 +373,38 @@ def _render(states, params, order, derived, rates, jac_entries, init_exprs) -> s
                       lambda k: f"J[{jac_entries[k][0]}, {jac_entries[k][1]}]")
     out = ["# generated by immunocycle.engine._codegen from a model's structure; do not edit",
            "import math", "", "from numba import njit", "",
-           "from immunocycle.engine._rodas import (DERIVED_SIG, INIT_SIG, JAC_SIG, LU_SIG, LU_SOLVE_SIG,",
-           "                                      RHS_SIG)", "", ""]
-    out += ["@njit(RHS_SIG, cache=True, error_model='numpy')", "def rhs(t, y, p, u, dy):", *unpack_y, *unpack_p, *derived_lines]
-    out += [f"    dy[{i}] = {printer.doprint(r)} + u[{i}]" for i, r in enumerate(rates)]
-    out += ["", "", "@njit(JAC_SIG, cache=True, error_model='numpy')", "def jac(t, y, p, u, J):", *unpack_y, *unpack_p,
-            "    J[:, :] = 0.0", *jac_lines]
-    out += ["", "", "@njit(DERIVED_SIG, cache=True, error_model='numpy')", "def derived(t, y, p, out):", *unpack_y, *unpack_p, *derived_lines]
-    out += [f"    out[{k}] = {_var(n)}" for k, n in enumerate(order)]
-    out += ["", "", "@njit(INIT_SIG, cache=True, error_model='numpy')", "def init(p, y0):", *unpack_p]
-    out += [f"    y0[{i}] = {printer.doprint(e)}" for i, e in enumerate(init_exprs)]
-    out += [""]
+           "from immunocycle.engine._rodas import (CONSTANTS_SIG, DERIVED_SIG, INIT_SIG, JAC_SIG, LU_SIG,",
+           "                                      LU_SOLVE_SIG, RHS_SIG)"]
+    unpack = unpack_y + unpack_p + unpack_c
+
+    def function(decorator: str, head: str, body: list[str]) -> list[str]:
+        # unpack only the names the body reads: numba types every line, used or not, and a
+        # model has hundreds of parameters and constants
+        used = set(re.findall(r"[A-Za-z_]\w*", "\n".join(body)))
+        return ["", "", decorator, head, *[ln for ln in unpack if ln.split()[0] in used],
+                *(body or ["    return"])]
+
+    out += function("@njit(RHS_SIG, cache=True, error_model='numpy')",
+                    "def rhs(t, y, p, u, dy):",
+                    [*derived_lines, *(f"    dy[{i}] = {printer.doprint(r)} + u[{i}]"
+                                       for i, r in enumerate(rates))])
+    out += function("@njit(JAC_SIG, cache=True, error_model='numpy')",
+                    "def jac(t, y, p, u, J):", jac_lines)
+    out += function("@njit(DERIVED_SIG, cache=True, error_model='numpy')",
+                    "def derived(t, y, p, out):",
+                    [*derived_lines, *(f"    out[{k}] = {_var(n)}" for k, n in enumerate(order))])
+    out += function("@njit(INIT_SIG, cache=True, error_model='numpy')", "def init(p, y0):",
+                    [f"    y0[{i}] = {printer.doprint(e)}" for i, e in enumerate(init_exprs)])
+    out += ["", "", "@njit(CONSTANTS_SIG, cache=True, error_model='numpy')", "def constants(P):",
+            "    for r in range(P.shape[0]):", "        p = P[r]"]
+    body = []
+    for i, n in enumerate(constant):
+        body += [f"        {_var(n)} = {printer.doprint(derived[n])}", f"        p[{n_p + i}] = {_var(n)}"]
+    body += [f"        p[{n_p + len(constant) + i}] = {printer.doprint(e)}"
+             for i, e in enumerate(hoisted)]
+    used = set(re.findall(r"[A-Za-z_]\w*", "\n".join(body)))
+    out += [f"    {ln}" for ln in unpack_p if ln.split()[0] in used] + (body or ["        pass"])
+    out += ["", "", f"N_CONSTANTS = {len(constant) + len(hoisted)}", ""]
     return "\n".join(out)
 
 

@@ -110,7 +110,8 @@ class _Patient:
         self.c, self.events, self.p = compiled, events, p
         self.rtol, self.atol, self.max_steps = rtol, atol, max_steps
         model = compiled.model
-        self.base = {n: float(v) for n, v in zip(compiled.parameter_names, p, strict=True)}
+        names = compiled.parameter_names  # p continues with the model's constants
+        self.base = {n: float(v) for n, v in zip(names, p[:len(names)], strict=True)}
         self.base.update({n: float(c.size) for n, c in model.compartments.items()
                           if not isinstance(c.size, str)})
         self.derived = np.zeros(len(compiled.derived_names))
@@ -141,7 +142,7 @@ class _Patient:
         return dy
 
     def jac(self, t, y):
-        J = np.empty((self.c.n_states, self.c.n_states))
+        J = np.zeros((self.c.n_states, self.c.n_states))
         try:
             self.c.module.jac(t, np.ascontiguousarray(y, dtype=float), self.p, self.u, J)
         except ArithmeticError:
@@ -294,8 +295,9 @@ def solve_events(compiled: CompiledModel, P: np.ndarray, Y0: np.ndarray, times: 
     ----------
     compiled : CompiledModel
         Its ``model.events`` are honoured (module docstring).
-    P : ndarray (N, P)
-        Parameters per patient, declared units.
+    P : ndarray (N, P + K)
+        Parameters per patient, declared units, then the model's constants
+        (:meth:`CompiledModel.with_constants`).
     Y0 : ndarray (N, S)
         Initial states.
     times : ndarray (T,)

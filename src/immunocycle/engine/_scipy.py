@@ -97,7 +97,7 @@ def _one(compiled, p, amounts, grid, bounds, rtol, atol, method, out) -> int:
 
     def jac(t, yy):
         yy = np.ascontiguousarray(yy, dtype=float)
-        J = np.empty((ns, ns))
+        J = np.zeros((ns, ns))
         try:
             mod.jac(t, yy, p, u, J)
         except ArithmeticError:

@@ -120,7 +120,12 @@ def solver_method(method: str):
 
 
 def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarray, pd.DataFrame]:
-    """Expand per-patient parameter overrides to a full (N, P) matrix (declared units)."""
+    """Expand per-patient parameter overrides to the matrix the generated functions read, and
+    the full frame of parameters (declared units).
+
+    The matrix is (N, P + K): the P parameters in ``parameter_names`` order, then the model's K
+    parameter-only constants (:meth:`CompiledModel.with_constants`).
+    """
     base = compiled.default_parameters()
     if parameters is None:
         frame = pd.DataFrame(base[None, :], columns=compiled.parameter_names)
@@ -128,7 +133,7 @@ def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarr
         frame = pd.DataFrame(parameters) if isinstance(parameters, Mapping) else parameters.copy()
         frame = frame.reset_index(drop=True)
         if list(frame.columns) == list(compiled.parameter_names):  # complete, in order
-            return np.ascontiguousarray(frame.to_numpy(dtype=float)), frame
+            return compiled.with_constants(frame.to_numpy(dtype=float)), frame
         known = set(compiled.parameter_names)
         unknown = [c for c in frame.columns if c not in known]
         if unknown:
@@ -138,8 +143,7 @@ def parameter_matrix(compiled: CompiledModel, parameters=None) -> tuple[np.ndarr
                    for i, name in enumerate(compiled.parameter_names) if name not in frame}
         frame = pd.concat([frame, pd.DataFrame(missing, index=frame.index)], axis=1)
         frame = frame[compiled.parameter_names]
-    P = np.ascontiguousarray(frame.to_numpy(dtype=float))
-    return P, frame
+    return compiled.with_constants(frame.to_numpy(dtype=float)), frame
 
 
 def _start_times(start, times: np.ndarray, n: int) -> np.ndarray:
@@ -271,7 +275,7 @@ def simulate(model: Model | CompiledModel, times, parameters=None, initial=None,
     doses = compiled.doses
     n_doses = len(compiled.model.doses)
     legacy = options.method == "legacy"  # also the pre-issue-18 call path (the pinned baseline)
-    A = dose_amounts(compiled, frame if legacy else P)
+    A = dose_amounts(compiled, frame if legacy else P[:, :len(compiled.parameter_names)])
     if threads:
         numba.set_num_threads(threads)
     fn = ({k: getattr(compiled.module, k) for k in ("rhs", "jac", "init", "derived")} if legacy

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from immunocycle.trial._conditioning import CAPS, CONDITIONING_FILE
+from immunocycle.trial._conditioning import CAPS, CONDITIONING_FILE, load_conditioning
 
 #: Factors on a cap at which the compensating multiplier is fitted (1 is the calibration).
 GRID = (0.25, 0.5, 2.0, 4.0)
@@ -78,6 +78,33 @@ def _crossing(rs: np.ndarray, orr: np.ndarray, target: float) -> float | None:
     return None
 
 
+def fitted_record(name: str) -> dict[str, float | None]:
+    """The calibration a cohort's conditioning was fitted at (``fitted.yaml``): its multiplier,
+    AE offset and new-lesion rate; :func:`stale` compares it with today's."""
+    from immunocycle.population import fitted_values
+
+    fv = fitted_values(name)
+    return {"multiplier": fv.multiplier, "ae_offset": fv.ae_offset,
+            "new_lesion_rate": fv.new_lesion_rate}
+
+
+def stale(path: Path = CONDITIONING_FILE) -> dict[str, str]:
+    """Cohorts whose conditioning was fitted at another calibration than ``fitted.yaml``'s
+    (``{cohort: what differs}``): after ``cohort calibrate``, ``python
+    scripts/condition_cap_priors.py --jobs 2`` must derive the file again."""
+    out = {}
+    for name, fit in load_conditioning(path).items():
+        was, now = fit.get("fitted"), fitted_record(name)
+        if was is None:
+            out[name] = "no calibration recorded"
+            continue
+        diff = [f"{k} {was.get(k)} there, {v} in fitted.yaml" for k, v in now.items()
+                if was.get(k) != v]
+        if diff:
+            out[name] = "; ".join(diff)
+    return out
+
+
 def fit_cohort(name: str, *, n: int = 300, seed: int = 0, log=print) -> dict[str, Any]:
     """The compensating multipliers of one calibrated cohort: ``{cap: {"factor": [...],
     "log_multiplier": [... or None]}, "orr": the calibration regimen's ORR, "regimen", "n"}``."""
@@ -93,7 +120,7 @@ def fit_cohort(name: str, *, n: int = 300, seed: int = 0, log=print) -> dict[str
     ae_target = _ae_rate(task, frame0, 0)
     out: dict[str, Any] = {"regimen": regimen, "orr": round(target, 4),
                            "ae_any_expected": round(ae_target, 4), "n": n, "seed": seed,
-                           "parameter": par}
+                           "parameter": par, "fitted": fitted_record(name)}
     coarse = np.array(_COARSE)
     for cap in CAPS:
         logs, shifts = [], []
@@ -149,4 +176,4 @@ def derive(cohorts: list[str] | None = None, *, n: int = 300, seed: int = 0, job
     return path
 
 
-__all__ = ["GRID", "derive", "fit_cohort"]
+__all__ = ["GRID", "derive", "fit_cohort", "fitted_record", "stale"]
