@@ -68,8 +68,7 @@ def export_sbml(
         compiled = compiled_cycle_model(preset, therapies)
         units = {n: p.units for n, p in compiled.model.parameters.items()}
         values = check_overrides(in_declared_units(values, units),
-                                 dict(zip(compiled.parameter_names,
-                                          compiled.default_parameters(), strict=True)))
+                                 compiled.default_values())
         m = model_at_diagnosis(preset, therapies, values)
     from immunocycle.sbml import to_sbml
 
@@ -97,7 +96,7 @@ def _patient_model(cohort: str, patient: int, seed: int, therapy: list[str], val
     row = sample_cohort(c, patient, 1, seed, tmb=task.tmb, multipliers=mult).iloc[0]
     therapies = _resolve(c.base, therapy)
     compiled = compiled_cycle_model(c.base, therapies)
-    declared = dict(zip(compiled.parameter_names, compiled.default_parameters(), strict=True))
+    declared = compiled.default_values()
     params = {k: float(v) for k, v in row.items() if k in declared}
     units = {n: p.units for n, p in compiled.model.parameters.items()}
     params.update(check_overrides(in_declared_units(values, units), declared))

@@ -219,9 +219,7 @@ def _simulate_preset(preset, therapies, values, days, points_per_day, out, seed)
     therapies = _resolve(preset, therapies)
     compiled = compiled_cycle_model(preset, therapies)
     units = {n: p.units for n, p in compiled.model.parameters.items()}
-    values = check_overrides(in_declared_units(values, units),
-                             dict(zip(compiled.parameter_names, compiled.default_parameters(),
-                                      strict=True)))
+    values = check_overrides(in_declared_units(values, units), compiled.default_values())
     params = {k: [v] for k, v in values.items()} or None
     result = simulate_cycle(preset, therapies, days=days, parameters=params, step=1.0 / points_per_day)
     status = result.result.status_text()[0]

@@ -369,8 +369,7 @@ def diagnose(preset: str | None = None, cohort: str | None = None, tmb: float | 
                           "leverage_diameter": el.by_step("e_diameter").to_numpy()},
                          index=pd.Index(STEPS, name="step"))
     compiled_ref = compiled_cycle_model("human")
-    reference_values = dict(zip(compiled_ref.parameter_names, compiled_ref.default_parameters(),
-                                strict=True))
+    reference_values = compiled_ref.default_values()
     table = el.table
     tumor_values = {p: float(v) for p, v in table["value"].items()}
     barriers = rank_barriers(table["e_gain"], tumor_values, reference_values, limiting)

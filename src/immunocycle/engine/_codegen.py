@@ -138,6 +138,10 @@ class CompiledModel:
         """Parameter vector with the model's values, in declared units."""
         return np.array([self.model.parameters[n].value for n in self.parameter_names], dtype=float)
 
+    def default_values(self) -> dict[str, float]:
+        """The model's parameter values by name, in declared units."""
+        return dict(zip(self.parameter_names, self.default_parameters(), strict=True))
+
 
 def cache_dir() -> Path:
     """Where generated sources live (``$IMMUNOCYCLE_CACHE`` or ``~/.cache/immunocycle``)."""

@@ -35,7 +35,7 @@ def _run(task, factors: tuple[str, ...], rows: list[tuple[float, ...]], n: int):
     from immunocycle.trial._uncertainty import ReplicateDraws
 
     model = compiled_cycle_model(task.cohort.base)
-    known = dict(zip(model.parameter_names, model.default_parameters(), strict=True))
+    known = model.default_values()
     draws = ReplicateDraws(columns=(), values=tuple(() for _ in rows), factors=factors,
                            factor_values=tuple(tuple(r) for r in rows),
                            defaults=tuple(float(known[f]) for f in factors))

@@ -281,7 +281,7 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
         from immunocycle.cycle import compiled_cycle_model
 
         model = compiled_cycle_model(preset)
-        known = dict(zip(model.parameter_names, model.default_parameters(), strict=True))
+        known = model.default_values()
     for p in pri.model_parameters:
         if p in known:
             spreads[p] = [(pri.widths(pri.model_parameters[p])[1], f"model:{p}")]
