@@ -70,3 +70,19 @@ def test_property_model_parameters_give_published_delivery_order(shared_data) ->
     assert (res.status == 0).all()
     # Measured: median 1.1 %ID; published median 0.76 (Cheng 2020), 0.7 (Wilhelm 2016).
     assert 0.3 <= np.median(de24) <= 2.0
+
+
+def test_ratio_at_reads_only_the_measurements_at_that_time() -> None:
+    """Model / measured at one time: the median of per-point ratios, zeros and other times left out."""
+    from immunocycle.pk import Reproduction
+
+    points = pd.DataFrame({"ID": [1, 2, 3, 4, 5, 1],
+                           "time_h": [24.0, 24.0, 24.0, 24.0, 24.0, 48.0],
+                           "observed": [1.0, 1.0, 2.0, 0.0, 1.0, 1.0],
+                           "predicted": [1.5, 3.0, 1.0, 1.0, 0.9, 100.0]})
+    r = Reproduction(pd.DataFrame(), points).ratio_at(24.0)
+    assert r["n"] == 4  # the zero measurement is left out
+    # ratios 1.5, 3, 0.5, 0.9: median of the logs = geometric mean of 0.9 and 1.5
+    assert r["median_ratio"] == pytest.approx(np.sqrt(0.9 * 1.5))
+    assert r["fraction_within_2fold"] == pytest.approx(0.75)
+    assert Reproduction(pd.DataFrame(), points).ratio_at(72.0)["n"] == 0

@@ -48,6 +48,20 @@ class Reproduction:
                 "median_relative_error": float(np.median(rel)),
                 "fraction_within_2fold": float(np.mean(log_err <= np.log10(2)))}
 
+    def ratio_at(self, time_h: float) -> dict[str, float]:
+        """Model against the measurements taken at ``time_h`` (h), one per data set that has one.
+
+        Returns ``n`` (points), ``median_ratio`` (median of model / observed) and
+        ``fraction_within_2fold``.
+        """
+        p = self.points
+        p = p[np.isclose(p["time_h"], time_h) & (p["observed"] > 0) & (p["predicted"] > 0)]
+        log_ratio = np.log10(p["predicted"] / p["observed"])
+        if p.empty:
+            return {"n": 0, "median_ratio": float("nan"), "fraction_within_2fold": float("nan")}
+        return {"n": int(len(p)), "median_ratio": float(10 ** np.median(log_ratio)),
+                "fraction_within_2fold": float(np.mean(np.abs(log_ratio) <= np.log10(2)))}
+
     def fraction_within(self, fold: float = 2.0) -> dict[str, float]:
         """Fraction of data sets whose model DE24 / DE168 lies within ``fold`` of the data set's."""
         d = self.datasets

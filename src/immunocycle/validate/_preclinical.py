@@ -102,6 +102,20 @@ def nano_delivery_median(check, ctx) -> Measurement:
                        f"{metric.upper()}, {len(ok)} data sets")
 
 
+@check_kind("nano_observed_ratio")
+def nano_observed_ratio(check, ctx) -> Measurement:
+    """Median model / measured tumor %ID over the Nano-Tumor data sets that measured ``time_h``
+    (h), each simulated at its fitted tumor parameters: the model against measurements, where the
+    DE24/DE168 columns are partly the authors' extrapolations."""
+    time_h = float(arg(check, "time_h"))
+    r = _nanotumor(ctx).ratio_at(time_h)
+    if r["n"] == 0:
+        raise ValueError(f"check nano_observed_ratio: no data set measured {time_h:g} h")
+    return Measurement(r["median_ratio"], None, r["n"],
+                       f"{r['n']} data sets measured at {time_h:g} h, "
+                       f"{100 * r['fraction_within_2fold']:.0f}% within 2-fold")
+
+
 @check_kind("renal_cutoff")
 def renal_cutoff(check, ctx) -> Measurement:
     """Hydrodynamic diameter (nm) at which glomerular sieving falls to one half."""
