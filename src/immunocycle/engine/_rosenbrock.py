@@ -212,7 +212,7 @@ def solve_one(rhs, jac, lu, lus, derived, p, y, grid, bounds, bt, btg, bamt, it0
     W = np.empty((n, n))
     piv = np.empty(n, dtype=np.int64)
     K = np.empty((ns, n))
-    dd = np.empty(nh)
+    dd = np.empty((nh, n))
     has_lu = lu_size > 0
     w = np.empty(max(lu_size, 1))
     expo = 1.0 / q
@@ -327,19 +327,25 @@ def solve_one(rhs, jac, lu, lus, derived, p, y, grid, bounds, bt, btg, bamt, it0
             if err <= 1.0:
                 steps += 1
                 t_new = t + h
-                # dense output for grid points inside (t, t_new], strictly before tb
+                # dense output for grid points inside (t, t_new], strictly before tb; the
+                # interpolant's coefficients once per step (a long step of growth to diagnosis
+                # spans many daily grid points)
+                have_dd = False
                 while g < ng and grid[g] <= t_new and grid[g] < tb:
+                    if not have_dd:
+                        for i in range(n):
+                            for r in range(nh):
+                                acc = 0.0
+                                for j in range(ns):
+                                    acc += H[r, j] * K[j, i]
+                                dd[r, i] = acc
+                        have_dd = True
                     th = (grid[g] - t) / h
                     th1 = 1.0 - th
                     for i in range(n):
-                        for r in range(nh):
-                            acc = 0.0
-                            for j in range(ns):
-                                acc += H[r, j] * K[j, i]
-                            dd[r] = acc
-                        poly = dd[nh - 1]
+                        poly = dd[nh - 1, i]
                         for r in range(nh - 2, -1, -1):
-                            poly = dd[r] + th * poly
+                            poly = dd[r, i] + th * poly
                         out[g, i] = th1 * y[i] + th * (y1[i] + th1 * poly)
                     g += 1
                     if stop_at >= 0 and _reached(derived, grid[g - 1], out[g - 1], p, dbuf,
