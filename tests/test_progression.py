@@ -329,3 +329,68 @@ def test_os_is_at_least_pfs_and_columns(small_trial):
                 "lesions_per_patient_mean"):
         assert key in arm
     assert arm["hr_os_vs_first"] == 1.0 and 1 <= arm["lesions_per_patient_mean"] <= 5
+
+
+def _array_recurrence(s, a, f, D, gam, kap, e_s, e_a, e_f, decay, g, kill, ch, dt, kd, kc, mu_a,
+                      mu_f, phi, deaths_lumped, dead_in, n_sim, L, max_ratio, start):
+    """The lesion recurrence as array code over all patients, one interval at a time (the form
+    ``lesion_course`` had before its compiled kernel)."""
+    n_pat, n_les = s.shape
+    scaled = np.empty((n_pat, n_les, dt.size))
+    viable, resistant = np.empty((n_pat, dt.size)), np.empty((n_pat, dt.size))
+    for j in range(dt.size):
+        h, dk = dt[j], decay[:, j][:, None]
+        gj, kj, cj = g[:, j][:, None], kill[:, j][:, None], ch[:, j][:, None]
+        deaths = (kd[:, None] + cj) * (s + a + f) + kap * kj * (s + phi * f)
+        born = gam * gj * s * h
+        s, a, f = (s * e_s[:, :, j], a * e_a[:, :, j] + mu_a * born,
+                   f * e_f[:, :, j] + mu_f * born)
+        own = deaths * (1 - dk) / kc[:, None]
+        if j < n_sim:
+            lumped = deaths_lumped[:, j][:, None] * (1 - dk) / kc[:, None]
+            ratio = np.where(lumped >= 1.0, dead_in[:, j][:, None] / np.maximum(lumped, 1.0), 1.0)
+            D = D * dk + own * np.clip(ratio, 0.0, max_ratio)
+        else:
+            D = D * dk + own
+        s, a, f = (np.where(x < 1.0, 0.0, x) for x in (s, a, f))
+        scaled[:, :, j] = np.maximum(s + a + f + D, 0.0) / start
+        viable[:, j] = (s + a + f)[:, :L].sum(1)
+        resistant[:, j] = np.where(viable[:, j] > 0,
+                                   (a + f)[:, :L].sum(1) / np.maximum(viable[:, j], 1e-300), 0.0)
+    return scaled, viable, resistant
+
+
+def test_compiled_lesion_recurrence_is_bitwise_the_array_code():
+    """The compiled lesion kernel gives the array code's numbers to the last bit, on random
+    lesions that grow, shrink below one cell and carry dead cells, during the simulation window
+    (dead-cell ratio, clipped) and after it."""
+    from immunocycle.trial._progression import MAX_DEAD_RATIO, _lesion_steps
+
+    rng = np.random.default_rng(7)
+    n_pat, L, T = 40, 5, 60
+    n_sim = 35
+    cells = rng.lognormal(15, 4, (n_pat, L + 1))
+    cells[:8] = 20.0  # clones that fall below one cell
+    s, a, f = cells * 0.9, cells * 0.07, cells * 0.03
+    D = cells * rng.uniform(0, 0.5, (n_pat, L + 1))
+    gam, kap = rng.lognormal(0, 0.3, (n_pat, L + 1)), rng.lognormal(0, 0.5, (n_pat, L + 1))
+    dt = np.full(T, 3.5)
+    g, kill = rng.uniform(0, 0.05, (n_pat, T)), rng.uniform(0, 0.2, (n_pat, T))
+    ch = rng.uniform(0, 0.01, (n_pat, T))
+    e_s, e_a, e_f = (np.exp(rng.normal(0, 0.4, (n_pat, L + 1, T))) for _ in range(3))
+    kc = rng.uniform(0.05, 0.2, n_pat)
+    decay = np.exp(-kc[:, None] * dt[None, :])
+    kd = rng.uniform(0, 0.01, n_pat)
+    deaths_lumped = rng.lognormal(5, 4, (n_pat, n_sim))
+    dead_in = deaths_lumped * rng.lognormal(0, 2, (n_pat, n_sim))  # ratios beyond the clip too
+    start = s + a + f + D
+    args = (gam, kap, e_s, e_a, e_f, decay, g, kill, ch, dt, kd, kc, 0.02, 0.01, 0.3,
+            deaths_lumped, dead_in, n_sim, L, MAX_DEAD_RATIO, start)
+    want = _array_recurrence(s.copy(), a.copy(), f.copy(), D.copy(), *args)
+    scaled = np.empty((n_pat, L + 1, T))
+    viable, resistant = np.zeros((n_pat, T + 1)), np.zeros((n_pat, T + 1))
+    s_end = s.copy()
+    _lesion_steps(s_end, a.copy(), f.copy(), D.copy(), *args, scaled, viable, resistant)
+    assert np.array_equal(scaled, want[0])
+    assert np.array_equal(viable[:, 1:], want[1]) and np.array_equal(resistant[:, 1:], want[2])
+    assert (s_end == 0).any() and (s_end > 1e6).any()  # clones went extinct, others grew
