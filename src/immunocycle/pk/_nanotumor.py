@@ -61,9 +61,9 @@ class Reproduction:
         """
         p = self.points
         p = p[np.isclose(p["time_h"], time_h) & (p["observed"] > 0) & (p["predicted"] > 0)]
-        log_ratio = np.log10(p["predicted"] / p["observed"])
         if p.empty:
             return {"n": 0, "median_ratio": float("nan"), "fraction_within_2fold": float("nan")}
+        log_ratio = np.log10(p["predicted"] / p["observed"])
         return {"n": int(len(p)), "median_ratio": float(10 ** np.median(log_ratio)),
                 "fraction_within_2fold": float(np.mean(np.abs(log_ratio) <= np.log10(2)))}
 

@@ -327,6 +327,11 @@ def _lesion_steps(s, a, f, D, gam, kap, e_s, e_a, e_f, decay, g, kill, ch, dt, k
         for j in range(dt.shape[0]):
             h = dt[j]
             gj, kj, cj, dk = g[p, j], kill[p, j], ch[p, j], decay[p, j]
+            # During the simulation the lumped tumor's exact new dead cells over its
+            # constant-rate estimate scale the lesion's (a lesion with factors 1 then follows
+            # the lumped tumor exactly); under a cell of the lumped tumor's debris the ratio is
+            # round-off over nothing and is not used. After it (and where unused) the ratio is
+            # 1, and x * 1.0 is x exactly.
             ratio = 1.0
             if j < n_sim:
                 lumped = deaths_lumped[p, j] * (1 - dk) / kc[p]
@@ -342,11 +347,9 @@ def _lesion_steps(s, a, f, D, gam, kap, e_s, e_a, e_f, decay, g, kill, ch, dt, k
                 born = gam[p, k] * gj * sk * h
                 sk, ak, fk = (sk * e_s[p, k, j], ak * e_a[p, k, j] + mu_a * born,
                               fk * e_f[p, k, j] + mu_f * born)
-                own = deaths * (1 - dk) / kc[p]
-                if j < n_sim:
-                    D[p, k] = D[p, k] * dk + own * ratio
-                else:
-                    D[p, k] = D[p, k] * dk + own
+                own = deaths * (1 - dk) / kc[p]  # the lesion's new dead cells at constant rate
+                D[p, k] = D[p, k] * dk + own * ratio
+                # below one cell a clone is gone (it does not regrow from a fraction of a cell)
                 sk = 0.0 if sk < 1.0 else sk
                 ak = 0.0 if ak < 1.0 else ak
                 fk = 0.0 if fk < 1.0 else fk
