@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from immunocycle._errors import InputError
+from immunocycle._seeded import patient_uniforms
 from immunocycle.population._cohort import COHORT_DIR, Cohort, load_cohort, preset_values
 from immunocycle.population._sampling import Distribution, sample_patients
 
@@ -217,7 +218,7 @@ def select_to_mix(phenotypes, patient_ids, mix: Mapping[str, float], seed: int) 
     if top <= 0:
         return np.zeros(phen.shape, dtype=bool)
     accept = {p: r / top for p, r in ratio.items()}
-    u = np.array([np.random.default_rng([seed, int(i), 0x5E1]).random() for i in patient_ids])
+    u = patient_uniforms(seed, patient_ids, 0x5E1)
     a = np.array([accept.get(p, 0.0) for p in phen])
     return u < a
 

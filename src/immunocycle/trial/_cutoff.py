@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from immunocycle._errors import DataError, InputError
+from immunocycle._seeded import patient_uniforms
 
 #: Random-stream tag of the follow-up-at-cutoff draw (apart from the lesion, AE, sampling and
 #: replicate streams, so no existing draw changes).
@@ -89,9 +90,7 @@ def cutoff_settings(cohort: str, accrual_months: float | None = None,
 def cutoff_uniforms(patient_ids, seed: int) -> np.ndarray:
     """Per patient, the uniform of its enrolment time, seeded by ``(seed, patient_id)`` (the
     same whatever the chunking)."""
-    ids = np.asarray(patient_ids, dtype=np.int64)
-    return np.array([np.random.default_rng([int(seed), int(pid), _STREAM]).uniform()
-                     for pid in ids], dtype=float)
+    return patient_uniforms(seed, patient_ids, _STREAM)
 
 
 def followup_at_cutoff(u, settings: dict[str, Any]) -> np.ndarray:

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from immunocycle._paths import PACKAGE_DATA
+from immunocycle._seeded import patient_uniforms
 
 _STREAM = 0xAE
 _LAW_STREAM = 100
@@ -345,16 +346,9 @@ def organ_exposure_table(therapies: Sequence, days: float) -> dict[str, dict[str
 # ---------------------------------------------------------------- per patient
 def _uniforms(ids: Sequence[int], seed: int, stream: int, names: Sequence[str]) -> pd.DataFrame:
     """One uniform per patient and name, seeded by (seed, patient, stream); the same in every
-    arm, so drawn once per chunk (a generator per draw costs ~20 us)."""
-    return _uniforms_cached(tuple(int(i) for i in ids), int(seed), int(stream),
-                            tuple(names)).copy()
-
-
-@functools.lru_cache(maxsize=8)
-def _uniforms_cached(ids: tuple[int, ...], seed: int, stream: int,
-                     names: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame({n: np.array([np.random.default_rng([seed, i, _STREAM, stream + j])
-                                      .random() for i in ids]) for j, n in enumerate(names)})
+    arm and whatever the chunking."""
+    return pd.DataFrame({n: patient_uniforms(seed, ids, _STREAM, stream + j)
+                         for j, n in enumerate(names)})
 
 
 def _onset(grid: np.ndarray, p_t: np.ndarray, u: np.ndarray) -> np.ndarray:

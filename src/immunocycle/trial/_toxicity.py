@@ -37,6 +37,7 @@ from scipy.special import expit
 
 from immunocycle._errors import InputError
 from immunocycle._paths import PACKAGE_DATA
+from immunocycle._seeded import patient_uniforms
 from immunocycle.model import read_yaml
 
 _STREAM = 0xAE
@@ -225,11 +226,8 @@ def ae_uniforms(patient_ids: Sequence[int], seed: int,
     """Common random numbers: one uniform per patient and AE type, seeded by (seed, patient_id,
     type index), identical in every arm and whatever the chunking."""
     laws = laws or load_toxicity()
-    cols = {}
-    for j, name in enumerate(laws.types):
-        cols[name] = np.array([np.random.default_rng([seed, int(i), _STREAM, j]).random()
-                               for i in patient_ids])
-    return pd.DataFrame(cols)
+    return pd.DataFrame({name: patient_uniforms(seed, patient_ids, _STREAM, j)
+                         for j, name in enumerate(laws.types)})
 
 
 def ae_flags(probabilities: pd.DataFrame, uniforms: pd.DataFrame) -> pd.DataFrame:
