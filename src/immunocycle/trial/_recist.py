@@ -79,6 +79,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from immunocycle._errors import InputError
 
@@ -863,9 +864,11 @@ def score_until(
 ) -> pd.DataFrame:
     """Score many patients, each on its own scans up to its own cut time (death, data cutoff).
 
-    The same scoring as :func:`score_patients` (the same per-patient kernels), for series that
-    come as arrays of patients x assessments: the cut is applied to all patients at once and no
-    long table is built.
+    The same scoring as :func:`score_patients`, for series that come as arrays of patients x
+    assessments: the cut is applied to all patients at once, no long table is built, the inputs
+    are checked with numpy for all patients at once and every patient is scored by one compiled
+    loop (:func:`_score_rows`: a trial scores hundreds of patients per chunk), which follows the
+    per-patient kernels operation by operation, so the results are bitwise theirs.
 
     Parameters
     ----------
@@ -930,18 +933,301 @@ def score_until(
     keep = t2 <= np.broadcast_to(until, (n,))[:, None]
     if a:
         keep[:, 0] = True
-    rows = []
-    for k in range(n):
-        m = keep[k]
-        try:
-            t, s, nl, gone = _validate(t2[k, m], s2[k, m], None if new2 is None else new2[k, m],
-                                       cr_floor_mm, pd_abs_mm,
-                                       None if gone2 is None else gone2[k, m])
-        except ValueError as exc:
-            raise InputError(f"patient (row) {k}: {exc}") from None
-        rows.append(_score_series(t, s, nl, gone, float(pd_abs_mm), float(icpd_growth_mm), cmin,
-                                  cd, sd_days))
-    out = pd.DataFrame(rows, columns=[*_COLUMNS, "icpd_days"])
-    out["pfs_event"] = out["pfs_event"].astype(bool)
-    out["ipfs_event"] = out["ipfs_event"].astype(bool)
+    if n == 0:  # no patient: the empty table of old (object columns, bool events)
+        out = pd.DataFrame([], columns=[*_COLUMNS, "icpd_days"])
+        out["pfs_event"] = out["pfs_event"].astype(bool)
+        out["ipfs_event"] = out["ipfs_event"].astype(bool)
+        return out
+    if np.any(keep[:, 1:] & ~keep[:, :-1]):
+        # a counted scan after an uncounted one (times not increasing, NaN inside a row): move
+        # each row's counted scans to its front, in order, so that they are a prefix
+        order = np.argsort(~keep, axis=1, kind="stable")
+        t2, s2, keep = (np.take_along_axis(x, order, axis=1) for x in (t2, s2, keep))
+        gone2 = None if gone2 is None else np.take_along_axis(gone2, order, axis=1)
+        new2 = None if new2 is None else np.take_along_axis(new2, order, axis=1)
+    count = keep.sum(axis=1)
+    t, s, nl, gone = _validate_rows(t2, s2, new2, gone2, keep, cr_floor_mm, pd_abs_mm)
+    codes = _score_rows(t, s, nl, gone, count, float(pd_abs_mm), float(icpd_growth_mm), cmin,
+                        math.nan if cd is None else cd, cd is not None, sd_days)
+    bor, ibor, pfs, pfs_event, ipfs, ipfs_event, best, response, cr, icpd = codes
+    out = pd.DataFrame({
+        "bor": _RECIST_NAMES[bor],
+        "irecist_bor": _IRECIST_NAMES[ibor],
+        "pfs_days": pfs,
+        "pfs_event": pfs_event,
+        "ipfs_days": ipfs,
+        "ipfs_event": ipfs_event,
+        "best_pct_change": best,
+        "response_start_days": response,
+        "cr_start_days": cr,
+        "n_assessments": count.astype(np.int64),
+        "icpd_days": icpd,
+    })
     return out
+
+
+def _validate_rows(t2, s2, new2, gone2, keep, cr_floor_mm, pd_abs_mm):
+    """:func:`_validate` of every row's counted scans (``keep``, a prefix of each row) at once.
+
+    Returns C-contiguous ``t``, ``s`` (float), ``nl``, ``gone`` (bool) of shape (N, A), valid in
+    each row's counted prefix. A row that :func:`_validate` would refuse is found with numpy
+    checks; the first such row (in row order) is then passed to :func:`_validate` for the
+    message, prefixed ``patient (row) k: `` as the per-patient loop did.
+    """
+    n, a = s2.shape
+
+    def refuse(bad):
+        for k in np.flatnonzero(bad):
+            _validate_row(t2, s2, new2, gone2, keep, k, cr_floor_mm, pd_abs_mm)
+
+    try:
+        scalars_ok = (a > 0 and math.isfinite(cr_floor_mm) and cr_floor_mm >= 0
+                      and math.isfinite(pd_abs_mm) and pd_abs_mm > 0)
+    except TypeError:
+        scalars_ok = False
+    exotic = any(x is not None and x.dtype != bool and x.dtype.kind not in "biuf"
+                 for x in (new2, gone2))
+    if not scalars_ok or exotic:
+        # every row may be refused (a bad scalar: the first row) or flags numpy cannot check
+        # elementwise (objects, strings): the per-row checks, each row's values as validated
+        t = np.full((n, a), np.nan)
+        s = np.full((n, a), np.nan)
+        nl = np.zeros((n, a), dtype=bool)
+        gone = np.zeros((n, a), dtype=bool)
+        for k in range(n):
+            tk, sk, nk, gk = _validate_row(t2, s2, new2, gone2, keep, k, cr_floor_mm, pd_abs_mm)
+            m = tk.size
+            t[k, :m], s[k, :m], nl[k, :m], gone[k, :m] = tk, sk, nk, gk
+        return t, s, nl, gone
+    t = np.ascontiguousarray(t2, dtype=float)
+    s = np.ascontiguousarray(s2, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = np.any(keep & ~(np.isfinite(t) & np.isfinite(s) & (s >= 0)), axis=1)
+        bad |= np.any(keep[:, 1:] & ~(t[:, 1:] - t[:, :-1] > 0), axis=1)
+        if gone2 is None:
+            gone = s <= cr_floor_mm
+        elif gone2.dtype == bool:
+            gone = gone2
+        else:
+            bad |= np.any(keep & ~np.isin(gone2, (0, 1)), axis=1)
+            gone = gone2.astype(bool)
+        bad |= gone[:, 0]
+        if new2 is None:
+            nl = np.zeros((n, a), dtype=bool)
+        elif new2.dtype == bool:
+            nl = new2
+        else:
+            num = new2.astype(float)
+            bad |= np.any(keep & (np.isnan(num) | ~((num == 0) | (num == 1))), axis=1)
+            nl = num.astype(bool)
+        bad |= nl[:, 0]
+    if bad.any():
+        refuse(bad)
+    return t, s, np.ascontiguousarray(nl), np.ascontiguousarray(gone)
+
+
+def _validate_row(t2, s2, new2, gone2, keep, k, cr_floor_mm, pd_abs_mm):
+    """:func:`_validate` of row ``k``'s counted scans; a refusal names the row."""
+    m = keep[k]
+    try:
+        return _validate(t2[k, m], s2[k, m], None if new2 is None else new2[k, m], cr_floor_mm,
+                         pd_abs_mm, None if gone2 is None else gone2[k, m])
+    except ValueError as exc:
+        raise InputError(f"patient (row) {k}: {exc}") from None
+
+
+#: Label codes of the compiled scorer (:func:`_score_rows`). Timepoints: 0 baseline, then
+#: RECIST 1 CR, 2 PR, 3 SD, 4 PD and iRECIST 1 iCR, 2 iPR, 3 iSD, 4 iUPD, 5 iCPD. Best overall
+#: responses index these name arrays.
+_RECIST_NAMES = np.array(["", "CR", "PR", "SD", "PD", "NE"], dtype=object)
+_IRECIST_NAMES = np.array(["", "iCR", "iPR", "iSD", "iUPD", "iCPD", "NE"], dtype=object)
+_CR, _PR, _SD, _PD = 1, 2, 3, 4
+_IUPD, _ICPD = 4, 5
+
+
+@njit(cache=True, error_model="numpy")
+def _is_pd_c(value, nadir, pd_abs_mm):
+    """:func:`_is_pd`, compiled (the same operations)."""
+    diff = value - nadir
+    return diff >= PD_INCREASE * nadir * (1.0 - _REL_TOL) and diff >= pd_abs_mm * (1.0 - _REL_TOL)
+
+
+@njit(cache=True, error_model="numpy")
+def _grade_c(value, baseline, gone):
+    """:func:`_non_pd_grade` as a code (1 CR, 2 PR, 3 SD)."""
+    if gone:
+        return _CR
+    if value - baseline <= -PR_DECREASE * baseline * (1.0 - _REL_TOL):  # _is_pr
+        return _PR
+    return _SD
+
+
+@njit(cache=True, error_model="numpy")
+def _bor_c(t, labels, m, stop_code, confirm_days, use_confirm, min_sd_days):
+    """:func:`_bor_kernel` on codes (1, 2, 3: CR, PR, SD or iCR, iPR, iSD); 0 for None."""
+    stop = m
+    for i in range(1, m):
+        if labels[i] == stop_code:
+            stop = i
+            break
+    for top in (_CR, _PR):  # confirmed({cr}), then confirmed({cr, pr})
+        for i in range(1, stop):
+            if labels[i] < _CR or labels[i] > top:
+                continue
+            if not use_confirm:
+                return top
+            for j in range(i + 1, stop):
+                if labels[j] < _CR or labels[j] > top:
+                    break
+                if t[j] - t[i] >= confirm_days:
+                    return top
+    for i in range(1, stop):
+        if labels[i] >= _CR and labels[i] <= _SD and t[i] - t[0] >= min_sd_days:
+            return _SD
+    return 0
+
+
+@njit(cache=True, error_model="numpy")
+def _score_rows(t, s, nl, gone, count, pd_abs_mm, icpd_growth_mm, confirm_min_days,
+                confirm_days, use_confirm, min_sd_days):
+    """Every outcome of :func:`_score_series` for each row's first ``count`` scans (validated).
+
+    Compiled because :func:`score_until` scores hundreds of patients x tens of scans per trial
+    chunk, and the per-patient Python kernels were the trial's largest Python cost. It follows
+    :func:`_recist_kernel`, :func:`_irecist_kernel`, :func:`_bor_kernel` and the rest of
+    :func:`_score_series` step by step, with the same floating-point operations in the same
+    order, so every output is the same to the last bit; labels are integer codes
+    (:data:`_RECIST_NAMES`, :data:`_IRECIST_NAMES`). ``use_confirm`` False is
+    ``confirm_days=None``. Times in days, sums in mm; ``best`` in % of the baseline sum.
+    """
+    n, a = s.shape
+    bor = np.zeros(n, np.int64)
+    ibor = np.zeros(n, np.int64)
+    pfs = np.empty(n)
+    pfs_event = np.zeros(n, np.bool_)
+    ipfs = np.empty(n)
+    ipfs_event = np.zeros(n, np.bool_)
+    best = np.full(n, np.nan)
+    response = np.full(n, np.nan)
+    cr_start = np.full(n, np.nan)
+    icpd = np.full(n, np.nan)
+    rec = np.zeros(a, np.int64)
+    irec = np.zeros(a, np.int64)
+    for k in range(n):
+        m = count[k]
+        tk = t[k]
+        sk = s[k]
+        base = sk[0]
+        # RECIST 1.1 timepoints (_recist_kernel)
+        nadir = base
+        rec[0] = 0
+        for i in range(1, m):
+            v = sk[i]
+            if nl[k, i] or _is_pd_c(v, nadir, pd_abs_mm):
+                rec[i] = _PD
+            else:
+                rec[i] = _grade_c(v, base, gone[k, i])
+            if v < nadir:  # min(nadir, v)
+                nadir = v
+        # iRECIST timepoints (_irecist_kernel)
+        nadir = base
+        irec[0] = 0
+        confirmed = False
+        in_upd = False
+        upd_t = 0.0
+        upd_ref = 0.0
+        upd_by_target = False
+        for i in range(1, m):
+            v = sk[i]
+            if confirmed:
+                irec[i] = _ICPD
+            else:
+                target_pd = _is_pd_c(v, nadir, pd_abs_mm)
+                new = nl[k, i]
+                if in_upd:
+                    grew = upd_by_target and (v - upd_ref) >= icpd_growth_mm * (1.0 - _REL_TOL)
+                    new_category = (not upd_by_target) and target_pd
+                    if (new or grew or new_category) and tk[i] - upd_t >= confirm_min_days:
+                        irec[i] = _ICPD
+                        confirmed = True
+                    elif target_pd or new:
+                        irec[i] = _IUPD
+                    else:
+                        in_upd = False
+                        irec[i] = _grade_c(v, base, gone[k, i])
+                elif target_pd or new:
+                    irec[i] = _IUPD
+                    in_upd = True
+                    upd_t = tk[i]
+                    upd_ref = v
+                    upd_by_target = target_pd
+                else:
+                    irec[i] = _grade_c(v, base, gone[k, i])
+            if v < nadir:
+                nadir = v
+        # RECIST 1.1 BOR and PFS
+        first_pd = -1
+        for i in range(1, m):
+            if rec[i] == _PD:
+                first_pd = i
+                break
+        b = _bor_c(tk, rec, m, _PD, confirm_days, use_confirm, min_sd_days)
+        if b == 0:
+            b = _PD if first_pd >= 0 else 5
+        bor[k] = b
+        if first_pd >= 0:
+            pfs[k] = tk[first_pd]
+            pfs_event[k] = True
+        else:
+            pfs[k] = tk[m - 1]
+        # iRECIST BOR (_irecist_bor_from_labels), iPFS (_iprogression_from_labels), iCPD day
+        first_icpd = -1
+        any_iupd = False
+        for i in range(1, m):
+            if irec[i] == _ICPD:
+                if first_icpd < 0:
+                    first_icpd = i
+            elif irec[i] == _IUPD:
+                any_iupd = True
+        b = _bor_c(tk, irec, m, _ICPD, confirm_days, use_confirm, min_sd_days)
+        if b == 0:
+            if first_icpd >= 0:
+                b = _ICPD
+            elif any_iupd:
+                b = _IUPD
+            else:
+                b = 6
+        ibor[k] = b
+        if first_icpd >= 0:
+            j = first_icpd - 1
+            while j >= 1 and irec[j - 1] == _IUPD:
+                j -= 1
+            ipfs[k] = tk[j]
+            ipfs_event[k] = True
+            icpd[k] = tk[first_icpd]
+        else:
+            ipfs[k] = tk[m - 1]
+        # best % change from baseline (np.min: a NaN anywhere gives NaN)
+        if m > 1:
+            low = 100.0 * (sk[1] - base) / base
+            for i in range(2, m):
+                x = 100.0 * (sk[i] - base) / base
+                if np.isnan(x) or np.isnan(low):
+                    low = np.nan
+                elif x < low:
+                    low = x
+            best[k] = low
+        # first CR or PR, and first CR, before the first PD (_first_before_pd)
+        for i in range(m):
+            if rec[i] == _PD:
+                break
+            if rec[i] == _CR or rec[i] == _PR:
+                response[k] = tk[i]
+                break
+        for i in range(m):
+            if rec[i] == _PD:
+                break
+            if rec[i] == _CR:
+                cr_start[k] = tk[i]
+                break
+    return bor, ibor, pfs, pfs_event, ipfs, ipfs_event, best, response, cr_start, icpd
