@@ -84,3 +84,69 @@ def test_dask_local_cluster_gives_identical_results(tmp_path):
     dask = pd.read_parquet(run_chunked(toy_task, 60, tmp_path / "dask", chunk_size=8, progress=False,
                                        local_cluster=2))
     pd.testing.assert_frame_equal(local, dask)
+
+
+def test_chunks_in_flight_run_at_once_and_give_the_serial_result(tmp_path, monkeypatch):
+    import threading
+
+    import immunocycle.trial._runner as runner
+
+    monkeypatch.setattr(runner, "threads_can_overlap", lambda: True)
+    meet = threading.Barrier(2, timeout=20)
+    threads = {}
+
+    def meets(start, count):
+        if start in (10, 20):  # chunks 1 and 2 must be running at the same time to pass this
+            meet.wait()
+        threads[start] = threading.current_thread().name
+        return toy_task(start, count)
+
+    a = pd.read_parquet(run_chunked(meets, 45, tmp_path / "a", chunk_size=10, progress=False,
+                                    in_flight=2))
+    b = pd.read_parquet(run_chunked(toy_task, 45, tmp_path / "b", chunk_size=10,
+                                    progress=False))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    # the first chunk runs alone in the calling thread (it compiles the models and starts
+    # numba's threading layer), the others in the pool's threads
+    assert threads[0] == threading.current_thread().name
+    assert all(threads[s].startswith("immunocycle-chunk") for s in (10, 20, 30, 40))
+
+
+def test_chunks_run_one_at_a_time_where_numba_threads_cannot_overlap(tmp_path, monkeypatch):
+    import threading
+
+    import immunocycle.trial._runner as runner
+
+    monkeypatch.setattr(runner, "threads_can_overlap", lambda: False)  # workqueue layer
+    names = set()
+
+    def records(start, count):
+        names.add(threading.current_thread().name)
+        return toy_task(start, count)
+
+    run_chunked(records, 30, tmp_path, chunk_size=10, progress=False, in_flight=2)
+    assert names == {threading.current_thread().name}
+
+
+def test_a_failed_chunk_in_flight_stops_the_run_and_keeps_the_written_chunks(tmp_path,
+                                                                                monkeypatch):
+    import immunocycle.trial._runner as runner
+
+    monkeypatch.setattr(runner, "threads_can_overlap", lambda: True)
+    started = []
+
+    def fails_at_two(start, count):
+        started.append(start)
+        if start == 20:
+            raise Killed
+        return toy_task(start, count)
+
+    with pytest.raises(Killed):
+        run_chunked(fails_at_two, 100, tmp_path, chunk_size=10, progress=False, in_flight=2)
+    # at most the chunks in flight when it failed were started, never the whole queue
+    assert max(started) <= 40
+    written = sorted(p.name for p in (tmp_path / "chunks").glob("part-*.parquet"))
+    assert "part-000000.parquet" in written and "part-000002.parquet" not in written
+    again = pd.read_parquet(run_chunked(toy_task, 100, tmp_path, chunk_size=10,
+                                        progress=False, in_flight=2))
+    assert list(again["patient_id"]) == list(range(100))

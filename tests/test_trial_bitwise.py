@@ -27,6 +27,8 @@ def whole(tmp_path_factory):
 
 
 def test_chunk_sizes_and_thread_counts_give_the_same_bits(whole, tmp_path):
+    # 3 chunks: the first alone, the other two in flight at once in threads (run_trial's
+    # IN_FLIGHT), against one chunk
     run_trial("melanoma", ARMS, 7, tmp_path / "c3", chunk_size=3, **KW)
     _bitwise(whole, _table(tmp_path / "c3"))
     before = numba.get_num_threads()

@@ -15,6 +15,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,7 +229,8 @@ def compile_model(model: Model) -> CompiledModel:
     pattern = sparse_pattern(len(states), [(i, j) for i, j, _ in jac_entries])
     source += "\n" + render_sparse_lu(len(states), [(i, j) for i, j, _ in jac_entries])
     source += f"\nPATTERN = {pattern.tolist()!r}\n"
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    # per process and thread: trial chunks may compile the same structure in two threads
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(source + f"\nUSES_TIME = {uses_time}\n")
     os.replace(tmp, path)
     return _finish(model, path, states, params, order)

@@ -446,7 +446,7 @@ def solve_batch(rhs, jac, P, Y0, grid, bounds, bt, btg, bdose, it0, it1, itg, id
         nsteps[k] = ns
 
 
-@njit(types.void(_INIT, _M, _M), parallel=True, cache=True, error_model="numpy")
+@njit(types.void(_INIT, _M, _M), parallel=True, cache=True, error_model="numpy", nogil=True)
 def init_batch(init, P, Y0):
     """Initial states of every patient from its parameters."""
     for k in prange(P.shape[0]):
@@ -454,7 +454,7 @@ def init_batch(init, P, Y0):
 
 
 @njit(types.void(_DERIVED, _M, _V, _A3, _A3, _I, _I, types.int64), parallel=True, cache=True,
-      error_model="numpy")
+      error_model="numpy", nogil=True)
 def derived_select_batch(derived, P, times, S, D, rows, keep, n_derived):
     """:func:`derived_batch` keeping only the derived quantities ``keep`` (indices into the
     model's ``n_derived``) in ``D[k, g, :len(keep)]``."""
@@ -467,7 +467,7 @@ def derived_select_batch(derived, P, times, S, D, rows, keep, n_derived):
 
 
 @njit(types.void(_DERIVED, _M, _V, _A3, _A3, _I), parallel=True, cache=True,
-      error_model="numpy")
+      error_model="numpy", nogil=True)
 def derived_batch(derived, P, times, S, D, rows):
     """Derived quantities (assignments) of every patient at its first ``rows[k]`` output
     times (the later rows of ``D`` are left as they are)."""

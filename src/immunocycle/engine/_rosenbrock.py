@@ -399,7 +399,7 @@ def solve_one(rhs, jac, lu, lus, derived, p, y, grid, bounds, bt, btg, bamt, it0
 @njit(types.void(_RHS, _JAC, _LU, _LUS, _DER, _M, _M, _V, _V, _V, _V, _I, _I, _V, _V, _I, _I,
                  _V, _M, types.float64, _V, types.int64, types.boolean, _A3, _I, _I, _I,
                  types.int64, types.int64, types.int64, _V, types.int64), parallel=True,
-      cache=True, error_model="numpy")
+      cache=True, error_model="numpy", nogil=True)
 def solve_batch(rhs, jac, lu, lus, derived, P, Y0, T0, grid, bounds, bt, btg, bdose, it0, it1,
                 itg, idose, idur, amounts, rtol, atol, max_steps, uses_time, out, status, nsteps,
                 rows, lu_size, method, stop_at, stop_values, n_derived):

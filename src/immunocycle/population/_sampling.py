@@ -80,12 +80,19 @@ def sample_patients(distributions: Mapping[str, Distribution], start: int, count
         raise InputError("start and count must be >= 0")
     names = list(distributions)
     sampler = qmc.Sobol(d=max(len(names), 1), scramble=True, seed=seed)
-    if start:
+    if not count:
+        u = np.empty((0, len(names)))
+    elif start:
         sampler.fast_forward(start)
-    with warnings.catch_warnings():
+        u = sampler.random(count)
+    else:
         # Chunks are arbitrary slices of one sequence; balance over powers of 2 is not needed.
-        warnings.filterwarnings("ignore", message="The balance properties", category=UserWarning)
-        u = sampler.random(count) if count else np.empty((0, len(names)))
+        # SciPy warns only on a sequence's first draw, so only the first chunk silences it
+        # (the warnings filters are global: chunks in two threads must not both swap them).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The balance properties",
+                                    category=UserWarning)
+            u = sampler.random(count)
     # Keep points strictly inside (0, 1): the inverse CDF of 0 is -inf.
     u = np.clip(u, 1e-12, 1 - 1e-12)
     data = {name: distributions[name].ppf(u[:, j]) for j, name in enumerate(names)}

@@ -305,7 +305,7 @@ def lesion_course(series: dict[str, np.ndarray], params: pd.DataFrame, les: Lesi
             "escape": escape}
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _lesion_steps(s, a, f, D, gam, kap, e_s, e_a, e_f, decay, g, kill, ch, dt, kd, kc, mu_a, mu_f,
                   phi, deaths_lumped, dead_in, n_sim, L, max_ratio, start, scaled, viable,
                   resistant):

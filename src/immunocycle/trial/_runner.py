@@ -2,8 +2,9 @@
 
 A run is a pure function of its arguments: each chunk's result depends only on the patients in
 it, each chunk is written atomically to ``DIR/chunks/part-NNNNNN.parquet``, and a run restarted
-with the same arguments skips the chunks already on disk. Chunks can run in this process or on a
-Dask cluster (``scheduler`` address or a local cluster); the results are identical.
+with the same arguments skips the chunks already on disk. Chunks can run in this process (one at
+a time, or a trial's two at once in threads: :data:`IN_FLIGHT`) or on a Dask cluster
+(``scheduler`` address or a local cluster); the results are identical.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from immunocycle._manifest import (
 )
 
 ChunkTask = Callable[[int, int], pd.DataFrame]
+#: Trial chunks in flight in one process (:func:`_in_process`): two keep 2 cores busy, one
+#: chunk's Python stages running while the other's numba kernels do (measured: 3.55-3.67 ->
+#: 3.20-3.27 ms wall per patient, melanoma, 2 arms, 2,000 patients).
+IN_FLIGHT = 2
 #: A scheduler address: ``[protocol://]host:port`` (tcp, tls, ucx, inproc, ws, wss).
 _ADDRESS = re.compile(r"^((tcp|tls|ucx|inproc|ws|wss)://)?[\w.\-\[\]:]+:\d{1,5}$")
 
@@ -136,7 +141,7 @@ def _start(out: Path, fingerprint: str, arguments: dict[str, Any], n: int,
 def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 500,
                 arguments: dict[str, Any] | None = None, scheduler: str | None = None,
                 local_cluster: int | None = None, progress: bool = True,
-                description: str = "patients") -> Path:
+                description: str = "patients", in_flight: int = 1) -> Path:
     """Run ``task(start, count)`` over patients ``0..n-1`` in chunks and stream the results.
 
     Each chunk's sha256 is recorded in ``out/run.json`` when it is written, and the final
@@ -166,6 +171,10 @@ def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 5
         point it only at a scheduler you trust.
     local_cluster : int, optional
         Start a local Dask cluster with this many single-threaded workers (at least 1).
+    in_flight : int
+        Without a cluster: chunks run at the same time in threads of this process (default 1).
+        Use 2 for tasks that are thread-safe and spend part of their time in numba's parallel
+        kernels (a trial: :func:`_in_process`). Does not change results.
 
     Returns
     -------
@@ -204,7 +213,7 @@ def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 5
     try:
         with Progress(*columns, disable=not progress, transient=True) as bar:
             job = bar.add_task(description, total=n, completed=n - sum(c[2] for c in todo))
-            for k, frame in _execute(task, todo, scheduler, local_cluster):
+            for k, frame in _execute(task, todo, scheduler, local_cluster, in_flight):
                 _write_atomic(frame, _chunk_path(out, k))
                 state["files"][_chunk_name(k)] = file_record(_chunk_path(out, k))
                 write_atomic_json(manifest, state)
@@ -219,12 +228,58 @@ def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 5
     return target
 
 
-def _execute(task: ChunkTask, todo, scheduler, local_cluster):
+def threads_can_overlap() -> bool:
+    """Whether two Python threads may each run numba's parallel kernels at the same time: the
+    ``omp`` and ``tbb`` threading layers allow it, ``workqueue`` aborts the process (numba's
+    "Threading layers" documentation). False before any parallel kernel has run."""
+    import numba
+
+    try:
+        return numba.threading_layer() in ("omp", "tbb")
+    except ValueError:  # no parallel kernel has run: no layer chosen yet
+        return False
+
+
+def _in_process(task: ChunkTask, todo, in_flight: int):
+    """Chunks in this process, up to ``in_flight`` at a time in threads.
+
+    A trial chunk alternates between the engine (numba threads, the GIL released) and Python
+    (sampling, lesions, scoring, tables): with two chunks in flight one's Python runs while the
+    other's kernels run, so both cores stay busy. Each chunk depends only on its patients, so
+    the results are those of one chunk at a time. The first chunk runs alone: it compiles every
+    model structure and starts numba's threading layer, which decides whether threads may
+    overlap (:func:`threads_can_overlap`)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    if in_flight > 1 and len(todo) > 1:
+        k, start, count = todo[0]
+        yield k, task(start, count)
+        todo = todo[1:]
+    if in_flight < 2 or len(todo) < 2 or not threads_can_overlap():
+        for k, start, count in todo:
+            yield k, task(start, count)
+        return
+    pending: deque = deque()
+    pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="immunocycle-chunk")
+    try:
+        for k, start, count in todo:
+            pending.append((k, pool.submit(task, start, count)))
+            if len(pending) == in_flight:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:  # a failed chunk or an interrupted run: queued chunks never start
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute(task: ChunkTask, todo, scheduler, local_cluster, in_flight: int = 1):
     if not todo:
         return
     if scheduler is None and not local_cluster:
-        for k, start, count in todo:
-            yield k, task(start, count)
+        yield from _in_process(task, todo, in_flight)
         return
     from distributed import Client, LocalCluster, as_completed
 

@@ -700,7 +700,7 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
         The summary written to ``summary.json`` (per arm under ``arms``, in the given order).
     """
     from immunocycle._provenance import provenance, write_json
-    from immunocycle.trial._runner import run_chunked
+    from immunocycle.trial._runner import IN_FLIGHT, run_chunked
 
     if not isinstance(n, int | np.integer) or n < 1:
         raise InputError(f"--n: must be a whole number >= 1, got {n}")
@@ -722,7 +722,7 @@ def run_trial(cohort: str | Path | Cohort, arms: Sequence[str], n: int, out: str
                  "new_lesion_rate": task.new_lesion_rate}
     path = run_chunked(task, int(n), out, chunk_size=chunk_size, arguments=arguments,
                        scheduler=scheduler, local_cluster=local_cluster, progress=progress,
-                       description=f"trial {c.name}")
+                       description=f"trial {c.name}", in_flight=IN_FLIGHT)
     from immunocycle.trial._table import read_patients, summary_columns, with_scans
 
     # the columns the summary reads, without the per-scan lists (streamed where needed) and the
