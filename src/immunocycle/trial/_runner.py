@@ -3,7 +3,7 @@
 A run is a pure function of its arguments: each chunk's result depends only on the patients in
 it, each chunk is written atomically to ``DIR/chunks/part-NNNNNN.parquet``, and a run restarted
 with the same arguments skips the chunks already on disk. Chunks can run in this process (one at
-a time, or a trial's two at once in threads: :data:`IN_FLIGHT`) or on a Dask cluster
+a time, or a trial's two at once in threads: ``in_flight``) or on a Dask cluster
 (``scheduler`` address or a local cluster); the results are identical.
 """
 
@@ -36,10 +36,6 @@ from immunocycle._manifest import (
 )
 
 ChunkTask = Callable[[int, int], pd.DataFrame]
-#: Trial chunks in flight in one process (:func:`_in_process`): two keep 2 cores busy, one
-#: chunk's Python stages running while the other's numba kernels do (measured: 3.55-3.67 ->
-#: 3.20-3.27 ms wall per patient, melanoma, 2 arms, 2,000 patients).
-IN_FLIGHT = 2
 #: A scheduler address: ``[protocol://]host:port`` (tcp, tls, ucx, inproc, ws, wss).
 _ADDRESS = re.compile(r"^((tcp|tls|ucx|inproc|ws|wss)://)?[\w.\-\[\]:]+:\d{1,5}$")
 
@@ -141,7 +137,7 @@ def _start(out: Path, fingerprint: str, arguments: dict[str, Any], n: int,
 def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 500,
                 arguments: dict[str, Any] | None = None, scheduler: str | None = None,
                 local_cluster: int | None = None, progress: bool = True,
-                description: str = "patients", in_flight: int = 1) -> Path:
+                description: str = "patients", in_flight: int | None = None) -> Path:
     """Run ``task(start, count)`` over patients ``0..n-1`` in chunks and stream the results.
 
     Each chunk's sha256 is recorded in ``out/run.json`` when it is written, and the final
@@ -171,10 +167,12 @@ def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 5
         point it only at a scheduler you trust.
     local_cluster : int, optional
         Start a local Dask cluster with this many single-threaded workers (at least 1).
-    in_flight : int
-        Without a cluster: chunks run at the same time in threads of this process (default 1).
-        Use 2 for tasks that are thread-safe and spend part of their time in numba's parallel
-        kernels (a trial: :func:`_in_process`). Does not change results.
+    in_flight : int, optional
+        Without a cluster: chunks run at the same time in threads of this process
+        (:func:`_in_process`); default the task's ``in_flight`` attribute, else 1. A task
+        declares it when it is thread-safe and spends part of its time in numba's parallel
+        kernels (trial tasks: :data:`immunocycle.trial._trial.IN_FLIGHT`). Does not change
+        results.
 
     Returns
     -------
@@ -213,7 +211,9 @@ def run_chunked(task: ChunkTask, n: int, out: str | Path, *, chunk_size: int = 5
     try:
         with Progress(*columns, disable=not progress, transient=True) as bar:
             job = bar.add_task(description, total=n, completed=n - sum(c[2] for c in todo))
-            for k, frame in _execute(task, todo, scheduler, local_cluster, in_flight):
+            for k, frame in _execute(task, todo, scheduler, local_cluster,
+                                     getattr(task, "in_flight", 1) if in_flight is None
+                                     else int(in_flight)):
                 _write_atomic(frame, _chunk_path(out, k))
                 state["files"][_chunk_name(k)] = file_record(_chunk_path(out, k))
                 write_atomic_json(manifest, state)

@@ -330,6 +330,11 @@ class ReplicateTask:
     groups: tuple
     multiplier_log_sd: float = 0.0
 
+    @property
+    def in_flight(self) -> int:
+        """Chunks that may run at once in one process: the trial task's."""
+        return getattr(self.task, "in_flight", 1)
+
     def __call__(self, start: int, count: int) -> pd.DataFrame:
         frames = []
         therapies = self.task.arm_therapies
@@ -578,7 +583,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
     ``median_pfs_days_pi`` and ``ae_grade3plus_rate_pi`` to every arm of ``summary`` (None
     without replicates) and the settings under ``uncertainty``."""
     from immunocycle.population import select_to_mix
-    from immunocycle.trial._runner import IN_FLIGHT, run_chunked
+    from immunocycle.trial._runner import run_chunked
 
     priors = load_priors()
     r = priors.replicates if replicates is None else int(replicates)
@@ -608,8 +613,7 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
                                   "model_parameters": dict(priors.model_parameters),
                                   "conditioned_parameters": dict(priors.conditioned_parameters),
                                   "multiplier_log_sd": rep.multiplier_log_sd},
-                       progress=progress, description=f"replicates ({r})", in_flight=IN_FLIGHT,
-                       **(cluster or {}))
+                       progress=progress, description=f"replicates ({r})", **(cluster or {}))
     from immunocycle.trial._table import read_patients
 
     u = uncertainty(patients, read_patients(path), task.arms, days=task.days,
