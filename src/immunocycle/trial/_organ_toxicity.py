@@ -34,7 +34,11 @@ from scipy.special import expit, logit
 from immunocycle._paths import PACKAGE_DATA
 from immunocycle._seeded import patient_uniforms
 
+# The uniforms of the AE draws are keyed (seed, patient, _STREAM, offset + j) for the j-th name
+# (patient_uniform_columns): the AE types (trial._toxicity.ae_uniforms) from 0, the organ laws
+# from 100, the organ split of immune AEs from 200.
 _STREAM = 0xAE
+AE_TYPE_STREAM = 0
 _LAW_STREAM = 100
 _SPLIT_STREAM = 200
 GRID_STEP_DAYS = 0.25
@@ -344,9 +348,10 @@ def organ_exposure_table(therapies: Sequence, days: float) -> dict[str, dict[str
 
 
 # ---------------------------------------------------------------- per patient
-def _uniforms(ids: Sequence[int], seed: int, stream: int, names: Sequence[str]) -> pd.DataFrame:
-    """One uniform per patient and name, seeded by (seed, patient, stream); the same in every
-    arm and whatever the chunking."""
+def patient_uniform_columns(ids: Sequence[int], seed: int, stream: int,
+                            names: Sequence[str]) -> pd.DataFrame:
+    """One uniform per patient and name, seeded by (seed, patient, AE stream, ``stream`` + the
+    name's position); the same in every arm and whatever the chunking."""
     return pd.DataFrame({n: patient_uniforms(seed, ids, _STREAM, stream + j)
                          for j, n in enumerate(names)})
 
@@ -378,7 +383,7 @@ def organ_ae_columns(result, therapies: Sequence, patient_ids: Sequence[int], se
     data = organ_laws()
     names = law_names()
     curves = law_curves(therapies, days)
-    u = _uniforms(ids, seed, _LAW_STREAM, names)
+    u = patient_uniform_columns(ids, seed, _LAW_STREAM, names)
     out: dict[str, np.ndarray] = {}
     onsets: dict[str, np.ndarray] = {}
     for name in names:
@@ -392,7 +397,7 @@ def organ_ae_columns(result, therapies: Sequence, patient_ids: Sequence[int], se
     t_imm, imm_curves = immune_curves
     splits = data["immune_split"]
     types = split_types()
-    split_u = _uniforms(ids, seed, _SPLIT_STREAM, list(imm_curves))
+    split_u = patient_uniform_columns(ids, seed, _SPLIT_STREAM, list(imm_curves))
     typed = {k: np.zeros(n, bool) for k in ae_type_names()}
     typed_onset = {k: np.full(n, np.nan) for k in ae_type_names()}
     for law, curve in imm_curves.items():

@@ -364,6 +364,7 @@ def _lesion_steps(s, a, f, D, gam, kap, e_s, e_a, e_f, decay, g, kill, ch, dt, k
             viable[p, j + 1] = v
             resistant[p, j + 1] = r / max(v, 1e-300) if v > 0 else 0.0
 
+
 #: Largest ratio of the lumped tumor's exact new dead cells over an interval to its
 #: constant-rate estimate that :func:`lesion_course` passes on to lesions: the deaths are taken
 #: at the interval's start, so a tumor shrinking or growing within one interval moves the ratio

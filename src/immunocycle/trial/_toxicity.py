@@ -37,10 +37,7 @@ from scipy.special import expit
 
 from immunocycle._errors import InputError
 from immunocycle._paths import PACKAGE_DATA
-from immunocycle._seeded import patient_uniforms
 from immunocycle.model import read_yaml
-
-_STREAM = 0xAE
 
 
 class _Strict(BaseModel):
@@ -225,9 +222,10 @@ def ae_uniforms(patient_ids: Sequence[int], seed: int,
                 laws: ToxicityLaws | None = None) -> pd.DataFrame:
     """Common random numbers: one uniform per patient and AE type, seeded by (seed, patient_id,
     type index), identical in every arm and whatever the chunking."""
+    from immunocycle.trial._organ_toxicity import AE_TYPE_STREAM, patient_uniform_columns
+
     laws = laws or load_toxicity()
-    return pd.DataFrame({name: patient_uniforms(seed, patient_ids, _STREAM, j)
-                         for j, name in enumerate(laws.types)})
+    return patient_uniform_columns(patient_ids, seed, AE_TYPE_STREAM, laws.types)
 
 
 def ae_flags(probabilities: pd.DataFrame, uniforms: pd.DataFrame) -> pd.DataFrame:
