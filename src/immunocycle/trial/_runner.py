@@ -283,11 +283,10 @@ def _trim_heap() -> None:
     memory on top of theirs (a 30,000-patient trial: 654 -> 529 MB resident). Nothing happens
     where the C library is not glibc."""
     import ctypes
-    import ctypes.util
 
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl without malloc_trim, Windows)
+    try:  # the symbols already loaded into this process, the C library's among them
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, TypeError, AttributeError):  # not glibc (macOS, musl, Windows)
         pass
 
 
