@@ -1,4 +1,5 @@
-"""The mouse PBPK model reproduces the Nano-Tumor fits (Cheng 2020), all data sets in one call."""
+"""The mouse PBPK model reproduces the Nano-Tumor measurements (Cheng 2020) at the tumor parameters
+refitted to them (and at the released ones), all data sets in one call."""
 
 from __future__ import annotations
 
@@ -25,32 +26,91 @@ def test_every_data_set_solves(reproduction) -> None:
 
 
 def test_time_courses_are_reproduced(reproduction) -> None:
-    # Measured 2026-11-29: 1,719 positive points, median |log10 error| 0.151, median relative
-    # error 0.40, 73 % of points within 2-fold.
+    # Refitted tumor parameters (data/pk/nanotumor_fits.csv), measured 2026-12-04: 1,719
+    # positive points, median |log10 error| 0.060, median relative error 0.13, 89 % of points
+    # within 2-fold (released parameters: 0.151, 0.40, 73 %).
     err = reproduction.point_errors()
     assert err["n_points"] > 1700
-    assert err["median_abs_log10_error"] <= 0.18
-    assert err["fraction_within_2fold"] >= 0.68
+    assert err["median_abs_log10_error"] <= 0.08
+    assert err["fraction_within_2fold"] >= 0.85
+
+
+def test_the_refit_reproduces_the_measurements_better_than_the_released_fits(
+        reproduction) -> None:
+    """The released parameters over-predict the measurements at every time (1.31x at 24 h);
+    the refit removes the bias and the scatter, at 24 h and where 168 h was measured."""
+    released = reproduce_nanotumor(tumor_fits="released")
+    before, after = released.point_errors(), reproduction.point_errors()
+    assert after["median_abs_log10_error"] < 0.5 * before["median_abs_log10_error"]
+    assert after["fraction_within_2fold"] > before["fraction_within_2fold"] + 0.1
+    r24_before, r24 = released.ratio_at(24.0), reproduction.ratio_at(24.0)
+    assert r24_before["median_ratio"] > 1.25  # the released fits' bias (1.31)
+    assert 0.9 <= r24["median_ratio"] <= 1.15  # measured 1.07
+    r168 = reproduction.ratio_at(168.0)
+    assert r168["n"] == 20
+    assert 0.8 <= r168["median_ratio"] <= 1.2  # measured 0.95
+    assert r168["fraction_within_2fold"] >= 0.9  # measured 1.0 (released 0.7)
 
 
 def test_de24_and_de168_against_the_data_sets(reproduction) -> None:
-    # Tolerance: 2-fold. Measured: DE24 83.9 % of data sets within 2-fold (median model/data
-    # 1.40); DE168 only 26.7 % (model median 0.03 vs 0.34 %ID). DE168 of 358/378 data sets is
-    # an extrapolation past the last observation (median last time 24 h) by the authors' fit,
-    # whose late-time retention the published G1 code does not give: the measured time points
-    # up to 168 h (test above) are reproduced, the extrapolated DE168 column is not.
+    # Tolerance: 2-fold. Measured with the refit: DE24 83.9 % of data sets within 2-fold of the
+    # column (median model/column 1.15, released fits 1.40); DE168 only 11 % (model median
+    # 0.06 vs 0.34 %ID). DE168 of 358/378 data sets is an extrapolation past the last
+    # observation (median last time 24 h) by the authors' fit, which neither the released
+    # parameters (0.03) nor the refit under the late-measured sets' prior reproduces.
     within = reproduction.fraction_within(2.0)
     assert within["de24"] >= 0.80
-    assert within["de168"] >= 0.22
+    assert within["de168"] >= 0.05
     d = reproduction.datasets
-    assert 0.3 <= d["de24_model"].median() <= 2.0  # Cheng 2020: 0.76 %ID; Wilhelm 2016: 0.7
-    # Where 168 h was measured (20 data sets) the model agrees: measured median model/observed
-    # 1.12, 70 % within 2-fold, where the DE168 column itself is 2-fold above those observations.
-    p = reproduction.points
-    late = p[(p["time_h"] == 168.0) & (p["observed"] > 0)]
-    log_ratio = np.log10(late["predicted"] / late["observed"])
-    assert len(late) == 20
-    assert np.mean(np.abs(log_ratio) <= np.log10(2)) >= 0.6
+    # Cheng 2020: 0.76 %ID; Wilhelm 2016: 0.7 (measured 0.85; released fits 1.07)
+    assert 0.55 <= d["de24_model"].median() <= 0.95
+
+
+def test_fit_courses_recovers_a_course_and_leans_on_the_prior_where_data_are_absent() -> None:
+    """Synthetic measurements from known parameters: with a wide prior centered elsewhere the
+    fit reproduces the measured course; a tight prior holds the parameters at its mean."""
+    from immunocycle.pk._nanotumor import simulate_tumor_pct
+    from immunocycle.pk._nanotumor_fit import Prior, fit_courses
+
+    truth = np.log([[0.05, 0.002, 0.03, 0.3, 20.0, 2.0], [0.2, 0.01, 0.3, 1.0, 5.0, 1.5]])
+    sets = pd.DataFrame({"ID": [7, 9], "BW": [20.0, 25.0], "QTC": [0.033, 0.02],
+                         "VTC": [0.04, 0.02], "BVT": [0.1, 0.05]})
+    times = np.array([1.0, 4.0, 8.0, 24.0, 48.0, 96.0])
+    grid = np.concatenate([[0.0], times])
+    tumor = sets.assign(**{c: np.exp(truth[:, j]) for j, c in enumerate(PARAM_COLUMNS)})
+    pct, status = simulate_tumor_pct(tumor, sets["BW"].to_numpy(), grid)
+    assert (status == 0).all()
+    points = pd.DataFrame({"ID": np.repeat(sets["ID"], len(times)),
+                           "time_h": np.tile(times, 2), "observed": pct[:, 1:].ravel()})
+    bounds = (truth.min(axis=0) - 3.0, truth.max(axis=0) + 3.0)
+    wide = Prior(truth.mean(axis=0) + 0.7, np.full(6, 3.0))
+    theta = fit_courses(sets, points, wide, bounds=bounds, sigma=0.05, max_nfev=200)
+    fitted = sets.assign(**{c: np.exp(theta[:, j]) for j, c in enumerate(PARAM_COLUMNS)})
+    got, _ = simulate_tumor_pct(fitted, sets["BW"].to_numpy(), grid)
+    # Start (the prior mean) is 2-fold off every parameter; the fit lands within 10 % at
+    # every measured time.
+    start = sets.assign(**{c: np.exp(wide.mean[j]) for j, c in enumerate(PARAM_COLUMNS)})
+    off, _ = simulate_tumor_pct(start, sets["BW"].to_numpy(), grid)
+    assert np.max(np.abs(np.log(off[:, 1:] / pct[:, 1:]))) > np.log(1.5)
+    assert np.max(np.abs(np.log(got[:, 1:] / pct[:, 1:]))) < np.log(1.1)
+    tight = Prior(wide.mean, np.full(6, 1e-3))
+    held = fit_courses(sets, points, tight, bounds=bounds, sigma=0.3)
+    assert np.allclose(held, wide.mean, atol=0.01)
+
+
+def test_load_nanotumor_gives_the_refit_or_the_released_parameters(shared_data) -> None:
+    folder = shared_data("nanotumor")
+    refit, released = load_nanotumor(folder), load_nanotumor(folder, tumor_fits="released")
+    raw = pd.read_csv(folder / "datasets.csv")
+    assert np.array_equal(released[list(PARAM_COLUMNS)].to_numpy(),
+                          raw[list(PARAM_COLUMNS)].to_numpy())
+    assert not np.allclose(refit["KTRESrelease"], released["KTRESrelease"])
+    # Everything but the six fitted tumor parameters is the file's.
+    rest = [c for c in raw.columns if c not in PARAM_COLUMNS]
+    pd.testing.assert_frame_equal(refit[rest], raw[rest])
+    from immunocycle._errors import InputError
+    with pytest.raises(InputError, match="tumor_fits"):
+        load_nanotumor(folder, tumor_fits="newest")
 
 
 def test_property_model_parameters_give_published_delivery_order(shared_data) -> None:
@@ -68,7 +128,7 @@ def test_property_model_parameters_give_published_delivery_order(shared_data) ->
                    options=SolverOptions(rtol=1e-6, atol=1e-12))
     de24 = 100 * res["tumor_amount"][:, 1] / params["BW"].to_numpy()
     assert (res.status == 0).all()
-    # Measured: median 1.1 %ID; published median 0.76 (Cheng 2020), 0.7 (Wilhelm 2016).
+    # Published median 0.76 (Cheng 2020), 0.7 (Wilhelm 2016).
     assert 0.3 <= np.median(de24) <= 2.0
 
 

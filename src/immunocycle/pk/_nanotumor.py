@@ -77,35 +77,70 @@ class Reproduction:
         return out
 
 
-def reproduce_nanotumor(options: SolverOptions | None = None) -> Reproduction:
+def simulate_tumor_pct(tumor: pd.DataFrame, body_weight_g: np.ndarray, grid: np.ndarray,
+                       options: SolverOptions | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Tumor amount (%ID) after one i.v. bolus at ``t = 0``, one row per data set.
+
+    Parameters
+    ----------
+    tumor : DataFrame
+        The columns of :data:`TUMOR_COLUMNS` (QTC, VTC, BVT, PT, PATC in model units;
+        KTRESrelease and KTRESmax in 1/h, KTRES50 in h, KTRESn).
+    body_weight_g : array
+        Body weight of each data set's mice (g).
+    grid : array
+        Output times (h), increasing, starting at 0 (the dose).
+
+    Returns
+    -------
+    pct, status : arrays
+        ``(n_sets, len(grid))`` %ID in the tumor, and the solver status per set (0 = solved).
+    """
+    params = pd.DataFrame({c: tumor[c].to_numpy(float) for c in TUMOR_COLUMNS})
+    params["BW"] = np.asarray(body_weight_g, float) / 1000.0
+    # Linear model (capacity off): %ID does not depend on the dose; 1 mg/kg keeps amounts O(1e-2).
+    params["dose_mg_per_kg"] = 1.0
+    for k, v in FIT_SETTINGS.items():
+        params[k] = v
+    model = compile_model(pbpk_structure(payload=False))
+    res = simulate(model, grid, params, options=options or SolverOptions(rtol=1e-6, atol=1e-12))
+    dose = params["dose_mg_per_kg"].to_numpy() * params["BW"].to_numpy()
+    return 100.0 * np.asarray(res["tumor_amount"]) / dose[:, None], np.asarray(res.status)
+
+
+def load_timecourses() -> pd.DataFrame:
+    """The measured tumor time courses: ``ID``, ``time_h`` (h after the dose),
+    ``tumor_pct_injected_dose`` (%ID), ``tumor_pct_injected_dose_per_g``."""
+    return pd.read_csv(dataset_dir("nanotumor") / "tumor_timecourse.csv")
+
+
+def reproduce_nanotumor(options: SolverOptions | None = None,
+                        tumor_fits: str = "refit") -> Reproduction:
     """Simulate every Nano-Tumor data set with its fitted tumor parameters (mouse, i.v. bolus).
+
+    Parameters
+    ----------
+    options : SolverOptions, optional
+    tumor_fits : {"refit", "released"}
+        The tumor parameters refitted to the measured time courses (shipped, see
+        :func:`immunocycle.pk.load_nanotumor`), or those released with the data set.
 
     Returns
     -------
     Reproduction
         DE24/DE168/DEmax per data set and the model at every observed time point.
     """
-    data = load_nanotumor()
-    course = pd.read_csv(dataset_dir("nanotumor") / "tumor_timecourse.csv")
+    data = load_nanotumor(tumor_fits=tumor_fits)
+    course = load_timecourses()
     # A grid fine enough for DEmax (the G1 code takes the maximum on a 0.1 h grid).
     grid = np.unique(np.concatenate([np.arange(0.0, 180.01, 0.5), course["time_h"].to_numpy(),
                                      [24.0, 168.0]]))
-    params = pd.DataFrame({c: data[c].to_numpy(float) for c in TUMOR_COLUMNS})
-    params["BW"] = data["BW"].to_numpy(float) / 1000.0
-    # Linear model (capacity off): %ID does not depend on the dose; 1 mg/kg keeps amounts O(1e-2).
-    params["dose_mg_per_kg"] = 1.0
-    for k, v in FIT_SETTINGS.items():
-        params[k] = v
-    model = compile_model(pbpk_structure(payload=False))
-    opts = options or SolverOptions(rtol=1e-6, atol=1e-12)
-    res = simulate(model, grid, params, options=opts)
-    dose = params["dose_mg_per_kg"].to_numpy() * params["BW"].to_numpy()
-    pct = 100.0 * res["tumor_amount"] / dose[:, None]
+    pct, status = simulate_tumor_pct(data, data["BW"].to_numpy(float), grid, options)
     at = {t: int(np.searchsorted(grid, t)) for t in (24.0, 168.0)}
     table = pd.DataFrame({"ID": data["ID"], "DE24": data["DE24"], "DE168": data["DE168"],
                           "Demax": data["Demax"], "de24_model": pct[:, at[24.0]],
                           "de168_model": pct[:, at[168.0]],
-                          "demax_model": np.nanmax(pct, axis=1), "status": res.status})
+                          "demax_model": np.nanmax(pct, axis=1), "status": status})
     row = {int(i): k for k, i in enumerate(data["ID"])}
     idx = np.searchsorted(grid, course["time_h"].to_numpy())
     ks = course["ID"].map(row).to_numpy()

@@ -45,6 +45,10 @@ from immunocycle._paths import PACKAGE_DATA, dataset_dir
 
 MODEL_FILE = PACKAGE_DATA / "pk" / "delivery_model.skops"
 REFIT_COMMAND = "python -m immunocycle.pk._properties"
+#: Tumor parameters of every data set refitted to its measured time course (derived from the
+#: shared data; ``immunocycle.pk._nanotumor_fit`` writes it and its description beside it).
+TUMOR_FITS_FILE = PACKAGE_DATA / "pk" / "nanotumor_fits.csv"
+TUMOR_FITS_COMMAND = "python -m immunocycle.pk._nanotumor_fit"
 
 # Test-set R2 of the deep neural network of Lin Z et al. 2022, Int J Nanomedicine 17:1365
 # (one random train/test split; the abstract does not say whether on the %ID or log scale).
@@ -87,7 +91,8 @@ _NUMERIC = ["active", "log10_hd", "abs_zeta_mv", "log10_dose", "body_weight_g",
             "log10_tumor_g", "log10_tumor_per_bw", "log10_dose_mg"]
 
 
-def load_nanotumor(data_dir: Path | None = None) -> pd.DataFrame:
+def load_nanotumor(data_dir: Path | None = None,
+                   tumor_fits: Literal["refit", "released"] = "refit") -> pd.DataFrame:
     """Read the Nano-Tumor data sets (one row per published data set).
 
     Parameters
@@ -95,6 +100,10 @@ def load_nanotumor(data_dir: Path | None = None) -> pd.DataFrame:
     data_dir : Path, optional
         Folder holding ``datasets.csv``; default: the ``nanotumor`` data set where
         :func:`immunocycle._paths.dataset_dir` finds it (``immunocycle data fetch nanotumor``).
+    tumor_fits : {"refit", "released"}
+        The six fitted tumor parameters (:data:`PARAM_COLUMNS`): ``refit``, those refitted to
+        each data set's measured time course (``data/pk/nanotumor_fits.csv``; the released ones
+        over-predict the measured 24-h points 1.31x, median), or ``released``, the file's own.
 
     Returns
     -------
@@ -121,7 +130,27 @@ def load_nanotumor(data_dir: Path | None = None) -> pd.DataFrame:
     missing -= set(df.columns)
     if missing:
         raise DataError(f"{path} lacks columns {sorted(missing)}")
-    return df
+    if tumor_fits == "released":
+        return df
+    if tumor_fits != "refit":
+        raise InputError("tumor_fits", f"must be 'refit' or 'released' (got {tumor_fits!r})")
+    return _with_refitted_tumors(df)
+
+
+def _with_refitted_tumors(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with :data:`PARAM_COLUMNS` replaced by the shipped refit, joined on ``ID``."""
+    if not TUMOR_FITS_FILE.is_file():
+        raise FileNotFoundError(f"{TUMOR_FITS_FILE} missing; create it with "
+                                f"`{TUMOR_FITS_COMMAND}`")
+    fits = pd.read_csv(TUMOR_FITS_FILE).set_index("ID")
+    ids = df["ID"].to_numpy()
+    if set(fits.index) != set(ids):
+        raise DataError(f"{TUMOR_FITS_FILE} does not hold the data sets of datasets.csv "
+                        f"({len(fits)} vs {len(df)}); rerun `{TUMOR_FITS_COMMAND}`")
+    out = df.copy()
+    for c in PARAM_COLUMNS:
+        out[c] = fits.loc[ids, c].to_numpy(float)
+    return out
 
 
 def _lookup(value: object, allowed: Iterable[str], aliases: dict[str, str], what: str) -> str:
