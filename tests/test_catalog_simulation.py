@@ -81,8 +81,8 @@ NO_SHIFT = {
     "cdnp_r848": "the property model, trained on the tumor parameters refitted to the Nano-Tumor "
                  "time courses (data/pk/nanotumor_fits.csv), gives nearly every particle the "
                  "population's tumor release and uptake (the sets do not identify them; cross-"
-                 "validated R2 of log KTRESrelease 0.12, KTRESmax 0.03): the 30-nm CDNP's tumor "
-                 "exposure per unit of free R848 in blood is 1.38x the free drug's (above 1.5 "
+                 "validated R2 of log KTRESrelease 0.02, KTRESmax 0.05): the 30-nm CDNP's tumor "
+                 "exposure per unit of free R848 in blood is 1.39x the free drug's (above 1.5 "
                  "with the released fits' parameters, which over-predict the measured tumor %ID "
                  "1.31x at 24 h); its carrier_pk uptake factor 3 (an assumption) is unchanged",
 }

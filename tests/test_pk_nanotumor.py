@@ -27,7 +27,7 @@ def test_every_data_set_solves(reproduction) -> None:
 
 def test_time_courses_are_reproduced(reproduction) -> None:
     # Refitted tumor parameters (data/pk/nanotumor_fits.csv), measured 2026-12-04: 1,719
-    # positive points, median |log10 error| 0.060, median relative error 0.13, 89 % of points
+    # positive points, median |log10 error| 0.063, median relative error 0.14, 89 % of points
     # within 2-fold (released parameters: 0.151, 0.40, 73 %).
     err = reproduction.point_errors()
     assert err["n_points"] > 1700
@@ -45,24 +45,24 @@ def test_the_refit_reproduces_the_measurements_better_than_the_released_fits(
     assert after["fraction_within_2fold"] > before["fraction_within_2fold"] + 0.1
     r24_before, r24 = released.ratio_at(24.0), reproduction.ratio_at(24.0)
     assert r24_before["median_ratio"] > 1.25  # the released fits' bias (1.31)
-    assert 0.9 <= r24["median_ratio"] <= 1.15  # measured 1.07
+    assert 0.9 <= r24["median_ratio"] <= 1.15  # measured 1.02
     r168 = reproduction.ratio_at(168.0)
     assert r168["n"] == 20
-    assert 0.8 <= r168["median_ratio"] <= 1.2  # measured 0.95
+    assert 0.8 <= r168["median_ratio"] <= 1.2  # measured 0.98
     assert r168["fraction_within_2fold"] >= 0.9  # measured 1.0 (released 0.7)
 
 
 def test_de24_and_de168_against_the_data_sets(reproduction) -> None:
-    # Tolerance: 2-fold. Measured with the refit: DE24 83.9 % of data sets within 2-fold of the
-    # column (median model/column 1.15, released fits 1.40); DE168 only 11 % (model median
-    # 0.06 vs 0.34 %ID). DE168 of 358/378 data sets is an extrapolation past the last
-    # observation (median last time 24 h) by the authors' fit, which neither the released
-    # parameters (0.03) nor the refit under the late-measured sets' prior reproduces.
+    # Tolerance: 2-fold. Measured with the refit: DE24 83 % of data sets within 2-fold of the
+    # column (median model/column 1.07, released fits 1.40); DE168 45 % (released 27 %; model
+    # median 0.20 vs 0.34 %ID). DE168 of 358/378 data sets is an extrapolation past the last
+    # observation (median last time 24 h) by the authors' fit; the refit gives those sets the
+    # late retention of the 20 sets measured at 168 h (their prior), not a measurement.
     within = reproduction.fraction_within(2.0)
     assert within["de24"] >= 0.80
-    assert within["de168"] >= 0.05
+    assert within["de168"] >= 0.35
     d = reproduction.datasets
-    # Cheng 2020: 0.76 %ID; Wilhelm 2016: 0.7 (measured 0.85; released fits 1.07)
+    # Cheng 2020: 0.76 %ID; Wilhelm 2016: 0.7 (measured 0.82; released fits 1.07)
     assert 0.55 <= d["de24_model"].median() <= 0.95
 
 

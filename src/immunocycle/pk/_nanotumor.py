@@ -4,10 +4,12 @@ Each data set carries the tumor parameters of the PBPK model fitted to it (QTC, 
 PATC, KTRESrelease/max/50/n) and its body weight; the rest of the model is the Lin 2016 mouse.
 The data sets differ only in parameter values, so one compiled model simulates them all at once.
 
-The released parameters reproduce the measured points (:meth:`Reproduction.ratio_at`: 1.31x at
-24 h, 1.12x at 168 h, medians) but not the data set's DE24/DE168 columns (median DE168 0.03 vs
-0.34 %ID; the published G1 code gives 0.027 at the same parameters): most data sets end at
-24-48 h, and those columns are partly the authors' extrapolation with another fit.
+By default the tumor parameters are those refitted to each data set's measured time course
+(:mod:`immunocycle.pk._nanotumor_fit`; :meth:`Reproduction.ratio_at` 1.02x at 24 h, 0.98x at
+168 h, medians). The released ones over-predict the measured points (1.31x at 24 h, 1.12x at
+168 h) and do not give the data set's DE24/DE168 columns (median DE168 0.03 vs 0.34 %ID; the
+published G1 code gives 0.027 at the same parameters): most data sets end at 24-48 h, and those
+columns are partly the authors' extrapolation with another fit.
 """
 
 from __future__ import annotations
