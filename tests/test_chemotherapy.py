@@ -32,9 +32,9 @@ def test_effects_are_driven_by_unbound_drug(cat):
     sb, nab = resolve_therapy("paclitaxel"), resolve_therapy("nab_paclitaxel")
     kill = {t.name: next(e for e in t.effects if e.parameter == "chemo_kill") for t in (sb, nab)}
     # the same unbound IC50 (5 nM), applied to total drug through each formulation's fu; nab's
-    # own tumor delivery (albumin transcytosis, factor 2 fitted to Gradishar 2005) halves it
+    # own tumor delivery (albumin transcytosis, factor 3 fitted to Gradishar 2005) divides it
     assert kill["paclitaxel"].ec50 == pytest.approx(5.0 / 0.024)
-    assert kill["nab_paclitaxel"].ec50 == pytest.approx(5.0 / 2.0 / 0.063)
+    assert kill["nab_paclitaxel"].ec50 == pytest.approx(1.67 / 0.063)
     assert kill["paclitaxel"].emax == kill["nab_paclitaxel"].emax  # one potency per agent
 
 

@@ -79,10 +79,36 @@ def test_borrowed_values_average_tumor_types_not_cohorts():
 
     results = {"melanoma": entry(2.0, 1e-3, 0.4), "nsclc": entry(0.5, 1e-5, 0.0),
                "nsclc_squamous": entry(0.5, 1e-5, 0.0), "nsclc_nonsquamous": entry(0.5, 1e-5, 0.0)}
-    out = fill_uncalibrated(results, write=False)
-    breast = out["breast"]
+    out = fill_uncalibrated(results, n=40, write=False)
+    breast, tnbc = out["breast"], out["tnbc"]
     assert breast["multiplier"] == pytest.approx(1.0, rel=1e-5)  # by cohort: 0.71
-    assert breast["new_lesion_rate"] == pytest.approx(1e-4, rel=1e-5)  # by cohort: 3.2e-5
+    assert tnbc["new_lesion_rate"] == pytest.approx(1e-4, rel=1e-5)  # by cohort: 3.2e-5
     assert breast["ae_offset"] == pytest.approx(0.2, rel=1e-5)  # by cohort: 0.13
+    # breast names a time to progression (Gradishar 2005): its rate is fitted, not borrowed
+    assert breast["fit"]["progression"]["regimen"] == "nab_paclitaxel"
+    assert "new_lesion_note" not in breast["fit"]
     # the non-squamous cohort has no AE target: it gets the same borrowed offset
     assert out["nsclc_nonsquamous"]["ae_offset"] == pytest.approx(0.2, rel=1e-5)
+
+
+def test_a_progression_target_fits_the_new_lesion_rate():
+    """A cohort without a PD-1 PFS target but with a published time to progression of another
+    regimen gets the new-lesion rate that puts that regimen's median on the nearest scan: a
+    shorter published median needs a higher rate, and the shipped breast rate is the fit."""
+    from immunocycle.trial._calibrate import fit_progression
+
+    breast = load_cohort("breast")
+    fitted = fitted_values("breast")
+    rates = {}
+    for months in (2.5, 8.0):
+        cohort = breast.model_copy(update={"progression": breast.progression.model_copy(
+            update={"median_pfs_months": months})})
+        rates[months], fit = fit_progression(cohort, multiplier=fitted.multiplier,
+                                             ae_offset=fitted.ae_offset, n=80)
+        assert fit["target_median_pfs_days"] == pytest.approx(months * 30.4375, abs=0.1)
+    assert rates[2.5] > 3 * rates[8.0]
+    record = yaml.safe_load(fitted_path().read_text())["breast"]
+    assert record["fit"]["progression"]["regimen"] == breast.progression.regimen
+    assert record["fit"]["progression"]["median_pfs_days"] == record["fit"]["progression"][
+        "aimed_scan_day"]
+    assert record["new_lesion_rate"] == fitted.new_lesion_rate

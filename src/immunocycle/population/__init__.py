@@ -7,6 +7,7 @@ from immunocycle.population._cohort import (
     ParameterDistribution,
     PhenotypeMix,
     PooledArm,
+    ProgressionTarget,
     TMBDistribution,
     available_cohorts,
     cohort_path,
@@ -34,7 +35,7 @@ from immunocycle.population._pooling import PooledORR, pool_orr
 from immunocycle.population._sampling import Distribution, sample_patients
 
 __all__ = [
-    "EXCLUSIONS", "CalibrationTarget", "Cohort", "Distribution", "FittedValues",
+    "EXCLUSIONS", "CalibrationTarget", "Cohort", "ProgressionTarget", "Distribution", "FittedValues",
     "ParameterDistribution", "PhenotypeMix", "TMBDistribution", "available_cohorts", "cohort_path",
     "fitted_values", "load_cohort", "median_patient", "neoantigen_load_from_tmb", "plausibility",
     "sample_cohort", "sample_patients", "select_to_mix", "fitted_path", "MouseModel",

@@ -185,6 +185,20 @@ class CalibrationTarget(_Strict):
         return {**data, **computed}
 
 
+class ProgressionTarget(_Strict):
+    """A published median time to progression (or PFS) of a regimen other than a PD-1 blocker,
+    for a cohort whose tumor type has no PD-1 PFS in ``calibration_targets.md``: the tumor
+    type's new-lesion rate is fitted to it (:func:`immunocycle.trial._calibrate.fill_uncalibrated`),
+    as the calibrated cohorts' rates are fitted to their PD-1 arm's median PFS.
+
+    ``regimen`` the arm (catalog names joined by ``+``); ``median_pfs_months`` its published
+    median (months); ``source`` the trial, with its DOI."""
+
+    regimen: str
+    median_pfs_months: Annotated[float, Field(gt=0)]
+    source: Annotated[str, Field(min_length=3)]
+
+
 class Cohort(_Strict):
     """A virtual-patient cohort (one YAML file in ``data/cohorts``).
 
@@ -206,6 +220,9 @@ class Cohort(_Strict):
         Observed baseline phenotype shares (for optional selection).
     calibration : CalibrationTarget, optional
         The published figure the cohort is fitted to, if any.
+    progression : ProgressionTarget, optional
+        Without a calibration PFS: the published median time to progression of another regimen,
+        to which the new-lesion rate is fitted.
     """
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -218,6 +235,7 @@ class Cohort(_Strict):
     diagnosis_sum_mm: ParameterDistribution
     phenotype_mix: PhenotypeMix | None = None
     calibration: CalibrationTarget | None = None
+    progression: ProgressionTarget | None = None
 
 
 class FittedValues(_Strict):

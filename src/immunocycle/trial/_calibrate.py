@@ -74,14 +74,15 @@ def _finish(task, sims: list, rate: float) -> pd.DataFrame:
                      ignore_index=True)
 
 
-def pfs_target_days(cohort) -> tuple[float, float, float] | None:
-    """``(target, aim, previous)``: the published median PFS (days) of the cohort, the scan day
-    nearest to it, which the fit aims at (a Kaplan-Meier median of scan-dated progressions is a
-    scan day), and the scan before it (0: the aim is the first scan). None without a PFS
-    target."""
+def pfs_target_days(cohort, months: float | None = None) -> tuple[float, float, float] | None:
+    """``(target, aim, previous)``: the published median PFS (days) of the cohort (or
+    ``months``), the scan day nearest to it, which the fit aims at (a Kaplan-Meier median of
+    scan-dated progressions is a scan day), and the scan before it (0: the aim is the first
+    scan). None without a PFS target."""
     from immunocycle.trial._progression import assessment_times
 
-    target = cohort.calibration.median_pfs_months if cohort.calibration else None
+    target = months if months is not None else (
+        cohort.calibration.median_pfs_months if cohort.calibration else None)
     if target is None:
         return None
     days = float(target) * 30.4375
@@ -618,8 +619,13 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
             entry["ae_offset"] = mean_offset
             entry["fit"]["ae_note"] = ("no AE rate in calibration_targets.md: mean AE offset of "
                                        "the calibrated tumor types")
-        if mean_rate is not None and not (cohort.calibration
-                                          and cohort.calibration.median_pfs_months):
+        if cohort.calibration is None and cohort.progression is not None:
+            entry["new_lesion_rate"], entry["fit"]["progression"] = fit_progression(
+                cohort, multiplier=entry["multiplier"], ae_offset=entry["ae_offset"], n=n,
+                seed=seed)
+            entry["fit"].pop("new_lesion_note", None)
+        elif mean_rate is not None and not (cohort.calibration
+                                            and cohort.calibration.median_pfs_months):
             entry["new_lesion_rate"] = mean_rate
             entry["fit"]["new_lesion_note"] = (
                 "no median PFS in calibration_targets.md: new-lesion rate is the geometric mean "
@@ -628,6 +634,31 @@ def fill_uncalibrated(results: dict[str, dict] | None = None, *, n: int = 1000, 
         if write:
             write_fitted(name, entry)
     return results
+
+
+def fit_progression(cohort, *, multiplier: float, ae_offset: float, n: int = 1000,
+                    seed: int = 0, days: float = 365.0, log=None) -> tuple[float, dict]:
+    """The new-lesion rate (1/day) of a cohort without a PD-1 PFS target, fitted to the median
+    time to progression of its ``progression`` regimen (:class:`~immunocycle.population.
+    ProgressionTarget`) at the cohort's (borrowed) ``multiplier`` and ``ae_offset``, as
+    :func:`fit_new_lesion_rate` fits the calibrated cohorts' rates. Returns ``(rate, fit)``,
+    ``fit`` the target, the scan day aimed at, the achieved median and ORR (JSON-ready)."""
+    from immunocycle.trial._trial import make_task
+
+    target = cohort.progression
+    pfs = pfs_target_days(cohort, target.median_pfs_months)
+    task = make_task(cohort, [target.regimen], seed=seed, days=days, multiplier=multiplier,
+                     ae_offset=ae_offset)
+    sims = _simulate(task, n)
+    rate, median = fit_new_lesion_rate(task, sims, pfs[1], log, pfs[2])
+    rate = float(f"{rate:.6g}")
+    orr, k, evaluable = _orr(_finish(task, sims, rate))
+    return rate, {"regimen": target.regimen, "target_median_pfs_days": round(pfs[0], 1),
+                  "aimed_scan_day": pfs[1], "median_pfs_days": median,
+                  "orr_at_fit": round(orr, 4), "evaluable": evaluable, "n": n, "seed": seed,
+                  "days": days, "source": target.source,
+                  "note": "new-lesion rate fitted to this regimen's median time to progression "
+                          "(the tumor type has no PD-1 PFS in calibration_targets.md)"}
 
 
 def _calibrated_parameter(results: dict[str, dict]) -> str:
