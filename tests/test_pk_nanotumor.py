@@ -146,3 +146,22 @@ def test_ratio_at_reads_only_the_measurements_at_that_time() -> None:
     assert r["median_ratio"] == pytest.approx(np.sqrt(0.9 * 1.5))
     assert r["fraction_within_2fold"] == pytest.approx(0.75)
     assert Reproduction(pd.DataFrame(), points).ratio_at(72.0)["n"] == 0
+
+
+def test_the_shipped_fits_and_property_model_are_todays(reproduction) -> None:
+    """The refit's card holds the model-vs-data numbers of the shipped fits, recomputed here (a
+    change to the PBPK or the data moves them: rerun the refit); the property model's card holds
+    the digest of the fits it was trained on (a refit without a retrain is seen)."""
+    import yaml
+
+    from immunocycle.pk._properties import MODEL_FILE, TUMOR_FITS_FILE, tumor_fits_digest
+
+    card = yaml.safe_load(TUMOR_FITS_FILE.with_suffix(".yaml").read_text())
+    shipped = card["model_vs_data"]["refit"]
+    d = reproduction.datasets
+    assert d["de24_model"].median() == pytest.approx(shipped["median_de24_pct_id"], abs=6e-4)
+    assert d["de168_model"].median() == pytest.approx(shipped["median_de168_pct_id"], abs=6e-4)
+    assert reproduction.ratio_at(24.0)["median_ratio"] == pytest.approx(
+        shipped["ratio_to_measured_24h"], abs=6e-4)
+    forest = yaml.safe_load(MODEL_FILE.with_suffix(".yaml").read_text())
+    assert forest["targets"]["pbpk_sha256"] == tumor_fits_digest()

@@ -137,6 +137,14 @@ def load_nanotumor(data_dir: Path | None = None,
     return _with_refitted_tumors(df)
 
 
+def tumor_fits_digest() -> str:
+    """SHA-256 of the shipped tumor fits (``nanotumor_fits.csv``): the property model's card
+    records the one it was trained on, so a refit without a retrain is seen."""
+    import hashlib
+
+    return hashlib.sha256(TUMOR_FITS_FILE.read_bytes()).hexdigest()
+
+
 def _with_refitted_tumors(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with :data:`PARAM_COLUMNS` replaced by the shipped refit, joined on ``ID``."""
     if not TUMOR_FITS_FILE.is_file():
@@ -608,7 +616,10 @@ def refit(out_path: str | Path | None = None) -> dict:
             "missing": "median imputation plus missing-value indicator (HD, Zeta)",
         },
         "targets": {"delivery": "log10 of DE24, DE168, Demax (%ID)",
-                    "pbpk": "log10 of " + ", ".join(PARAM_COLUMNS)},
+                    "pbpk": "log10 of " + ", ".join(PARAM_COLUMNS),
+                    "pbpk_from": f"{TUMOR_FITS_FILE.name} (refitted to the time courses, "
+                                 f"`{TUMOR_FITS_COMMAND}`)",
+                    "pbpk_sha256": tumor_fits_digest()},
         "model": {
             "estimator": f"sklearn {sklearn.__version__} ExtraTreesRegressor, multi-output, "
                          "one forest for delivery, one for PBPK parameters",
