@@ -32,6 +32,11 @@ the published median PFS and one AE offset to the published grade 3-4 AE rate
    first ``m``) and the offset refitted on the final run (``fit.ae_offset_rounds``): the
    calibrated ORR is the one a trial at the fitted offset reports.
 
+Cohorts without a target borrow the calibrated tumor types' means (:func:`fill_uncalibrated`);
+one that names a published median time to progression of another regimen (``progression`` in
+its file, e.g. breast: Gradishar 2005's nab-paclitaxel) gets its new-lesion rate fitted to it
+instead (:func:`fit_progression`, the step 1c fit at the borrowed multiplier).
+
 The result is written to ``data/cohorts/fitted.yaml`` with the achieved fit and the command that
 reproduces it (``immunocycle cohort calibrate NAME``).
 """
