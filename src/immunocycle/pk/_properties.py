@@ -3,7 +3,8 @@
 From a nanoparticle's properties and the tumor model it is given to, predict the delivery
 efficiency to the tumor (DE24, DE168, DEmax in % of injected dose, %ID) and the tumor parameters
 of the PBPK model fitted to each data set (Cheng 2020, ACS Nano; see
-``shared/data/nanotumor/README.md``).
+``shared/data/nanotumor/README.md``), as refitted to the measured time courses
+(:mod:`immunocycle.pk._nanotumor_fit`, ``data/pk/nanotumor_fits.csv``).
 
 Model: extremely randomized trees (scikit-learn ``ExtraTreesRegressor``), multi-output, on
 log10 targets. One forest predicts the three delivery endpoints jointly (each tree leaf averages
@@ -11,7 +12,8 @@ whole data sets, so DEmax >= DE24 and DE168 is kept); a second forest predicts t
 parameters. The 10-90 % band comes from the spread of the trees, widened by a factor measured
 out of fold so that it covers 80 % of held-out data sets (a normalized conformal band).
 
-Refit and rewrite the shipped model with ``python -m immunocycle.pk._properties``.
+Refit and rewrite the shipped model with ``python -m immunocycle.pk._properties`` (after
+``python -m immunocycle.pk._nanotumor_fit`` when the tumor fits change).
 """
 
 from __future__ import annotations
