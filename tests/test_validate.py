@@ -126,6 +126,22 @@ def test_known_gap_does_not_fail_the_run(tmp_path):
     assert "known gap (issue 99: test)" in res.stdout
 
 
+def test_a_full_run_known_gap_is_scored_as_any_target_in_a_quick_run(tmp_path):
+    """``known_gap_run: full``: the quick run's subset must pass on its own (a failure fails the
+    run), and a pass is a plain pass, not a stale known gap; the full run keeps the gap."""
+    gap = {"known_gap": "issue 99: full run", "known_gap_run": "full"}
+    failing = _write(tmp_path, [{**RENAL, "band": [1.0, 2.0], **gap}], "fail.yaml")
+    passing = _write(tmp_path, [{**RENAL, **gap}], "pass.yaml")
+    quick_fail = runner.invoke(app, ["validate", "--quick", "--targets", str(failing), "--json"])
+    assert quick_fail.exit_code == 1, quick_fail.output
+    quick_pass = runner.invoke(app, ["validate", "--quick", "--targets", str(passing), "--json"])
+    assert quick_pass.exit_code == 0, quick_pass.output
+    assert json.loads(quick_pass.stdout)[0]["status"] == "pass"
+    full = runner.invoke(app, ["validate", "--targets", str(failing), "--json"])
+    assert full.exit_code == 0, full.output
+    assert json.loads(full.stdout)[0]["status"] == "known gap"
+
+
 @pytest.mark.parametrize("entry, message", [
     ({**RENAL, "band": None}, "band"),
     ({**RENAL, "band": [2.0, 1.0]}, "band"),

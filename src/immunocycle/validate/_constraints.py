@@ -148,13 +148,15 @@ def loaded_dc_capacity(check, ctx) -> Measurement:
 def orr_gain_cap(check, ctx) -> Measurement:
     """Largest ORR gain (fraction) of a catalog regimen over the cohort's PD-1 blocker alone,
     on the cohort's patients (``n_quick``/``n`` per cohort); gains a cited human result shows
-    (``allowed: [{cohort, arm, source}]``) are left out."""
+    (``allowed: [{cohort, arm, source}]``) are left out; every pair above ``list_above`` is
+    named in the detail."""
     from immunocycle.trial import make_task, summarize_trial
 
     n = int(arg(check, "n_quick", 40) if ctx.quick else arg(check, "n", 100))
     allowed = {(a["cohort"], a["arm"]) for a in arg(check, "allowed", [])}
     regimens = catalog_regimens(check, ctx)
-    worst, where, count = -math.inf, "", 0
+    cap = float(arg(check, "list_above", math.inf))  # pairs above it are named in the detail
+    worst, where, count, over = -math.inf, "", 0, []
     import pandas as pd
 
     for cohort in cohorts_of(check, ctx):
@@ -174,11 +176,17 @@ def orr_gain_cap(check, ctx) -> Measurement:
             if (cohort, rec["name"]) in allowed:
                 continue
             count += 1
-            if rec["orr"] - base > worst:
-                worst, where = rec["orr"] - base, (f"{cohort}: {rec['name']} {rec['orr']:.0%} vs "
-                                                   f"{summary[0]['name']} {base:.0%}")
+            gain = rec["orr"] - base
+            if gain > cap:
+                over.append((gain, f"{cohort}: {rec['name']} {gain:+.0%}"))
+            if gain > worst:
+                worst, where = gain, (f"{cohort}: {rec['name']} {rec['orr']:.0%} vs "
+                                      f"{summary[0]['name']} {base:.0%}")
+    # Every pair over the cap, largest first: each needs a cited human result (``allowed``) or
+    # a model change.
+    listed = "; over the cap: " + ", ".join(t for _, t in sorted(over, reverse=True)) if over else ""
     return Measurement(worst, None, count, f"worst: {where} ({count} cohort-regimen pairs, "
-                                           f"{n} patients each)")
+                                           f"{n} patients each){listed}")
 
 
 __all__ = ["PD1_BLOCKERS", "catalog_regimens", "cohorts_of", "human_cohorts", "pd1_blocker",

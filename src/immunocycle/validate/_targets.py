@@ -15,6 +15,7 @@ to one contributor, so targets are added without editing anyone else's file. An 
       check: {kind: orr, cohort: melanoma, arm: nivolumab}
       status: active                          # or "not yet modelled" (with reason:)
       known_gap: "issue 14: ..."              # optional: an expected failure, reported, not fatal
+      known_gap_run: full                     # optional: the gap shows in the full run only
       quick: false                            # optional: left out of --quick (listed as "full run only")
 
 A ``check`` names a registered check kind (:func:`immunocycle.validate.check_kind`) and its
@@ -65,6 +66,9 @@ class Target(BaseModel):
     status: Literal["active", "not yet modelled"] = "active"
     reason: str | None = None
     known_gap: str | None = None
+    #: ``full``: the known gap is seen only in the full run (a quick run checks a subset that
+    #: must pass, and is scored as any target).
+    known_gap_run: Literal["any", "full"] = "any"
     note: str = ""
     owner: str = "validate"
     quick: bool = True
