@@ -15,6 +15,7 @@ columns are partly the authors' extrapolation with another fit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,7 @@ def load_timecourses() -> pd.DataFrame:
 
 
 def reproduce_nanotumor(options: SolverOptions | None = None,
-                        tumor_fits: str = "refit") -> Reproduction:
+                        tumor_fits: Literal["refit", "released"] = "refit") -> Reproduction:
     """Simulate every Nano-Tumor data set with its fitted tumor parameters (mouse, i.v. bolus).
 
     Parameters
