@@ -185,3 +185,46 @@ def test_overall_survival_landmarks_read_the_trial_summary():
     held_out = [t for t in load_targets() if t.check.get("kind") == "os_landmark"]
     assert {t.id for t in held_out} >= {"checkmate066_nivolumab_os12", "checkmate066_dacarbazine_os12"}
     assert all("held out" in t.what for t in held_out)
+
+
+def test_responders_are_the_patients_evaluable_in_every_arm():
+    import pandas as pd
+
+    from immunocycle.validate._constraints import responders
+
+    frame = pd.DataFrame({
+        "patient_id": [0, 0, 1, 1, 2, 2, 3],
+        "arm": ["a", "b", "a", "b", "a", "b", "a"],
+        "included": [True, True, True, True, False, False, True],
+        "evaluable": [True, True, True, False, True, True, True],
+        "bor": ["PR", "SD", "CR", "PR", "CR", "CR", "PR"]})
+    # patient 1 is not evaluable under b, 2 is not included, 3 has no b row: only 0 is kept
+    r = responders(frame, ["b", "a"])
+    assert r.shape == (2, 1) and r[:, 0].tolist() == [False, True]
+
+
+def test_orr_gain_cap_measures_the_flagged_pairs_again_on_more_patients():
+    """The screen's pairs above ``confirm_above`` are run again on ``n_confirm`` patients and
+    that gain is the one checked; pairs below are not re-run; a listed "X + PD-1 blocker" pair
+    carries its Bliss excess on the confirming patients."""
+    from immunocycle.design import synergy
+    from immunocycle.validate._constraints import responders
+
+    check = {"kind": "orr_gain_cap", "n_quick": 40, "confirm_above": 0.2, "n_confirm": 120,
+             "list_above": 0.3, "quick_cohorts": ["tnbc"],
+             "quick_regimens": ["nab_paclitaxel", "paclitaxel"]}
+    ctx = Context(quick=True)
+    m = KINDS["orr_gain_cap"](check, ctx)
+    runs = {k[3]: v for k, v in ctx.cache.items() if k[0] == "gain"}
+    screen = {r["name"]: r["orr"] for r in runs[40][0]}
+    big, frame = runs[120]
+    again = {r["name"]: r["orr"] for r in big}
+    assert screen["paclitaxel+nivolumab"] - screen["nivolumab"] < 0.2
+    assert "paclitaxel+nivolumab" not in again
+    gain = again["nab_paclitaxel+nivolumab"] - again["nivolumab"]
+    assert m.value == pytest.approx(gain)
+    assert gain != pytest.approx(screen["nab_paclitaxel+nivolumab"] - screen["nivolumab"])
+    assert "measured again on 120" in m.detail
+    r = responders(frame, ["nivolumab", "nab_paclitaxel", "nab_paclitaxel+nivolumab"])
+    excess = synergy(r[:2], r[2], seed=0, confidence=0.9).bliss.excess
+    assert f"excess {excess:+.0%}" in m.detail
