@@ -46,7 +46,8 @@ def test_packaged_targets_load_and_name_known_kinds():
     for needed in ("keynote006_ipilimumab_orr", "atkins1999_il2_orr", "echo301_pfs_hr",
                    "gradishar2005_nab_paclitaxel_orr", "checkmate017_docetaxel_orr",
                    "constraint_peak_cd8_blood", "constraint_orr_gain", "mm302_human_tumor_deposition_24h",
-                   "crlx101_human_clearance", "myocet_human_clearance"):
+                   "crlx101_human_clearance", "myocet_human_clearance",
+                   "impassion130_orr_gain_over_nab_paclitaxel"):
         assert needed in ids
 
 
