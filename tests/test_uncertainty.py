@@ -278,3 +278,43 @@ def test_multiplier_sd_comes_from_the_fitted_file(tmp_path, monkeypatch):
     assert cohort_multiplier_sd(make_task("excluded", ["nivolumab"]), on) == 0.0  # archetype
     off = dataclasses.replace(on, cohort_multiplier=False)
     assert cohort_multiplier_sd(make_task("melanoma", ["nivolumab"]), off) == 0.0
+
+
+def test_an_emax_fitted_in_another_tumor_type_is_drawn_as_inferred():
+    """``fitted_in``: nab-paclitaxel's kill was fitted to Gradishar's breast arms, so in
+    melanoma its draws use the inferred widths: the same normal draws, their log deviation
+    from the catalog value scaled by the ratio of the widths; the PD-1 blocker's EC50 (a binding
+    measurement, no ``fitted_in``) draws the same values in both."""
+    from immunocycle.catalog import resolve_arm
+    from immunocycle.trial._uncertainty import effect_parameters, grade_in
+
+    assert grade_in("measured_human", ("breast",), "melanoma") == "inferred"
+    assert grade_in("measured_human", ("breast",), "breast") == "measured_human"
+    assert grade_in("measured_human", (), "melanoma") == "measured_human"
+    assert grade_in("measured_human", ("breast",), None) == "measured_human"
+    assert grade_in("assumption", ("breast",), "melanoma") == "assumption"
+    base = {"agent": "x", "parameter": "p", "emax": 1.0, "ec50_nmol_per_l": 1.0, "source": "abc"}
+    with pytest.raises(pydantic.ValidationError, match="fitted_in"):
+        TherapyEffect(**base, grade="inferred", fitted_in=("breast",))
+
+    arms = [resolve_arm("nab_paclitaxel+nivolumab", "human")]
+    specs = effect_parameters(arms)
+    pri = load_priors()
+    breast, melanoma = (draw_replicates(arms, 0, 8, priors=pri, tumor_type=tt)
+                        for tt in ("breast", "melanoma"))
+    assert breast.columns == melanoma.columns
+    (h_emax, h_ec50), (i_emax, i_ec50) = pri.widths("measured_human"), pri.widths("inferred")
+    widened = 0
+    for j, c in enumerate(breast.columns):
+        a = np.array([row[j] for row in breast.values])
+        b = np.array([row[j] for row in melanoma.values])
+        if specs[c]["fitted_in"]:
+            assert "breast" in specs[c]["fitted_in"] and specs[c]["grade"] == "measured_human"
+            ratio = i_emax / h_emax if specs[c]["kind"] == "emax" else i_ec50 / h_ec50
+            dev_a, dev_b = np.log(a / specs[c]["value"]), np.log(b / specs[c]["value"])
+            np.testing.assert_allclose(dev_b, ratio * dev_a, rtol=1e-9, atol=1e-12)
+            assert np.abs(dev_a).max() > 0
+            widened += 1
+        else:
+            np.testing.assert_array_equal(a, b)
+    assert widened == 2  # the kill's Emax and EC50

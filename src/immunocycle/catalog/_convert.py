@@ -397,7 +397,7 @@ def to_cycle_therapy(entry: Therapy | str, species: str = "human", *, catalog=No
             emax_units=units_of.get(e.parameter, "dimensionless") if e.mode == "add"
             else "dimensionless",
             ec50=e.ec50_nmol_per_l / ratio / fu, ec50_units="nmol/L", hill=e.hill,
-            concentration=e.site, grade=e.evidence_grade,
+            concentration=e.site, grade=e.evidence_grade, fitted_in=e.fitted_in,
             source=(e.source + (" (assumption)" if e.assumption else "")
                     + ("" if ratio == 1.0 else f"; EC50 / co-loading ratio {ratio:g}")
                     + ("" if fu == 1.0 else f"; unbound EC50 / unbound fraction {fu:g} "

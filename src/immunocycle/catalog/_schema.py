@@ -213,12 +213,19 @@ class TherapyEffect(_Entry):
     source: Source
     assumption: bool = False
     grade: Grade | None = None
+    #: Tumor types (cohort ``tumor_type``) of the human trial arms a ``measured_human`` Emax was
+    #: fitted to; in any other tumor type the effect counts as ``inferred`` (a wider prior, see
+    #: ``data/trial/uncertainty.yaml``). Empty: the measurement holds in every tumor type (a
+    #: binding constant).
+    fitted_in: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _grade(self) -> TherapyEffect:
         if self.assumption and self.grade in ("measured_human", "measured_mouse"):
             raise ValueError(f"grade {self.grade!r} contradicts assumption: true (use inferred "
                              "or assumption)")
+        if self.fitted_in and self.grade != "measured_human":
+            raise ValueError(f"fitted_in is for a measured_human effect (grade {self.grade!r})")
         return self
 
     @property

@@ -61,6 +61,9 @@ class Effect(_Frozen):
     #: Evidence grade of the effect size (measured_human, measured_mouse, inferred, assumption;
     #: None counts as assumption): the width of its prior in the trials' replicates.
     grade: Literal["measured_human", "measured_mouse", "inferred", "assumption"] | None = None
+    #: Tumor types whose human trials a measured_human Emax was fitted to (elsewhere it counts
+    #: as inferred in the replicates); empty: every tumor type.
+    fitted_in: tuple[str, ...] = ()
 
 
 class Dosing(_Frozen):

@@ -132,9 +132,21 @@ def draw_emax(value: float, mode: str, sigma: float, z: float) -> float:
     return float(value * math.exp(sigma * z))
 
 
+def grade_in(grade: str | None, fitted_in: Sequence[str], tumor_type: str | None) -> str | None:
+    """An effect's evidence grade in a tumor type: a ``measured_human`` Emax fitted to human
+    trials of other tumor types (``fitted_in``) is carried there, so it counts as ``inferred``
+    (\"derived from a measurement of something else\", ``data/trial/uncertainty.yaml``); the
+    grade as given where ``fitted_in`` is empty, names ``tumor_type``, or ``tumor_type`` is None.
+    """
+    if grade == "measured_human" and fitted_in and tumor_type is not None \
+            and tumor_type not in fitted_in:
+        return "inferred"
+    return grade
+
+
 def effect_parameters(arm_therapies: Sequence[Sequence]) -> dict[str, dict[str, Any]]:
     """Every effect parameter of the arms' therapies: model name -> ``{value, kind, mode,
-    grade, key}`` (kind ``emax`` or ``ec50``; ``key`` names the effect itself: the therapy's
+    grade, fitted_in, key}`` (kind ``emax`` or ``ec50``; ``key`` names the effect itself: the therapy's
     description, parameter, mode, site and rank among such effects, so the same effect draws
     the same value under another slot name, as in a design's padded therapies).
 
@@ -155,7 +167,9 @@ def effect_parameters(arm_therapies: Sequence[Sequence]) -> dict[str, dict[str, 
                 for kind, value in (("emax", e.emax), ("ec50", e.ec50)):
                     name = f"{t.name}_e{k}_{kind}"
                     spec = {"value": float(value), "kind": kind, "mode": e.mode,
-                            "grade": getattr(e, "grade", None), "key": f"{ident}|{kind}"}
+                            "grade": getattr(e, "grade", None),
+                            "fitted_in": tuple(getattr(e, "fitted_in", ())),
+                            "key": f"{ident}|{kind}"}
                     if name in out and (out[name]["value"], out[name]["key"]) != (
                             spec["value"], spec["key"]):
                         raise ValueError(f"{name}: two arms give therapy {t.name!r} different "
@@ -235,7 +249,8 @@ class ReplicateDraws:
 def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: int, *,
                     priors: Priors | None = None, preset: str | None = None,
                     multiplier: tuple[str, float] | None = None,
-                    cohort: str | None = None) -> ReplicateDraws:
+                    cohort: str | None = None,
+                    tumor_type: str | None = None) -> ReplicateDraws:
     """Draw every effect size of the arms for ``replicates`` replicates.
 
     Parameters
@@ -259,6 +274,9 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
         calibration allows, and the cohort's calibrated parameter is scaled by the multiplier
         that keeps the cohort on target. A human cohort without its own fit borrows the
         homeostatic space's; otherwise (mouse) they are not drawn.
+    tumor_type : str, optional
+        The cohort's tumor type: an effect fitted to other tumor types' trials is drawn with
+        the ``inferred`` widths (:func:`grade_in`).
     """
     pri = priors or load_priors()
     specs = effect_parameters(arm_therapies)
@@ -268,7 +286,7 @@ def draw_replicates(arm_therapies: Sequence[Sequence], seed: int, replicates: in
         row = []
         for name in cols:
             s = specs[name]
-            s_emax, s_ec50 = pri.widths(s["grade"])
+            s_emax, s_ec50 = pri.widths(grade_in(s["grade"], s["fitted_in"], tumor_type))
             z = _normal(seed, r, s["key"])
             row.append(draw_emax(s["value"], s["mode"], s_emax, z) if s["kind"] == "emax"
                        else s["value"] * math.exp(s_ec50 * z))
@@ -372,7 +390,8 @@ def replicate_task(task, *, replicates: int | None = None, priors: Priors | None
     mult = (task.parameter, sd) if task.parameter and sd > 0.0 else None
     groups = tuple((tuple(g), draw_replicates([arms[k] for k in g], task.seed, r, priors=pri,
                                               preset=task.cohort.base, multiplier=mult,
-                                              cohort=task.cohort.name))
+                                              cohort=task.cohort.name,
+                                              tumor_type=task.cohort.tumor_type))
                    for g in arm_groups(arms))
     return ReplicateTask(replace(task, arm_therapies=arms), groups,
                          sd if mult is not None else 0.0)
@@ -645,6 +664,6 @@ def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: P
 
 __all__ = ["AE_OFFSET_SHIFT", "REPLICATE_COLUMNS", "Priors", "ReplicateDraws", "ReplicateTask",
            "add_prediction_intervals", "arm_groups", "arm_statistics", "beats_comparator",
-           "cohort_multiplier_sd", "draw_emax", "draw_replicates", "effect_parameters",
+           "cohort_multiplier_sd", "draw_emax", "draw_replicates", "effect_parameters", "grade_in",
            "load_priors", "prediction_intervals", "replicate_count", "replicate_task",
            "replicate_values", "uncertainty"]
