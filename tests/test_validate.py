@@ -229,3 +229,13 @@ def test_orr_gain_cap_measures_the_flagged_pairs_again_on_more_patients():
     r = responders(frame, ["nivolumab", "nab_paclitaxel", "nab_paclitaxel+nivolumab"])
     excess = synergy(r[:2], r[2], seed=0, confidence=0.9).bliss.excess
     assert f"excess {excess:+.0%}" in m.detail
+
+
+def test_constraint_arms_never_give_a_second_pd1_axis_blocker():
+    from immunocycle.validate._constraints import _arms, blocks_pd1_axis
+
+    assert blocks_pd1_axis("nivolumab_ipilimumab") and blocks_pd1_axis("platelet_anti_pdl1")
+    assert not blocks_pd1_axis("nab_paclitaxel") and not blocks_pd1_axis("mfolfox6")
+    arms = _arms("melanoma", ["nivolumab_ipilimumab", "atezolizumab_free", "nab_paclitaxel"])
+    assert arms == ["nivolumab", "nivolumab_ipilimumab", "atezolizumab_free", "nab_paclitaxel",
+                    "nab_paclitaxel+nivolumab"]

@@ -66,15 +66,28 @@ def cohorts_of(check, ctx) -> list[str]:
     return list(arg(check, "cohorts", None) or human_cohorts())
 
 
+def blocks_pd1_axis(regimen: str) -> bool:
+    """Whether a catalog therapy or regimen holds a PD-1 or PD-L1 blocker (an agent whose
+    catalog target is PD-1 or PD-L1)."""
+    from immunocycle.catalog import load_catalog
+
+    cat = load_catalog()
+    if regimen in cat.regimens:
+        therapies = [item.therapy for item in cat.regimens[regimen].items]
+    else:
+        therapies = [regimen]
+    return any(cat.agents[a].target in ("PD-1", "PD-L1")
+               for t in therapies if t in cat.therapies for a in cat.therapies[t].agents)
+
+
 def _arms(cohort: str, regimens: list[str]) -> list[str]:
-    """Each regimen alone and with the cohort's PD-1 blocker, the blocker alone first."""
+    """Each regimen alone and with the cohort's PD-1 blocker, the blocker alone first; a
+    regimen that already blocks the PD-1 axis is not given a second blocker."""
     pd1 = pd1_blocker(cohort)
     out = [pd1]
     for r in regimens:
-        for arm in (r, f"{r}+{pd1}"):
-            parts = arm.split("+")
-            if len(set(parts)) < len(parts) or (r in PD1_BLOCKERS and "+" in arm):
-                continue
+        arms = (r,) if r in PD1_BLOCKERS or blocks_pd1_axis(r) else (r, f"{r}+{pd1}")
+        for arm in arms:
             if arm not in out:
                 out.append(arm)
     return out
@@ -244,5 +257,5 @@ def orr_gain_cap(check, ctx) -> Measurement:
                                            f"{n} patients each{stage}){listed}")
 
 
-__all__ = ["PD1_BLOCKERS", "catalog_regimens", "cohorts_of", "human_cohorts", "pd1_blocker",
-           "preset_value", "responders"]
+__all__ = ["PD1_BLOCKERS", "blocks_pd1_axis", "catalog_regimens", "cohorts_of", "human_cohorts",
+           "pd1_blocker", "preset_value", "responders"]
