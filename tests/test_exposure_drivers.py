@@ -55,3 +55,25 @@ def test_resolved_antibody_keeps_its_per_patient_grid_auc():
     x = exposure_drivers(res.result, [th], step=STEP)["exposure_pd1"]
     assert isinstance(x, pd.Series)
     np.testing.assert_allclose(x.to_numpy(), 1.0, rtol=0.02)
+
+
+def test_a_conjugate_that_never_releases_is_its_own_exposure():
+    """PEGPH20 is carried (a PEGylated enzyme) and never released (k_release 0): its released
+    payload is always 0, so reading it gave the exposure 0/0 (NaN) and dropped the arm's
+    total exposure from the AE laws; the conjugate in blood is the active drug."""
+    from immunocycle.trial._toxicity import any_ae_probability, load_toxicity
+
+    (th,) = resolve_arm("pegph20")
+    assert float(th.release["carried"].value) == 1.0 and float(th.release["k_release"].value) == 0.0
+    (niv,) = resolve_arm("nivolumab")
+    res = simulate_cycle("human", [th, niv], days=84.0, n=2, step=STEP,
+                         diagnosis_diameter_mm=np.array([20.0, 60.0]))
+    drivers = exposure_drivers(res.result, [th, niv], step=STEP)
+    assert np.all(np.isfinite(drivers.to_numpy(dtype=float)))
+    np.testing.assert_allclose(drivers["exposure_hyaluronan"], 1.0, rtol=0.02)
+    alone = simulate_cycle("human", [niv], days=84.0, n=2, step=STEP,
+                           diagnosis_diameter_mm=np.array([20.0, 60.0]))
+    base = exposure_drivers(alone.result, [niv], step=STEP)
+    laws = load_toxicity()
+    # adding a drug adds exposure: the combination's AE probability is not below nivolumab's
+    assert np.all(any_ae_probability(drivers, 0.0, laws) >= any_ae_probability(base, 0.0, laws))

@@ -77,9 +77,17 @@ def target_key(target: str) -> str:
     return re.sub(r"[^a-z0-9]", "", target.lower())
 
 
-def _blood_free(result, agent: str) -> np.ndarray:
+def _blood_free(result, therapy) -> np.ndarray:
+    """The therapy's active drug in blood (nmol/L) per patient and time: the released payload
+    of a carrier that releases it, else the agent as given. A carrier that never releases
+    (``k_release`` 0: a conjugate that acts as such, PEGPH20) is its own active drug; reading its
+    released payload, always 0, left its exposure 0/0 and its AEs never drawn."""
     names = set(result.names)
-    name = f"{agent}_released_conc_C" if f"{agent}_released_conc_C" in names else f"{agent}_conc_C"
+    released = f"{therapy.name}_released_conc_C"
+    rel = therapy.release
+    acts_carried = (rel is not None and float(rel["carried"].value) != 0.0
+                    and float(rel["k_release"].value) == 0.0)
+    name = released if released in names and not acts_carried else f"{therapy.name}_conc_C"
     return np.asarray(result[name], dtype=float)
 
 
@@ -135,8 +143,7 @@ def reference_auc(therapy: str, window_days: float, step: float) -> float:
 
     loaded = _load(therapy)
     res = simulate_cycle("human", [loaded], days=window_days, n=1, step=step)
-    agent = loaded.name
-    return float(_auc(res.result.times, _blood_free(res.result, agent), window_days)[0])
+    return float(_auc(res.result.times, _blood_free(res.result, loaded), window_days)[0])
 
 
 def exposure_drivers(result, therapies: Sequence, *, step: float,
@@ -167,13 +174,15 @@ def exposure_drivers(result, therapies: Sequence, *, step: float,
     for therapy in therapies:
         # A target without a reference therapy (a new agent class): its own dose is the unit.
         ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
-        ref = reference_auc(ref_name, laws.window_days, step)
-        x = _auc(times, _blood_free(result, therapy.name), laws.window_days) / ref
         if _unresolved_free_drug(therapy, laws.window_days, step):
-            # the grid cannot resolve this free drug: its exact plasma AUC over the reference's,
-            # the same for every patient of the arm (linear PK, as the organ laws)
+            # the grid cannot resolve this free drug (its grid AUC and its reference's can both
+            # be 0): its exact plasma AUC over the reference's, the same for every patient of
+            # the arm (linear PK, as the organ laws)
             w = laws.window_days
             x = np.full(n, exact_auc(therapy.model_dump_json(), w) / exact_auc(ref_name, w))
+        else:
+            ref = reference_auc(ref_name, laws.window_days, step)
+            x = _auc(times, _blood_free(result, therapy), laws.window_days) / ref
         key = f"exposure_{target_key(therapy.target)}"
         out[key] = out.get(key, np.zeros(n)) + x
         total += x
@@ -266,7 +275,7 @@ def immune_probability_curves(result, therapies: Sequence, *, step: float, offse
     for therapy in therapies:
         ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
         ref = reference_auc(ref_name, laws.window_days, step)
-        c = np.nan_to_num(_blood_free(result, therapy.name)[:, keep])
+        c = np.nan_to_num(_blood_free(result, therapy)[:, keep])
         cum = np.concatenate([np.zeros((n, 1)),
                               np.cumsum(0.5 * (c[:, 1:] + c[:, :-1]) * np.diff(t), axis=1)], axis=1)
         key = f"exposure_{target_key(therapy.target)}"
