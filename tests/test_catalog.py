@@ -83,6 +83,17 @@ def test_store_views_join_steps_barriers_therapies_evidence(cat):
     assert set(rows["step"]) == {1} and "10.1093/annonc/mdh097" in set(rows["doi"])
 
 
+def test_effect_view_carries_grade_and_fitted_tumor_types(cat):
+    rows = cat.sql("SELECT therapy, grade, fitted_in FROM therapy_effects "
+                   "WHERE parameter = 'chemo_kill'")
+    by = {r.therapy: (r.grade, r.fitted_in) for r in rows.itertuples()}
+    assert by["nab_paclitaxel"] == ("measured_human", "breast, tnbc")
+    # the class copies are assumptions, carried from no trial
+    assert by["oxaliplatin_free"] == ("assumption", "")
+    assert set(cat.sql("SELECT DISTINCT grade FROM therapy_effects")["grade"]) <= {
+        "measured_human", "measured_mouse", "inferred", "assumption"}
+
+
 def test_search_filters(cat):
     hits = cat.search(step=7, carrier="cyclodextrin_np")
     assert list(hits["id"]) == ["cdnp_r848"]

@@ -50,7 +50,7 @@ _TABLES = {
     "therapy_claims": "therapy VARCHAR, step INTEGER, flux VARCHAR, direction VARCHAR",
     "therapy_effects": "therapy VARCHAR, agent VARCHAR, parameter VARCHAR, mode VARCHAR, "
                        "emax DOUBLE, ec50_nmol_per_l DOUBLE, hill DOUBLE, site VARCHAR, "
-                       "assumption BOOLEAN",
+                       "assumption BOOLEAN, grade VARCHAR, fitted_in VARCHAR",
     "therapy_evidence": "therapy VARCHAR, evidence VARCHAR",
     "evidence": "id VARCHAR, citation VARCHAR, doi VARCHAR, doi_verified BOOLEAN, year INTEGER, "
                 "system VARCHAR, model_system VARCHAR, outcome VARCHAR",
@@ -165,7 +165,8 @@ class Catalog:
             rows["therapy_barriers"] += [(t.id, b) for b in t.barriers]
             rows["therapy_claims"] += [(t.id, c.step, c.flux, c.direction) for c in t.claims]
             rows["therapy_effects"] += [(t.id, e.agent, e.parameter, e.mode, e.emax,
-                                         e.ec50_nmol_per_l, e.hill, e.site, e.assumption)
+                                         e.ec50_nmol_per_l, e.hill, e.site, e.assumption,
+                                         e.evidence_grade, ", ".join(e.fitted_in))
                                         for e in t.effects]
             rows["therapy_evidence"] += [(t.id, e) for e in t.evidence]
         for e in self.evidence.values():
