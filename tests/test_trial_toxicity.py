@@ -54,3 +54,22 @@ def test_heatmap_table_from_type_columns():
     table = ae_rate_table(df, ["b", "a"])
     assert list(table.columns) == ["colitis", "cardiotoxicity"]  # never-seen types dropped
     assert table.loc["a", "colitis"] == 0.5 and table.loc["b", "cardiotoxicity"] == 1.0
+
+
+def test_heatmap_lays_out_long_arm_names_and_one_type():
+    """The design's arms have names of 50+ characters and a design trial may record one AE
+    type: the figure makes room, so constrained layout does not give up (it warned and drew
+    the labels cut off)."""
+    import warnings
+
+    from immunocycle.report._ae_figures import ae_heatmap
+
+    arms = ["nivolumab", "fresolimumab_free+hyaluronidase_np_doxorubicin+nivolumab"]
+    patients = pd.DataFrame({"arm": [a for a in arms for _ in range(4)],
+                             "ae_type_immune_other": [True, False, False, False] * 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = ae_heatmap(patients, arms)
+        fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_position().width > 0.05 and ax.get_position().height > 0.05

@@ -43,7 +43,13 @@ def ae_heatmap(patients: pd.DataFrame, arms: Sequence[str] | None = None,
     """
     table = ae_rate_table(patients, arms)
     n_rows, n_cols = table.shape
-    fig = Figure(figsize=(1.6 + 0.75 * max(n_cols, 1), 1.2 + 0.45 * n_rows), layout="constrained")
+    title = title or "Grade \u2265 3 adverse events by type"
+    # Room for the labels (inches per character at the default 10-pt font): long arm names
+    # and a one-column table otherwise leave the axes no width and constrained layout gives up.
+    y_label = max((len(str(a)) for a in table.index), default=0)
+    x_label = max((len(str(c)) for c in table.columns), default=0)
+    width = max(1.6 + 0.75 * max(n_cols, 1) + 0.075 * y_label, 0.09 * len(title) + 1.0)
+    fig = Figure(figsize=(width, 1.4 + 0.45 * n_rows + 0.05 * x_label), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     values = 100.0 * table.to_numpy(dtype=float) if n_cols else np.zeros((n_rows, 1))
@@ -58,7 +64,7 @@ def ae_heatmap(patients: pd.DataFrame, arms: Sequence[str] | None = None,
             ax.text(j, i, "\u2013" if not np.isfinite(v) else f"{v:.0f}", ha="center",
                     va="center", fontsize=8, color="white" if v > 0.6 * top else "black")
     fig.colorbar(im, ax=ax, label="grade \u2265 3 (% of patients)")
-    ax.set_title(title or "Grade \u2265 3 adverse events by type")
+    fig.suptitle(title)  # over the whole figure: a one-column axes is narrower than the title
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
