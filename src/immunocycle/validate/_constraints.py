@@ -239,8 +239,9 @@ def orr_gain_cap(check, ctx) -> Measurement:
             if gain > cap:
                 text = f"{cohort}: {name} {gain:+.0%} ({n_used} patients"
                 alone = _alone(name, pd1)
-                if alone is not None and n_used == n_confirm and n_confirm > n:
-                    r = responders(frame, [pd1, alone, name])
+                r = (responders(frame, [pd1, alone, name])
+                     if alone is not None and n_used == n_confirm and n_confirm > n else None)
+                if r is not None and r.shape[1]:  # no patient evaluable in all three: no split
                     s = synergy(r[:2], r[2], seed=ctx.seed, confidence=0.90)
                     text += (f"; {alone} alone {s.singles[1]:.0%}, Bliss {s.bliss.expected:.0%}, "
                              f"excess {s.bliss.excess:+.0%} [{s.bliss.ci[0]:+.0%}, "
