@@ -181,9 +181,12 @@ def responders(frame, arms: list[str]) -> np.ndarray:
     ok = rows["included"] & rows["evaluable"]
     usable = ok.groupby(rows["patient_id"]).all()
     usable = usable[usable & (rows.groupby("patient_id").size() == len(arms))].index
+    from immunocycle.trial import is_response
+
     bor = rows[rows["patient_id"].isin(usable)].pivot(index="patient_id", columns="arm",
                                                         values="bor")
-    return bor[arms].isin(["CR", "PR"]).to_numpy().T
+    return np.stack([is_response(bor[a]) for a in arms]) if len(bor) else np.zeros((len(arms), 0),
+                                                                                   bool)
 
 
 def _alone(arm: str, pd1: str) -> str | None:
@@ -223,7 +226,7 @@ def orr_gain_cap(check, ctx) -> Measurement:
         if not summary:
             continue
         pd1 = summary[0]["name"]
-        gains = {rec["name"]: (rec["orr"] - summary[0]["orr"], rec["orr"], summary[0]["orr"], n)
+        gains = {rec["name"]: (rec["orr"] - summary[0]["orr"], rec["orr"], summary[0]["orr"])
                  for rec in summary[1:] if (cohort, rec["name"]) not in allowed}
         count += len(gains)
         flagged = [a for a, g in gains.items() if g[0] > confirm_above and n_confirm > n]
@@ -234,13 +237,13 @@ def orr_gain_cap(check, ctx) -> Measurement:
             orr = {rec["name"]: rec["orr"] for rec in big}
             confirmed += len(flagged)
             for a in flagged:
-                gains[a] = (orr[a] - orr[pd1], orr[a], orr[pd1], n_confirm)
-        for name, (gain, p_arm, p_pd1, n_used) in gains.items():
+                gains[a] = (orr[a] - orr[pd1], orr[a], orr[pd1])
+        for name, (gain, p_arm, p_pd1) in gains.items():
             if gain > cap:
-                text = f"{cohort}: {name} {gain:+.0%} ({n_used} patients"
+                text = f"{cohort}: {name} {gain:+.0%} ({n_confirm if name in flagged else n} patients"
                 alone = _alone(name, pd1)
-                r = (responders(frame, [pd1, alone, name])
-                     if alone is not None and n_used == n_confirm and n_confirm > n else None)
+                # the Bliss split needs each drug alone on the confirming patients
+                r = responders(frame, [pd1, alone, name]) if alone and name in flagged else None
                 if r is not None and r.shape[1]:  # no patient evaluable in all three: no split
                     s = synergy(r[:2], r[2], seed=ctx.seed, confidence=0.90)
                     text += (f"; {alone} alone {s.singles[1]:.0%}, Bliss {s.bliss.expected:.0%}, "
