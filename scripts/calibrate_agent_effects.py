@@ -5,9 +5,9 @@ never on a combination, with the cohort's fitted values (``data/cohorts/fitted.y
 nivolumab to the pooled PD-1 arms of CheckMate 066, KEYNOTE-006 and ECHO-301) left unchanged:
 
 - ipilimumab 3 mg/kg Q3W x4: ORR 11.9% (33/278; KEYNOTE-006, Robert 2015 NEJM 372:2521,
-  doi 10.1056/NEJMoa1503093). Knob: the Emax of ipilimumab's effect on ``p_kill`` (cancer cells
-  killed per productive recognition) in ``data/cycle/therapies/ipilimumab.yaml`` and the catalog's
-  ``ipilimumab_free``. Its other effects cannot carry the target: the CTLA-4 blockade of priming
+  doi 10.1056/NEJMoa1503093). Knob: the Emax of ipilimumab's effect on ``ctla4_help`` (the
+  PD-1-independent kill path of CTLA-4 blockade, a share of the recognition opportunities) in
+  ``data/cycle/therapies/ipilimumab.yaml`` and the catalog's ``ipilimumab_free``. Its other effects cannot carry the target: the CTLA-4 blockade of priming
   is complete (Emax -1) at a measured Kd, and Treg depletion (k_Treg_ADCC) saturates near 3% ORR
   however large its Emax (0.1 -> 10 /day: 1.9% -> 2.9%, 105 evaluable patients).
 - high-dose aldesleukin 600,000 IU/kg q8h x14: ORR 16% (43/270; Atkins 1999 J Clin Oncol
@@ -51,10 +51,10 @@ import numpy as np
 AGENTS = {
     "ipilimumab": {
         "arm": "ipilimumab",
-        "parameter": "p_kill",
+        "parameter": "ctla4_help",
         "target": 0.119,
         "band": [0.0861, 0.1625],  # 95% Wilson interval of 33/278
-        "bracket": [0.5, 8.0],
+        "bracket": [0.2, 8.0],
         "cr_target": None,
         "source": "KEYNOTE-006 ipilimumab 3 mg/kg Q3W x4 ORR 11.9% (33/278), Robert 2015 NEJM "
                   "372:2521 doi 10.1056/NEJMoa1503093",

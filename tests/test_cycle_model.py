@@ -102,3 +102,17 @@ def test_reference_ratios_in_analysis_yaml_match_the_human_preset():
     stored = settings()["limiting_step"]["reference_ratios"]
     for key, value in derive_reference_ratios().items():
         assert value == pytest.approx(stored[key], rel=0.05), key
+
+
+def test_ctla4_blockade_kills_through_a_path_pd1_does_not_veto():
+    # CTLA-4 blockade opens a second kill path (ICOS+ Th1-like CD4 help, Wei 2017) that PD-1
+    # engagement on the CD8 cells does not veto: with every PD-1 engaged (K_PDL1 -> 0) the CD8
+    # path recognizes nothing, yet ipilimumab still kills. A factor on the CD8 path's killing
+    # (the model before session 21) would leave J7 at zero here.
+    vetoed = {"K_PDL1": 1e-9}
+    none = simulate_cycle("inflamed", days=28, treatment_parameters=vetoed).patient(0)
+    ipi = simulate_cycle("inflamed", ["ipilimumab"], days=28,
+                         treatment_parameters=vetoed).patient(0)
+    assert none.loc[14.0, "J6"] < 1e-6 * none.loc[14.0, "J5"]
+    assert none.loc[14.0, "J7"] < 1e-6 * ipi.loc[14.0, "J7"]
+    assert ipi.loc[14.0, "J7"] > 0.0
