@@ -13,8 +13,10 @@ from immunocycle.catalog import resolve_arm
 from immunocycle.cycle import simulate_cycle
 from immunocycle.trial._toxicity import (
     GRID_AUC_RTOL,
+    ae_probabilities,
     exact_auc,
     exposure_drivers,
+    immune_probability_curves,
     reference_auc,
 )
 
@@ -35,6 +37,29 @@ def test_fast_free_drug_driver_is_its_exact_exposure_ratio():
     double = th.with_dosing(amount=2.0 * th.dosing.amount)
     ref = exact_auc(double.model_dump_json(), 84.0) / exact_auc(own, 84.0)
     assert ref == pytest.approx(2.0, rel=1e-6)
+
+
+def test_fast_free_drug_risk_over_time_ends_at_the_risk_its_flags_use():
+    # The onset of a checkpoint-law AE is read off P(t), the law with its drivers accumulated
+    # up to t; the flag uses P at the window's end. For a drug the grid cannot resolve both must
+    # read the exact exposure, or P(t) never reaches the flagged patients' uniforms and every
+    # onset falls on the window's last day.
+    (th,) = resolve_arm("dacarbazine")
+    res = simulate_cycle("human", [th], days=84.0, n=3, step=STEP,
+                         diagnosis_diameter_mm=np.array([20.0, 35.0, 60.0]))
+    probs = ae_probabilities(exposure_drivers(res.result, [th], step=STEP), 0.0)
+    t, curves = immune_probability_curves(res.result, [th], step=STEP, offset=0.0)
+    assert t[-1] == pytest.approx(84.0)
+    seen = 0
+    for law, curve in curves.items():
+        np.testing.assert_allclose(curve[:, -1], probs[f"p_ae_{law}"].to_numpy(), rtol=1e-6)
+        assert np.all(np.diff(curve, axis=1) >= -1e-12)  # risk accumulates
+        if curve[0, -1] > 0.0:
+            seen += 1
+            # the first dose's exposure is there a grid step after it, the same in every patient
+            assert curve[0, 1] > 0.2 * curve[0, -1]
+            np.testing.assert_allclose(curve, np.broadcast_to(curve[:1], curve.shape), rtol=1e-9)
+    assert seen  # some checkpoint law reads the cytotoxic's exposure
 
 
 def test_drug_first_given_after_the_window_has_no_exposure():

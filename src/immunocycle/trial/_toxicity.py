@@ -112,14 +112,22 @@ def _load(therapy: str):
 
 
 @lru_cache(maxsize=64)
-def exact_auc(therapy: str, window_days: float) -> float:
-    """Exact AUC (nmol/L x day) of the plasma concentration over ``window_days`` of a therapy
-    (as :func:`reference_auc` names it) in the human reference patient: the linear
-    two-compartment solution of :func:`immunocycle.trial._organ_toxicity.plasma_exposure`."""
+def _exact_auc_course(therapy: str, window_days: float) -> tuple[np.ndarray, np.ndarray]:
     from immunocycle.trial._organ_toxicity import plasma_exposure
 
     exp = plasma_exposure(_load(therapy), window_days)
-    return float(np.interp(window_days, exp.grid, exp.auc))
+    return exp.grid, exp.auc
+
+
+def exact_auc(therapy: str, window_days: float, upto: np.ndarray | float | None = None):
+    """Exact AUC (nmol/L x day) of the plasma concentration over ``window_days`` of a therapy
+    (as :func:`reference_auc` names it) in the human reference patient: the linear
+    two-compartment solution of :func:`immunocycle.trial._organ_toxicity.plasma_exposure`.
+    With ``upto`` (days, within the window): the AUC from 0 to each of those times (array)."""
+    grid, auc = _exact_auc_course(therapy, window_days)
+    if upto is None:
+        return float(np.interp(window_days, grid, auc))
+    return np.interp(upto, grid, auc)
 
 
 def _unresolved_free_drug(therapy, window_days: float, step: float) -> bool:
@@ -274,13 +282,20 @@ def immune_probability_curves(result, therapies: Sequence, *, step: float, offse
     total = np.zeros((n, t.size))
     for therapy in therapies:
         ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
-        ref = reference_auc(ref_name, laws.window_days, step)
-        c = np.nan_to_num(_blood_free(result, therapy)[:, keep])
-        cum = np.concatenate([np.zeros((n, 1)),
-                              np.cumsum(0.5 * (c[:, 1:] + c[:, :-1]) * np.diff(t), axis=1)], axis=1)
+        if _unresolved_free_drug(therapy, laws.window_days, step):
+            # as exposure_drivers: the grid misses this free drug, so its running exposure is
+            # the exact plasma AUC up to t over its reference's, the same for every patient
+            w = laws.window_days
+            x = np.broadcast_to(exact_auc(therapy.model_dump_json(), w, upto=t)
+                                / exact_auc(ref_name, w), (n, t.size))
+        else:
+            ref = reference_auc(ref_name, laws.window_days, step)
+            c = np.nan_to_num(_blood_free(result, therapy)[:, keep])
+            x = np.concatenate([np.zeros((n, 1)), np.cumsum(0.5 * (c[:, 1:] + c[:, :-1])
+                                                            * np.diff(t), axis=1)], axis=1) / ref
         key = f"exposure_{target_key(therapy.target)}"
-        running[key] = running.get(key, 0.0) + cum / ref
-        total = total + cum / ref
+        running[key] = running.get(key, 0.0) + x
+        total = total + x
     running["exposure_total"] = total
     blood = np.asarray(result["T_E_B"], dtype=float)[:, keep]
     with np.errstate(divide="ignore", invalid="ignore"):
