@@ -10,17 +10,21 @@ recognize and kill as effectors do), kill a share of the recognized cells (reduc
 myeloid suppressors and TGF-beta) and exhaust under chronic PD-1 engagement and Treg pressure.
 
 Killing has two paths. The CD8 path is vetoed by PD-1 engagement; CTLA-4 blockade adds a second
-one that PD-1 does not veto, through the ICOS+ Th1-like CD4 effectors it expands (anti-PD-1
-expands exhausted-like CD8 subsets instead; Wei 2017 Cell 170:1120 doi
-10.1016/j.cell.2017.07.024):
+one that PD-1 does not veto: it expands ICOS+ Th1-like CD4 effectors and engages exhausted-like
+CD8 subsets, where anti-PD-1 expands exhausted-like CD8 subsets only (Wei 2017 Cell 170:1120 doi
+10.1016/j.cell.2017.07.024). The helped path acts through every tumor-specific CD8 cell in the
+parenchyma, exhausted ones included:
 
     J6_open = k_rec f_antigen f_MHC T_cyt C / (C + T_cyt + K_C_rec)   (recognition opportunities)
     J6 = J6_open (1 - pd1_engagement)
-    J7 = p_kill H_supp (J6 + ctla4_help J6_open)
+    J6_help = k_rec f_antigen f_MHC (T_cyt + T_X) C / (C + T_cyt + T_X + K_C_rec)
+    J7 = p_kill H_supp (J6 + ctla4_help J6_help)
 
 ``ctla4_help`` is 0 without CTLA-4 blockade. The two blockades therefore add their kill rates
 instead of multiplying one: a multiplicative CTLA-4 effect on ``p_kill`` made every patient whom
-PD-1 blockade alone left short a responder to the pair (Bliss excess +26 to +35 ORR points).
+PD-1 blockade alone left short a responder to the pair (Bliss excess +26 to +35 ORR points), and
+a helped path through the non-exhausted cells alone grew with the effectors PD-1 blockade keeps
+from exhaustion (issue 13, session 21).
 """
 
 from __future__ import annotations
@@ -55,7 +59,10 @@ def effectors(model: Model, *, params: Params) -> None:
                    "event/day", "recognition opportunities of the cytotoxic cells"),
         Assignment("J6", "J6_open * (1 - pd1_engagement)", "event/day",
                    "step 6: productive recognition events (not vetoed by PD-1)"),
-        Assignment("J7", "p_kill * H_supp * (J6 + ctla4_help * J6_open)", "cell/day",
+        Assignment("J6_help", "k_rec * f_antigen * f_MHC * (T_cyt + T_X) * C"
+                   " / (C + T_cyt + T_X + K_C_rec)", "event/day",
+                   "recognition opportunities of the cytotoxic and exhausted cells (CTLA-4 path)"),
+        Assignment("J7", "p_kill * H_supp * (J6 + ctla4_help * J6_help)", "cell/day",
                    "step 7: cancer cells killed by T cells (the CD8 path and the PD-1-independent"
                    " path of CTLA-4 blockade)"),
         Assignment("exhaustion", "k_exh * (pd1_engagement + r_exh_Treg * Treg_T / (Treg_T + T_E_P"
