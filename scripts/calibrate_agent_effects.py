@@ -6,10 +6,12 @@ nivolumab to the pooled PD-1 arms of CheckMate 066, KEYNOTE-006 and ECHO-301) le
 
 - ipilimumab 3 mg/kg Q3W x4: ORR 11.9% (33/278; KEYNOTE-006, Robert 2015 NEJM 372:2521,
   doi 10.1056/NEJMoa1503093). Knob: the Emax of ipilimumab's effect on ``ctla4_help`` (the
-  PD-1-independent kill path of CTLA-4 blockade, a share of the recognition opportunities) in
-  ``data/cycle/therapies/ipilimumab.yaml`` and the catalog's ``ipilimumab_free``. Its other effects cannot carry the target: the CTLA-4 blockade of priming
-  is complete (Emax -1) at a measured Kd, and Treg depletion (k_Treg_ADCC) saturates near 3% ORR
-  however large its Emax (0.1 -> 10 /day: 1.9% -> 2.9%, 105 evaluable patients).
+  PD-1-independent kill path of CTLA-4 blockade, a share of the recognition opportunities of the
+  tumor's CD8 cells, exhausted ones included) in ``data/cycle/therapies/ipilimumab.yaml`` and
+  the catalog's ``ipilimumab_free``. Its other effects cannot carry the target: the CTLA-4
+  blockade of priming is complete (Emax -1) at a measured Kd, and Treg depletion (k_Treg_ADCC)
+  saturates near 3% ORR however large its Emax (0.1 -> 10 /day: 1.9% -> 2.9%, 105 evaluable
+  patients).
 - high-dose aldesleukin 600,000 IU/kg q8h x14: ORR 16% (43/270; Atkins 1999 J Clin Oncol
   17:2105, doi 10.1200/JCO.1999.17.7.2105); the complete-response rate (6.3%, 17/270) is
   reported, not fitted. Knob: the Emax of aldesleukin's effect on ``n_div0`` (divisions added

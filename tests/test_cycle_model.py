@@ -105,8 +105,8 @@ def test_reference_ratios_in_analysis_yaml_match_the_human_preset():
 
 
 def test_ctla4_blockade_kills_through_a_path_pd1_does_not_veto():
-    # CTLA-4 blockade opens a second kill path (ICOS+ Th1-like CD4 help, Wei 2017) that PD-1
-    # engagement on the CD8 cells does not veto: with every PD-1 engaged (K_PDL1 -> 0) the CD8
+    # CTLA-4 blockade opens a second kill path (CD4 help to the tumor's CD8 cells, exhausted
+    # ones included, Wei 2017) that PD-1 engagement on the CD8 cells does not veto: with every PD-1 engaged (K_PDL1 -> 0) the CD8
     # path recognizes nothing, yet ipilimumab still kills. A factor on the CD8 path's killing
     # (the model before session 21) would leave J7 at zero here.
     vetoed = {"K_PDL1": 1e-9}
