@@ -165,3 +165,48 @@ def test_the_shipped_fits_and_property_model_are_todays(reproduction) -> None:
         shipped["ratio_to_measured_24h"], abs=6e-4)
     forest = yaml.safe_load(MODEL_FILE.with_suffix(".yaml").read_text())
     assert forest["targets"]["pbpk_sha256"] == tumor_fits_digest()
+
+
+def test_posterior_covariance_is_the_prior_where_the_points_say_nothing() -> None:
+    """A set measured to 168 h pins its release rate down; the same set measured only to 24 h
+    (as most Nano-Tumor sets) leaves release, the late retention, at its prior."""
+    from immunocycle.pk._nanotumor import simulate_tumor_pct
+    from immunocycle.pk._nanotumor_fit import Prior, posterior_covariance
+
+    # the stage-2 prior medians of nanotumor_fits.yaml, in the order of PARAM_COLUMNS
+    truth = np.log([[0.02, 0.36, 36.0, 2.5, 0.04, 0.0026]] * 2)
+    sets = pd.DataFrame({"ID": [1, 2], "BW": [20.0, 20.0], "QTC": [0.033] * 2,
+                         "VTC": [0.04] * 2, "BVT": [0.1] * 2})
+    late, early = np.array([1.0, 4.0, 24.0, 72.0, 168.0]), np.array([1.0, 4.0, 24.0])
+    tumor = sets.assign(**{c: np.exp(truth[:, j]) for j, c in enumerate(PARAM_COLUMNS)})
+    grid = np.unique(np.concatenate([[0.0], late]))
+    pct, _ = simulate_tumor_pct(tumor, sets["BW"].to_numpy(), grid)
+    at = {t: int(np.searchsorted(grid, t)) for t in grid}
+    points = pd.DataFrame({"ID": [1] * len(late) + [2] * len(early),
+                           "time_h": np.concatenate([late, early]),
+                           "observed": [pct[0, at[t]] for t in late] + [pct[1, at[t]]
+                                                                        for t in early]})
+    prior = Prior(truth[0], np.full(6, 1.0))
+    cov = posterior_covariance(sets, points, prior, truth, sigma=0.1)
+    sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    release = list(PARAM_COLUMNS).index("KTRESrelease")
+    # measured 2026-12-05: 0.27 with the 168-h point, 1.00 without
+    assert sd[0, release] < 0.5 * sd[1, release]
+    assert sd[1, release] > 0.95  # prior sd 1
+    assert np.all(sd <= 1.0 + 1e-6)  # data never widen the prior
+
+
+def test_predictive_delivery_spreads_where_a_data_set_ends_early(shared_data) -> None:
+    """Sets measured at 168 h predict their DE168 far more narrowly than sets that end at
+    24 h; the draws are seeded."""
+    shared_data("nanotumor")
+    from immunocycle.pk import predictive_delivery
+
+    d = predictive_delivery((168.0,), draws=16, seed=3)
+    assert d.equals(predictive_delivery((168.0,), draws=16, seed=3))
+    width = np.log(d["de168_p95"] / d["de168_p05"])
+    measured, ends_early = d["last_time_h"] >= 168, d["last_time_h"] <= 24
+    assert measured.sum() == 20 and ends_early.sum() > 100
+    # measured 2026-12-05 (64 draws, seed 0): median log width 1.1 vs 4.5
+    assert width[measured].median() < 0.5 * width[ends_early].median()
+    assert (d["de168_p05"] <= d["de168_median"]).all() and (d["de168_median"] <= d["de168_p95"]).all()

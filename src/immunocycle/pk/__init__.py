@@ -18,6 +18,7 @@ from immunocycle.pk._free import build_free_pk
 from immunocycle.pk._human import evaluate_human, human_product_pk, mm302_deposition
 from immunocycle.pk._human_tumor import harrington_deposition, human_tumor
 from immunocycle.pk._nanotumor import Reproduction, reproduce_nanotumor
+from immunocycle.pk._nanotumor_fit import predictive_delivery
 from immunocycle.pk._organs import ORGAN_ROWS, organ_exposure
 from immunocycle.pk._pbpk import ROUTES
 from immunocycle.pk._properties import DeliveryModel, Particle, default_model, load_nanotumor, refit
@@ -40,7 +41,7 @@ __all__ = [
     "harrington_deposition", "human_tumor", "mm302_deposition", "stored_comparison",
     "ORGAN_ROWS", "build_free_pk", "organ_exposure",
     "build_pbpk", "default_model", "load_nanotumor", "lymph_drainage", "plot_organ_distribution",
-    "node_columns", "plot_tumor_ln_blood", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",
+    "node_columns", "plot_tumor_ln_blood", "predictive_delivery", "refit", "renal_sieving", "reproduce_nanotumor", "run_pk",
     "run_pk_schedule",
     "tumor_parameters",
 ]

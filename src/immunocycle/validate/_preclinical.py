@@ -98,8 +98,29 @@ def nano_delivery_median(check, ctx) -> Measurement:
         raise ValueError(f"check nano_delivery_median: metric {metric!r} is not de24, de168 or demax")
     d = _nanotumor(ctx).datasets
     ok = d[(d["status"] == 0) & np.isfinite(d[col])]
-    return Measurement(float(ok[col].median()), None, int(len(ok)),
-                       f"{metric.upper()}, {len(ok)} data sets")
+    detail = f"{metric.upper()}, {len(ok)} data sets"
+    draws = arg(check, "predictive_draws", 0)
+    if draws and metric != "demax":
+        detail += "; " + _predictive_detail(metric, int(draws), d, ctx.seed)
+    return Measurement(float(ok[col].median()), None, int(len(ok)), detail)
+
+
+def _predictive_detail(metric: str, draws: int, table, seed: int) -> str:
+    """How far the data sets pin ``metric`` down: the median over data sets of each set's
+    posterior predictive median, mean and 90% interval, and the share of sets whose own
+    database value lies in its interval (:func:`immunocycle.pk.predictive_delivery`)."""
+    from immunocycle.pk import predictive_delivery
+
+    hours = float(metric[2:])
+    pred = predictive_delivery((hours,), draws=draws, seed=seed)
+    tag = f"de{hours:g}"
+    column = table.set_index("ID")[metric.upper()].reindex(pred["ID"]).to_numpy()
+    inside = (column >= pred[f"{tag}_p05"]) & (column <= pred[f"{tag}_p95"])
+    med = {k: float(pred[f"{tag}_{k}"].median()) for k in ("median", "mean", "p05", "p95")}
+    return (f"posterior predictive per data set ({draws} draws, seed {seed}; median over the "
+            f"sets): median {med['median']:.3g}, mean {med['mean']:.3g}, 90% interval "
+            f"{med['p05']:.3g}-{med['p95']:.3g} %ID; the database's {metric.upper()} lies in its "
+            f"set's interval in {100 * float(inside.mean()):.0f}% of sets")
 
 
 @check_kind("nano_observed_ratio")
