@@ -292,3 +292,26 @@ def test_figure_bad_input(scored_and_long):
         waterfall(scored.assign(best_pct_change=np.nan))
     with pytest.raises(ValueError, match="baseline sum_mm"):
         spider(long_df.assign(sum_mm=0.0))
+
+
+def test_paired_patients_keeps_those_included_and_evaluable_in_every_arm() -> None:
+    """One set of patients behind every paired comparison: a patient out of any arm (not
+    evaluable there, excluded, or missing from it) is out of all; replicates pair separately."""
+    from immunocycle.trial import paired_patients
+
+    rows = []
+    for rep in (0, 1):
+        for pid in range(5):
+            for arm in ("a", "b", "c"):
+                if (pid, arm) == (3, "c"):
+                    continue  # patient 3 never got arm c
+                rows.append({"replicate": rep, "patient_id": pid, "arm": arm,
+                             "included": pid != 1,
+                             "evaluable": not (pid == 2 and arm == "b" and rep == 0)})
+    frame = pd.DataFrame(rows)
+    got = paired_patients(frame)
+    assert sorted(set(got.loc[got["replicate"] == 0, "patient_id"])) == [0, 4]
+    assert sorted(set(got.loc[got["replicate"] == 1, "patient_id"])) == [0, 2, 4]
+    # over arms a and c only, patient 2 (not evaluable in b) pairs; patient 3 (no c) does not
+    ac = paired_patients(frame[frame["replicate"] == 0].drop(columns="replicate"), ["a", "c"])
+    assert sorted(set(ac["patient_id"])) == [0, 2, 4] and set(ac["arm"]) == {"a", "c"}

@@ -206,6 +206,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
     )
     from immunocycle.cycle import load_therapy, preset_species
     from immunocycle.design._diagnose import diagnose, median_values
+    from immunocycle.trial import paired_patients
 
     if (preset is None) == (cohort is None):
         raise InputError("give exactly one of preset or cohort")
@@ -285,7 +286,7 @@ def design(preset: str | None = None, *, cohort: str | None = None, max_agents: 
                           comparator=PD1, replicates=replicates)
     summary = _summarize(frame, names)
     by_name = {a["name"]: a for a in summary}
-    work = _evaluable(frame)
+    work = paired_patients(frame)
     rows = []
     for name in arms:
         a = by_name[name]
@@ -390,18 +391,10 @@ def _steps(regimen, cat) -> list[int]:
     return sorted(steps)
 
 
-def _evaluable(frame: pd.DataFrame) -> pd.DataFrame:
-    first = frame[frame["arm_index"] == 0]
-    selected = set(first.loc[first["included"], "patient_id"])
-    ok = frame.groupby("patient_id")["evaluable"].all()
-    selected &= set(ok[ok].index)
-    return frame[frame["patient_id"].isin(selected)]
-
-
 def _summarize(frame: pd.DataFrame, arms: list[str]) -> list[dict]:
-    from immunocycle.trial import summarize_arms
+    from immunocycle.trial import paired_patients, summarize_arms
 
-    work = _evaluable(frame)
+    work = paired_patients(frame)
     cols = ["arm", "bor", "pfs_days", "pfs_event", "phenotype",
             *[c for c in work.columns if c.startswith("ae_")]]
     summaries = summarize_arms(work[cols].reset_index(drop=True), arms)

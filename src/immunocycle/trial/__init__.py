@@ -20,7 +20,13 @@ from immunocycle.trial._recist import (
     score_patients,
 )
 from immunocycle.trial._runner import RunConflictError, run_chunked
-from immunocycle.trial._statistics import is_response, km_median, orr_with_ci, summarize_arms
+from immunocycle.trial._statistics import (
+    is_response,
+    km_median,
+    orr_with_ci,
+    paired_patients,
+    summarize_arms,
+)
 from immunocycle.trial._study import StudyResult, resolve_mouse_arm, run_study, tgi_pct
 from immunocycle.trial._table import read_patients
 from immunocycle.trial._toxicity import ae_probabilities, exposure_drivers, load_toxicity
@@ -43,7 +49,7 @@ from immunocycle.trial._uncertainty import (
 __all__ = [
     "IRECIST_CATEGORIES", "RECIST_CATEGORIES", "best_overall_response",
     "irecist_best_overall_response", "irecist_progression_time", "irecist_timepoints",
-    "is_response", "km_median", "orr_with_ci", "progression_time", "recist_timepoints",
+    "is_response", "km_median", "orr_with_ci", "paired_patients", "progression_time", "recist_timepoints",
     "score_patients", "summarize_arms", "RunConflictError", "TrialTask", "ae_probabilities",
     "bench_trial", "calibrate_all", "calibrate_cohort", "calibrate_spread", "calibrate_spread_all",
     "exposure_drivers", "load_toxicity", "make_task", "parse_regimen", "run_chunked", "run_trial",

@@ -165,6 +165,35 @@ def is_response(bor) -> np.ndarray:
     return labels.map(_BOR_MAP).isin(["cr", "pr"]).to_numpy(bool)
 
 
+
+def paired_patients(frame: pd.DataFrame, arms: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows of the patients included and evaluable in every arm: the one set of patients
+    behind every paired comparison of arms (design's table and synergy, the replicates' paired
+    intervals, the validation constraints), so that each arm is read on the same patients.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A trial's patient table (``patient_id``, ``arm``, ``included``, ``evaluable``; with a
+        ``replicate`` column, each replicate's patients are paired within the replicate).
+    arms : sequence of str, optional
+        Pair over these arms only (their rows are returned); default every arm of ``frame``.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``frame`` (of ``arms``) whose patient appears in each of those arms, included
+        and evaluable in all of them.
+    """
+    rows = frame if arms is None else frame[frame["arm"].isin(list(arms))]
+    n_arms = rows["arm"].nunique() if arms is None else len(set(arms))
+    keys = ["patient_id"] + (["replicate"] if "replicate" in rows else [])
+    by = rows.groupby(keys)
+    ok = ((rows["included"] & rows["evaluable"]).groupby([rows[k] for k in keys]).transform("all")
+          & (by["arm"].transform("nunique") == n_arms))
+    return rows[ok.to_numpy(bool)]
+
+
 def _none_if_inf(x: float) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None

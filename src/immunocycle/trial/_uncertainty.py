@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from immunocycle.trial._conditioning import conditioned_draw
+from immunocycle.trial._statistics import paired_patients
 
 #: Column of a tiled patient frame holding the replicate's shift of the AE offset.
 AE_OFFSET_SHIFT = "ae_offset_shift"
@@ -587,11 +588,7 @@ def _usable(frame: pd.DataFrame, selected, all_evaluable: bool) -> pd.DataFrame:
     work = frame[frame["evaluable"]] if not all_evaluable else frame
     if selected is not None:
         work = work[work["patient_id"].isin(set(selected))]
-    if all_evaluable:
-        keys = ["patient_id"] + (["replicate"] if "replicate" in work else [])
-        ok = work.groupby(keys)["evaluable"].transform("all")
-        work = work[ok & work["included"]]
-    return work
+    return paired_patients(work) if all_evaluable else work
 
 
 def add_prediction_intervals(summary: dict, task, patients: pd.DataFrame, out: Path,

@@ -177,14 +177,9 @@ def _gain_trial(ctx, cohort: str, arms: list[str], n: int) -> tuple[list[dict], 
 def responders(frame, arms: list[str]) -> np.ndarray:
     """Per arm, per patient response (RECIST CR or PR) of the patients included and evaluable in
     every arm of ``arms``: bool array (arms, patients), the same patients in every row."""
-    rows = frame[frame["arm"].isin(arms)]
-    ok = rows["included"] & rows["evaluable"]
-    usable = ok.groupby(rows["patient_id"]).all()
-    usable = usable[usable & (rows.groupby("patient_id").size() == len(arms))].index
-    from immunocycle.trial import is_response
+    from immunocycle.trial import is_response, paired_patients
 
-    bor = rows[rows["patient_id"].isin(usable)].pivot(index="patient_id", columns="arm",
-                                                        values="bor")
+    bor = paired_patients(frame, arms).pivot(index="patient_id", columns="arm", values="bor")
     return np.stack([is_response(bor[a]) for a in arms]) if len(bor) else np.zeros((len(arms), 0),
                                                                                    bool)
 
