@@ -154,6 +154,34 @@ def reference_auc(therapy: str, window_days: float, step: float) -> float:
     return float(_auc(res.result.times, _blood_free(res.result, loaded), window_days)[0])
 
 
+def _exposure(result, therapy, laws: ToxicityLaws, step: float, *,
+              running: bool = False) -> np.ndarray:
+    """One therapy's AE exposure per patient: the AUC of its free drug in blood over the AE
+    window divided by its target's reference therapy's (label-dose equivalents, dimensionless),
+    ``(n,)``; with ``running``, the AUC up to each output time within the window, ``(n, t)``.
+
+    A target without a reference therapy (a new agent class) takes its own dose as the unit. A
+    free drug the output grid cannot resolve (its grid AUC and its reference's can both be 0)
+    takes its exact plasma AUC over the reference's, the same in every patient of the arm
+    (linear PK, as the organ laws)."""
+    ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
+    times = np.asarray(result.times, dtype=float)
+    w, n = laws.window_days, result.n
+    keep = times <= w + 1e-9
+    if _unresolved_free_drug(therapy, w, step):
+        own = therapy.model_dump_json()
+        if running:
+            return np.broadcast_to(exact_auc(own, w, upto=times[keep]) / exact_auc(ref_name, w),
+                                   (n, int(keep.sum())))
+        return np.full(n, exact_auc(own, w) / exact_auc(ref_name, w))
+    ref = reference_auc(ref_name, w, step)
+    if not running:
+        return _auc(times, _blood_free(result, therapy), w) / ref
+    t, c = times[keep], np.nan_to_num(_blood_free(result, therapy)[:, keep])
+    return np.concatenate([np.zeros((n, 1)), np.cumsum(0.5 * (c[:, 1:] + c[:, :-1])
+                                                       * np.diff(t), axis=1)], axis=1) / ref
+
+
 def exposure_drivers(result, therapies: Sequence, *, step: float,
                      laws: ToxicityLaws | None = None) -> pd.DataFrame:
     """The AE drivers of each patient of one arm.
@@ -180,17 +208,7 @@ def exposure_drivers(result, therapies: Sequence, *, step: float,
     out = {f"exposure_{target_key(t)}": np.zeros(n) for t in laws.reference_therapies}
     total = np.zeros(n)
     for therapy in therapies:
-        # A target without a reference therapy (a new agent class): its own dose is the unit.
-        ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
-        if _unresolved_free_drug(therapy, laws.window_days, step):
-            # the grid cannot resolve this free drug (its grid AUC and its reference's can both
-            # be 0): its exact plasma AUC over the reference's, the same for every patient of
-            # the arm (linear PK, as the organ laws)
-            w = laws.window_days
-            x = np.full(n, exact_auc(therapy.model_dump_json(), w) / exact_auc(ref_name, w))
-        else:
-            ref = reference_auc(ref_name, laws.window_days, step)
-            x = _auc(times, _blood_free(result, therapy), laws.window_days) / ref
+        x = _exposure(result, therapy, laws, step)
         key = f"exposure_{target_key(therapy.target)}"
         out[key] = out.get(key, np.zeros(n)) + x
         total += x
@@ -281,18 +299,7 @@ def immune_probability_curves(result, therapies: Sequence, *, step: float, offse
     running = {}
     total = np.zeros((n, t.size))
     for therapy in therapies:
-        ref_name = laws.reference_therapies.get(therapy.target, therapy.model_dump_json())
-        if _unresolved_free_drug(therapy, laws.window_days, step):
-            # as exposure_drivers: the grid misses this free drug, so its running exposure is
-            # the exact plasma AUC up to t over its reference's, the same for every patient
-            w = laws.window_days
-            x = np.broadcast_to(exact_auc(therapy.model_dump_json(), w, upto=t)
-                                / exact_auc(ref_name, w), (n, t.size))
-        else:
-            ref = reference_auc(ref_name, laws.window_days, step)
-            c = np.nan_to_num(_blood_free(result, therapy)[:, keep])
-            x = np.concatenate([np.zeros((n, 1)), np.cumsum(0.5 * (c[:, 1:] + c[:, :-1])
-                                                            * np.diff(t), axis=1)], axis=1) / ref
+        x = _exposure(result, therapy, laws, step, running=True)
         key = f"exposure_{target_key(therapy.target)}"
         running[key] = running.get(key, 0.0) + x
         total = total + x
