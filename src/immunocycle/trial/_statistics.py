@@ -165,7 +165,6 @@ def is_response(bor) -> np.ndarray:
     return labels.map(_BOR_MAP).isin(["cr", "pr"]).to_numpy(bool)
 
 
-
 def paired_patients(frame: pd.DataFrame, arms: Sequence[str] | None = None) -> pd.DataFrame:
     """The rows of the patients included and evaluable in every arm: the one set of patients
     behind every paired comparison of arms (design's table and synergy, the replicates' paired
@@ -188,9 +187,8 @@ def paired_patients(frame: pd.DataFrame, arms: Sequence[str] | None = None) -> p
     rows = frame if arms is None else frame[frame["arm"].isin(list(arms))]
     n_arms = rows["arm"].nunique() if arms is None else len(set(arms))
     keys = ["patient_id"] + (["replicate"] if "replicate" in rows else [])
-    by = rows.groupby(keys)
-    ok = ((rows["included"] & rows["evaluable"]).groupby([rows[k] for k in keys]).transform("all")
-          & (by["arm"].transform("nunique") == n_arms))
+    by = rows.assign(_usable=rows["included"] & rows["evaluable"]).groupby(keys)
+    ok = by["_usable"].transform("all") & (by["arm"].transform("nunique") == n_arms)
     return rows[ok.to_numpy(bool)]
 
 
