@@ -92,6 +92,14 @@ class Prior:
         return cls(theta.mean(axis=0), theta.std(axis=0, ddof=1))
 
 
+def _courses(held: pd.DataFrame, body_weight_g: np.ndarray, theta: np.ndarray,
+             grid: np.ndarray) -> np.ndarray:
+    """Tumor %ID on ``grid`` (h) of data sets with the held columns ``held`` (QTC, VTC, BVT), body
+    weights (g) and log tumor parameters ``theta`` (one row per set, :data:`PARAM_COLUMNS`)."""
+    tumor = held.assign(**{c: np.exp(theta[:, j]) for j, c in enumerate(PARAM_COLUMNS)})
+    return simulate_tumor_pct(tumor, body_weight_g, grid)[0]
+
+
 def _objective(sets: pd.DataFrame, points: pd.DataFrame, prior: Prior, sigma: float):
     """The scaled residuals of :func:`fit_courses` as a function of the flat log parameters
     ``(n_sets * 6,)``, and the data set (row of ``sets``) of each measured point: measured points
@@ -110,8 +118,7 @@ def _objective(sets: pd.DataFrame, points: pd.DataFrame, prior: Prior, sigma: fl
 
     def residuals(x: np.ndarray) -> np.ndarray:
         theta = x.reshape(n, p)
-        tumor = held.assign(**{c: np.exp(theta[:, j]) for j, c in enumerate(PARAM_COLUMNS)})
-        pct, _ = simulate_tumor_pct(tumor, body, grid)
+        pct = _courses(held, body, theta, grid)
         # A failed or vanishing course counts as 1e-12 %ID: far off, never NaN.
         fit = (np.log(np.maximum(pct[ks, at], 1e-12)) - log_obs) / sigma
         return np.concatenate([fit, ((theta - prior.mean) / prior.sd).ravel()])
@@ -235,15 +242,12 @@ def predictive_delivery(times_h: tuple[float, ...] = (24.0, 168.0), *, draws: in
     sample = theta[:, None, :] + np.einsum("nij,nkj->nki", np.linalg.cholesky(cov), z)
     sample = np.clip(sample, bounds[0], bounds[1]).reshape(n * draws, p)
     held = sets[["QTC", "VTC", "BVT"]].reset_index(drop=True)
+    body = sets["BW"].to_numpy(float)
     grid = np.array([0.0, *times_h])
     rows = np.repeat(np.arange(n), draws)
-    tumor = held.iloc[rows].reset_index(drop=True).assign(
-        **{c: np.exp(sample[:, j]) for j, c in enumerate(PARAM_COLUMNS)})
-    pct, _ = simulate_tumor_pct(tumor, sets["BW"].to_numpy(float)[rows], grid)
-    at_fit, _ = simulate_tumor_pct(held.assign(**{c: np.exp(theta[:, j])
-                                                  for j, c in enumerate(PARAM_COLUMNS)}),
-                                   sets["BW"].to_numpy(float), grid)
+    pct = _courses(held.iloc[rows].reset_index(drop=True), body[rows], sample, grid)
     pct = pct.reshape(n, draws, grid.size)
+    at_fit = _courses(held, body, theta, grid)
     out = pd.DataFrame({"ID": sets["ID"].to_numpy(),
                         "last_time_h": points.groupby("ID")["time_h"].max()
                         .reindex(sets["ID"]).to_numpy()})
